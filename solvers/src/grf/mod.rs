@@ -1,0 +1,90 @@
+//! Gaussian random fields.
+//!
+//! [`CosineGrf2d`] is the field FNO's Darcy data are drawn from: a Karhunen–Loève expansion over the
+//! eigenfunctions of the Neumann Laplacian on the unit square (products of cosines), with covariance
+//! operator `C = scale² (−Δ + τ²I)^(−α)`. FNO's `GRF.m` uses `scale = τ^(α−1)`, i.e.
+//! `C = τ^(2α−2)(−Δ+τ²)^(−α)`, and drops the constant mode; both are the defaults here.
+
+mod cosine;
+
+pub use cosine::CosineGrf2d;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors from building a random-field sampler with invalid parameters.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GrfError {
+    /// A parameter is outside its allowed range.
+    #[error("{field} = {value} is invalid: {allowed}")]
+    InvalidParameter {
+        /// Name of the parameter as the user spells it.
+        field: &'static str,
+        /// The offending value, formatted.
+        value: String,
+        /// The allowed range, in words.
+        allowed: &'static str,
+    },
+}
+
+/// Parameters of a Matérn-like Gaussian random field `N(0, scale² (−Δ + τ²)^(−α))`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrfParams {
+    /// Smoothness exponent α (> d/2 for a field with finite pointwise variance). FNO Darcy: 2.
+    pub alpha: f64,
+    /// Inverse length scale τ (> 0). FNO Darcy: 3.
+    pub tau: f64,
+    /// Amplitude factor; `None` means FNO's choice `τ^(α−1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Keep the constant (k = 0) mode. FNO's Darcy GRF drops it.
+    #[serde(default)]
+    pub keep_mean_mode: bool,
+}
+
+impl Default for GrfParams {
+    fn default() -> Self {
+        Self { alpha: 2.0, tau: 3.0, scale: None, keep_mean_mode: false }
+    }
+}
+
+impl GrfParams {
+    /// Check every parameter, naming the first invalid one.
+    pub fn validate(&self) -> Result<(), GrfError> {
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(GrfError::InvalidParameter {
+                field: "alpha",
+                value: self.alpha.to_string(),
+                allowed: "must be a finite number > 0",
+            });
+        }
+        if !(self.tau.is_finite() && self.tau > 0.0) {
+            return Err(GrfError::InvalidParameter {
+                field: "tau",
+                value: self.tau.to_string(),
+                allowed: "must be a finite number > 0",
+            });
+        }
+        if let Some(s) = self.scale {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(GrfError::InvalidParameter {
+                    field: "scale",
+                    value: s.to_string(),
+                    allowed: "must be a finite number > 0",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The amplitude factor actually used: `scale`, or `τ^(α−1)` when unset.
+    pub fn resolved_scale(&self) -> f64 {
+        self.scale.unwrap_or_else(|| self.tau.powf(self.alpha - 1.0))
+    }
+
+    /// Eigenvalue of the covariance operator for a Laplacian eigenvalue `lap` (= |k|²π² for cosines).
+    pub fn covariance_eigenvalue(&self, lap: f64) -> f64 {
+        let s = self.resolved_scale();
+        s * s * (lap + self.tau * self.tau).powf(-self.alpha)
+    }
+}

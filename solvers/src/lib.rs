@@ -1,0 +1,8 @@
+//! Reference numerics for oplab: random fields, PDE and ODE solvers, symbolic right-hand sides.
+//!
+//! Everything here computes in f64, does no I/O and knows nothing of datasets or learning.
+//! Randomness always comes from a caller-supplied RNG so that datasets can seed each sample
+//! independently (see `oplab-datasets`).
+#![warn(missing_docs)]
+
+pub mod grf;
