@@ -1,4 +1,33 @@
-//! HDF5 datasets for oplab: schema, deterministic resumable generation, merge, reading.
+//! HDF5 datasets for oplab: the native schema, a deterministic, parallel, crash-safe and
+//! resumable generation driver, shard merging, reading and inspection.
+//!
+//! The flow: a [`Problem`] describes its [`Schema`] and produces sample `i` from the random stream
+//! `(seed, i)`; [`generate()`] runs it over a [`Shard`] of the indices with rayon, stores finished
+//! blocks in `OUT.partial/` (each fsynced and renamed into place, so `kill -9` loses at most the
+//! blocks in flight), and finally assembles `OUT` under a temporary name and renames it. The data
+//! bytes depend only on the configuration and seed, never on threads, shards or resume points.
 #![warn(missing_docs)]
 
+pub mod batch;
+pub mod blocks;
+pub mod error;
+pub mod generate;
+pub mod header;
+pub mod inspect;
+pub mod merge;
 pub mod problem;
+pub mod problems;
+pub mod progress;
+pub mod reader;
+pub mod settings;
+pub mod writer;
+
+pub use error::{DatasetError, Result};
+pub use generate::{generate, resolved_config, RunOptions, RunSummary};
+pub use header::oplab_version;
+pub use inspect::{inspect, Inspection};
+pub use merge::merge;
+pub use problem::{sample_rng, Problem, Role, Sample, SampleError, SampleRng, Schema};
+pub use progress::{Progress, Silent};
+pub use reader::DatasetFile;
+pub use settings::{GenerationSettings, Precision, Shard};

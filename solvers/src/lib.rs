@@ -5,4 +5,12 @@
 //! independently (see `oplab-datasets`).
 #![warn(missing_docs)]
 
+pub mod advection;
+pub mod burgers;
+pub mod elliptic;
 pub mod grf;
+pub mod navier_stokes;
+pub mod ode;
+pub mod reaction_diffusion;
+pub mod symbolic;
+pub mod systems;

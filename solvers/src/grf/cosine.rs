@@ -138,7 +138,9 @@ mod tests {
     fn project(field: &[f64], s: usize) -> Vec<f64> {
         let n = s - 1;
         let w = |i: usize| if i == 0 || i == n { 0.5 } else { 1.0 } / n as f64;
-        let norm = |k: usize| if k == 0 || k == n { 2.0 } else { 1.0 };
+        // Trapezoidal inner products of the orthonormal e_k on this grid are δ_kl, except
+        // ⟨e_N, e_N⟩ = 2 for the highest mode (it alternates ±√2 at every node).
+        let norm = |k: usize| if k == n { 0.5 } else { 1.0 };
         let x = node_grid(s);
         let mut coef = vec![0.0; s * s];
         for k in 0..s {

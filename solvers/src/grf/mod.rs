@@ -6,8 +6,10 @@
 //! `C = τ^(2α−2)(−Δ+τ²)^(−α)`, and drops the constant mode; both are the defaults here.
 
 mod cosine;
+pub mod periodic;
 
-pub use cosine::CosineGrf2d;
+pub use cosine::{cosine_eigenfunction, node_grid, CosineGrf2d};
+pub use periodic::{PeriodicGrf1d, PeriodicGrf2d, PeriodicGrfParams};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Side-by-side timings: oplab's PDE solvers vs the numpy/scipy peer on the same problem.
+
+Runs the Rust example `bench_pde` (built with `cargo build --release -p oplab-solvers --example
+bench_pde`), which writes its input fields, then solves exactly the same problem in Python, checks
+that the answers agree, and prints one JSON line per problem with both timings and the ratio.
+Both sides run on one thread (BLAS/OpenMP threads pinned to 1 before numpy is imported).
+
+usage: python3 bench/pde/bench_pde.py [darcy] [ns] [burgers] [--bin PATH] [--out DIR]
+"""
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+
+def ensure_peers():
+    try:
+        import numpy  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "numpy", "scipy"])
+
+
+ensure_peers()
+import numpy as np  # noqa: E402
+import scipy.fft as sfft  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import scipy.sparse.linalg as spla  # noqa: E402
+
+
+def run_rust(binary, *args):
+    out = subprocess.run([binary, *map(str, args)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def load(path, shape):
+    return np.fromfile(path, dtype="<f8").reshape(shape)
+
+
+# ---------------------------------------------------------------- Darcy
+def darcy_matrix(a):
+    """The same 5-point flux-form matrix as oplab (interior unknowns, face = mean of nodes)."""
+    s = a.shape[0]
+    m = s - 2
+    inv_h2 = float((s - 1) ** 2)
+    c = a[1:-1, 1:-1]
+    west = 0.5 * (c + a[:-2, 1:-1])
+    east = 0.5 * (c + a[2:, 1:-1])
+    south = 0.5 * (c + a[1:-1, :-2])
+    north = 0.5 * (c + a[1:-1, 2:])
+    diag = (west + east + south + north).ravel() * inv_h2
+    idx = np.arange(m * m).reshape(m, m)
+    rows, cols, vals = [idx.ravel()], [idx.ravel()], [diag]
+    # Couplings (i,j)-(i+1,j) and (i,j)-(i,j+1), both triangles.
+    for src, dst, w in ((idx[:-1, :], idx[1:, :], east[:-1, :]), (idx[:, :-1], idx[:, 1:], north[:, :-1])):
+        rows += [src.ravel(), dst.ravel()]
+        cols += [dst.ravel(), src.ravel()]
+        vals += [-w.ravel() * inv_h2] * 2
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m * m, m * m))
+
+
+def bench_darcy(binary, out, s=421, repeats=3):
+    rust = run_rust(binary, "darcy", out, s, repeats)
+    a = load(os.path.join(out, "darcy_coeff.f64"), (s, s))
+    u_rust = load(os.path.join(out, "darcy_solution.f64"), (s, s))
+    A = darcy_matrix(a)
+    f = np.ones(A.shape[0])
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        u = spla.spsolve(A, f)
+        best = min(best, time.perf_counter() - t0)
+    residual = np.linalg.norm(A @ u - f) / np.linalg.norm(f)
+    diff = np.abs(u.reshape(s - 2, s - 2) - u_rust[1:-1, 1:-1]).max() / np.abs(u).max()
+    oplab = rust["amd"]["solve_s"]
+    return {
+        "problem": "darcy", "resolution": s, "peer": "scipy.sparse.linalg.spsolve (SuperLU, COLAMD)",
+        "peer_s": best, "peer_residual": residual, "oplab_s": oplab, "oplab_residual": rust["amd"]["residual"],
+        "oplab_nested_dissection_s": rust["nested_dissection"]["solve_s"], "max_rel_diff": diff,
+        "ratio": best / oplab,
+    }
+
+
+# ---------------------------------------------------------------- Navier-Stokes (FNO ns_2d.py scheme)
+def ns_numpy(w0, visc, dt, steps):
+    s = w0.shape[0]
+    k_max = s // 2
+    x = np.arange(s) / s
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    f = 0.1 * (np.sin(2 * np.pi * (X + Y)) + np.cos(2 * np.pi * (X + Y)))
+    freq = np.fft.fftfreq(s, 1.0 / s)
+    k_x = np.repeat(freq[:, None], k_max + 1, axis=1)
+    k_y = np.repeat(np.abs(freq[: k_max + 1])[None, :], s, axis=0)
+    lap = 4 * np.pi ** 2 * (k_x ** 2 + k_y ** 2)
+    lap[0, 0] = 1.0
+    dealias = (np.abs(k_x) <= 2.0 / 3.0 * k_max) & (np.abs(k_y) <= 2.0 / 3.0 * k_max)
+    w_h = sfft.rfft2(w0)
+    f_h = sfft.rfft2(f)
+    for _ in range(steps):
+        psi_h = w_h / lap
+        u = sfft.irfft2(2j * np.pi * k_y * psi_h, s=(s, s))
+        v = sfft.irfft2(-2j * np.pi * k_x * psi_h, s=(s, s))
+        w_x = sfft.irfft2(2j * np.pi * k_x * w_h, s=(s, s))
+        w_y = sfft.irfft2(2j * np.pi * k_y * w_h, s=(s, s))
+        F_h = sfft.rfft2(u * w_x + v * w_y) * dealias
+        w_h = (-dt * F_h + dt * f_h + (1.0 - 0.5 * dt * visc * lap) * w_h) / (1.0 + 0.5 * dt * visc * lap)
+    return sfft.irfft2(w_h, s=(s, s))
+
+
+def bench_ns(binary, out, s=256, steps=1000):
+    rust = run_rust(binary, "ns", out, s, steps)
+    w0 = load(os.path.join(out, "ns_w0.f64"), (s, s))
+    w_rust = load(os.path.join(out, "ns_wT.f64"), (s, s))
+    t0 = time.perf_counter()
+    w = ns_numpy(w0, 1e-3, rust["time_step"], steps)
+    peer = time.perf_counter() - t0
+    diff = np.abs(w - w_rust).max() / np.abs(w).max()
+    return {
+        "problem": "navier-stokes", "resolution": s, "steps": steps, "peer": "numpy + scipy.fft (FNO ns_2d.py scheme)",
+        "peer_s": peer, "oplab_s": rust["solve_s"], "max_rel_diff": diff, "ratio": peer / rust["solve_s"],
+    }
+
+
+# ---------------------------------------------------------------- Burgers (ETDRK4, Kassam-Trefethen)
+def burgers_numpy(u0, nu, dt, steps):
+    n = u0.size
+    k = np.arange(n // 2 + 1)
+    L = -nu * (2 * np.pi * k) ** 2
+    g = -0.5j * 2 * np.pi * k * ((k <= n / 3.0) & (k != n // 2))
+    E, E2 = np.exp(dt * L), np.exp(dt * L / 2)
+    M = 32
+    r = np.exp(1j * np.pi * (np.arange(1, M + 1) - 0.5) / M)
+    LR = dt * L[:, None] + r[None, :]
+    Q = dt * np.real(np.mean((np.exp(LR / 2) - 1) / LR, axis=1))
+    f1 = dt * np.real(np.mean((-4 - LR + np.exp(LR) * (4 - 3 * LR + LR ** 2)) / LR ** 3, axis=1))
+    f2 = dt * np.real(np.mean((2 + LR + np.exp(LR) * (LR - 2)) / LR ** 3, axis=1))
+    f3 = dt * np.real(np.mean((-4 - 3 * LR - LR ** 2 + np.exp(LR) * (4 - LR)) / LR ** 3, axis=1))
+    v = sfft.rfft(u0)
+
+    def N(v):
+        return g * sfft.rfft(sfft.irfft(v, n) ** 2)
+
+    for _ in range(steps):
+        Nv = N(v)
+        a = E2 * v + Q * Nv
+        Na = N(a)
+        b = E2 * v + Q * Na
+        Nb = N(b)
+        c = E2 * a + Q * (2 * Nb - Nv)
+        Nc = N(c)
+        v = E * v + Nv * f1 + 2 * (Na + Nb) * f2 + Nc * f3
+    return sfft.irfft(v, n)
+
+
+def bench_burgers(binary, out, n=8192):
+    rust = run_rust(binary, "burgers", out, n)
+    u0 = load(os.path.join(out, "burgers_u0.f64"), (n,))
+    u_rust = load(os.path.join(out, "burgers_uT.f64"), (n,))
+    t0 = time.perf_counter()
+    u = burgers_numpy(u0, 0.1, rust["time_step"], rust["steps"])
+    peer = time.perf_counter() - t0
+    diff = np.abs(u - u_rust).max() / np.abs(u).max()
+    return {
+        "problem": "burgers", "resolution": n, "steps": rust["steps"], "peer": "numpy + scipy.fft (same ETDRK4 scheme)",
+        "peer_s": peer, "oplab_s": rust["solve_s"], "max_rel_diff": diff, "ratio": peer / rust["solve_s"],
+    }
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
+    p = argparse.ArgumentParser()
+    p.add_argument("problems", nargs="*", default=["darcy", "ns", "burgers"])
+    p.add_argument("--bin", default=os.path.join(target, "release", "examples", "bench_pde"))
+    p.add_argument("--out", default="/tmp/oplab-bench-pde")
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    runs = {"darcy": bench_darcy, "ns": bench_ns, "burgers": bench_burgers}
+    for name in args.problems:
+        print(json.dumps(runs[name](args.bin, args.out)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

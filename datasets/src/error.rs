@@ -1,0 +1,85 @@
+//! Errors of the dataset layer. Every message is one line and names what is wrong.
+
+use std::path::PathBuf;
+
+use crate::problem::SampleError;
+
+/// Anything that can go wrong generating, reading or merging a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// A user-supplied parameter is outside its allowed range.
+    #[error("{field} = {value} is invalid: {allowed}")]
+    InvalidParameter {
+        /// Name of the parameter as the user spells it.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// The allowed range, in words.
+        allowed: String,
+    },
+    /// The output exists and is finished; overwriting needs `--force`.
+    #[error("{0} already exists and is a finished dataset; pass --force to overwrite it")]
+    OutputExists(PathBuf),
+    /// A partial run with a different configuration exists.
+    #[error("{path} holds an unfinished run with a different configuration ({difference}); rerun the original command to resume, or pass --force to discard it")]
+    ResumeMismatch {
+        /// The partial-run directory.
+        path: PathBuf,
+        /// The first difference found.
+        difference: String,
+    },
+    /// A file is not a valid oplab dataset.
+    #[error("{path}: {reason}")]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Parts given to merge do not fit together.
+    #[error("cannot merge: {0}")]
+    Merge(String),
+    /// A sample could not be generated.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    /// An operating-system I/O error on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An HDF5 library error on a named path.
+    #[error("{path}: HDF5 error: {message}")]
+    Hdf5 {
+        /// The path involved.
+        path: PathBuf,
+        /// The library's message (first line).
+        message: String,
+    },
+}
+
+impl DatasetError {
+    /// Shorthand for [`DatasetError::InvalidParameter`].
+    pub fn invalid(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Self {
+        DatasetError::InvalidParameter { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DatasetError::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn hdf5(path: impl Into<PathBuf>, err: hdf5::Error) -> Self {
+        let text = err.to_string();
+        let message = text.lines().next().unwrap_or("unknown error").to_string();
+        DatasetError::Hdf5 { path: path.into(), message }
+    }
+
+    pub(crate) fn invalid_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        DatasetError::InvalidFile { path: path.into(), reason: reason.into() }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = DatasetError> = std::result::Result<T, E>;

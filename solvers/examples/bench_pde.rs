@@ -1,0 +1,122 @@
+//! Timings of the oplab PDE solvers for the side-by-side benchmarks in `bench/pde/`.
+//!
+//! ```text
+//! cargo run --release -p oplab-solvers --example bench_pde -- darcy  DIR [resolution=421] [repeats=3]
+//! cargo run --release -p oplab-solvers --example bench_pde -- ns     DIR [resolution=256] [steps=1000]
+//! cargo run --release -p oplab-solvers --example bench_pde -- burgers DIR [resolution=8192]
+//! ```
+//! Each writes its input and output fields as raw little-endian f64 files into `DIR` (so that the
+//! Python peer solves exactly the same problem and the results can be compared) and prints one
+//! JSON line with the timings. Single-threaded: faer runs sequentially, the FFTs are serial.
+
+use oplab_solvers::burgers::{BurgersConfig, BurgersSolver};
+use oplab_solvers::elliptic::{CoefficientMap, DarcySolver, Ordering};
+use oplab_solvers::grf::{CosineGrf2d, GrfParams, PeriodicGrf1d, PeriodicGrf2d, PeriodicGrfParams};
+use oplab_solvers::navier_stokes::{NavierStokesConfig, NavierStokesSolver};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn write_f64(path: &Path, values: &[f64]) {
+    let mut bytes = Vec::with_capacity(values.len() * 8);
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::File::create(path).and_then(|mut f| f.write_all(&bytes)).expect("write benchmark data");
+}
+
+fn arg(args: &[String], i: usize, default: usize) -> usize {
+    args.get(i).map(|s| s.parse().expect("a positive integer")).unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: bench_pde darcy|ns|burgers DIR [size] [repeats|steps]";
+    let problem = args.first().expect(usage).as_str();
+    let dir = PathBuf::from(args.get(1).expect(usage));
+    std::fs::create_dir_all(&dir).expect("create output directory");
+    match problem {
+        "darcy" => darcy(&dir, arg(&args, 2, 421), arg(&args, 3, 3)),
+        "ns" => navier_stokes(&dir, arg(&args, 2, 256), arg(&args, 3, 1000)),
+        "burgers" => burgers(&dir, arg(&args, 2, 8192)),
+        _ => panic!("{usage}"),
+    }
+}
+
+fn darcy(dir: &Path, s: usize, repeats: usize) {
+    let mut rng = ChaCha20Rng::seed_from_u64(2024);
+    let field = CosineGrf2d::on_node_grid(GrfParams::default(), s).unwrap().sample(&mut rng);
+    let coeff = CoefficientMap::default().apply(&field);
+    let forcing = vec![1.0; s * s];
+    let mut report = Vec::new();
+    let mut solution = Vec::new();
+    for (name, ordering) in [("nested_dissection", Ordering::NestedDissection), ("amd", Ordering::Amd)] {
+        let t0 = Instant::now();
+        let solver = DarcySolver::with_ordering(s, ordering).unwrap();
+        let analyse = t0.elapsed().as_secs_f64();
+        let mut best = f64::INFINITY;
+        let mut residual = 0.0;
+        for _ in 0..repeats {
+            let t1 = Instant::now();
+            let sol = solver.solve(&coeff, &forcing).unwrap();
+            best = best.min(t1.elapsed().as_secs_f64());
+            residual = sol.relative_residual;
+            solution = sol.solution;
+        }
+        report.push(format!(
+            "\"{name}\": {{\"analyse_s\": {analyse:.6}, \"solve_s\": {best:.6}, \"factor_len\": {}, \"residual\": {residual:e}}}",
+            solver.factor_len()
+        ));
+    }
+    write_f64(&dir.join("darcy_coeff.f64"), &coeff);
+    write_f64(&dir.join("darcy_solution.f64"), &solution);
+    println!("{{\"problem\": \"darcy\", \"resolution\": {s}, \"repeats\": {repeats}, {}}}", report.join(", "));
+}
+
+fn navier_stokes(dir: &Path, s: usize, steps: usize) {
+    let dt = 1e-4;
+    let cfg = NavierStokesConfig {
+        resolution: s,
+        viscosity: 1e-3,
+        final_time: dt * steps as f64,
+        time_step: dt,
+        record_times: 1,
+        subsample: 1,
+        ..Default::default()
+    };
+    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
+        .unwrap()
+        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let t0 = Instant::now();
+    let solver = NavierStokesSolver::new(cfg).unwrap();
+    let setup = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let traj = solver.solve(&w0).unwrap();
+    let run = t1.elapsed().as_secs_f64();
+    write_f64(&dir.join("ns_w0.f64"), &w0);
+    write_f64(&dir.join("ns_wT.f64"), &traj.vorticity[s * s..]);
+    println!(
+        "{{\"problem\": \"navier-stokes\", \"resolution\": {s}, \"steps\": {steps}, \"time_step\": {}, \"setup_s\": {setup:.6}, \"solve_s\": {run:.6}}}",
+        solver.time_step()
+    );
+}
+
+fn burgers(dir: &Path, n: usize) {
+    let cfg = BurgersConfig { resolution: n, ..Default::default() };
+    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n)
+        .unwrap()
+        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let solver = BurgersSolver::new(cfg).unwrap();
+    let peak = u0.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let (dt, steps) = solver.time_step_for(peak);
+    let t0 = Instant::now();
+    let u = solver.solve(&u0).unwrap();
+    let run = t0.elapsed().as_secs_f64();
+    write_f64(&dir.join("burgers_u0.f64"), &u0);
+    write_f64(&dir.join("burgers_uT.f64"), &u[n..]);
+    println!(
+        "{{\"problem\": \"burgers\", \"resolution\": {n}, \"viscosity\": 0.1, \"final_time\": 1.0, \"time_step\": {dt:e}, \"steps\": {steps}, \"solve_s\": {run:.6}}}"
+    );
+}

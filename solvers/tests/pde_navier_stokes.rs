@@ -1,0 +1,146 @@
+//! Navier–Stokes: exact Taylor–Green-type decay, the forced enstrophy budget, blow-up errors.
+
+use oplab_solvers::grf::{PeriodicGrf2d, PeriodicGrfParams};
+use oplab_solvers::navier_stokes::{
+    vorticity_diagnostics, Forcing, NavierStokesConfig, NavierStokesError, NavierStokesSampler, NavierStokesSolver,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::f64::consts::PI;
+
+fn grid(s: usize, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    (0..s * s).map(|idx| f((idx / s) as f64 / s as f64, (idx % s) as f64 / s as f64)).collect()
+}
+
+/// Two modes with the same |k|² = 5: ψ ∝ w, so u·∇w ≡ 0 and w decays as exp(−20π²νt).
+fn taylor_green(x: f64, y: f64) -> f64 {
+    (2.0 * PI * (x + 2.0 * y)).cos() + (2.0 * PI * (2.0 * x - y)).sin()
+}
+
+fn taylor_green_error(time_step: f64) -> f64 {
+    let s = 32;
+    let nu = 0.01;
+    let cfg = NavierStokesConfig {
+        resolution: s,
+        viscosity: nu,
+        final_time: 1.0,
+        time_step,
+        record_times: 5,
+        subsample: 1,
+        forcing: Forcing::None,
+        ..Default::default()
+    };
+    let traj = NavierStokesSolver::new(cfg).unwrap().solve(&grid(s, taylor_green)).unwrap();
+    let mut worst: f64 = 0.0;
+    for (k, t) in traj.times.iter().enumerate() {
+        let decay = (-20.0 * PI * PI * nu * t).exp();
+        let snap = &traj.vorticity[k * s * s..(k + 1) * s * s];
+        for (w, exact) in snap.iter().zip(grid(s, taylor_green)) {
+            worst = worst.max((w - decay * exact).abs());
+        }
+    }
+    worst
+}
+
+#[test]
+fn taylor_green_decays_exactly_with_second_order_in_time() {
+    let coarse = taylor_green_error(0.02);
+    let fine = taylor_green_error(0.01);
+    let order = (coarse / fine).log2();
+    println!("taylor-green max errors {coarse:e} (dt=0.02), {fine:e} (dt=0.01); order {order:.3}");
+    assert!(fine < 1e-4);
+    assert!((order - 2.0).abs() < 0.1, "observed order {order}");
+}
+
+#[test]
+fn forced_enstrophy_budget_closes() {
+    let s = 64;
+    let nu = 1e-3;
+    let cfg = NavierStokesConfig {
+        resolution: s,
+        viscosity: nu,
+        final_time: 1.0,
+        time_step: 5e-4,
+        record_times: 200,
+        subsample: 1,
+        ..Default::default()
+    };
+    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
+        .unwrap()
+        .sample(&mut ChaCha20Rng::seed_from_u64(11));
+    let traj = NavierStokesSolver::new(cfg).unwrap().solve(&w0).unwrap();
+    let forcing = Forcing::Diagonal { amplitude: 0.1 }.nodes(s);
+    // d/dt ½⟨w²⟩ = −ν⟨|∇w|²⟩ + ⟨f w⟩, integrated with the trapezoidal rule over the records.
+    let rates: Vec<(f64, f64)> = (0..traj.times.len())
+        .map(|k| {
+            let w = &traj.vorticity[k * s * s..(k + 1) * s * s];
+            let d = vorticity_diagnostics(w, s);
+            let work = w.iter().zip(&forcing).map(|(a, b)| a * b).sum::<f64>() / (s * s) as f64;
+            (d.enstrophy, -2.0 * nu * d.palinstrophy + work)
+        })
+        .collect();
+    let dt_rec = traj.times[1] - traj.times[0];
+    let integral: f64 = rates.windows(2).map(|w| 0.5 * dt_rec * (w[0].1 + w[1].1)).sum();
+    let scale: f64 = rates.windows(2).map(|w| 0.5 * dt_rec * (w[0].1.abs() + w[1].1.abs())).sum();
+    let change = rates.last().unwrap().0 - rates[0].0;
+    let mismatch = (change - integral).abs() / scale;
+    println!("enstrophy change {change:e}, budget integral {integral:e}, relative mismatch {mismatch:e}");
+    assert!(mismatch < 5e-3, "mismatch {mismatch}");
+}
+
+#[test]
+fn blow_up_is_a_typed_error_naming_the_parameters() {
+    let cfg = NavierStokesConfig {
+        resolution: 32,
+        viscosity: 1e-6,
+        final_time: 10.0,
+        time_step: 0.5,
+        record_times: 2,
+        subsample: 1,
+        ..Default::default()
+    };
+    let sampler = NavierStokesSampler::new(cfg).unwrap();
+    let err = sampler.sample(&mut ChaCha20Rng::seed_from_u64(1)).unwrap_err();
+    match &err {
+        NavierStokesError::BlowUp { viscosity, resolution, .. } => {
+            assert_eq!(*viscosity, 1e-6);
+            assert_eq!(*resolution, 32);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("viscosity") && msg.contains("time_step"), "{msg}");
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    let bad = |cfg: NavierStokesConfig, field: &str| match NavierStokesSolver::new(cfg) {
+        Err(NavierStokesError::InvalidParameter { field: f, .. }) => assert_eq!(f, field),
+        other => panic!("expected error on {field}, got {other:?}"),
+    };
+    bad(NavierStokesConfig { resolution: 30, subsample: 4, ..Default::default() }, "subsample");
+    bad(NavierStokesConfig { resolution: 7, ..Default::default() }, "resolution");
+    bad(NavierStokesConfig { viscosity: -1.0, ..Default::default() }, "viscosity");
+    bad(NavierStokesConfig { record_times: 0, ..Default::default() }, "record_times");
+}
+
+#[test]
+fn sampler_stores_initial_condition_and_subsamples() {
+    let cfg = NavierStokesConfig {
+        resolution: 32,
+        final_time: 0.01,
+        time_step: 1e-3,
+        record_times: 2,
+        subsample: 4,
+        ..Default::default()
+    };
+    let sampler = NavierStokesSampler::new(cfg).unwrap();
+    let a = sampler.sample(&mut ChaCha20Rng::seed_from_u64(5)).unwrap();
+    assert_eq!(a.vorticity.len(), 3 * 8 * 8);
+    let w0 = PeriodicGrf2d::new(cfg.initial, 32).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(5));
+    for i in 0..8 {
+        for j in 0..8 {
+            assert!((a.vorticity[i * 8 + j] - w0[(4 * i) * 32 + 4 * j]).abs() < 1e-12);
+        }
+    }
+}

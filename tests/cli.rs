@@ -1,0 +1,150 @@
+//! End-to-end tests of the `oplab` binary: bad input, kill -9 and resume, shards and merge.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn oplab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_oplab"))
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    oplab().args(args).current_dir(cwd).output().expect("oplab runs")
+}
+
+/// Bad input: exit code 2, exactly one line on stderr starting with `error:`, no panic.
+fn assert_one_line_error(out: &Output, must_mention: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: ") && err.contains(must_mention), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_gives_one_line_errors_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_one_line_error(&run(&["generate", "grf", "--n", "0"], d), "n = 0");
+    assert_one_line_error(&run(&["generate", "grf", "--resolution", "1"], d), "resolution = 1");
+    assert_one_line_error(&run(&["generate", "grf", "--shard", "4/3"], d), "shard = 4/3");
+    assert_one_line_error(&run(&["generate", "grf", "--config", "missing.toml"], d), "missing.toml");
+    assert_one_line_error(&run(&["generate", "grf", "--out", "/nonexistent-dir/x.h5"], d), "/nonexistent-dir");
+    assert_one_line_error(&run(&["generate", "grf", "--tau=-2"], d), "tau = -2");
+    std::fs::write(d.join("bad.toml"), "n = 4\n[grf]\nresolution = 8\nwavelength = 3\n").unwrap();
+    assert_one_line_error(&run(&["generate", "grf", "--config", "bad.toml"], d), "wavelength");
+    // Nothing that looks complete was left behind by any of these.
+    assert!(!d.join("grf.h5").exists());
+
+    let ok = run(&["generate", "grf", "--n", "3", "--resolution", "16", "--out", "ok.h5"], d);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bytes = std::fs::read(d.join("ok.h5")).unwrap();
+    std::fs::write(d.join("trunc.h5"), &bytes[..bytes.len() / 3]).unwrap();
+    assert_one_line_error(&run(&["inspect", "trunc.h5"], d), "trunc.h5");
+    assert_one_line_error(&run(&["inspect", "nothing-here.h5"], d), "nothing-here.h5");
+    // A finished file is not overwritten without --force.
+    assert_one_line_error(&run(&["generate", "grf", "--n", "3", "--resolution", "16", "--out", "ok.h5"], d), "--force");
+    assert_eq!(std::fs::read(d.join("ok.h5")).unwrap(), bytes);
+}
+
+#[test]
+fn inspect_reports_schema_shapes_and_completeness() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(&["generate", "grf", "--n", "5", "--resolution", "20", "--out", "g.h5", "-q"], d).status.success());
+    let out = run(&["inspect", "g.h5"], d);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["oplab native v1", "problem     grf", "complete    yes: 5 samples", "/fields/field", "[5, 20, 20]", "f32", "resolution = 20", "input"] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+}
+
+/// Compare the data of two files through `oplab inspect`-independent means: the h5 data bytes
+/// read by the library reader.
+fn same_data(a: &Path, b: &Path) -> bool {
+    let read = |p: &Path| {
+        let f = oplab_datasets::DatasetFile::open(p).unwrap();
+        let n = f.info().n_samples;
+        let batch = f.read_batch(0, n).unwrap();
+        let mut bytes = Vec::new();
+        batch.fields.iter().for_each(|v| v.write_le(&mut bytes));
+        (bytes, f.info().config.clone())
+    };
+    read(a) == read(b)
+}
+
+fn finished_blocks(partial: &Path) -> usize {
+    std::fs::read_dir(partial)
+        .map(|it| it.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".bin")).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn kill_9_at_any_moment_then_rerun_gives_the_uninterrupted_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = ["generate", "grf", "--n", "240", "--resolution", "96", "--block-size", "4", "--threads", "2", "-q"];
+    let reference = run(&[&args[..], &["--out", "ref.h5"]].concat(), d);
+    assert!(reference.status.success());
+
+    // Kill the run with SIGKILL several times, each time once it has finished a few more blocks
+    // (so the kill lands mid-run, between or during block writes), resuming each time.
+    let out = d.join("killed.h5");
+    let partial = d.join("killed.h5.partial");
+    let mut kills = 0;
+    for round in 1..=4 {
+        let mut child = oplab().args(args).args(["--out", "killed.h5"]).current_dir(d).spawn().unwrap();
+        let target = finished_blocks(&partial) + 2 * round;
+        let t0 = Instant::now();
+        while finished_blocks(&partial) < target && child.try_wait().unwrap().is_none() && t0.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        if out.exists() {
+            break;
+        }
+        assert!(partial.exists(), "an interrupted run keeps its finished blocks");
+    }
+    assert!(kills >= 2, "the run finished before it could be killed twice; make it longer");
+    let resumed = run(&[&args[..], &["--out", "killed.h5"]].concat(), d);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(same_data(&d.join("ref.h5"), &out));
+    assert!(!partial.exists());
+}
+
+#[test]
+fn shards_then_merge_equal_an_unsharded_run_with_other_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = ["generate", "grf", "--n", "10", "--resolution", "32", "--seed", "5", "-q"];
+    assert!(run(&[&base[..], &["--threads", "1", "--out", "t1.h5"]].concat(), d).status.success());
+    assert!(run(&[&base[..], &["--threads", "2", "--out", "t2.h5"]].concat(), d).status.success());
+    assert!(same_data(&d.join("t1.h5"), &d.join("t2.h5")));
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let name = format!("p{k}.h5");
+        assert!(run(&[&base[..], &["--shard", &shard, "--out", &name]].concat(), d).status.success());
+    }
+    let inspect = String::from_utf8_lossy(&run(&["inspect", "p2.h5"], d).stdout).to_string();
+    assert!(inspect.contains("shard 2/3"), "{inspect}");
+    let merged = run(&["merge", "p3.h5", "p1.h5", "p2.h5", "--out", "m.h5", "-q"], d);
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert!(same_data(&d.join("t1.h5"), &d.join("m.h5")));
+}
+
+#[test]
+fn version_names_the_commit_and_help_shows_examples() {
+    let v = oplab().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(text.starts_with("oplab 0.") && text.contains('('), "{text}");
+    for sub in [&["generate", "grf", "--help"][..], &["inspect", "--help"], &["merge", "--help"], &["--help"]] {
+        let h = oplab().args(sub).output().unwrap();
+        assert!(h.status.success());
+        assert!(String::from_utf8_lossy(&h.stdout).contains("Example"), "{sub:?} --help has no example");
+    }
+}

@@ -1,0 +1,380 @@
+//! Gradient-descent predictors, their optimal hyper-parameters and the Bayes/OLS baselines
+//! (theory.md §2.4–§2.7), all in f64 on plain vectors.
+
+use super::data::{dot, Batch, TaskDistribution};
+
+/// One GD step from w = 0 on L(w) = (1/2n)Σ(w·x_i − y_i)², evaluated at the query:
+/// ŷ = η · x_q·h with h = (1/n)Σ y_i x_i.
+pub fn one_step_predictions(batch: &Batch, eta: f64) -> Vec<f64> {
+    (0..batch.b).map(|t| eta * dot(&batch.h(t), batch.query(t))).collect()
+}
+
+/// ½·mean (ŷ − y_q)² — von Oswald's loss — and the standard error of that mean.
+pub fn half_mse(pred: &[f64], target: &[f64]) -> (f64, f64) {
+    let e: Vec<f64> = pred.iter().zip(target).map(|(p, y)| 0.5 * (p - y).powi(2)).collect();
+    mean_se(&e)
+}
+
+/// Mean and standard error of a sample.
+pub fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, (var / n).sqrt())
+}
+
+/// Optimal one-step size for i.i.d. covariates with variance s and fourth moment m₄,
+/// w ~ N(0, I): η*/n = s/(m₄ + (n + d − 2)s² + σ²s). Returns η*.
+pub fn eta_star(n: usize, d: usize, s: f64, m4: f64, noise_var: f64) -> f64 {
+    n as f64 * s / (m4 + (n as f64 + d as f64 - 2.0) * s * s + noise_var * s)
+}
+
+/// Full-MSE risk E(ŷ − y_q)² of one GD step with step η (same assumptions as
+/// [`eta_star`]): R(η) = sd + σ² + s²d·η(η/η* − 2); its minimum R* = sd − s²dη* + σ².
+pub fn one_step_risk(eta: f64, n: usize, d: usize, s: f64, m4: f64, noise_var: f64) -> f64 {
+    let es = eta_star(n, d, s, m4, noise_var);
+    let d = d as f64;
+    s * d + noise_var + s * s * d * eta * (eta / es - 2.0)
+}
+
+/// Exact line search of the one-step size on a sample: the risk is quadratic in η, so
+/// η̂ = Σ a_t y_t / Σ a_t² with a_t = x_q·h (the minimiser over the sample, no grid).
+pub fn line_search_eta(batch: &Batch) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for t in 0..batch.b {
+        let a = dot(&batch.h(t), batch.query(t));
+        num += a * batch.yq[t];
+        den += a * a;
+    }
+    num / den
+}
+
+/// K layers of GD (γ = 0) or GD++ on the token representation: every layer updates all
+/// tokens (context and query) simultaneously from the layer input,
+/// y_j ← y_j − (η/n)Σ_i y_i x_i·x_j and x_j ← x_j − γ Σ_i x_i (x_i·x_j);
+/// the query's y-slot starts at 0 and the prediction is its negation.
+pub fn gdpp_predictions(batch: &Batch, layers: usize, eta: f64, gamma: f64) -> Vec<f64> {
+    gdpp_layers(batch, &vec![(eta, gamma); layers])
+}
+
+/// GD++ with per-layer parameters `(η_ℓ, γ_ℓ)` (untied), as in von Oswald's non-recurrent
+/// GD++ baseline; see [`gdpp_predictions`] for the update.
+pub fn gdpp_layers(batch: &Batch, params: &[(f64, f64)]) -> Vec<f64> {
+    let (n, d) = (batch.n, batch.d);
+    let mut out = Vec::with_capacity(batch.b);
+    let mut x = vec![0.0; (n + 1) * d];
+    let mut y = vec![0.0; n + 1];
+    let mut nx = vec![0.0; (n + 1) * d];
+    let mut ny = vec![0.0; n + 1];
+    for t in 0..batch.b {
+        for i in 0..n {
+            x[i * d..(i + 1) * d].copy_from_slice(batch.x(t, i));
+            y[i] = batch.y(t, i);
+        }
+        x[n * d..].copy_from_slice(batch.query(t));
+        y[n] = 0.0;
+        for &(eta, gamma) in params {
+            for j in 0..=n {
+                let xj = &x[j * d..(j + 1) * d];
+                let mut dy = 0.0;
+                let mut dx = vec![0.0; d];
+                for i in 0..n {
+                    let xi = &x[i * d..(i + 1) * d];
+                    let s = dot(xi, xj);
+                    dy += y[i] * s;
+                    if gamma != 0.0 {
+                        dx.iter_mut().zip(xi).for_each(|(a, b)| *a += b * s);
+                    }
+                }
+                ny[j] = y[j] - eta / n as f64 * dy;
+                for k in 0..d {
+                    nx[j * d + k] = xj[k] - gamma * dx[k];
+                }
+            }
+            std::mem::swap(&mut x, &mut nx);
+            std::mem::swap(&mut y, &mut ny);
+        }
+        out.push(-y[n]);
+    }
+    out
+}
+
+/// Tunes the shared step η (and γ when `plus`) of K-layer GD / GD++ to minimise ½MSE on
+/// `batch`: a coarse log grid, then alternating golden-section refinement.
+/// Returns (η, γ, loss).
+pub fn tune_gdpp(batch: &Batch, layers: usize, plus: bool, eta_hint: f64) -> (f64, f64, f64) {
+    let loss = |eta: f64, gamma: f64| half_mse(&gdpp_predictions(batch, layers, eta, gamma), &batch.yq).0;
+    let etas = crate::stats::log_grid(0.2 * eta_hint, 5.0 * eta_hint, 15);
+    // γ is measured in units of 1/E‖x‖² per context point, scale-free across input ranges.
+    let gscale = 1.0 / (batch.n as f64 * mean_sq_norm(batch));
+    let gammas: Vec<f64> = if plus { (0..12).map(|k| k as f64 * 0.1 * gscale).collect() } else { vec![0.0] };
+    let mut best = (eta_hint, 0.0, f64::INFINITY);
+    for &e in &etas {
+        for &g in &gammas {
+            let l = loss(e, g);
+            if l < best.2 {
+                best = (e, g, l);
+            }
+        }
+    }
+    let (mut e, mut g) = (best.0, best.1);
+    for _ in 0..4 {
+        e = crate::quad::golden_min(|le| loss(le.exp(), g), (0.7 * e).ln(), (1.4 * e).ln(), 1e-4).0.exp();
+        if plus {
+            let hi = (g + 0.1 * gscale) * 1.3;
+            g = crate::quad::golden_min(|gg| loss(e, gg), (g - 0.1 * gscale).max(0.0), hi, 1e-4 * gscale).0;
+        }
+    }
+    (e, g, loss(e, g))
+}
+
+/// Tunes per-layer GD++ parameters (η_ℓ for every layer, γ_ℓ for all but the last, whose
+/// x-update cannot reach the prediction) by cyclic golden-section search started from the
+/// tied optimum `(eta, gamma)`. Returns the parameters and the loss on `batch`.
+pub fn tune_gdpp_untied(batch: &Batch, layers: usize, eta: f64, gamma: f64) -> (Vec<(f64, f64)>, f64) {
+    let mut p = vec![(eta, gamma); layers];
+    if let Some(last) = p.last_mut() {
+        last.1 = 0.0;
+    }
+    let loss = |p: &[(f64, f64)]| half_mse(&gdpp_layers(batch, p), &batch.yq).0;
+    let gscale = 1.0 / (batch.n as f64 * mean_sq_norm(batch));
+    for _ in 0..4 {
+        for l in 0..layers {
+            let e = p[l].0;
+            let best = crate::quad::golden_min(
+                |le| {
+                    let mut q = p.clone();
+                    q[l].0 = le.exp();
+                    loss(&q)
+                },
+                (0.5 * e).ln(),
+                (2.0 * e).ln(),
+                1e-4,
+            );
+            p[l].0 = best.0.exp();
+            if l + 1 < layers {
+                let g = p[l].1;
+                let best = crate::quad::golden_min(
+                    |gg| {
+                        let mut q = p.clone();
+                        q[l].1 = gg;
+                        loss(&q)
+                    },
+                    (g - 0.3 * gscale).max(0.0),
+                    g + 0.3 * gscale,
+                    1e-4 * gscale,
+                );
+                p[l].1 = best.0;
+            }
+        }
+    }
+    let l = loss(&p);
+    (p, l)
+}
+
+fn mean_sq_norm(batch: &Batch) -> f64 {
+    batch.xs.iter().map(|v| v * v).sum::<f64>() / (batch.b * batch.n) as f64
+}
+
+/// Solves the symmetric positive-definite system A x = b (row-major m×m) by Cholesky;
+/// None if A is not numerically positive definite.
+pub fn spd_solve(a: &[f64], b: &[f64], m: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s: f64 = a[i * m + j] - (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum::<f64>();
+            if i == j {
+                if s <= 0.0 {
+                    return None;
+                }
+                l[i * m + i] = s.sqrt();
+            } else {
+                l[i * m + j] = s / l[j * m + j];
+            }
+        }
+    }
+    let mut z = vec![0.0; m];
+    for i in 0..m {
+        z[i] = (b[i] - (0..i).map(|k| l[i * m + k] * z[k]).sum::<f64>()) / l[i * m + i];
+    }
+    let mut x = vec![0.0; m];
+    for i in (0..m).rev() {
+        x[i] = (z[i] - (i + 1..m).map(|k| l[k * m + i] * x[k]).sum::<f64>()) / l[i * m + i];
+    }
+    Some(x)
+}
+
+/// Ridge estimate ŵ = (XᵀX + λI)⁻¹Xᵀy of prompt t; with λ = 0 it is OLS when n ≥ d and the
+/// minimum-norm interpolant Xᵀ(XXᵀ)⁻¹y when n < d.
+pub fn ridge_weights(batch: &Batch, t: usize, lambda: f64) -> Option<Vec<f64>> {
+    let (n, d) = (batch.n, batch.d);
+    if lambda == 0.0 && n < d {
+        let mut g = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                g[i * n + j] = dot(batch.x(t, i), batch.x(t, j));
+            }
+        }
+        let ys: Vec<f64> = (0..n).map(|i| batch.y(t, i)).collect();
+        let c = spd_solve(&g, &ys, n)?;
+        let mut w = vec![0.0; d];
+        for i in 0..n {
+            w.iter_mut().zip(batch.x(t, i)).for_each(|(a, b)| *a += c[i] * b);
+        }
+        return Some(w);
+    }
+    let mut a = vec![0.0; d * d];
+    let mut rhs = vec![0.0; d];
+    for i in 0..n {
+        let x = batch.x(t, i);
+        for p in 0..d {
+            rhs[p] += x[p] * batch.y(t, i);
+            for q in 0..d {
+                a[p * d + q] += x[p] * x[q];
+            }
+        }
+    }
+    (0..d).for_each(|p| a[p * d + p] += lambda);
+    spd_solve(&a, &rhs, d)
+}
+
+/// Squared query errors (ŷ − y_q)² of ridge with penalty λ (λ = 0: OLS / min-norm).
+pub fn ridge_sq_errors(batch: &Batch, lambda: f64) -> Vec<f64> {
+    (0..batch.b)
+        .filter_map(|t| ridge_weights(batch, t, lambda).map(|w| (dot(&w, batch.query(t)) - batch.yq[t]).powi(2)))
+        .collect()
+}
+
+/// Closed-form risks E(ŷ − y_q)² for x ~ N(0, I), w ~ N(0, τ²I) with τ = 1 (theory.md §2.7).
+pub mod closed_form {
+    /// OLS, n ≥ d + 2: σ²(1 + d/(n − d − 1)).
+    pub fn ols(n: usize, d: usize, noise_var: f64) -> Option<f64> {
+        (n >= d + 2).then(|| noise_var * (1.0 + d as f64 / (n as f64 - d as f64 - 1.0)))
+    }
+    /// Minimum-norm interpolation, n ≤ d − 2: (d − n) + σ²n/(d − n − 1) + σ².
+    pub fn min_norm(n: usize, d: usize, noise_var: f64) -> Option<f64> {
+        (n + 2 <= d).then(|| (d - n) as f64 + noise_var * n as f64 / (d as f64 - n as f64 - 1.0) + noise_var)
+    }
+    /// One GD step at the optimal η: d(d + 1 + σ²)/(n + d + 1 + σ²) + σ².
+    pub fn one_step_gd(n: usize, d: usize, noise_var: f64) -> f64 {
+        let (n, d) = (n as f64, d as f64);
+        d * (d + 1.0 + noise_var) / (n + d + 1.0 + noise_var) + noise_var
+    }
+}
+
+/// Optimal preconditioner of one GD step for x ~ N(0, Σ), w ~ N(0, Σ_w), noise σ²
+/// (theory.md §2.5): Γ* = Σ_wΣ[((n+1)/n)ΣΣ_wΣ + ((tr(Σ_wΣ) + σ²)/n)Σ]⁻¹ (row-major).
+pub fn optimal_preconditioner(sigma: &[f64], sigma_w: &[f64], n: usize, noise_var: f64) -> Option<Vec<f64>> {
+    let d = (sigma.len() as f64).sqrt() as usize;
+    let mm = |a: &[f64], b: &[f64]| -> Vec<f64> {
+        let mut c = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                c[i * d + j] = (0..d).map(|k| a[i * d + k] * b[k * d + j]).sum();
+            }
+        }
+        c
+    };
+    let ws = mm(sigma_w, sigma);
+    let sws = mm(sigma, &ws);
+    let tr: f64 = (0..d).map(|i| ws[i * d + i]).sum();
+    let nf = n as f64;
+    let m: Vec<f64> = (0..d * d).map(|k| (nf + 1.0) / nf * sws[k] + (tr + noise_var) / nf * sigma[k]).collect();
+    // Γ* = ws · M⁻¹  ⇔  M Γ*ᵀ = wsᵀ (M symmetric): solve column by column.
+    let mut g = vec![0.0; d * d];
+    for r in 0..d {
+        let rhs: Vec<f64> = (0..d).map(|k| ws[r * d + k]).collect();
+        let col = spd_solve(&m, &rhs, d)?;
+        for k in 0..d {
+            g[r * d + k] = col[k];
+        }
+    }
+    Some(g)
+}
+
+/// Least-squares fit of Γ in ŷ = x_qᵀ Γ h over a batch (the best linear one-step
+/// preconditioner on that sample), via the normal equations in vec(Γ).
+pub fn fit_preconditioner(batch: &Batch) -> Option<Vec<f64>> {
+    let d = batch.d;
+    let m = d * d;
+    let mut a = vec![0.0; m * m];
+    let mut rhs = vec![0.0; m];
+    let mut f = vec![0.0; m];
+    for t in 0..batch.b {
+        let h = batch.h(t);
+        let q = batch.query(t);
+        for i in 0..d {
+            for j in 0..d {
+                f[i * d + j] = q[i] * h[j];
+            }
+        }
+        for p in 0..m {
+            rhs[p] += f[p] * batch.yq[t];
+            for r in 0..=p {
+                a[p * m + r] += f[p] * f[r];
+            }
+        }
+    }
+    for p in 0..m {
+        for r in 0..p {
+            a[r * m + p] = a[p * m + r];
+        }
+    }
+    spd_solve(&a, &rhs, m)
+}
+
+/// Predictions x_qᵀ Γ h for a row-major Γ.
+pub fn preconditioned_predictions(batch: &Batch, gamma: &[f64]) -> Vec<f64> {
+    let d = batch.d;
+    (0..batch.b)
+        .map(|t| {
+            let h = batch.h(t);
+            let q = batch.query(t);
+            (0..d).map(|i| q[i] * (0..d).map(|j| gamma[i * d + j] * h[j]).sum::<f64>()).sum()
+        })
+        .collect()
+}
+
+/// The task distribution's η* when its covariates are i.i.d. (None otherwise).
+pub fn eta_star_of(dist: &TaskDistribution) -> Option<f64> {
+    let (s, m4) = dist.iid_moments()?;
+    Some(eta_star(dist.n, dist.d, s, m4, dist.noise_var))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_star_matches_reference_table() {
+        // theory.md §2.4: (s, m4, n, d, σ², η*/n, R*)
+        let rows = [
+            (1.0, 3.0, 10, 10, 0.0, 0.04762, 5.238),
+            (1.0, 3.0, 20, 5, 0.5, 0.03774, 1.726),
+            (1.0 / 3.0, 0.2, 10, 10, 0.0, 0.1515, 1.650),
+            (1.0 / 12.0, 1.0 / 80.0, 10, 10, 0.0, 0.6061, 0.4125),
+        ];
+        for (s, m4, n, d, s2, en, r) in rows {
+            let e = eta_star(n, d, s, m4, s2);
+            assert!((e / n as f64 / en - 1.0).abs() < 1e-3, "{e}");
+            assert!((one_step_risk(e, n, d, s, m4, s2) / r - 1.0).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn spd_solve_inverts() {
+        let a = [4.0, 1.0, 1.0, 3.0];
+        let x = spd_solve(&a, &[1.0, 2.0], 2).unwrap();
+        assert!((4.0 * x[0] + x[1] - 1.0).abs() < 1e-14 && (x[0] + 3.0 * x[1] - 2.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn isotropic_preconditioner_is_scalar() {
+        let d = 3;
+        let mut eye = vec![0.0; 9];
+        (0..d).for_each(|i| eye[i * d + i] = 1.0);
+        let g = optimal_preconditioner(&eye, &eye, 10, 0.5).unwrap();
+        let expect = 10.0 / (10.0 + 3.0 + 1.0 + 0.5);
+        assert!((g[0] - expect).abs() < 1e-14 && g[1].abs() < 1e-14);
+    }
+}
