@@ -6,13 +6,13 @@ CARGO ?= cargo
 OPLAB := $(or $(CARGO_TARGET_DIR),target)/release/oplab
 QUICKSTART_DIR ?= quickstart
 
-.PHONY: deps quickstart test build cuda clean-quickstart
+.PHONY: deps quickstart test test-hpc build cuda clean-quickstart
 
 deps:
 	@./scripts/install-deps.sh
 
 build: deps
-	$(CARGO) build --release
+	$(CARGO) build --release --features mpi
 
 quickstart: build
 	@mkdir -p $(QUICKSTART_DIR)
@@ -20,7 +20,15 @@ quickstart: build
 	$(OPLAB) inspect $(QUICKSTART_DIR)/grf.h5
 
 test: deps
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --features oplab/mpi
+
+# Real-engine HPC tests: OpenMPI runs in `make test`; this adds a single-node Slurm cluster on
+# loopback (root only; installs Debian's slurmctld/slurmd/munge if missing) running a 3-task array
+# plus a dependent merge job.
+test-hpc: deps
+	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || ./scripts/install-deps.sh --slurm
+	@eval "$$(./scripts/slurm-local.sh start)" && \
+	  $(CARGO) test --features mpi --test slurm -- --ignored; rc=$$?; ./scripts/slurm-local.sh stop; exit $$rc
 
 # The CUDA build (no toolkit needed to build; NVRTC and the driver are needed at run time).
 cuda: deps

@@ -9,6 +9,17 @@ pkg-config --exists hdf5 2>/dev/null || need_apt+=(libhdf5-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-h5py python3-numpy)
+# MPI generation (`--features mpi`): OpenMPI to build and run, libclang for rsmpi's bindgen.
+command -v mpirun >/dev/null 2>&1 || need_apt+=(openmpi-bin)
+pkg-config --exists ompi 2>/dev/null || need_apt+=(libopenmpi-dev)
+compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null || need_apt+=(libclang-dev)
+# `--slurm`: the packages of the single-node Slurm test cluster (make test-hpc).
+if [ "${1:-}" = "--slurm" ]; then
+  command -v slurmctld >/dev/null 2>&1 || need_apt+=(slurmctld)
+  command -v slurmd >/dev/null 2>&1 || need_apt+=(slurmd)
+  command -v sbatch >/dev/null 2>&1 || need_apt+=(slurm-client)
+  command -v munged >/dev/null 2>&1 || need_apt+=(munge)
+fi
 
 apt_install() {
   local cmd=(apt-get install -y --no-install-recommends "$@")

@@ -25,7 +25,7 @@ Examples:
   oplab merge part1.h5 part2.h5 part3.h5 part4.h5 --out full.h5
 
 Errors print one line and exit with code 2.")]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }

@@ -61,6 +61,17 @@ impl PartialRun {
         Ok(PartialRun { dir })
     }
 
+    /// Open the partial run of `out` that another process created with exactly `manifest`
+    /// (used by the non-root ranks of a distributed run).
+    pub fn open_existing(out: &Path, manifest: &str) -> Result<Self> {
+        let dir = partial_dir(out);
+        let existing = fs::read_to_string(dir.join(MANIFEST)).map_err(|e| DatasetError::io(dir.join(MANIFEST), e))?;
+        if existing != manifest {
+            return Err(DatasetError::ResumeMismatch { path: dir, difference: first_difference(&existing, manifest) });
+        }
+        Ok(PartialRun { dir })
+    }
+
     /// The directory holding the blocks.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -39,6 +39,9 @@ pub enum DatasetError {
     /// Parts given to merge do not fit together.
     #[error("cannot merge: {0}")]
     Merge(String),
+    /// A distributed (MPI) run failed on another rank.
+    #[error("distributed run: {0}")]
+    Distributed(String),
     /// A sample could not be generated.
     #[error(transparent)]
     Sample(#[from] SampleError),

@@ -51,64 +51,98 @@ pub struct RunSummary {
 /// The fully resolved configuration stored in the file: generation settings, then the problem's
 /// own table under `[<problem name>]`.
 pub fn resolved_config(problem: &dyn Problem, settings: &GenerationSettings) -> String {
-    let head = toml::to_string(settings).expect("settings serialise to TOML");
-    format!("{head}\n[{}]\n{}", problem.name(), problem.config_toml().trim_end())
+    // Build one TOML document so that nested tables of the problem's config land under
+    // `[<name>.<table>]` instead of escaping to the top level.
+    let mut doc = toml::Table::try_from(settings).expect("settings serialise to TOML");
+    let problem_table: toml::Table = problem.config_toml().parse().expect("a problem's config_toml is valid TOML");
+    doc.insert(problem.name().to_string(), toml::Value::Table(problem_table));
+    toml::to_string(&doc).expect("a TOML table serialises")
 }
 
-/// Generate `problem` for `settings` into `opts.out`.
-pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
-    let started = Instant::now();
-    settings.validate()?;
-    let range = opts.shard.range(settings.n);
-    if range.is_empty() {
-        return Err(DatasetError::invalid(
-            "shard",
-            opts.shard,
-            format!("holds no samples: n = {} is smaller than the shard count {}", settings.n, opts.shard.count),
-        ));
-    }
-    if let Some(t) = opts.threads {
-        if t == 0 || t > 4096 {
-            return Err(DatasetError::invalid("threads", t, "must be between 1 and 4096"));
+/// Everything a run derives from its inputs before doing any work: identical on every process
+/// of a distributed run, since it depends only on the problem, settings and options.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Dataset indices of this run (its shard).
+    pub range: std::ops::Range<u64>,
+    /// Samples per block.
+    pub block_size: u64,
+    /// Number of blocks in `range`.
+    pub n_blocks: u64,
+    /// Layout of every sample.
+    pub schema: Schema,
+    /// The resolved configuration stored in the file.
+    pub config: String,
+    /// Manifest of the partial run (compared on resume).
+    pub manifest: String,
+}
+
+impl Plan {
+    /// Validate the inputs and derive the plan. Does not touch the file system.
+    pub fn new(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions) -> Result<Self> {
+        settings.validate()?;
+        let range = opts.shard.range(settings.n);
+        if range.is_empty() {
+            return Err(DatasetError::invalid(
+                "shard",
+                opts.shard,
+                format!("holds no samples: n = {} is smaller than the shard count {}", settings.n, opts.shard.count),
+            ));
         }
-    }
-    check_output_path(&opts.out, opts.force)?;
-
-    let schema = problem.schema();
-    let config = resolved_config(problem, settings);
-    let block_size = match opts.block_size {
-        Some(0) => return Err(DatasetError::invalid("block-size", 0, "must be >= 1")),
-        Some(b) => b,
-        None => default_block_size(&schema, settings),
-    };
-    let manifest = format!(
-        "# oplab partial run: finished blocks of {}; rerun the same command to resume\nshard = \"{}\"\nblock_size = {block_size}\nschema = {:?}\n---\n{config}\n",
-        opts.out.display(),
-        opts.shard,
-        format!("{schema:?}"),
-    );
-    let partial = PartialRun::open_or_create(&opts.out, &manifest, opts.force)?;
-
-    let total = range.end - range.start;
-    let n_blocks = total.div_ceil(block_size);
-    let block_range = |b: u64| {
-        let s = range.start + b * block_size;
-        s..(s + block_size).min(range.end)
-    };
-    let missing: Vec<u64> = (0..n_blocks).filter(|&b| !partial.has_block(b)).collect();
-    let already: u64 = (0..n_blocks).filter(|b| !missing.contains(b)).map(|b| block_range(b).end - block_range(b).start).sum();
-    if already > 0 {
-        progress.message(&format!("resuming: {already} of {total} samples already finished in {}", partial.dir().display()));
+        if let Some(t) = opts.threads {
+            if t == 0 || t > 4096 {
+                return Err(DatasetError::invalid("threads", t, "must be between 1 and 4096"));
+            }
+        }
+        let schema = problem.schema();
+        let config = resolved_config(problem, settings);
+        let block_size = match opts.block_size {
+            Some(0) => return Err(DatasetError::invalid("block-size", 0, "must be >= 1")),
+            Some(b) => b,
+            None => default_block_size(&schema, settings),
+        };
+        let manifest = format!(
+            "# oplab partial run: finished blocks of {}; rerun the same command to resume\nshard = \"{}\"\nblock_size = {block_size}\nschema = {:?}\n---\n{config}\n",
+            opts.out.display(),
+            opts.shard,
+            format!("{schema:?}"),
+        );
+        let n_blocks = (range.end - range.start).div_ceil(block_size);
+        Ok(Plan { range, block_size, n_blocks, schema, config, manifest })
     }
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| DatasetError::invalid("threads", opts.threads.unwrap_or(0), format!("thread pool could not start: {e}")))?;
-    progress.start(&format!("{} {}", problem.name(), opts.shard), total, already);
-    let result: Result<()> = (|| {
-        for &b in &missing {
-            let r = block_range(b);
+    /// Samples in the run.
+    pub fn total(&self) -> u64 {
+        self.range.end - self.range.start
+    }
+
+    /// Dataset indices of block `b`.
+    pub fn block_range(&self, b: u64) -> std::ops::Range<u64> {
+        let s = self.range.start + b * self.block_size;
+        s..(s + self.block_size).min(self.range.end)
+    }
+
+    /// Samples in the given blocks that are already finished in `partial`.
+    pub fn finished_samples(&self, partial: &PartialRun, blocks: std::ops::Range<u64>) -> u64 {
+        blocks.filter(|&b| partial.has_block(b)).map(|b| self.block_range(b).end - self.block_range(b).start).sum()
+    }
+
+    /// Generate every unfinished block among `blocks` and store it durably in `partial`.
+    /// Samples of a block run in parallel on `pool`; `progress` advances per sample.
+    pub fn compute_blocks(
+        &self,
+        problem: &dyn Problem,
+        settings: &GenerationSettings,
+        partial: &PartialRun,
+        blocks: std::ops::Range<u64>,
+        pool: &rayon::ThreadPool,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        for b in blocks {
+            if partial.has_block(b) {
+                continue;
+            }
+            let r = self.block_range(b);
             let samples: Vec<Sample> = pool.install(|| {
                 r.clone()
                     .into_par_iter()
@@ -119,45 +153,76 @@ pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &Run
                     })
                     .collect::<Result<Vec<Sample>>>()
             })?;
-            let batch = Batch::from_samples(&schema, settings.precision, r.start, &samples)?;
+            let batch = Batch::from_samples(&self.schema, settings.precision, r.start, &samples)?;
             partial.write_block(b, &batch)?;
         }
         Ok(())
-    })();
-    progress.finish();
-    result?;
+    }
 
-    progress.message(&format!("assembling {}", opts.out.display()));
-    let header = Header {
-        problem: problem.name().to_string(),
-        config,
-        seed: settings.seed,
-        n_samples: total,
-        precision: settings.precision,
-        compression: settings.compression,
-        schema: schema.clone(),
-        shard: (!opts.shard.is_whole()).then_some(ShardInfo {
-            index: opts.shard.index,
-            count: opts.shard.count,
-            offset: range.start,
-            total: settings.n,
-        }),
-    };
-    let writer = Hdf5Writer::create(&opts.out, &header)?;
-    for b in 0..n_blocks {
-        let batch = match partial.read_block(b, &schema, settings.precision) {
-            Ok(batch) => batch,
-            Err(e) => {
+    /// The root description of a file holding `blocks` of this plan (`shard` set for a part).
+    pub fn header(&self, problem: &dyn Problem, settings: &GenerationSettings, n_samples: u64, shard: Option<ShardInfo>) -> Header {
+        Header {
+            problem: problem.name().to_string(),
+            config: self.config.clone(),
+            seed: settings.seed,
+            n_samples,
+            precision: settings.precision,
+            compression: settings.compression,
+            schema: self.schema.clone(),
+            shard,
+        }
+    }
+
+    /// Write the finished `blocks` from `partial` into a new file `out` described by `header`
+    /// (temporary name, fsync, rename). The blocks must be contiguous and all finished.
+    pub fn assemble(&self, partial: &PartialRun, blocks: std::ops::Range<u64>, header: &Header, out: &Path) -> Result<()> {
+        let first_sample = self.block_range(blocks.start).start;
+        let writer = Hdf5Writer::create(out, header)?;
+        for b in blocks {
+            let written = partial
+                .read_block(b, &self.schema, header.precision)
+                .and_then(|batch| writer.write_batch(&batch, batch.start - first_sample));
+            if let Err(e) = written {
                 writer.abandon();
                 return Err(e);
             }
-        };
-        if let Err(e) = writer.write_batch(&batch, batch.start - range.start) {
-            writer.abandon();
-            return Err(e);
         }
+        writer.finish(out)
     }
-    writer.finish(&opts.out)?;
+}
+
+/// A rayon pool with `threads` workers (`None`: one per core).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| DatasetError::invalid("threads", threads.unwrap_or(0), format!("thread pool could not start: {e}")))
+}
+
+/// Generate `problem` for `settings` into `opts.out`.
+pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
+    let started = Instant::now();
+    let plan = Plan::new(problem, settings, opts)?;
+    check_output_path(&opts.out, opts.force)?;
+    let partial = PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force)?;
+    let total = plan.total();
+    let already = plan.finished_samples(&partial, 0..plan.n_blocks);
+    if already > 0 {
+        progress.message(&format!("resuming: {already} of {total} samples already finished in {}", partial.dir().display()));
+    }
+    let pool = thread_pool(opts.threads)?;
+    progress.start(&format!("{} {}", problem.name(), opts.shard), total, already);
+    let computed = plan.compute_blocks(problem, settings, &partial, 0..plan.n_blocks, &pool, progress);
+    progress.finish();
+    computed?;
+
+    let shard = (!opts.shard.is_whole()).then_some(ShardInfo {
+        index: opts.shard.index,
+        count: opts.shard.count,
+        offset: plan.range.start,
+        total: settings.n,
+    });
+    plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, total, shard), &opts.out)?;
     partial.remove()?;
     Ok(RunSummary { path: opts.out.clone(), samples: total, generated: total - already, elapsed: started.elapsed() })
 }

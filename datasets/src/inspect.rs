@@ -83,7 +83,13 @@ impl fmt::Display for Inspection {
                 writeln!(f, "dtype       {}{}", info.precision.as_str(), if info.compression > 0 { format!(", gzip level {}", info.compression) } else { String::new() })?;
                 writeln!(f, "created     {} by oplab {}", info.created, info.oplab_version)?;
                 for (k, v) in &info.schema.attributes {
-                    writeln!(f, "{k:<11} {v}")?;
+                    // Long attributes (e.g. a token vocabulary) are summarised, not dumped.
+                    if v.chars().count() > 100 {
+                        let head: String = v.chars().take(80).collect();
+                        writeln!(f, "{k:<11} {head}… ({} characters)", v.chars().count())?;
+                    } else {
+                        writeln!(f, "{k:<11} {v}")?;
+                    }
                 }
                 for d in &info.schema.dimensions {
                     let (lo, hi) = (d.values.first().copied().unwrap_or(f64::NAN), d.values.last().copied().unwrap_or(f64::NAN));

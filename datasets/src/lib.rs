@@ -10,7 +10,10 @@
 
 pub mod batch;
 pub mod blocks;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
+pub mod export;
 pub mod generate;
 pub mod header;
 pub mod inspect;
@@ -23,7 +26,7 @@ pub mod settings;
 pub mod writer;
 
 pub use error::{DatasetError, Result};
-pub use generate::{generate, resolved_config, RunOptions, RunSummary};
+pub use generate::{generate, resolved_config, thread_pool, Plan, RunOptions, RunSummary};
 pub use header::oplab_version;
 pub use inspect::{inspect, Inspection};
 pub use merge::merge;

@@ -242,8 +242,8 @@ fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
         }
         Err(_) => None,
     };
-    const KNOWN: [&str; 11] =
-        ["oplab_schema", "problem", "config", "seed", "n_samples", "precision", "oplab_version", "created", "shard", "sample_offset", "total_samples"];
+    const KNOWN: [&str; 12] =
+        ["virtual_parts", "oplab_schema", "problem", "config", "seed", "n_samples", "precision", "oplab_version", "created", "shard", "sample_offset", "total_samples"];
     for name in file.attr_names().map_err(|e| first_line(&e))? {
         if !KNOWN.contains(&name.as_str()) {
             let value = get_str_opt(file, &name);

@@ -181,3 +181,67 @@ pub(crate) fn put_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Re
 pub(crate) fn put_u64(loc: &hdf5::Location, name: &str, value: u64) -> hdf5::Result<()> {
     loc.new_attr::<u64>().create(name)?.write_scalar(&value)
 }
+
+/// One source file of a virtual-dataset output.
+#[derive(Debug, Clone)]
+pub struct VirtualPart {
+    /// Path of the part file relative to the output's directory.
+    pub file: PathBuf,
+    /// Position of the part's first sample in the output.
+    pub offset: u64,
+    /// Samples in the part.
+    pub count: u64,
+}
+
+/// Write `final_path` whose fields and scalars are HDF5 virtual datasets over `parts` (each an
+/// ordinary native file holding a contiguous run of samples). Same attributes as a merged file.
+pub fn write_virtual_file(final_path: &Path, header: &Header, parts: &[VirtualPart]) -> Result<()> {
+    let tmp = temp_sibling(final_path);
+    let h5 = |e| DatasetError::hdf5(&tmp, e);
+    let file = hdf5::File::create(&tmp).map_err(h5)?;
+    write_root_attributes(&file, header).map_err(h5)?;
+    put_u64(&file, "virtual_parts", parts.len() as u64).map_err(h5)?;
+    let n = header.n_samples as usize;
+    let schema = &header.schema;
+    let dims = file.create_group("dimensions").map_err(h5)?;
+    for d in &schema.dimensions {
+        dims.new_dataset_builder().with_data(&d.values).create(d.name.as_str()).map_err(h5)?;
+    }
+    let groups = [("fields", schema.fields.iter().map(|f| (f.name.clone(), f.shape.clone())).collect::<Vec<_>>()),
+        ("scalars", schema.scalars.iter().map(|s| (s.name.clone(), s.shape.clone())).collect())];
+    for (group_name, entries) in groups {
+        let group = file.create_group(group_name).map_err(h5)?;
+        for (name, shape) in entries {
+            let full: Vec<usize> = std::iter::once(n).chain(shape.iter().copied()).collect();
+            let mut builder = match header.precision {
+                Precision::F32 => group.new_dataset::<f32>(),
+                Precision::F64 => group.new_dataset::<f64>(),
+            };
+            for p in parts {
+                let src: Vec<usize> = std::iter::once(p.count as usize).chain(shape.iter().copied()).collect();
+                let dst: Vec<hdf5::SliceOrIndex> = std::iter::once((p.offset as usize..(p.offset + p.count) as usize).into())
+                    .chain(shape.iter().map(|&len| (0..len).into()))
+                    .collect();
+                builder = builder.virtual_map(
+                    p.file.to_string_lossy(),
+                    format!("/{group_name}/{name}"),
+                    src.clone(),
+                    hdf5::Selection::All,
+                    full.clone(),
+                    hdf5::Hyperslab::from(dst),
+                );
+            }
+            let ds = builder.shape(full).create(name.as_str()).map_err(h5)?;
+            if let Some(f) = schema.fields.iter().find(|f| f.name == name && group_name == "fields") {
+                put_str(&ds, "role", f.role.as_str()).map_err(h5)?;
+                put_str(&ds, "description", &f.description).map_err(h5)?;
+                let axes: Vec<&str> = std::iter::once("sample").chain(f.axes.iter().map(String::as_str)).collect();
+                put_str(&ds, "axes", &axes.join(",")).map_err(h5)?;
+            } else if let Some(s) = schema.scalars.iter().find(|s| s.name == name) {
+                put_str(&ds, "description", &s.description).map_err(h5)?;
+            }
+        }
+    }
+    let writer = Hdf5Writer { file, tmp, fields: vec![], scalars: vec![], texts: vec![] };
+    writer.finish(final_path)
+}

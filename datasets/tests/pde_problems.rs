@@ -59,8 +59,11 @@ fn every_pde_problem_writes_a_readable_file() {
         assert_eq!(file.info().n_samples, 3);
         let batch = file.read_batch(0, 3).unwrap();
         assert_eq!(batch.fields.len(), problem.schema().fields.len());
-        // The stored config is a TOML table the problem's own config type parses back.
-        assert!(file.info().config.contains(&format!("[{}]", problem.name())), "{}", file.info().config);
+        // The stored config holds exactly the settings and one `[<problem>]` table (nested
+        // tables inline), so readers can take the problem's table back as a whole.
+        let stored: toml::Table = file.info().config.parse().unwrap();
+        let tables: Vec<&String> = stored.iter().filter(|(_, v)| v.is_table()).map(|(k, _)| k).collect();
+        assert_eq!(tables, vec![problem.name()], "{}", file.info().config);
     }
 }
 
@@ -77,6 +80,10 @@ fn configs_round_trip_through_toml() {
     let b: BurgersProblemConfig = toml::from_str(&toml::to_string(&BurgersProblemConfig::default()).unwrap()).unwrap();
     assert_eq!(b, BurgersProblemConfig::default());
     assert!(toml::from_str::<DarcyProblemConfig>("resolutoin = 3\n").is_err());
+    // The stored (inline) form parses back to the resolved configuration.
+    let p = DarcyProblem::new(DarcyProblemConfig { resolution: 9, ..Default::default() }).unwrap();
+    let back: DarcyProblemConfig = toml::from_str(&p.config_toml()).unwrap();
+    assert_eq!(&back, p.config());
 }
 
 #[test]

@@ -1,8 +1,23 @@
-//! Neural operators for oplab on burn: backends now; MgNO, FNO and their training engine are the
-//! subject of the operator-engine issue. Models are generic over `B: Backend` so the CPU (`Flex`)
-//! and CUDA builds share one implementation.
+//! Neural operators for oplab on burn: MgNO and FNO, and the engine that trains and evaluates
+//! them on oplab's HDF5 datasets.
+//!
+//! Layout (mirroring neuraloperator's package): [`layers`] (padded convolutions, the multigrid
+//! V-cycle, spectral convolutions), [`models`] (MgNO, FNO 2-D/1-D), [`losses`] (relative L2 with
+//! quadrature weights, spectral relative H1), [`normalizers`], [`data`] (loading, splitting,
+//! batching), [`training`] (optimisers, schedules, checkpoints, metrics, plots). Models are
+//! generic over `B: Backend`, so the CPU (`Flex`) and CUDA builds share one implementation.
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod data;
+pub mod error;
+pub mod layers;
+pub mod losses;
+pub mod models;
+pub mod normalizers;
+pub mod plot;
+pub mod training;
 
 pub use backend::DeviceKind;
+pub use error::{OperatorError, Result};
+pub use models::{Fno1d, Fno1dConfig, Fno2d, Fno2dConfig, MgNo, MgNoConfig, Operator2d};

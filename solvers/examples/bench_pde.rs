@@ -4,13 +4,17 @@
 //! cargo run --release -p oplab-solvers --example bench_pde -- darcy  DIR [resolution=421] [repeats=3]
 //! cargo run --release -p oplab-solvers --example bench_pde -- ns     DIR [resolution=256] [steps=1000]
 //! cargo run --release -p oplab-solvers --example bench_pde -- burgers DIR [resolution=8192]
+//! cargo run --release -p oplab-solvers --example bench_pde -- burgers-steps DIR [resolution=8192]
 //! ```
+//! `burgers-steps` is a step-size study of the same Burgers problem: it solves with the default
+//! step (CFL 0.5 of the initial condition) and with fewer, larger steps, and prints each run's
+//! time and its max error against a reference with 4× the default number of steps.
 //! Each writes its input and output fields as raw little-endian f64 files into `DIR` (so that the
 //! Python peer solves exactly the same problem and the results can be compared) and prints one
 //! JSON line with the timings. Single-threaded: faer runs sequentially, the FFTs are serial.
 
 use oplab_solvers::burgers::{BurgersConfig, BurgersSolver};
-use oplab_solvers::elliptic::{CoefficientMap, DarcySolver, Ordering};
+use oplab_solvers::elliptic::{CoefficientMap, DarcyMethod, DarcySolver, MultigridPcg, Ordering};
 use oplab_solvers::grf::{CosineGrf2d, GrfParams, PeriodicGrf1d, PeriodicGrf2d, PeriodicGrfParams};
 use oplab_solvers::navier_stokes::{NavierStokesConfig, NavierStokesSolver};
 use rand::SeedableRng;
@@ -33,7 +37,7 @@ fn arg(args: &[String], i: usize, default: usize) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: bench_pde darcy|ns|burgers DIR [size] [repeats|steps]";
+    let usage = "usage: bench_pde darcy|ns|burgers|burgers-steps DIR [size] [repeats|steps]";
     let problem = args.first().expect(usage).as_str();
     let dir = PathBuf::from(args.get(1).expect(usage));
     std::fs::create_dir_all(&dir).expect("create output directory");
@@ -41,6 +45,7 @@ fn main() {
         "darcy" => darcy(&dir, arg(&args, 2, 421), arg(&args, 3, 3)),
         "ns" => navier_stokes(&dir, arg(&args, 2, 256), arg(&args, 3, 1000)),
         "burgers" => burgers(&dir, arg(&args, 2, 8192)),
+        "burgers-steps" => burgers_steps(&dir, arg(&args, 2, 8192)),
         _ => panic!("{usage}"),
     }
 }
@@ -68,6 +73,24 @@ fn darcy(dir: &Path, s: usize, repeats: usize) {
         report.push(format!(
             "\"{name}\": {{\"analyse_s\": {analyse:.6}, \"solve_s\": {best:.6}, \"factor_len\": {}, \"residual\": {residual:e}}}",
             solver.factor_len()
+        ));
+    }
+    {
+        let t0 = Instant::now();
+        let solver = DarcySolver::with_method(s, DarcyMethod::Multigrid).unwrap();
+        let analyse = t0.elapsed().as_secs_f64();
+        let mut best = f64::INFINITY;
+        let mut residual = 0.0;
+        for _ in 0..repeats {
+            let t1 = Instant::now();
+            let sol = solver.solve(&coeff, &forcing).unwrap();
+            best = best.min(t1.elapsed().as_secs_f64());
+            residual = sol.relative_residual;
+        }
+        let (_, pcg) = MultigridPcg::new(s).unwrap().solve(&coeff, &forcing, 1e-12, 200).unwrap();
+        report.push(format!(
+            "\"multigrid_pcg\": {{\"analyse_s\": {analyse:.6}, \"solve_s\": {best:.6}, \"iterations\": {}, \"residual\": {residual:e}}}",
+            pcg.iterations
         ));
     }
     write_f64(&dir.join("darcy_coeff.f64"), &coeff);
@@ -118,5 +141,39 @@ fn burgers(dir: &Path, n: usize) {
     write_f64(&dir.join("burgers_uT.f64"), &u[n..]);
     println!(
         "{{\"problem\": \"burgers\", \"resolution\": {n}, \"viscosity\": 0.1, \"final_time\": 1.0, \"time_step\": {dt:e}, \"steps\": {steps}, \"solve_s\": {run:.6}}}"
+    );
+}
+
+fn burgers_steps(dir: &Path, n: usize) {
+    // No CFL abort: the study asks which steps are stable and accurate, not whether the default
+    // safety margin holds.
+    let cfg = BurgersConfig { resolution: n, max_cfl: 1e6, ..Default::default() };
+    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n)
+        .unwrap()
+        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let solver = BurgersSolver::new(cfg).unwrap();
+    let peak = u0.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let (_, default_steps) = solver.time_step_for(peak);
+    let reference_steps = 4 * default_steps;
+    let reference = solver.solve_with_step(&u0, 1.0 / reference_steps as f64, reference_steps).unwrap();
+    let reference = &reference[n..];
+    let scale = reference.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    write_f64(&dir.join("burgers_reference_uT.f64"), reference);
+    let mut rows = Vec::new();
+    for steps in [default_steps, default_steps / 2, 5000, 2000, 1000, 500, 200, 100, 50] {
+        let h = 1.0 / steps as f64;
+        let t0 = Instant::now();
+        let result = solver.solve_with_step(&u0, h, steps);
+        let run = t0.elapsed().as_secs_f64();
+        let error = match result {
+            Ok(u) => u[n..].iter().zip(reference).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs())) / scale,
+            Err(_) => f64::NAN,
+        };
+        let cfl = h * peak * n as f64;
+        rows.push(format!("{{\"steps\": {steps}, \"time_step\": {h:e}, \"cfl\": {cfl:.3}, \"solve_s\": {run:.6}, \"max_rel_error\": {error:e}}}"));
+    }
+    println!(
+        "{{\"problem\": \"burgers-steps\", \"resolution\": {n}, \"reference_steps\": {reference_steps}, \"runs\": [{}]}}",
+        rows.join(", ")
     );
 }

@@ -94,7 +94,7 @@ impl Default for AdvectionConfig {
 }
 
 pub(crate) fn check_grid(resolution: usize, final_time: f64, record_times: usize) -> Result<(), Pde1dError> {
-    if resolution < 4 || resolution % 2 != 0 {
+    if resolution < 4 || !resolution.is_multiple_of(2) {
         return Err(invalid("resolution", resolution, "must be even and >= 4"));
     }
     if !(final_time.is_finite() && final_time > 0.0) {

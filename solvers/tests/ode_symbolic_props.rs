@@ -23,12 +23,19 @@ fn constant() -> impl Strategy<Value = f64> {
 }
 
 fn expr(dim: usize) -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![constant().prop_map(Expr::Const), (0..dim).prop_map(Expr::Var)];
+    let leaf = prop_oneof![
+        constant().prop_map(Expr::Const),
+        (0..dim).prop_map(Expr::Var)
+    ];
     leaf.prop_recursive(6, 48, 2, |inner| {
         prop_oneof![
             (prop::sample::select(UnaryOp::ALL.to_vec()), inner.clone())
                 .prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
-            (prop::sample::select(BinaryOp::ALL.to_vec()), inner.clone(), inner)
+            (
+                prop::sample::select(BinaryOp::ALL.to_vec()),
+                inner.clone(),
+                inner
+            )
                 .prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
         ]
     })
@@ -111,21 +118,88 @@ proptest! {
     }
 }
 
+/// Expressions without division (so finite differences are well-conditioned everywhere).
+fn smooth_expr() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        (-3.0f64..3.0).prop_map(Expr::Const),
+        (0usize..3).prop_map(Expr::Var)
+    ];
+    let unary = vec![UnaryOp::Neg, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Pow2];
+    let binary = vec![BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul];
+    leaf.prop_recursive(5, 24, 2, move |inner| {
+        prop_oneof![
+            (prop::sample::select(unary.clone()), inner.clone())
+                .prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
+            (prop::sample::select(binary.clone()), inner.clone(), inner)
+                .prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn derivative_matches_central_differences(e in smooth_expr(), u in prop::collection::vec(-1.5f64..1.5, 3), j in 0usize..3) {
+        let d = e.derivative(j);
+        let h = 1e-5;
+        let (mut up, mut dn) = (u.clone(), u.clone());
+        up[j] += h;
+        dn[j] -= h;
+        let fd = (e.eval(&up, &[]) - e.eval(&dn, &[])) / (2.0 * h);
+        let exact = d.eval(&u, &[]);
+        let scale = 1.0 + exact.abs() + e.eval(&u, &[]).abs();
+        prop_assert!((fd - exact).abs() < 1e-5 * scale, "d/du{} {} = {} ; fd {} vs {}", j, e, d, fd, exact);
+    }
+}
+
+#[test]
+fn derivative_of_quotients() {
+    use oplab_solvers::symbolic::build::{c, div, mul, u};
+    // d/du0 (u0 / (u0 u1)) = 0 for u0 ≠ 0; d/du1 = -1/u1².
+    let e = div(u(0), mul(u(0), u(1)));
+    let at = [0.7, -1.3];
+    assert!(e.derivative(0).eval(&at, &[]).abs() < 1e-15);
+    assert!((e.derivative(1).eval(&at, &[]) + 1.0 / (1.3f64 * 1.3)).abs() < 1e-12);
+    let inv = Expr::Unary(UnaryOp::Inv, Box::new(mul(c(2.0), u(0))));
+    assert!((inv.derivative(0).eval(&at, &[]) + 2.0 / (1.4f64 * 1.4)).abs() < 1e-12);
+    assert_eq!(mul(c(3.0), u(1)).derivative(0), Expr::Const(0.0));
+    assert_eq!(mul(c(3.0), u(1)).derivative(1), Expr::Const(3.0));
+}
+
 #[test]
 fn parse_errors_are_typed() {
     let p = |s: &str| parse_system(&s.split_whitespace().collect::<Vec<_>>());
     assert_eq!(p(""), Err(ParseError::UnexpectedEnd { position: 0 }));
     assert_eq!(p("add u_0"), Err(ParseError::UnexpectedEnd { position: 2 }));
-    assert!(matches!(p("add u_0 foo"), Err(ParseError::UnknownToken { position: 2, .. })));
-    assert!(matches!(p("+ N12 E-1"), Err(ParseError::BadFloat { position: 0, .. })));
+    assert!(matches!(
+        p("add u_0 foo"),
+        Err(ParseError::UnknownToken { position: 2, .. })
+    ));
+    assert!(matches!(
+        p("+ N12 E-1"),
+        Err(ParseError::BadFloat { position: 0, .. })
+    ));
     assert!(matches!(p("+ N120 E11"), Err(ParseError::BadFloat { .. })));
     assert!(matches!(p("+ N120"), Err(ParseError::BadFloat { .. })));
-    assert!(matches!(p("u_0 u_1"), Err(ParseError::TrailingTokens { position: 1, .. })));
-    assert_eq!(p("u_0 | | u_1"), Err(ParseError::EmptyComponent { position: 2 }));
+    assert!(matches!(
+        p("u_0 u_1"),
+        Err(ParseError::TrailingTokens { position: 1, .. })
+    ));
+    assert_eq!(
+        p("u_0 | | u_1"),
+        Err(ParseError::EmptyComponent { position: 2 })
+    );
     assert_eq!(p("u_0 |"), Err(ParseError::EmptyComponent { position: 2 }));
     assert_eq!(p("| u_0"), Err(ParseError::EmptyComponent { position: 0 }));
-    let deep = vec!["neg"; 10_000].into_iter().chain(["u_0"]).collect::<Vec<_>>();
-    assert!(matches!(parse_system(&deep), Err(ParseError::TooDeep { .. })));
+    let deep = vec!["neg"; 10_000]
+        .into_iter()
+        .chain(["u_0"])
+        .collect::<Vec<_>>();
+    assert!(matches!(
+        parse_system(&deep),
+        Err(ParseError::TooDeep { .. })
+    ));
 }
 
 #[test]

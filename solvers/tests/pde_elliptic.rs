@@ -160,3 +160,23 @@ fn subsampling_matches_numpy_slicing() {
     assert_eq!(n, 3);
     assert_eq!(sub, vec![0.0, 2.0, 4.0, 10.0, 12.0, 14.0, 20.0, 22.0, 24.0]);
 }
+
+#[test]
+fn multigrid_pcg_matches_cholesky() {
+    use oplab_solvers::elliptic::{DarcyMethod, MultigridPcg};
+    for s in [65, 257] {
+        let field = oplab_solvers::grf::CosineGrf2d::on_node_grid(Default::default(), s)
+            .unwrap()
+            .sample(&mut ChaCha20Rng::seed_from_u64(s as u64));
+        let coeff = CoefficientMap::default().apply(&field);
+        let f = vec![1.0; s * s];
+        let direct = DarcySolver::new(s).unwrap().solve(&coeff, &f).unwrap();
+        let mg = DarcySolver::with_method(s, DarcyMethod::Multigrid).unwrap();
+        let iterative = mg.solve(&coeff, &f).unwrap();
+        let (_, report) = MultigridPcg::new(s).unwrap().solve(&coeff, &f, 1e-12, 200).unwrap();
+        println!("s = {s}: PCG iterations {}, residual {:e}", report.iterations, iterative.relative_residual);
+        assert!(iterative.relative_residual < 1e-10, "{}", iterative.relative_residual);
+        let scale = direct.solution.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        assert!(max_error(&direct.solution, &iterative.solution) < 1e-9 * scale);
+    }
+}

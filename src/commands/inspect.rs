@@ -13,6 +13,10 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> Result<ExitCode> {
     let report = oplab_datasets::inspect(&args.file)?;
-    print!("{report}");
-    Ok(ExitCode::SUCCESS)
+    // A closed pipe (`oplab inspect f.h5 | head`) is a normal way to stop reading, not an error.
+    use std::io::Write;
+    match write!(std::io::stdout().lock(), "{report}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

@@ -2,7 +2,11 @@
 
 mod generate;
 mod inspect;
+mod eval;
 mod merge;
+mod slurm;
+mod train;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -20,6 +24,16 @@ pub enum Command {
     /// Merge the shard files of one dataset into the file an unsharded run would have written.
     #[command(after_help = "Example:\n  oplab generate grf --n 90 --shard 1/3 --out p1.h5   (likewise 2/3, 3/3)\n  oplab merge p1.h5 p2.h5 p3.h5 --out grf.h5")]
     Merge(merge::MergeArgs),
+    /// Train a neural operator (mgno or fno) on a dataset; checkpoints atomically, resumable.
+    #[command(after_help = "Examples:\n  oplab train mgno --data darcy.h5 --out runs/mgno --epochs 100\n  oplab train fno --data darcy.h5 --config fno.toml --device cuda --out runs/fno\n  oplab train mgno --data darcy.h5 --out runs/mgno --resume\n\nThe TOML config may set any of: model, epochs, batch_size, eval_batch_size, seed, loss (h1|l2), h1_k_max,\nquadrature (uniform|trapezoid), input_normalizer/target_normalizer (none|scalar|pixel),\n[data] inputs, targets, n_train, n_val, n_test, subsample; [optimizer] kind (adam|adamw), lr, weight_decay,\nbetas, eps, grad_clip_norm; [schedule] kind (constant|onecycle|step|cosine), pct_start, div_factor,\nfinal_div_factor, step_size, gamma, min_lr; [mgno] channels, layers, levels, padding (zeros|circular|reflect),\nprolongation_kernels; [fno] width, modes, layers, projection, grid, domain_padding.\nThe run directory stores the fully resolved config.toml.")]
+    Train(train::TrainArgs),
+    /// Evaluate a trained run on the test split: relative L2 and H1, per-sample errors, a figure.
+    #[command(after_help = "Example:\n  oplab eval --run runs/mgno --data darcy.h5")]
+    Eval(eval::EvalArgs),
+    /// Write (and submit) Slurm batch jobs: a job array over shards plus a dependent merge job.
+    Slurm(slurm::SlurmArgs),
+    /// Check learning-dynamics theory against numerics and write a plotted HTML report.
+    Validate(validate::ValidateArgs),
 }
 
 /// Run a subcommand; the exit code on success, or an error for `main` to print on one line.
@@ -28,5 +42,9 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Slurm(args) => slurm::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Validate(args) => validate::run(args),
     }
 }

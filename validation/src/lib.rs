@@ -9,6 +9,8 @@
 //! baselines), [`checks`] (the registry of report sections), [`plot`] and [`report`]
 //! (rendering), [`quad`] and [`stats`] (numerical helpers).
 #![warn(missing_docs)]
+// Index loops over several arrays at once read like the formulas they implement.
+#![allow(clippy::needless_range_loop)]
 
 pub mod checks;
 pub mod error;
@@ -88,7 +90,7 @@ pub fn run_with_progress(options: &Options, progress: &dyn Progress) -> Result<R
     progress.start("validate", selected.len() as u64, 0);
     let mut results = Vec::with_capacity(selected.len());
     for spec in &selected {
-        progress.message(spec.name);
+        progress.message(&format!("{} …", spec.name));
         let t0 = Instant::now();
         let mut res = match (spec.run)(&ctx) {
             Ok(r) => r,

@@ -88,6 +88,22 @@ pub struct Figure {
     pub y_log: bool,
     /// The series, drawn in order.
     pub series: Vec<Series>,
+    /// Corner of the legend box.
+    pub legend: LegendCorner,
+}
+
+/// Where the legend box goes (pick the emptiest corner of the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LegendCorner {
+    /// Upper right (default).
+    #[default]
+    UpperRight,
+    /// Upper left.
+    UpperLeft,
+    /// Lower right.
+    LowerRight,
+    /// Lower left.
+    LowerLeft,
 }
 
 impl Figure {
@@ -101,6 +117,7 @@ impl Figure {
             x_log: false,
             y_log: false,
             series: Vec::new(),
+            legend: LegendCorner::UpperRight,
         }
     }
 
@@ -111,7 +128,13 @@ impl Figure {
         self
     }
 
-    /// Adds a series.
+    /// Moves the legend.
+    pub fn legend_at(mut self, corner: LegendCorner) -> Self {
+        self.legend = corner;
+        self
+    }
+
+    /// Adds a series (an empty label keeps it out of the legend).
     pub fn with(mut self, s: Series) -> Self {
         self.series.push(s);
         self
@@ -169,7 +192,29 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Whether a requested log axis spans enough decades to be worth it: below one decade a
+/// log axis has only awkward ticks (10^0.2 …), so such figures fall back to linear.
+fn worth_log(values: impl Iterator<Item = f64>) -> bool {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite() && *v > 0.0) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    lo.is_finite() && hi / lo >= 10.0
+}
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std::result::Result<(), String> {
+    let mut adjusted;
+    let fig = if (fig.x_log && !worth_log(fig.series.iter().flat_map(|s| s.x.iter().copied())))
+        || (fig.y_log && !worth_log(fig.series.iter().flat_map(|s| s.y.iter().copied())))
+    {
+        adjusted = fig.clone();
+        adjusted.x_log &= worth_log(fig.series.iter().flat_map(|s| s.x.iter().copied()));
+        adjusted.y_log &= worth_log(fig.series.iter().flat_map(|s| s.y.iter().copied()));
+        &adjusted
+    } else {
+        fig
+    };
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let xs = fig.series.iter().flat_map(|s| s.x.iter().filter_map(|&v| tr(v, fig.x_log)));
     let (x0, x1) = range(xs.collect::<Vec<_>>().into_iter());
@@ -254,6 +299,9 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std:
             }
         };
         let style = s.style;
+        if s.label.is_empty() {
+            continue;
+        }
         anno.label(&s.label).legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
             match style {
                 Style::Markers => Circle::new((x + 10, y), 4, color.filled()).into_dyn(),
@@ -266,7 +314,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std:
         .label_font((FAMILY, 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(match fig.legend {
+            LegendCorner::UpperRight => SeriesLabelPosition::UpperRight,
+            LegendCorner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            LegendCorner::LowerRight => SeriesLabelPosition::LowerRight,
+            LegendCorner::LowerLeft => SeriesLabelPosition::LowerLeft,
+        })
         .draw()
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())

@@ -69,6 +69,16 @@ pub fn ks_distance(samples: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
     worst
 }
 
+/// max(a, b) that propagates NaN (f64::max silently drops it, which would let a NaN
+/// comparison pass as "0 difference").
+pub fn max_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
 /// Logarithmically spaced grid of `count` points from `lo` to `hi` (both > 0, inclusive).
 pub fn log_grid(lo: f64, hi: f64, count: usize) -> Vec<f64> {
     if count == 1 {

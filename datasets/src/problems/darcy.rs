@@ -1,7 +1,7 @@
 //! `darcy`: FNO's Darcy flow data, `−∇·(a∇u) = f` on the unit square, `u = 0` on the boundary,
 //! `a` a thresholded (or log-normal) Gaussian random field.
 
-use oplab_solvers::elliptic::{subsample_nodes, CoefficientMap, DarcyConfig, DarcySampler};
+use oplab_solvers::elliptic::{subsample_nodes, CoefficientMap, DarcyConfig, DarcyMethod, DarcySampler};
 use oplab_solvers::grf::GrfParams;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ pub struct DarcyProblemConfig {
     pub subsample: usize,
     /// Constant right-hand side f.
     pub forcing: f64,
+    /// Linear solver: `multigrid` (PCG to 1e-12) or `cholesky`.
+    pub method: DarcyMethod,
     /// Random field behind the coefficient (FNO: α = 2, τ = 3).
     pub grf: GrfParams,
     /// Field → coefficient map (FNO paper: 12 where g ≥ 0, 3 elsewhere).
@@ -31,7 +33,7 @@ pub struct DarcyProblemConfig {
 impl Default for DarcyProblemConfig {
     fn default() -> Self {
         let d = DarcyConfig::default();
-        Self { resolution: d.resolution, subsample: 1, forcing: d.forcing, grf: d.grf, coefficient: d.coefficient }
+        Self { resolution: d.resolution, subsample: 1, forcing: d.forcing, method: d.method, grf: d.grf, coefficient: d.coefficient }
     }
 }
 
@@ -54,6 +56,7 @@ impl DarcyProblem {
             grf: config.grf,
             coefficient: config.coefficient,
             forcing: config.forcing,
+            method: config.method,
         };
         let mut config = config;
         config.grf.scale = Some(config.grf.resolved_scale());
@@ -115,7 +118,7 @@ impl Problem for DarcyProblem {
     }
 
     fn config_toml(&self) -> String {
-        toml::to_string(&self.config).expect("config serialises")
+        super::pde_common::inline_toml(&self.config)
     }
 
     fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {

@@ -48,3 +48,17 @@ pub(crate) fn check_subsample(k: usize) -> Result<(), DatasetError> {
     }
     Ok(())
 }
+
+/// The problem's configuration as TOML whose nested tables are written inline
+/// (`grf = { alpha = 2.0, ... }`): the driver stores it under a `[<problem>]` header, where a
+/// nested `[grf]` header would become a separate top-level table.
+pub(crate) fn inline_toml<T: serde::Serialize>(config: &T) -> String {
+    let value = toml::Value::try_from(config).expect("config serialises");
+    let mut out = String::new();
+    if let toml::Value::Table(table) = value {
+        for (key, v) in table {
+            out.push_str(&format!("{key} = {v}\n"));
+        }
+    }
+    out
+}

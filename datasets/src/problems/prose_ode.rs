@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::ode::{check_ic_box, check_time_grid, solve_with_redraws, solver_options};
 use crate::error::{DatasetError, Result};
 use crate::problem::{
-    Dimension, FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema, TextSpec,
+    Dimension, FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema,
+    TextSpec,
 };
 
 /// Configuration of the `prose-ode` problem (the `[prose-ode]` table of a config file).
@@ -112,23 +113,46 @@ impl ProseOdeProblem {
         let names: Vec<String> = match config.systems.as_str() {
             "chaotic_ode_3d" => systems::PROSE_3D.iter().map(|s| s.to_string()).collect(),
             "chaotic_ode_all" => systems::PROSE_ALL.iter().map(|s| s.to_string()).collect(),
-            list => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            list => list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         };
         if names.is_empty() {
-            return Err(DatasetError::invalid("systems", &config.systems, "must name at least one system"));
+            return Err(DatasetError::invalid(
+                "systems",
+                &config.systems,
+                "must name at least one system",
+            ));
         }
         if !(0.0..1.0).contains(&config.gamma) {
-            return Err(DatasetError::invalid("gamma", config.gamma, "must be in [0, 1)"));
+            return Err(DatasetError::invalid(
+                "gamma",
+                config.gamma,
+                "must be in [0, 1)",
+            ));
         }
         if !(1..=3).contains(&config.digits) {
-            return Err(DatasetError::invalid("digits", config.digits, "must be 1, 2 or 3 (the 3-digit mantissa tokens)"));
+            return Err(DatasetError::invalid(
+                "digits",
+                config.digits,
+                "must be 1, 2 or 3 (the 3-digit mantissa tokens)",
+            ));
         }
         check_ic_box(config.ic_low, config.ic_high)?;
         let t_eval = check_time_grid(0.0, config.t_end, config.t_num)?;
         if !(0.0..=1.0).contains(&config.noise) {
-            return Err(DatasetError::invalid("noise", config.noise, "must be in [0, 1]"));
+            return Err(DatasetError::invalid(
+                "noise",
+                config.noise,
+                "must be in [0, 1]",
+            ));
         }
-        for (field, p) in [("add_term_prob", config.add_term_prob), ("miss_term_prob", config.miss_term_prob)] {
+        for (field, p) in [
+            ("add_term_prob", config.add_term_prob),
+            ("miss_term_prob", config.miss_term_prob),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(DatasetError::invalid(field, p, "must be in [0, 1]"));
             }
@@ -144,18 +168,43 @@ impl ProseOdeProblem {
         let mut members = Vec::with_capacity(names.len());
         for name in &names {
             let system = systems::by_name(name).map_err(|_| {
-                DatasetError::invalid("systems", name, format!("each must be one of {}", systems::names().join(", ")))
+                DatasetError::invalid(
+                    "systems",
+                    name,
+                    format!("each must be one of {}", systems::names().join(", ")),
+                )
             })?;
-            let (m, opts) = solver_options(&config.method, config.rtol, config.atol, config.t_step, system.blowup_bound)?;
+            let (m, opts) = solver_options(
+                &config.method,
+                config.rtol,
+                config.atol,
+                config.t_step,
+                system.blowup_bound,
+            )?;
             method = m;
             let skeleton = system.skeleton_tokens().join(" ");
-            members.push(Member { system, skeleton, opts });
+            members.push(Member {
+                system,
+                skeleton,
+                opts,
+            });
         }
         let max_dim = members.iter().map(|m| m.system.dim).max().unwrap_or(3);
-        let max_params = members.iter().map(|m| m.system.params.len()).max().unwrap_or(0);
+        let max_params = members
+            .iter()
+            .map(|m| m.system.params.len())
+            .max()
+            .unwrap_or(0);
         let mut config = config;
         config.systems = names.join(",");
-        Ok(ProseOdeProblem { config, members, method, t_eval, max_dim, max_params })
+        Ok(ProseOdeProblem {
+            config,
+            members,
+            method,
+            t_eval,
+            max_dim,
+            max_params,
+        })
     }
 
     /// The resolved configuration.
@@ -199,12 +248,20 @@ impl Problem for ProseOdeProblem {
             });
         }
         let mut texts = vec![
-            TextSpec { name: "system".into(), description: "system name".into() },
+            TextSpec {
+                name: "system".into(),
+                description: "system name".into(),
+            },
             TextSpec {
                 name: "tokens".into(),
-                description: "PROSE prefix tokens of the right-hand side with constants, space-separated".into(),
+                description:
+                    "PROSE prefix tokens of the right-hand side with constants, space-separated"
+                        .into(),
             },
-            TextSpec { name: "skeleton".into(), description: "PROSE skeleton tokens (constants as <PLACEHOLDER>)".into() },
+            TextSpec {
+                name: "skeleton".into(),
+                description: "PROSE skeleton tokens (constants as <PLACEHOLDER>)".into(),
+            },
         ];
         if self.has_noisy_skeleton() {
             texts.push(TextSpec {
@@ -265,7 +322,10 @@ impl Problem for ProseOdeProblem {
                     round_significant(p.nominal, digits)
                 } else {
                     let half = gamma * p.nominal.abs();
-                    round_significant(rng.random_range(p.nominal - half..=p.nominal + half), digits)
+                    round_significant(
+                        rng.random_range(p.nominal - half..=p.nominal + half),
+                        digits,
+                    )
                 }
             })
             .collect();
@@ -276,7 +336,8 @@ impl Problem for ProseOdeProblem {
             .iter()
             .map(|e| e.round_constants(digits))
             .collect();
-        let rhs = CompiledRhs::new(&concrete, sys.dim, 0).map_err(|e| sample_error(index, e.to_string()))?;
+        let rhs = CompiledRhs::new(&concrete, sys.dim, 0)
+            .map_err(|e| sample_error(index, e.to_string()))?;
         let (t, d, dmax) = (self.t_eval.len(), sys.dim, self.max_dim);
         let mut y0 = vec![0.0; d];
         let mut out = vec![0.0; t * d];
@@ -295,7 +356,11 @@ impl Problem for ProseOdeProblem {
         .map_err(|e| {
             sample_error(
                 index,
-                format!("{} with params {params:?}: {} draws of u0 failed, last: {e}", sys.name, self.config.max_redraws + 1),
+                format!(
+                    "{} with params {params:?}: {} draws of u0 failed, last: {e}",
+                    sys.name,
+                    self.config.max_redraws + 1
+                ),
             )
         })?;
         let pad = |v: &[f64], rows: usize, cols: usize| {
@@ -314,11 +379,20 @@ impl Problem for ProseOdeProblem {
             let noisy: Vec<f64> = out.iter().zip(&eps).map(|(x, e)| x + sigma * e).collect();
             fields.push(pad(&noisy, t, d));
         }
-        let tokens = encode_system(&concrete).map_err(|e| sample_error(index, format!("{}: {e}", sys.name)))?;
-        let mut texts = vec![sys.name.to_string(), tokens.join(" "), member.skeleton.clone()];
+        let tokens = encode_system(&concrete)
+            .map_err(|e| sample_error(index, format!("{}: {e}", sys.name)))?;
+        let mut texts = vec![
+            sys.name.to_string(),
+            tokens.join(" "),
+            member.skeleton.clone(),
+        ];
         if self.has_noisy_skeleton() {
-            let (noisy, _) =
-                symbolic_noise(&sys.skeleton(), self.config.add_term_prob, self.config.miss_term_prob, rng);
+            let (noisy, _) = symbolic_noise(
+                &sys.skeleton(),
+                self.config.add_term_prob,
+                self.config.miss_term_prob,
+                rng,
+            );
             texts.push(encode_system_skeleton(&noisy).join(" "));
         }
         let mut padded_params = params.clone();
@@ -361,10 +435,16 @@ mod tests {
             let sys = &p.members[i as usize].system;
             assert_eq!(s.texts[0], sys.name);
             assert_eq!(s.fields[0].len(), 192 * 5);
-            assert!(s.fields[0].iter().all(|v| v.is_finite() && v.abs() < sys.blowup_bound));
+            assert!(s.fields[0]
+                .iter()
+                .all(|v| v.is_finite() && v.abs() < sys.blowup_bound));
             // Parameters lie within ±10 % and have 3 significant digits.
             for (spec, &v) in sys.params.iter().zip(&s.scalars[0]) {
-                assert!((v - spec.nominal).abs() <= 0.1 * spec.nominal.abs() * 1.01 + 1e-12, "{} {v}", spec.name);
+                assert!(
+                    (v - spec.nominal).abs() <= 0.1 * spec.nominal.abs() * 1.01 + 1e-12,
+                    "{} {v}",
+                    spec.name
+                );
                 assert_eq!(v, round_significant(v, 3));
             }
             // The tokens parse to an RHS that reproduces the stored trajectory's first step.
@@ -385,13 +465,22 @@ mod tests {
             for k in 0..4 {
                 for j in 0..d {
                     let stored = s.fields[0][k * 5 + j];
-                    assert!((traj[k * d + j] - stored).abs() < 1e-4 * (1.0 + stored.abs()), "{} t{k} u{j}", sys.name);
+                    assert!(
+                        (traj[k * d + j] - stored).abs() < 1e-4 * (1.0 + stored.abs()),
+                        "{} t{k} u{j}",
+                        sys.name
+                    );
                 }
             }
             assert_eq!(parse_system_str(&s.texts[2]).unwrap(), sys.skeleton());
             parse_system_str(&s.texts[3]).unwrap();
             // Noise is 2 % relative.
-            let diff: f64 = s.fields[1].iter().zip(&s.fields[0]).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            let diff: f64 = s.fields[1]
+                .iter()
+                .zip(&s.fields[0])
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
             let norm: f64 = s.fields[0].iter().map(|v| v * v).sum::<f64>().sqrt();
             assert!((diff / norm - 0.02).abs() < 1e-9, "{}", diff / norm);
         }
@@ -399,7 +488,11 @@ mod tests {
 
     #[test]
     fn lorenz_tokens_have_prose_length() {
-        let p = ProseOdeProblem::new(ProseOdeConfig { systems: "lorenz".into(), ..Default::default() }).unwrap();
+        let p = ProseOdeProblem::new(ProseOdeConfig {
+            systems: "lorenz".into(),
+            ..Default::default()
+        })
+        .unwrap();
         let s = p.sample(0, &mut sample_rng(0, 0)).unwrap();
         assert_eq!(s.texts[1].split(' ').count(), 33);
         assert_eq!(s.texts[2].split(' ').count(), 25);
@@ -412,11 +505,41 @@ mod tests {
             Err(DatasetError::InvalidParameter { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(ProseOdeConfig { systems: "lorenz,nope".into(), ..Default::default() }), "systems");
-        assert_eq!(field(ProseOdeConfig { gamma: 1.5, ..Default::default() }), "gamma");
-        assert_eq!(field(ProseOdeConfig { noise: -0.1, ..Default::default() }), "noise");
-        assert_eq!(field(ProseOdeConfig { t_num: 0, ..Default::default() }), "t_num");
-        assert_eq!(field(ProseOdeConfig { digits: 5, ..Default::default() }), "digits");
+        assert_eq!(
+            field(ProseOdeConfig {
+                systems: "lorenz,nope".into(),
+                ..Default::default()
+            }),
+            "systems"
+        );
+        assert_eq!(
+            field(ProseOdeConfig {
+                gamma: 1.5,
+                ..Default::default()
+            }),
+            "gamma"
+        );
+        assert_eq!(
+            field(ProseOdeConfig {
+                noise: -0.1,
+                ..Default::default()
+            }),
+            "noise"
+        );
+        assert_eq!(
+            field(ProseOdeConfig {
+                t_num: 0,
+                ..Default::default()
+            }),
+            "t_num"
+        );
+        assert_eq!(
+            field(ProseOdeConfig {
+                digits: 5,
+                ..Default::default()
+            }),
+            "digits"
+        );
     }
 
     #[test]
@@ -424,15 +547,35 @@ mod tests {
         use crate::{generate, DatasetFile, GenerationSettings, RunOptions, Shard, Silent};
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prose.h5");
-        let p = ProseOdeProblem::new(ProseOdeConfig { noise: 0.02, ..Default::default() }).unwrap();
-        let settings = GenerationSettings { n: 24, seed: 5, ..GenerationSettings::default() };
-        let opts = RunOptions { out: out.clone(), shard: Shard::WHOLE, threads: Some(2), block_size: Some(7), force: false };
+        let p = ProseOdeProblem::new(ProseOdeConfig {
+            noise: 0.02,
+            ..Default::default()
+        })
+        .unwrap();
+        let settings = GenerationSettings {
+            n: 24,
+            seed: 5,
+            ..GenerationSettings::default()
+        };
+        let opts = RunOptions {
+            out: out.clone(),
+            shard: Shard::WHOLE,
+            threads: Some(2),
+            block_size: Some(7),
+            force: false,
+        };
         generate(&p, &settings, &opts, &Silent).unwrap();
         let file = DatasetFile::open(&out).unwrap();
         let batch = file.read_batch(0, 24).unwrap();
         // The reader lists texts in the file's (alphabetical) order: look them up by name.
         let text = |name: &str| {
-            let k = file.info().schema.texts.iter().position(|t| t.name == name).unwrap();
+            let k = file
+                .info()
+                .schema
+                .texts
+                .iter()
+                .position(|t| t.name == name)
+                .unwrap();
             batch.texts[k].clone()
         };
         let names = text("system");
@@ -441,6 +584,11 @@ mod tests {
         assert_eq!(tokens[1].split(' ').count(), 33, "{}", tokens[1]);
         let direct = p.sample(13, &mut crate::sample_rng(5, 13)).unwrap();
         assert_eq!(tokens[13], direct.texts[1]);
-        assert!(file.info().schema.attributes.iter().any(|(k, v)| k == "vocabulary" && v.split(' ').count() == 1072));
+        assert!(file
+            .info()
+            .schema
+            .attributes
+            .iter()
+            .any(|(k, v)| k == "vocabulary" && v.split(' ').count() == 1072));
     }
 }

@@ -72,7 +72,7 @@ impl Problem for ReactionDiffusionProblem {
     }
 
     fn config_toml(&self) -> String {
-        toml::to_string(&self.config).expect("config serialises")
+        super::pde_common::inline_toml(&self.config)
     }
 
     fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {

@@ -106,7 +106,7 @@ fn invalid(field: &'static str, value: impl ToString, allowed: &'static str) -> 
 impl BurgersConfig {
     /// Check every parameter, naming the first invalid one.
     pub fn validate(&self) -> Result<(), BurgersError> {
-        if self.resolution < 8 || self.resolution % 2 != 0 {
+        if self.resolution < 8 || !self.resolution.is_multiple_of(2) {
             return Err(invalid("resolution", self.resolution, "must be even and >= 8"));
         }
         for (field, v) in [
@@ -123,7 +123,7 @@ impl BurgersConfig {
         if self.record_times == 0 {
             return Err(invalid("record_times", 0, "must be >= 1"));
         }
-        if self.subsample == 0 || self.resolution % self.subsample != 0 {
+        if self.subsample == 0 || !self.resolution.is_multiple_of(self.subsample) {
             return Err(invalid("subsample", self.subsample, "must be >= 1 and divide resolution"));
         }
         self.initial.validate()?;

@@ -16,8 +16,11 @@ pub struct RealFft1d {
     n: usize,
     forward: Arc<dyn Fft<f64>>,
     inverse: Arc<dyn Fft<f64>>,
-    /// `e^{−2πik/n}`, k = 0..n/2.
-    twiddles: Vec<Complex64>,
+    /// `−½i · e^{−2πik/n}`, k = 0..=n/2: the forward split's twiddle with its constant folded in
+    /// (both factors are exact rotations/scalings, so the products round as before).
+    forward_twiddles: Vec<Complex64>,
+    /// `i · e^{+2πik/n}`, k = 0..n/2: the inverse recombination's twiddle, likewise.
+    inverse_twiddles: Vec<Complex64>,
 }
 
 impl std::fmt::Debug for RealFft1d {
@@ -33,14 +36,29 @@ pub struct RealFftBuffers {
     scratch: Vec<Complex64>,
 }
 
+impl RealFftBuffers {
+    /// The packed half-length signal `z_j = x_{2j} + i x_{2j+1}` (for fused pipelines).
+    pub(crate) fn packed(&mut self) -> &mut [Complex64] {
+        &mut self.half
+    }
+}
+
 impl RealFft1d {
     /// Plan transforms of length `n` (even, ≥ 4; callers validate).
     pub fn new(n: usize) -> Self {
-        assert!(n >= 4 && n % 2 == 0, "checked by callers: even n >= 4");
+        assert!(n >= 4 && n.is_multiple_of(2), "checked by callers: even n >= 4");
         let mut planner = FftPlanner::new();
         let half = n / 2;
-        let twiddles = (0..=half).map(|k| Complex64::from_polar(1.0, -2.0 * PI * k as f64 / n as f64)).collect();
-        Self { n, forward: planner.plan_fft_forward(half), inverse: planner.plan_fft_inverse(half), twiddles }
+        let twiddle = |k: usize| Complex64::from_polar(1.0, -2.0 * PI * k as f64 / n as f64);
+        let forward_twiddles = (0..=half).map(|k| Complex64::new(0.0, -0.5) * twiddle(k)).collect();
+        let inverse_twiddles = (0..half).map(|k| Complex64::new(0.0, 1.0) * twiddle(k).conj()).collect();
+        Self {
+            n,
+            forward: planner.plan_fft_forward(half),
+            inverse: planner.plan_fft_inverse(half),
+            forward_twiddles,
+            inverse_twiddles,
+        }
     }
 
     /// Signal length `n`.
@@ -68,37 +86,92 @@ impl RealFft1d {
     /// Unnormalised forward transform: `spectrum[k] = Σ_j x_j e^{−2πijk/n}`, k = 0..=n/2.
     pub fn forward(&self, x: &[f64], spectrum: &mut [Complex64], buf: &mut RealFftBuffers) {
         let half = self.n / 2;
-        for (j, z) in buf.half.iter_mut().enumerate() {
-            *z = Complex64::new(x[2 * j], x[2 * j + 1]);
+        for (z, pair) in buf.half.iter_mut().zip(x[..self.n].chunks_exact(2)) {
+            *z = Complex64::new(pair[0], pair[1]);
         }
-        self.forward.process_with_scratch(&mut buf.half, &mut buf.scratch);
-        let z = &buf.half;
-        for k in 0..=half {
-            let zk = z[k % half];
-            let zc = z[(half - k) % half].conj();
-            let even = 0.5 * (zk + zc);
-            let odd = Complex64::new(0.0, -0.5) * (zk - zc);
-            spectrum[k] = even + self.twiddles[k] * odd;
-        }
+        self.forward_packed(buf);
+        self.split(&buf.half, &mut spectrum[..=half]);
     }
 
     /// Unnormalised inverse transform (`n ×` the true inverse) from the non-negative frequencies
     /// of a real signal; `spectrum` is left unchanged.
     pub fn inverse(&self, spectrum: &[Complex64], x: &mut [f64], buf: &mut RealFftBuffers) {
+        self.inverse_packed(spectrum, buf);
+        for (pair, z) in x[..self.n].chunks_exact_mut(2).zip(&buf.half) {
+            pair[0] = z.re;
+            pair[1] = z.im;
+        }
+    }
+
+    /// Forward FFT of the packed signal already in `buf` (in place; [`RealFft1d::split`] then
+    /// recovers the real signal's spectrum).
+    #[inline(always)]
+    pub(crate) fn forward_packed(&self, buf: &mut RealFftBuffers) {
+        self.forward.process_with_scratch(&mut buf.half, &mut buf.scratch);
+    }
+
+    /// The real signal's spectrum `k = 0..spectrum.len()` (at most `n/2 + 1`) from the FFT `z`
+    /// of its packed form: `X_k = ½(Z_k + conj Z_{h−k}) − ½i e^{−2πik/n} (Z_k − conj Z_{h−k})`.
+    #[inline(always)]
+    pub(crate) fn split(&self, z: &[Complex64], spectrum: &mut [Complex64]) {
         let half = self.n / 2;
-        for k in 0..half {
-            let xk = spectrum[k];
-            let xc = spectrum[half - k].conj();
-            let even = xk + xc;
-            let odd = (xk - xc) * self.twiddles[k].conj();
+        let count = spectrum.len();
+        // k = 0 and k = n/2 pair Z_0 with itself; the rest pair Z_k with Z_{h−k}.
+        let edge = |k: usize| {
+            let (zk, zc) = (z[0], z[0].conj());
+            (zk + zc) * 0.5 + (zk - zc) * self.forward_twiddles[k]
+        };
+        if count > 0 {
+            spectrum[0] = edge(0);
+        }
+        let inner = count.min(half).saturating_sub(1);
+        let mirrored = z[half - inner..half].iter().rev();
+        for (((out, &zk), zc), &tw) in
+            spectrum[1..=inner].iter_mut().zip(&z[1..=inner]).zip(mirrored).zip(&self.forward_twiddles[1..=inner])
+        {
+            let zc = zc.conj();
+            *out = (zk + zc) * 0.5 + (zk - zc) * tw;
+        }
+        if count > half {
+            spectrum[half] = edge(half);
+        }
+    }
+
+    /// As [`RealFft1d::split`] for the modes `k = 0..out.len()` (`out.len() ≤ n/2`), but each
+    /// recovered `X_k` is multiplied by the purely imaginary factor `i·g[k]` before it is stored
+    /// (fusing the derivative of a pseudo-spectral product into the split).
+    #[inline(always)]
+    pub(crate) fn split_times_imaginary(&self, z: &[Complex64], g: &[f64], out: &mut [Complex64]) {
+        let half = self.n / 2;
+        let count = out.len();
+        assert!(count <= half && g.len() >= count && z.len() == half);
+        let times_ig = |x: Complex64, g: f64| Complex64::new(0.0 - x.im * g, x.re * g);
+        if count == 0 {
+            return;
+        }
+        let (z0, zc0) = (z[0], z[0].conj());
+        out[0] = times_ig((z0 + zc0) * 0.5 + (z0 - zc0) * self.forward_twiddles[0], g[0]);
+        let inner = count - 1;
+        let mirrored = z[half - inner..half].iter().rev();
+        let modes = out[1..].iter_mut().zip(&z[1..=inner]).zip(mirrored).zip(&self.forward_twiddles[1..=inner]).zip(&g[1..=inner]);
+        for ((((out, &zk), zc), &tw), &g) in modes {
+            let zc = zc.conj();
+            *out = times_ig((zk + zc) * 0.5 + (zk - zc) * tw, g);
+        }
+    }
+
+    /// Recombine the spectrum into the packed half-length spectrum and inverse-transform it:
+    /// afterwards `buf` holds `n·(x_{2j} + i x_{2j+1})`.
+    #[inline(always)]
+    pub(crate) fn inverse_packed(&self, spectrum: &[Complex64], buf: &mut RealFftBuffers) {
+        let half = self.n / 2;
+        let mirrored = spectrum[1..=half].iter().rev();
+        for (((z, &xk), xc), &tw) in buf.half.iter_mut().zip(&spectrum[..half]).zip(mirrored).zip(&self.inverse_twiddles) {
+            let xc = xc.conj();
             // Z_k = E_k + i O_k recombines the even and odd samples' spectra.
-            buf.half[k] = even + Complex64::new(0.0, 1.0) * odd;
+            *z = (xk + xc) + (xk - xc) * tw;
         }
         self.inverse.process_with_scratch(&mut buf.half, &mut buf.scratch);
-        for (j, z) in buf.half.iter().enumerate() {
-            x[2 * j] = z.re;
-            x[2 * j + 1] = z.im;
-        }
     }
 }
 

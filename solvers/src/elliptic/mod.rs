@@ -14,11 +14,13 @@
 mod darcy;
 mod factor;
 mod helmholtz;
+mod multigrid;
 mod ordering;
 mod poisson;
 mod stencil;
 
-pub use darcy::{CoefficientMap, DarcyConfig, DarcySample, DarcySampler, DarcySolver};
+pub use darcy::{CoefficientMap, DarcyConfig, DarcyMethod, DarcySample, DarcySampler, DarcySolver};
+pub use multigrid::{MultigridPcg, PcgReport};
 pub use factor::{LuFactorizer, Ordering, SpdFactor, SpdFactorizer};
 pub use helmholtz::{HelmholtzConfig, HelmholtzSample, HelmholtzSampler, HelmholtzSolver, WaveSpeedMap};
 pub use ordering::nested_dissection;

@@ -33,7 +33,15 @@ impl Controller {
     pub(crate) fn new(q: usize, beta: f64, min_factor: f64, max_factor: f64) -> Self {
         // Hairer's choice α = 1/(q+1) − 0.75 β keeps the PI controller's stability.
         let alpha = 1.0 / (q as f64 + 1.0) - 0.75 * beta;
-        Controller { alpha, beta, safety: 0.9, min_factor, max_factor, err_prev: 1e-4, rejected_last: false }
+        Controller {
+            alpha,
+            beta,
+            safety: 0.9,
+            min_factor,
+            max_factor,
+            err_prev: 1e-4,
+            rejected_last: false,
+        }
     }
 
     /// Step size after an accepted step with scaled error `err ≤ 1`.
@@ -44,7 +52,11 @@ impl Controller {
             (self.safety * err.powf(-self.alpha) * self.err_prev.powf(self.beta))
                 .clamp(self.min_factor, self.max_factor)
         };
-        let factor = if self.rejected_last { factor.min(1.0) } else { factor };
+        let factor = if self.rejected_last {
+            factor.min(1.0)
+        } else {
+            factor
+        };
         self.err_prev = err.max(1e-4);
         self.rejected_last = false;
         h * factor

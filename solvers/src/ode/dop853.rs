@@ -58,7 +58,14 @@ impl Dop853 {
 
     /// tmp = y + h Σ a_j k_j, then k[stage] = f(t + c h, tmp).
     #[inline(always)]
-    fn stage<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], h: f64, stage: usize, row: &[(usize, f64)]) {
+    fn stage<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        h: f64,
+        stage: usize,
+        row: &[(usize, f64)],
+    ) {
         let n = self.dim;
         for i in 0..n {
             let mut acc = 0.0;
@@ -82,7 +89,14 @@ impl Stepper for Dop853 {
         // dop853's defaults: β = 0 (it documents 0.04 as an option), factor limits [1/3, 6].
         Controller::new(7, 0.0, 1.0 / 3.0, 6.0)
     }
-    fn start<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], t0: f64, y0: &[f64], stats: &mut Stats) {
+    fn start<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        t0: f64,
+        y0: &[f64],
+        stats: &mut Stats,
+    ) {
         self.t = t0;
         self.y.copy_from_slice(y0);
         rhs.eval(t0, &self.y, params, &mut self.k[1]);
@@ -179,7 +193,9 @@ impl Stepper for Dop853 {
         for i in 0..self.dim {
             out[i] = r[0][i]
                 + s * (r[1][i]
-                    + s1 * (r[2][i] + s * (r[3][i] + s1 * (r[4][i] + s * (r[5][i] + s1 * (r[6][i] + s * r[7][i]))))));
+                    + s1 * (r[2][i]
+                        + s * (r[3][i]
+                            + s1 * (r[4][i] + s * (r[5][i] + s1 * (r[6][i] + s * r[7][i]))))));
         }
     }
 

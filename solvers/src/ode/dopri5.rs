@@ -105,7 +105,14 @@ impl Stepper for Dopri5 {
         // dopri5's defaults: β = 0.04, factor limits [0.2, 10].
         Controller::new(4, 0.04, 0.2, 10.0)
     }
-    fn start<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], t0: f64, y0: &[f64], stats: &mut Stats) {
+    fn start<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        t0: f64,
+        y0: &[f64],
+        stats: &mut Stats,
+    ) {
         self.t = t0;
         self.y.copy_from_slice(y0);
         rhs.eval(t0, &self.y, params, &mut self.k[0]);
@@ -143,7 +150,8 @@ impl Stepper for Dopri5 {
         }
         rhs.eval(t + C5 * h, tmp, params, k5);
         for i in 0..n {
-            tmp[i] = y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
+            tmp[i] =
+                y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
         }
         rhs.eval(t + h, tmp, params, k6);
         let y_new = &mut self.y_new;
@@ -153,13 +161,20 @@ impl Stepper for Dopri5 {
         rhs.eval(t + h, y_new, params, k7);
         stats.rhs_evals += 6;
         for i in 0..n {
-            tmp[i] = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
+            tmp[i] =
+                h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
         }
         self.h = h;
         error_norm(tmp, y, y_new, opts.rtol, opts.atol)
     }
 
-    fn accept<R: Rhs + ?Sized>(&mut self, _rhs: &R, _params: &[f64], dense: bool, _stats: &mut Stats) {
+    fn accept<R: Rhs + ?Sized>(
+        &mut self,
+        _rhs: &R,
+        _params: &[f64],
+        dense: bool,
+        _stats: &mut Stats,
+    ) {
         let h = self.h;
         if dense {
             let [k1, _k2, k3, k4, k5, k6, k7] = &self.k;
@@ -171,7 +186,8 @@ impl Stepper for Dopri5 {
                 r2[i] = ydiff;
                 r3[i] = bspl;
                 r4[i] = ydiff - h * k7[i] - bspl;
-                r5[i] = h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
+                r5[i] = h
+                    * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
             }
         }
         self.t_old = self.t;

@@ -14,11 +14,24 @@ pub(crate) trait Stepper {
     /// Step-size controller suited to the method's error estimator.
     fn controller(&self) -> Controller;
     /// Load `(t0, y0)` and evaluate `f(t0, y0)`.
-    fn start<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], t0: f64, y0: &[f64], stats: &mut Stats);
+    fn start<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        t0: f64,
+        y0: &[f64],
+        stats: &mut Stats,
+    );
     /// Attempt a step of size `h` from the current state; return the scaled error norm
     /// (≤ 1 acceptable; 0 for methods without an estimator).
-    fn try_step<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], h: f64, opts: &SolveOptions, stats: &mut Stats)
-        -> f64;
+    fn try_step<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        h: f64,
+        opts: &SolveOptions,
+        stats: &mut Stats,
+    ) -> f64;
     /// Commit the attempted step. `dense` asks for the continuous extension to be prepared
     /// (skipped when no output time falls inside the step).
     fn accept<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], dense: bool, stats: &mut Stats);
@@ -36,7 +49,11 @@ pub(crate) trait Stepper {
 }
 
 fn invalid(field: &'static str, value: impl ToString, allowed: &str) -> OdeError {
-    OdeError::InvalidInput { field, value: value.to_string(), allowed: allowed.to_string() }
+    OdeError::InvalidInput {
+        field,
+        value: value.to_string(),
+        allowed: allowed.to_string(),
+    }
 }
 
 /// Check every argument of a solve; typed errors name the field, value and allowed range.
@@ -53,16 +70,31 @@ pub(crate) fn validate<R: Rhs + ?Sized>(
     out_len: usize,
 ) -> Result<(), OdeError> {
     if rhs.dim() != dim {
-        return Err(invalid("rhs.dim", rhs.dim(), &format!("the integrator's dimension {dim}")));
+        return Err(invalid(
+            "rhs.dim",
+            rhs.dim(),
+            &format!("the integrator's dimension {dim}"),
+        ));
+    }
+    if dim == 0 {
+        return Err(invalid("dim", 0, "at least 1 state component"));
     }
     if y0.len() != dim {
         return Err(invalid("y0.len", y0.len(), &format!("exactly {dim}")));
     }
     if let Some(i) = y0.iter().position(|v| !v.is_finite()) {
-        return Err(invalid("y0", y0[i], &format!("finite values (component {i})")));
+        return Err(invalid(
+            "y0",
+            y0[i],
+            &format!("finite values (component {i})"),
+        ));
     }
     if params.len() < rhs.n_params() {
-        return Err(invalid("params.len", params.len(), &format!("at least {}", rhs.n_params())));
+        return Err(invalid(
+            "params.len",
+            params.len(),
+            &format!("at least {}", rhs.n_params()),
+        ));
     }
     if !t0.is_finite() {
         return Err(invalid("t0", t0, "a finite number"));
@@ -78,7 +110,11 @@ pub(crate) fn validate<R: Rhs + ?Sized>(
         }
     }
     if out_len != t_eval.len() * dim {
-        return Err(invalid("out.len", out_len, &format!("t_eval.len() × dim = {}", t_eval.len() * dim)));
+        return Err(invalid(
+            "out.len",
+            out_len,
+            &format!("t_eval.len() × dim = {}", t_eval.len() * dim),
+        ));
     }
     if !(opts.rtol > 0.0 && opts.rtol.is_finite()) {
         return Err(invalid("rtol", opts.rtol, "a finite number > 0"));
@@ -97,13 +133,21 @@ pub(crate) fn validate<R: Rhs + ?Sized>(
         }
     }
     if !(opts.max_step > 0.0) {
-        return Err(invalid("max_step", opts.max_step, "a number > 0 (may be infinite)"));
+        return Err(invalid(
+            "max_step",
+            opts.max_step,
+            "a number > 0 (may be infinite)",
+        ));
     }
     if opts.max_steps == 0 {
         return Err(invalid("max_steps", 0, "at least 1"));
     }
     if !(opts.blowup_bound > 0.0) {
-        return Err(invalid("blowup_bound", opts.blowup_bound, "a number > 0 (may be infinite)"));
+        return Err(invalid(
+            "blowup_bound",
+            opts.blowup_bound,
+            "a number > 0 (may be infinite)",
+        ));
     }
     Ok(())
 }
@@ -128,7 +172,11 @@ fn initial_step<S: Stepper, R: Rhs + ?Sized>(
         dnf += (s.dydt()[i] / sk).powi(2);
         dny += (s.y()[i] / sk).powi(2);
     }
-    let mut h = if dnf <= 1e-10 || dny <= 1e-10 { 1e-6 } else { 0.01 * (dny / dnf).sqrt() };
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
+        1e-6
+    } else {
+        0.01 * (dny / dnf).sqrt()
+    };
     h = h.min(h_max);
     // Euler probe into scratch: y1 = y + h f, f1 = f(t + h, y1).
     let mut der2 = 0.0;
@@ -146,7 +194,11 @@ fn initial_step<S: Stepper, R: Rhs + ?Sized>(
     stats.rhs_evals += 1;
     let der2 = (der2 / dim as f64).sqrt() / h;
     let der12 = der2.max((dnf / dim as f64).sqrt());
-    let h1 = if der12 <= 1e-15 { (h * 1e-3).max(1e-6) } else { (0.01 / der12).powf(1.0 / order) };
+    let h1 = if der12 <= 1e-15 {
+        (h * 1e-3).max(1e-6)
+    } else {
+        (0.01 / der12).powf(1.0 / order)
+    };
     (100.0 * h).min(h1).min(h_max)
 }
 
@@ -179,7 +231,9 @@ pub(crate) fn drive<S: Stepper, R: Rhs + ?Sized>(
     let mut h = match (opts.fixed_step, opts.first_step) {
         (Some(h), _) => h,
         (None, Some(h)) => h,
-        (None, None) if next < t_eval.len() => initial_step(s, rhs, params, opts, opts.max_step, &mut stats),
+        (None, None) if next < t_eval.len() => {
+            initial_step(s, rhs, params, opts, opts.max_step, &mut stats)
+        }
         _ => 1.0,
     }
     .min(opts.max_step);
@@ -187,14 +241,26 @@ pub(crate) fn drive<S: Stepper, R: Rhs + ?Sized>(
     while next < t_eval.len() {
         let t = s.t();
         if attempts >= opts.max_steps {
-            return Err(OdeError::MaxStepsExceeded { max_steps: opts.max_steps, t, state_norm: norm(s.y()) });
+            return Err(OdeError::MaxStepsExceeded {
+                max_steps: opts.max_steps,
+                t,
+                state_norm: norm(s.y()),
+            });
         }
         attempts += 1;
         // Land exactly on t_end; also avoid a sliver of a last step.
         let remaining = t_end - t;
-        let h_try = if h >= remaining * (1.0 - 1e-12) { remaining } else { h };
+        let h_try = if h >= remaining * (1.0 - 1e-12) {
+            remaining
+        } else {
+            h
+        };
         if h_try <= 10.0 * f64::EPSILON * t.abs().max(1e-300) || t + h_try == t {
-            return Err(OdeError::StepSizeUnderflow { t, h: h_try, state_norm: norm(s.y()) });
+            return Err(OdeError::StepSizeUnderflow {
+                t,
+                h: h_try,
+                state_norm: norm(s.y()),
+            });
         }
         let err = s.try_step(rhs, params, h_try, opts, &mut stats);
         let accept = opts.fixed_step.is_some() || err <= 1.0;
@@ -216,10 +282,18 @@ pub(crate) fn drive<S: Stepper, R: Rhs + ?Sized>(
             max_abs = max_abs.max(v.abs());
         }
         if !finite {
-            return Err(OdeError::NonFinite { t: t_new, state_norm: norm(y) });
+            return Err(OdeError::NonFinite {
+                t: t_new,
+                state_norm: norm(y),
+            });
         }
         if max_abs > opts.blowup_bound {
-            return Err(OdeError::BlowUp { t: t_new, max_abs, bound: opts.blowup_bound, state_norm: norm(y) });
+            return Err(OdeError::BlowUp {
+                t: t_new,
+                max_abs,
+                bound: opts.blowup_bound,
+                state_norm: norm(y),
+            });
         }
         while next < t_eval.len() && t_eval[next] <= t_new {
             let row = &mut out[next * dim..(next + 1) * dim];

@@ -185,7 +185,11 @@ impl Default for SolveOptions {
 impl SolveOptions {
     /// Options with the given tolerances and defaults otherwise.
     pub fn with_tolerances(rtol: f64, atol: f64) -> Self {
-        SolveOptions { rtol, atol, ..Default::default() }
+        SolveOptions {
+            rtol,
+            atol,
+            ..Default::default()
+        }
     }
 }
 
@@ -217,7 +221,12 @@ pub enum Method {
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 4] = [Method::Dopri5, Method::Dop853, Method::Rk4, Method::Rosenbrock23];
+    pub const ALL: [Method; 4] = [
+        Method::Dopri5,
+        Method::Dop853,
+        Method::Rk4,
+        Method::Rosenbrock23,
+    ];
 
     /// Lower-case name (`dopri5`, `dop853`, `rk4`, `rosenbrock23`).
     pub fn name(self) -> &'static str {
@@ -231,11 +240,14 @@ impl Method {
 
     /// Parse a name as printed by [`Method::name`].
     pub fn from_name(name: &str) -> Result<Method, OdeError> {
-        Method::ALL.into_iter().find(|m| m.name() == name).ok_or_else(|| OdeError::InvalidInput {
-            field: "method",
-            value: name.to_string(),
-            allowed: "one of dopri5, dop853, rk4, rosenbrock23".into(),
-        })
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| OdeError::InvalidInput {
+                field: "method",
+                value: name.to_string(),
+                allowed: "one of dopri5, dop853, rk4, rosenbrock23".into(),
+            })
     }
 }
 
@@ -296,7 +308,8 @@ pub fn solve<R: Rhs + ?Sized>(
     opts: &SolveOptions,
 ) -> Result<(Vec<f64>, Stats), OdeError> {
     let mut out = vec![0.0; t_eval.len() * rhs.dim()];
-    let stats = Integrator::new(method, rhs.dim()).solve(rhs, params, t0, y0, t_eval, opts, &mut out)?;
+    let stats =
+        Integrator::new(method, rhs.dim()).solve(rhs, params, t0, y0, t_eval, opts, &mut out)?;
     Ok((out, stats))
 }
 

@@ -74,7 +74,14 @@ impl Stepper for Rk4 {
     fn controller(&self) -> Controller {
         Controller::new(3, 0.0, 0.2, 5.0)
     }
-    fn start<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], t0: f64, y0: &[f64], stats: &mut Stats) {
+    fn start<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        t0: f64,
+        y0: &[f64],
+        stats: &mut Stats,
+    ) {
         self.t = t0;
         self.y.copy_from_slice(y0);
         rhs.eval(t0, &self.y, params, &mut self.k[0]);
@@ -113,7 +120,13 @@ impl Stepper for Rk4 {
         0.0
     }
 
-    fn accept<R: Rhs + ?Sized>(&mut self, _rhs: &R, _params: &[f64], _dense: bool, _stats: &mut Stats) {
+    fn accept<R: Rhs + ?Sized>(
+        &mut self,
+        _rhs: &R,
+        _params: &[f64],
+        _dense: bool,
+        _stats: &mut Stats,
+    ) {
         self.t_old = self.t;
         self.t += self.h;
         std::mem::swap(&mut self.y_old, &mut self.y);
@@ -141,7 +154,10 @@ impl Stepper for Rk4 {
         let h01 = s * s * (3.0 - 2.0 * s);
         let h11 = s * s * (s - 1.0);
         for i in 0..self.dim {
-            out[i] = h00 * self.y_old[i] + h * h10 * self.f_old[i] + h01 * self.y[i] + h * h11 * self.k[0][i];
+            out[i] = h00 * self.y_old[i]
+                + h * h10 * self.f_old[i]
+                + h01 * self.y[i]
+                + h * h11 * self.k[0][i];
         }
     }
 

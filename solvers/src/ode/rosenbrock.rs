@@ -85,7 +85,13 @@ impl Rosenbrock23 {
         drive(self, rhs, params, t0, y0, t_eval, opts, out)
     }
 
-    fn update_jacobian<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], h: f64, stats: &mut Stats) {
+    fn update_jacobian<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        h: f64,
+        stats: &mut Stats,
+    ) {
         let n = self.dim;
         stats.jacobian_evals += 1;
         if !rhs.jacobian(self.t, &self.y, params, &mut self.jac) {
@@ -106,7 +112,8 @@ impl Rosenbrock23 {
         if rhs.is_autonomous() {
             self.dfdt.iter_mut().for_each(|v| *v = 0.0);
         } else {
-            let dt = (f64::EPSILON.sqrt() * self.t.abs().max(h.abs())).max(f64::MIN_POSITIVE.sqrt());
+            let dt =
+                (f64::EPSILON.sqrt() * self.t.abs().max(h.abs())).max(f64::MIN_POSITIVE.sqrt());
             rhs.eval(self.t + dt, &self.y, params, &mut self.f2);
             for i in 0..n {
                 self.dfdt[i] = (self.f2[i] - self.f0[i]) / dt;
@@ -127,7 +134,14 @@ impl Stepper for Rosenbrock23 {
     fn controller(&self) -> Controller {
         Controller::new(2, 0.0, 0.2, 5.0)
     }
-    fn start<R: Rhs + ?Sized>(&mut self, rhs: &R, params: &[f64], t0: f64, y0: &[f64], stats: &mut Stats) {
+    fn start<R: Rhs + ?Sized>(
+        &mut self,
+        rhs: &R,
+        params: &[f64],
+        t0: f64,
+        y0: &[f64],
+        stats: &mut Stats,
+    ) {
         self.t = t0;
         self.y.copy_from_slice(y0);
         rhs.eval(t0, &self.y, params, &mut self.f0);
@@ -175,8 +189,9 @@ impl Stepper for Rosenbrock23 {
         }
         rhs.eval(self.t + h, &self.y_new, params, &mut self.f2);
         for i in 0..n {
-            self.k3[i] = self.f2[i] - E32 * (self.k2[i] - self.f1[i]) - 2.0 * (self.k1[i] - self.f0[i])
-                + h * D * self.dfdt[i];
+            self.k3[i] =
+                self.f2[i] - E32 * (self.k2[i] - self.f1[i]) - 2.0 * (self.k1[i] - self.f0[i])
+                    + h * D * self.dfdt[i];
         }
         lu_solve(&self.w, n, &self.piv, &mut self.k3);
         stats.rhs_evals += 2;
@@ -186,7 +201,13 @@ impl Stepper for Rosenbrock23 {
         error_norm(&self.tmp, &self.y, &self.y_new, opts.rtol, opts.atol)
     }
 
-    fn accept<R: Rhs + ?Sized>(&mut self, _rhs: &R, _params: &[f64], _dense: bool, _stats: &mut Stats) {
+    fn accept<R: Rhs + ?Sized>(
+        &mut self,
+        _rhs: &R,
+        _params: &[f64],
+        _dense: bool,
+        _stats: &mut Stats,
+    ) {
         self.t_old = self.t;
         self.t += self.h;
         std::mem::swap(&mut self.y_old, &mut self.y);

@@ -8,16 +8,26 @@
 //! -2.0, ...) are constants that tokenize as floats and become placeholders in skeletons.
 
 use super::{OdeSystem, ParamSpec};
-use crate::symbolic::build::{add, c, chain, cos, div, mul, neg, p, product, right_sum, sin, sub, u};
+use crate::symbolic::build::{
+    add, c, chain, cos, div, mul, neg, p, product, right_sum, sin, sub, u,
+};
 use crate::symbolic::BinaryOp::{Add, Sub};
 use crate::symbolic::Expr;
 
 fn param(name: &'static str, nominal: f64) -> ParamSpec {
-    ParamSpec { name, nominal, fixed: false }
+    ParamSpec {
+        name,
+        nominal,
+        fixed: false,
+    }
 }
 
 fn fixed(name: &'static str, nominal: f64) -> ParamSpec {
-    ParamSpec { name, nominal, fixed: true }
+    ParamSpec {
+        name,
+        nominal,
+        fixed: true,
+    }
 }
 
 fn system(
@@ -27,7 +37,15 @@ fn system(
     params: Vec<ParamSpec>,
     rhs: Vec<Expr>,
 ) -> OdeSystem {
-    OdeSystem { name, aliases, description, dim: rhs.len(), params, rhs, blowup_bound: 1e3 }
+    OdeSystem {
+        name,
+        aliases,
+        description,
+        dim: rhs.len(),
+        params,
+        rhs,
+        blowup_bound: 1e3,
+    }
 }
 
 pub(super) fn thomas() -> OdeSystem {
@@ -51,10 +69,20 @@ pub(super) fn lorenz() -> OdeSystem {
         "lorenz",
         &["lorenz63", "lorenz_3d"],
         "Lorenz-63: [σ(u1-u0), u0(ρ-u2) - u1, u0 u1 - β u2]",
-        vec![param("sigma", 10.0), param("rho", 28.0), param("beta", 8.0 / 3.0)],
         vec![
-            add(product(vec![sigma(), u(1)]), product(vec![neg(sigma()), u(0)])),
-            chain(product(vec![rho(), u(0)]), vec![(Sub, product(vec![u(0), u(2)])), (Sub, u(1))]),
+            param("sigma", 10.0),
+            param("rho", 28.0),
+            param("beta", 8.0 / 3.0),
+        ],
+        vec![
+            add(
+                product(vec![sigma(), u(1)]),
+                product(vec![neg(sigma()), u(0)]),
+            ),
+            chain(
+                product(vec![rho(), u(0)]),
+                vec![(Sub, product(vec![u(0), u(2)])), (Sub, u(1))],
+            ),
             add(product(vec![u(0), u(1)]), product(vec![neg(beta()), u(2)])),
         ],
     )
@@ -111,17 +139,32 @@ pub(super) fn dadras() -> OdeSystem {
         "dadras",
         &[],
         "Dadras: [0.5 u1 - a u0 + b u1 u2, c u1 - 0.5 u0 u2 + 0.5 u2, d u0 u1 - e u2]",
-        vec![param("a", 1.25), param("b", 1.15), param("c", 0.75), param("d", 0.8), param("e", 4.0)],
+        vec![
+            param("a", 1.25),
+            param("b", 1.15),
+            param("c", 0.75),
+            param("d", 0.8),
+            param("e", 4.0),
+        ],
         vec![
             chain(
                 product(vec![c(0.5), u(1)]),
-                vec![(Add, product(vec![neg(a()), u(0)])), (Add, product(vec![b(), u(1), u(2)]))],
+                vec![
+                    (Add, product(vec![neg(a()), u(0)])),
+                    (Add, product(vec![b(), u(1), u(2)])),
+                ],
             ),
             chain(
                 product(vec![cc(), u(1)]),
-                vec![(Add, product(vec![c(-0.5), u(0), u(2)])), (Add, product(vec![c(0.5), u(2)]))],
+                vec![
+                    (Add, product(vec![c(-0.5), u(0), u(2)])),
+                    (Add, product(vec![c(0.5), u(2)])),
+                ],
             ),
-            add(product(vec![d(), u(0), u(1)]), product(vec![neg(e()), u(2)])),
+            add(
+                product(vec![d(), u(0), u(1)]),
+                product(vec![neg(e()), u(2)]),
+            ),
         ],
     )
 }
@@ -145,7 +188,11 @@ pub(super) fn halvorsen() -> OdeSystem {
     let comp = |i: usize, j: usize, k: usize| {
         chain(
             product(vec![p(0), u(i)]),
-            vec![(Sub, u(j)), (Sub, u(k)), (Sub, product(vec![c(0.25), u(j), u(j)]))],
+            vec![
+                (Sub, u(j)),
+                (Sub, u(k)),
+                (Sub, product(vec![c(0.25), u(j), u(j)])),
+            ],
         )
     };
     system(
@@ -219,7 +266,13 @@ pub(super) fn four_wing() -> OdeSystem {
         vec![param("a", 0.2), param("b", 0.01), param("c", -0.4)],
         vec![
             add(product(vec![a(), u(0)]), product(vec![u(1), u(2)])),
-            chain(product(vec![b(), u(0)]), vec![(Add, product(vec![cc(), u(1)])), (Sub, product(vec![u(0), u(2)]))]),
+            chain(
+                product(vec![b(), u(0)]),
+                vec![
+                    (Add, product(vec![cc(), u(1)])),
+                    (Sub, product(vec![u(0), u(2)])),
+                ],
+            ),
             sub(neg(u(2)), product(vec![u(0), u(1)])),
         ],
     )
@@ -258,7 +311,10 @@ fn lorenz96(n: usize) -> Vec<Expr> {
     (0..n)
         .map(|i| {
             let (next, prev, prev2) = ((i + 1) % n, (i + n - 1) % n, (i + n - 2) % n);
-            chain(sorted(next, prev), vec![(Sub, sorted(prev2, prev)), (Sub, u(i)), (Add, p(0))])
+            chain(
+                sorted(next, prev),
+                vec![(Sub, sorted(prev2, prev)), (Sub, u(i)), (Add, p(0))],
+            )
         })
         .collect()
 }
@@ -305,7 +361,13 @@ pub(super) fn double_pendulum() -> OdeSystem {
                     mul(b(), sin(add(u(0), mul(c(-2.0), u(1))))),
                     mul(
                         c(-2.0),
-                        mul(sin(diff()), add(product(vec![u(3), u(3)]), mul(product(vec![u(2), u(2)]), cos(diff())))),
+                        mul(
+                            sin(diff()),
+                            add(
+                                product(vec![u(3), u(3)]),
+                                mul(product(vec![u(2), u(2)]), cos(diff())),
+                            ),
+                        ),
                     ),
                 ]),
                 denominator(),

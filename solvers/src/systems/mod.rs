@@ -152,7 +152,10 @@ pub fn names() -> &'static [&'static str] {
 
 /// Every system, in [`NAMES`] order.
 pub fn all() -> Vec<OdeSystem> {
-    NAMES.iter().map(|n| by_name(n).expect("catalogue names resolve")).collect()
+    NAMES
+        .iter()
+        .map(|n| by_name(n).expect("catalogue names resolve"))
+        .collect()
 }
 
 /// Look a system up by canonical name or alias (case-insensitive).
@@ -184,7 +187,10 @@ pub fn by_name(name: &str) -> Result<OdeSystem, SystemError> {
             return Ok(s);
         }
     }
-    Err(SystemError::Unknown { name: name.to_string(), known: NAMES.join(", ") })
+    Err(SystemError::Unknown {
+        name: name.to_string(),
+        known: NAMES.join(", "),
+    })
 }
 
 impl OdeSystem {
@@ -210,7 +216,11 @@ impl OdeSystem {
         }
         for (spec, &v) in self.params.iter().zip(params) {
             if !v.is_finite() {
-                return Err(SystemError::NonFiniteParam { system: self.name, name: spec.name, value: v });
+                return Err(SystemError::NonFiniteParam {
+                    system: self.name,
+                    name: spec.name,
+                    value: v,
+                });
             }
         }
         Ok(())
@@ -220,19 +230,29 @@ impl OdeSystem {
     /// PROSE tokenizes.
     pub fn concrete(&self, params: &[f64]) -> Result<Vec<Expr>, SystemError> {
         self.check_params(params)?;
-        Ok(self.rhs.iter().map(|e| e.substitute_params(params).fold_constants()).collect())
+        Ok(self
+            .rhs
+            .iter()
+            .map(|e| e.substitute_params(params).fold_constants())
+            .collect())
     }
 
     /// PROSE token sequence with constants (3 tokens each), components separated by `|`.
     pub fn tokens(&self, params: &[f64]) -> Result<Vec<String>, SystemError> {
         let concrete = self.concrete(params)?;
-        symbolic::encode_system(&concrete).map_err(|source| SystemError::Encode { system: self.name, source })
+        symbolic::encode_system(&concrete).map_err(|source| SystemError::Encode {
+            system: self.name,
+            source,
+        })
     }
 
     /// PROSE skeleton: every constant (after folding) replaced by `<PLACEHOLDER>`.
     pub fn skeleton(&self) -> Vec<Expr> {
         let nominal = self.nominal_params();
-        self.rhs.iter().map(|e| e.substitute_params(&nominal).fold_constants().skeleton()).collect()
+        self.rhs
+            .iter()
+            .map(|e| e.substitute_params(&nominal).fold_constants().skeleton())
+            .collect()
     }
 
     /// Skeleton token sequence.
@@ -242,7 +262,11 @@ impl OdeSystem {
 
     /// Infix text with parameter names, components separated by ` | `.
     pub fn infix(&self) -> String {
-        symbolic::infix_system(&self.rhs, &|k| self.params.get(k).map_or(format!("p{k}"), |p| p.name.to_string()))
+        symbolic::infix_system(&self.rhs, &|k| {
+            self.params
+                .get(k)
+                .map_or(format!("p{k}"), |p| p.name.to_string())
+        })
     }
 
     /// Compile the parametric right-hand side into a tape (parameters read at evaluation).
@@ -266,13 +290,27 @@ pub struct CompiledRhs {
 impl CompiledRhs {
     /// Compile `components` (one per state variable) that read up to `n_params` parameters.
     /// Works for any expression with values (e.g. a parsed or noised token sequence).
-    pub fn new(components: &[Expr], dim: usize, n_params: usize) -> Result<CompiledRhs, CompileError> {
+    pub fn new(
+        components: &[Expr],
+        dim: usize,
+        n_params: usize,
+    ) -> Result<CompiledRhs, CompileError> {
         let tape = Tape::compile(components, dim)?;
         if components.len() != dim {
-            return Err(CompileError::VariableOutOfRange { component: components.len(), var: dim, dim });
+            return Err(CompileError::VariableOutOfRange {
+                component: components.len(),
+                var: dim,
+                dim,
+            });
         }
         let n_params = n_params.max(tape.n_params());
-        Ok(CompiledRhs { tape, components: components.to_vec(), jacobian: OnceLock::new(), dim, n_params })
+        Ok(CompiledRhs {
+            tape,
+            components: components.to_vec(),
+            jacobian: OnceLock::new(),
+            dim,
+            n_params,
+        })
     }
 
     /// The underlying tape.
@@ -298,8 +336,11 @@ impl Rhs for CompiledRhs {
     fn jacobian(&self, _t: f64, y: &[f64], params: &[f64], jac: &mut [f64]) -> bool {
         let tape = self.jacobian.get_or_init(|| {
             // Derivatives of compilable expressions are compilable (same leaves, same variables).
-            Tape::compile(&symbolic::derivative::jacobian(&self.components, self.dim), self.dim)
-                .expect("derivatives of a compiled system compile")
+            Tape::compile(
+                &symbolic::derivative::jacobian(&self.components, self.dim),
+                self.dim,
+            )
+            .expect("derivatives of a compiled system compile")
         });
         tape.eval(y, params, jac);
         true

@@ -122,6 +122,21 @@ pub struct CommonArgs {
     /// No progress bar or summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Under mpirun: how rank 0 finishes the file: one merged file, or an HDF5 virtual dataset
+    /// over per-rank part files in OUT.parts/.
+    #[cfg(feature = "mpi")]
+    #[arg(long, value_enum, default_value_t = MpiFinish::Merged)]
+    pub mpi_finish: MpiFinish,
+}
+
+/// How a distributed run is finished.
+#[cfg(feature = "mpi")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MpiFinish {
+    /// One ordinary file.
+    Merged,
+    /// A virtual dataset over per-rank part files.
+    Virtual,
 }
 
 impl CommonArgs {
@@ -169,7 +184,36 @@ impl CommonArgs {
         };
         let out = self.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.h5", problem.name())));
         let opts = RunOptions { out, shard, threads: self.threads, block_size: self.block_size, force: self.force };
+        #[cfg(feature = "mpi")]
+        if oplab_datasets::distributed::launched_under_mpi() {
+            return self.run_mpi(problem, settings, &opts);
+        }
         let summary = oplab_datasets::generate(problem, settings, &opts, &Bar::new(self.quiet))?;
+        self.print_summary(&summary);
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// The distributed path: every rank runs this; only rank 0 shows progress and the summary.
+    #[cfg(feature = "mpi")]
+    fn run_mpi(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions) -> Result<ExitCode> {
+        use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
+        use mpi::traits::Communicator;
+        let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
+        let world = universe.world();
+        let finish = match self.mpi_finish {
+            MpiFinish::Merged => Finish::Merged,
+            MpiFinish::Virtual => Finish::Virtual,
+        };
+        let rank0 = world.rank() == 0;
+        let bar = Bar::new(self.quiet || !rank0);
+        let summary = generate_mpi(&world, problem, settings, opts, finish, &bar)?;
+        if let Some(summary) = summary {
+            self.print_summary(&summary);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn print_summary(&self, summary: &oplab_datasets::RunSummary) {
         if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
             eprintln!(
@@ -181,6 +225,5 @@ impl CommonArgs {
                 summary.generated as f64 / secs.max(1e-9)
             );
         }
-        Ok(ExitCode::SUCCESS)
     }
 }

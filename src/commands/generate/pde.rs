@@ -15,7 +15,38 @@ use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesP
 use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
 
+use oplab_datasets::export::{export, supports, ExportLayout};
+use oplab_datasets::{GenerationSettings, Problem};
+
 use super::{CommonArgs, Layout};
+
+/// Run `problem`; for `--layout fno|pdebench`, generate the native file `OUT.native.h5` first
+/// (resumable, self-describing, kept) and export it to `OUT`.
+fn run_in_layout(mut common: CommonArgs, problem: &dyn Problem, settings: &GenerationSettings) -> Result<ExitCode> {
+    let layout = match common.layout {
+        Layout::Native => return common.run(problem, settings),
+        Layout::Fno => ExportLayout::Fno,
+        Layout::Pdebench => ExportLayout::Pdebench,
+    };
+    if !supports(layout, problem.name()) {
+        anyhow::bail!("layout = {:?} is invalid for {}: allowed: native, fno", common.layout, problem.name());
+    }
+    let extension = if layout == ExportLayout::Fno { "mat" } else { "hdf5" };
+    let out = common.out.clone().unwrap_or_else(|| format!("{}.{extension}", problem.name()).into());
+    if out.exists() && !common.force {
+        anyhow::bail!("{} already exists; pass --force to overwrite it", out.display());
+    }
+    let mut native = out.clone().into_os_string();
+    native.push(".native.h5");
+    common.out = Some(native.clone().into());
+    let quiet = common.quiet;
+    let code = common.run(problem, settings)?;
+    export(native.as_ref(), &out, layout)?;
+    if !quiet {
+        eprintln!("exported {} ({:?} layout)", out.display(), layout);
+    }
+    Ok(code)
+}
 
 pub const DARCY_EXAMPLES: &str = "Examples:
   oplab generate darcy --n 1024 --resolution 421 --out piececonst_r421.h5      # FNO's setup
@@ -55,7 +86,6 @@ pub struct DarcyArgs {
 }
 
 pub fn run_darcy(args: DarcyArgs) -> Result<ExitCode> {
-    args.common.require_layout("darcy", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("darcy", file.as_ref())?;
     let mut c: DarcyProblemConfig = match &file {
@@ -65,7 +95,8 @@ pub fn run_darcy(args: DarcyArgs) -> Result<ExitCode> {
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
     set(&mut c.forcing, args.forcing);
-    args.common.run(&DarcyProblem::new(c)?, &settings)
+    let problem = DarcyProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Arguments of `oplab generate poisson`.
@@ -82,7 +113,6 @@ pub struct PoissonArgs {
 }
 
 pub fn run_poisson(args: PoissonArgs) -> Result<ExitCode> {
-    args.common.require_layout("poisson", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("poisson", file.as_ref())?;
     let mut c: PoissonProblemConfig = match &file {
@@ -91,7 +121,8 @@ pub fn run_poisson(args: PoissonArgs) -> Result<ExitCode> {
     };
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
-    args.common.run(&PoissonProblem::new(c)?, &settings)
+    let problem = PoissonProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Arguments of `oplab generate helmholtz`.
@@ -111,7 +142,6 @@ pub struct HelmholtzArgs {
 }
 
 pub fn run_helmholtz(args: HelmholtzArgs) -> Result<ExitCode> {
-    args.common.require_layout("helmholtz", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("helmholtz", file.as_ref())?;
     let mut c: HelmholtzProblemConfig = match &file {
@@ -121,7 +151,8 @@ pub fn run_helmholtz(args: HelmholtzArgs) -> Result<ExitCode> {
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
     set(&mut c.omega, args.omega);
-    args.common.run(&HelmholtzProblem::new(c)?, &settings)
+    let problem = HelmholtzProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Time-dependent options shared by the evolution problems.
@@ -154,7 +185,6 @@ pub struct BurgersArgs {
 }
 
 pub fn run_burgers(args: BurgersArgs) -> Result<ExitCode> {
-    args.common.require_layout("burgers", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("burgers", file.as_ref())?;
     let mut c: BurgersProblemConfig = match &file {
@@ -166,7 +196,8 @@ pub fn run_burgers(args: BurgersArgs) -> Result<ExitCode> {
     set(&mut c.0.record_times, args.evolution.record_times);
     set(&mut c.0.viscosity, args.viscosity);
     set(&mut c.0.subsample, args.subsample);
-    args.common.run(&BurgersProblem::new(c)?, &settings)
+    let problem = BurgersProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Arguments of `oplab generate navier-stokes`.
@@ -188,7 +219,6 @@ pub struct NavierStokesArgs {
 }
 
 pub fn run_navier_stokes(args: NavierStokesArgs) -> Result<ExitCode> {
-    args.common.require_layout("navier-stokes", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("navier-stokes", file.as_ref())?;
     let mut c: NavierStokesProblemConfig = match &file {
@@ -201,7 +231,8 @@ pub fn run_navier_stokes(args: NavierStokesArgs) -> Result<ExitCode> {
     set(&mut c.0.viscosity, args.viscosity);
     set(&mut c.0.time_step, args.time_step);
     set(&mut c.0.subsample, args.subsample);
-    args.common.run(&NavierStokesProblem::new(c)?, &settings)
+    let problem = NavierStokesProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Arguments of `oplab generate advection`.
@@ -217,7 +248,6 @@ pub struct AdvectionArgs {
 }
 
 pub fn run_advection(args: AdvectionArgs) -> Result<ExitCode> {
-    args.common.require_layout("advection", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("advection", file.as_ref())?;
     let mut c: AdvectionProblemConfig = match &file {
@@ -228,7 +258,8 @@ pub fn run_advection(args: AdvectionArgs) -> Result<ExitCode> {
     set(&mut c.0.final_time, args.evolution.final_time);
     set(&mut c.0.record_times, args.evolution.record_times);
     set(&mut c.0.beta, args.beta);
-    args.common.run(&AdvectionProblem::new(c)?, &settings)
+    let problem = AdvectionProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }
 
 /// Arguments of `oplab generate reaction-diffusion`.
@@ -247,7 +278,6 @@ pub struct ReactionDiffusionArgs {
 }
 
 pub fn run_reaction_diffusion(args: ReactionDiffusionArgs) -> Result<ExitCode> {
-    args.common.require_layout("reaction-diffusion", &[Layout::Native])?;
     let file = args.common.config_file()?;
     let settings = args.common.settings("reaction-diffusion", file.as_ref())?;
     let mut c: ReactionDiffusionProblemConfig = match &file {
@@ -259,5 +289,6 @@ pub fn run_reaction_diffusion(args: ReactionDiffusionArgs) -> Result<ExitCode> {
     set(&mut c.0.record_times, args.evolution.record_times);
     set(&mut c.0.nu, args.nu);
     set(&mut c.0.rho, args.rho);
-    args.common.run(&ReactionDiffusionProblem::new(c)?, &settings)
+    let problem = ReactionDiffusionProblem::new(c)?;
+    run_in_layout(args.common, &problem, &settings)
 }

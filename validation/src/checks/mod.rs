@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+/// Simulated student–teacher trials keyed by (α bits, N, trial count).
+type TrialCache = HashMap<(u64, usize, usize), Arc<Vec<StandardTrial>>>;
+
 /// Everything a check needs: sizes (quick or full), seeds, output directory, progress.
 pub struct Ctx<'a> {
     /// Reduced sizes for `--quick`.
@@ -24,7 +27,7 @@ pub struct Ctx<'a> {
     pub out_dir: &'a Path,
     /// Progress sink.
     pub progress: &'a dyn Progress,
-    trials: Mutex<HashMap<(u64, usize, usize), Arc<Vec<StandardTrial>>>>,
+    trials: Mutex<TrialCache>,
 }
 
 impl<'a> Ctx<'a> {
@@ -53,8 +56,8 @@ impl<'a> Ctx<'a> {
         }
         let p = ((alpha * n as f64).round() as usize).max(1);
         let mut out = Vec::with_capacity(trials);
+        self.progress.message(&format!("  simulating α = {alpha}: {trials} trials with N = {n}"));
         for k in 0..trials {
-            self.progress.message(&format!("α={alpha}: trial {}/{trials} (N={n})", k + 1));
             let mut rng = self.rng(0x524D_5400 ^ alpha.to_bits(), k as u64);
             out.push(StandardTrial::draw(n, p, &mut rng)?);
         }

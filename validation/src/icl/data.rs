@@ -231,8 +231,7 @@ impl TaskDistribution {
         };
         let sd = self.noise_var.sqrt();
         for t in 0..b {
-            let (w_slot, rest) = (t * d, ());
-            let _ = rest;
+            let w_slot = t * d;
             let mut w = vec![0.0; d];
             self.sample_w(rng, &mut w);
             batch.ws[w_slot..w_slot + d].copy_from_slice(&w);

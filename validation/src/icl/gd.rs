@@ -128,48 +128,70 @@ pub fn tune_gdpp(batch: &Batch, layers: usize, plus: bool, eta_hint: f64) -> (f6
     (e, g, loss(e, g))
 }
 
-/// Tunes per-layer GD++ parameters (η_ℓ for every layer, γ_ℓ for all but the last, whose
-/// x-update cannot reach the prediction) by cyclic golden-section search started from the
-/// tied optimum `(eta, gamma)`. Returns the parameters and the loss on `batch`.
-pub fn tune_gdpp_untied(batch: &Batch, layers: usize, eta: f64, gamma: f64) -> (Vec<(f64, f64)>, f64) {
-    let mut p = vec![(eta, gamma); layers];
-    if let Some(last) = p.last_mut() {
-        last.1 = 0.0;
+/// For GD++ layers `prefix` followed by one final GD layer with step η, the prediction is
+/// affine in η: ŷ = a + η·b with a = −(query y-slot) and b = (1/n)Σ y_i x_i·x_q, all taken
+/// after `prefix`. Returns (a, b) per prompt, so the final step size has a closed-form optimum.
+pub fn final_layer_terms(batch: &Batch, prefix: &[(f64, f64)]) -> (Vec<f64>, Vec<f64>) {
+    // Running the prefix plus a last layer with η = 0 and η = 1 gives a and a + b.
+    let mut p0 = prefix.to_vec();
+    p0.push((0.0, 0.0));
+    let a = gdpp_layers(batch, &p0);
+    let mut p1 = prefix.to_vec();
+    p1.push((1.0, 0.0));
+    let a_plus_b = gdpp_layers(batch, &p1);
+    let b = a_plus_b.iter().zip(&a).map(|(x, y)| x - y).collect();
+    (a, b)
+}
+
+/// Optimal final step for (a, b) from [`final_layer_terms`], and the resulting ½MSE.
+pub fn best_final_eta(a: &[f64], b: &[f64], y: &[f64]) -> (f64, f64) {
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..a.len() {
+        num += b[i] * (y[i] - a[i]);
+        den += b[i] * b[i];
     }
-    let loss = |p: &[(f64, f64)]| half_mse(&gdpp_layers(batch, p), &batch.yq).0;
+    let eta = num / den;
+    let pred: Vec<f64> = a.iter().zip(b).map(|(a, b)| a + eta * b).collect();
+    (eta, half_mse(&pred, y).0)
+}
+
+/// Globally tunes two-layer GD++ with untied parameters (η₁, γ₁, η₂) on `batch`: a grid
+/// over (η₁, γ₁) with the closed-form optimal η₂ at every grid point, then golden-section
+/// refinement that only ever accepts improvements. The landscape has several basins (the
+/// tied optimum of theory.md §2.6 is not the untied one), hence the grid.
+/// Returns the per-layer parameters and the loss on `batch`.
+pub fn tune_gdpp_two_layer(batch: &Batch) -> (Vec<(f64, f64)>, f64) {
     let gscale = 1.0 / (batch.n as f64 * mean_sq_norm(batch));
-    for _ in 0..4 {
-        for l in 0..layers {
-            let e = p[l].0;
-            let best = crate::quad::golden_min(
-                |le| {
-                    let mut q = p.clone();
-                    q[l].0 = le.exp();
-                    loss(&q)
-                },
-                (0.5 * e).ln(),
-                (2.0 * e).ln(),
-                1e-4,
-            );
-            p[l].0 = best.0.exp();
-            if l + 1 < layers {
-                let g = p[l].1;
-                let best = crate::quad::golden_min(
-                    |gg| {
-                        let mut q = p.clone();
-                        q[l].1 = gg;
-                        loss(&q)
-                    },
-                    (g - 0.3 * gscale).max(0.0),
-                    g + 0.3 * gscale,
-                    1e-4 * gscale,
-                );
-                p[l].1 = best.0;
+    let eta_scale = batch.n as f64 * gscale; // 1/E‖x‖², the natural unit of a GD step
+    let eval = |e1: f64, g1: f64| -> (f64, f64) {
+        let (a, b) = final_layer_terms(batch, &[(e1, g1)]);
+        best_final_eta(&a, &b, &batch.yq)
+    };
+    let mut best = (0.0, 0.0, 0.0, f64::INFINITY);
+    for &e1 in &crate::stats::log_grid(0.05 * eta_scale, 8.0 * eta_scale, 24) {
+        for k in 0..=20 {
+            let g1 = 0.25 * k as f64 * gscale;
+            let (e2, l) = eval(e1, g1);
+            if l < best.3 {
+                best = (e1, g1, e2, l);
             }
         }
     }
-    let l = loss(&p);
-    (p, l)
+    for _ in 0..3 {
+        let g1 = best.1;
+        let (le, _) = crate::quad::golden_min(|le| eval(le.exp(), g1).1, (0.8 * best.0).ln(), (1.25 * best.0).ln(), 1e-4);
+        let (e2, l) = eval(le.exp(), g1);
+        if l < best.3 {
+            best = (le.exp(), g1, e2, l);
+        }
+        let e1 = best.0;
+        let (g, _) = crate::quad::golden_min(|g| eval(e1, g).1, (best.1 - 0.25 * gscale).max(0.0), best.1 + 0.25 * gscale, 1e-5 * gscale);
+        let (e2, l) = eval(e1, g);
+        if l < best.3 {
+            best = (e1, g, e2, l);
+        }
+    }
+    (vec![(best.0, best.1), (best.2, 0.0)], best.3)
 }
 
 fn mean_sq_norm(batch: &Batch) -> f64 {
@@ -243,6 +265,39 @@ pub fn ridge_sq_errors(batch: &Batch, lambda: f64) -> Vec<f64> {
     (0..batch.b)
         .filter_map(|t| ridge_weights(batch, t, lambda).map(|w| (dot(&w, batch.query(t)) - batch.yq[t]).powi(2)))
         .collect()
+}
+
+/// Bayes (ridge, λ = σ²) risk for x ~ N(0, I), w ~ N(0, I), by conditional expectation:
+/// given the design X the posterior covariance is σ²(XᵀX + σ²I)⁻¹, so the risk is
+/// σ² E tr((XᵀX + σ²I)⁻¹) + σ²; averaging that trace over `designs` random X has far less
+/// variance than averaging squared errors. Noiseless: exactly (d − n)₊.
+pub fn bayes_risk_gaussian(n: usize, d: usize, noise_var: f64, designs: usize, rng: &mut impl rand::Rng) -> (f64, f64) {
+    if noise_var == 0.0 {
+        return ((d as f64 - n as f64).max(0.0), 0.0);
+    }
+    let mut v = Vec::with_capacity(designs);
+    let mut a = vec![0.0; d * d];
+    let mut x = vec![0.0; d];
+    for _ in 0..designs {
+        a.iter_mut().for_each(|e| *e = 0.0);
+        for _ in 0..n {
+            x.iter_mut().for_each(|e| *e = rng.sample(rand_distr::StandardNormal));
+            for p in 0..d {
+                for q in 0..d {
+                    a[p * d + q] += x[p] * x[q];
+                }
+            }
+        }
+        (0..d).for_each(|p| a[p * d + p] += noise_var);
+        let mut tr = 0.0;
+        for p in 0..d {
+            let mut e = vec![0.0; d];
+            e[p] = 1.0;
+            tr += spd_solve(&a, &e, d).map(|c| c[p]).unwrap_or(f64::NAN);
+        }
+        v.push(noise_var * tr + noise_var);
+    }
+    mean_se(&v)
 }
 
 /// Closed-form risks E(ŷ − y_q)² for x ~ N(0, I), w ~ N(0, τ²I) with τ = 1 (theory.md §2.7).

@@ -153,6 +153,32 @@ pub fn gd_construction<B: Backend>(d: usize, n: usize, w0: &[f64], eta: f64, dev
     Lsa { layers: vec![LsaLayer::from_matrices(kq.clone(), kq, v, p, dp, device, dtype)], n_ctx: n }
 }
 
+/// Reads GD++ parameters (η_ℓ, γ_ℓ) off every layer, assuming the GD++ structure
+/// (isotropic x-blocks): with M = W_KᵀW_Q and V = P W_V,
+/// γ_ℓ = −mean diag(V_xx)·mean diag(M_xx) and η_ℓ = −n·V_yy·mean diag(M_xx).
+/// Comparing GD++ with these parameters to the model tests whether the model *is* GD++.
+pub fn read_off_gdpp<B: Backend>(model: &Lsa<B>) -> Vec<(f64, f64)> {
+    model
+        .layers
+        .iter()
+        .map(|l| {
+            let wq = to_f64(l.w_q.val());
+            let wk = to_f64(l.w_k.val());
+            let wv = to_f64(l.w_v.val());
+            let pr = to_f64(l.proj.val());
+            let dp = (wq.len() as f64).sqrt() as usize;
+            let d = dp - 1;
+            let prod = |a: &[f64], b: &[f64], i: usize, j: usize, ta: bool| -> f64 {
+                (0..dp).map(|k| if ta { a[k * dp + i] } else { a[i * dp + k] } * b[k * dp + j]).sum()
+            };
+            let m_diag = (0..d).map(|i| prod(&wk, &wq, i, i, true)).sum::<f64>() / d as f64;
+            let v_diag = (0..d).map(|i| prod(&pr, &wv, i, i, false)).sum::<f64>() / d as f64;
+            let v_yy = prod(&pr, &wv, d, d, false);
+            (-(model.n_ctx as f64) * v_yy * m_diag, -v_diag * m_diag)
+        })
+        .collect()
+}
+
 /// The effective one-layer parameters that determine the prediction:
 /// M = W_Kᵀ W_Q restricted to its x-columns ((d+1)×d) and p = last row of P W_V, so that
 /// ŷ = −Σ_i (p·e_i)(e_iᵀ M x_q) and ∂ŷ/∂x_q = −Mᵀ Σ_i (p·e_i) e_i.

@@ -40,7 +40,7 @@ p.pred{{background:#f6f8fa;padding:0.5em}}</style></head><body>\n"
         report.checks.len(),
         if report.quick { "quick" } else { "full" },
         report.seed,
-        fmt_num(report.wall_s),
+        (report.wall_s * 10.0).round() / 10.0,
         esc(&report.oplab_version),
     );
     h.push_str("<table><tr><th>check</th><th>status</th><th>comparisons passed</th><th>wall s</th></tr>\n");
@@ -53,7 +53,7 @@ p.pred{{background:#f6f8fa;padding:0.5em}}</style></head><body>\n"
             badge(c.status),
             ok,
             c.measurements.len(),
-            fmt_num(c.wall_s)
+            (c.wall_s * 10.0).round() / 10.0
         );
     }
     h.push_str("</table>\n");

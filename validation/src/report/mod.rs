@@ -55,7 +55,7 @@ impl Measurement {
             parts.push(format!("{}%", fmt_num(rel * 100.0)));
         }
         if abs > 0.0 {
-            parts.push(format!("{}", fmt_num(abs)));
+            parts.push(fmt_num(abs));
         }
         let tolerance = if parts.len() == 1 { parts.remove(0) } else { format!("max({})", parts.join(", ")) };
         Self {

@@ -11,9 +11,6 @@ use faer::{Mat, Side};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-/// Eigenvalues below this fraction of the largest one are treated as exact zeros: the
-/// null space of Xᵀ when P < N. Genuine small eigenvalues (≈ N⁻² at α = 1) are far above.
-const FROZEN_REL: f64 = 1e-9;
 
 /// A sampled design matrix with the eigendecomposition of XXᵀ.
 pub struct Design {
@@ -52,10 +49,12 @@ impl Design {
         self.x.ncols()
     }
 
-    /// Whether mode `i` lies in the frozen subspace (null space of Xᵀ).
+    /// Whether mode `i` lies in the frozen subspace (null space of Xᵀ). XXᵀ has rank
+    /// min(N, P) almost surely, so with ascending eigenvalues the first N − P modes are the
+    /// null space. Deciding by rank rather than by a threshold matters at α ≈ 1, where the
+    /// smallest genuine eigenvalue (≈ N⁻²) can fall below any fixed threshold by chance.
     pub fn is_frozen(&self, i: usize) -> bool {
-        let max = self.eigenvalues.last().copied().unwrap_or(0.0);
-        self.eigenvalues[i] < FROZEN_REL * max
+        i < self.n().saturating_sub(self.p())
     }
 
     /// Vᵀv for a vector v of length N.

@@ -1,0 +1,242 @@
+//! Training data from oplab's HDF5 files: the `role = input` and `role = target` fields, split
+//! into train / validation / test by sample index, subsampled on load, batched and shuffled.
+//!
+//! Splits are contiguous index ranges in the order train, validation, test, so validation and
+//! test never share samples (the reference multiscale setup, which validates on its test set,
+//! is deliberately not reproduced).
+
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use oplab_datasets::{DatasetFile, Role};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OperatorError;
+
+/// Which samples and fields to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Input fields (empty: every field with `role = input`).
+    pub inputs: Vec<String>,
+    /// Target fields (empty: every field with `role = target`).
+    pub targets: Vec<String>,
+    /// Training samples (the first ones in the file).
+    pub n_train: usize,
+    /// Validation samples (the next ones), used for model selection.
+    pub n_val: usize,
+    /// Test samples (the next ones), used only by `eval`.
+    pub n_test: usize,
+    /// Keep every `subsample`-th grid point along each axis (`::s` in the reference scripts).
+    pub subsample: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig { inputs: Vec::new(), targets: Vec::new(), n_train: 1000, n_val: 100, n_test: 100, subsample: 1 }
+    }
+}
+
+/// Which part of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Training samples.
+    Train,
+    /// Validation samples.
+    Val,
+    /// Test samples.
+    Test,
+}
+
+/// Samples held in memory as `[n, channels, h, w]` row-major f32 arrays.
+#[derive(Debug, Clone)]
+pub struct FieldSet {
+    /// Input values.
+    pub input: Vec<f32>,
+    /// Target values.
+    pub target: Vec<f32>,
+    /// Number of samples.
+    pub n: usize,
+    /// Input channels.
+    pub c_in: usize,
+    /// Target channels.
+    pub c_out: usize,
+    /// Grid height (1 for 1-D fields).
+    pub h: usize,
+    /// Grid width.
+    pub w: usize,
+}
+
+/// Field names used, for the run record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldNames {
+    /// Inputs, in channel order.
+    pub inputs: Vec<String>,
+    /// Targets, in channel order.
+    pub targets: Vec<String>,
+}
+
+fn data_err(path: &Path, message: impl Into<String>) -> OperatorError {
+    OperatorError::Data { path: path.to_path_buf(), message: message.into() }
+}
+
+impl DataConfig {
+    /// Checks the ranges that do not need the file.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.n_train == 0 {
+            return Err(OperatorError::invalid("data.n_train", self.n_train, "must be >= 1"));
+        }
+        if self.subsample == 0 || self.subsample > 1024 {
+            return Err(OperatorError::invalid("data.subsample", self.subsample, "must be 1 to 1024"));
+        }
+        Ok(())
+    }
+
+    /// The index range of a split.
+    pub fn range(&self, split: Split) -> std::ops::Range<usize> {
+        match split {
+            Split::Train => 0..self.n_train,
+            Split::Val => self.n_train..self.n_train + self.n_val,
+            Split::Test => self.n_train + self.n_val..self.n_train + self.n_val + self.n_test,
+        }
+    }
+
+    /// Loads one split of `path`.
+    pub fn load(&self, path: &Path, split: Split) -> crate::Result<(FieldSet, FieldNames)> {
+        self.validate()?;
+        let file = DatasetFile::open(path)?;
+        let info = file.info();
+        let pick = |wanted: &[String], role: Role, what: &str| -> crate::Result<Vec<(String, Vec<usize>)>> {
+            let fields = &info.schema.fields;
+            let chosen: Vec<_> = if wanted.is_empty() {
+                fields.iter().filter(|f| f.role == role).map(|f| (f.name.clone(), f.shape.clone())).collect()
+            } else {
+                wanted
+                    .iter()
+                    .map(|name| {
+                        fields.iter().find(|f| &f.name == name).map(|f| (f.name.clone(), f.shape.clone())).ok_or_else(|| {
+                            let names: Vec<_> = fields.iter().map(|f| f.name.as_str()).collect();
+                            OperatorError::invalid(format!("data.{what}"), name, format!("must name a field of the file: {}", names.join(", ")))
+                        })
+                    })
+                    .collect::<crate::Result<_>>()?
+            };
+            if chosen.is_empty() {
+                return Err(data_err(path, format!("has no field with role = {} (set data.{what} to choose fields)", role.as_str())));
+            }
+            Ok(chosen)
+        };
+        let inputs = pick(&self.inputs, Role::Input, "inputs")?;
+        let targets = pick(&self.targets, Role::Target, "targets")?;
+        let shape = inputs[0].1.clone();
+        if shape.is_empty() || shape.len() > 2 {
+            return Err(data_err(path, format!("field {} has per-sample shape {:?}; training supports 1-D and 2-D fields", inputs[0].0, shape)));
+        }
+        for (name, s) in inputs.iter().chain(&targets) {
+            if s != &shape {
+                return Err(data_err(path, format!("field {name} has shape {s:?} but {} has {shape:?}; all fields must share one grid", inputs[0].0)));
+            }
+        }
+        let total = info.n_samples as usize;
+        let need = self.n_train + self.n_val + self.n_test;
+        if need > total {
+            return Err(OperatorError::invalid(
+                "data.n_train + n_val + n_test",
+                need,
+                format!("must be at most the {total} samples of {}", path.display()),
+            ));
+        }
+        let range = self.range(split);
+        let (h0, w0) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
+        let s = self.subsample;
+        let (h, w) = (h0.div_ceil(s).max(1), w0.div_ceil(s));
+        let (hs, ws) = (if h0 == 1 { 1 } else { s }, s);
+        let h = if h0 == 1 { 1 } else { h };
+        let read = |list: &[(String, Vec<usize>)]| -> crate::Result<Vec<f32>> {
+            let c = list.len();
+            let mut out = vec![0f32; range.len() * c * h * w];
+            for (ch, (name, _)) in list.iter().enumerate() {
+                let (values, dims) = file.read_field_f32(name)?;
+                let per = h0 * w0;
+                if values.len() != total * per || dims.first() != Some(&total) {
+                    return Err(data_err(path, format!("field {name} holds {} values, expected {} × {per}", values.len(), total)));
+                }
+                for (k, i) in range.clone().enumerate() {
+                    let src = &values[i * per..(i + 1) * per];
+                    let dst = &mut out[(k * c + ch) * h * w..(k * c + ch + 1) * h * w];
+                    for r in 0..h {
+                        for q in 0..w {
+                            dst[r * w + q] = src[(r * hs) * w0 + q * ws];
+                        }
+                    }
+                }
+            }
+            if let Some(bad) = out.iter().position(|v| !v.is_finite()) {
+                return Err(data_err(path, format!("non-finite value in sample {}", range.start + bad / (c * h * w))));
+            }
+            Ok(out)
+        };
+        let set = FieldSet { input: read(&inputs)?, target: read(&targets)?, n: range.len(), c_in: inputs.len(), c_out: targets.len(), h, w };
+        let names = FieldNames { inputs: inputs.into_iter().map(|x| x.0).collect(), targets: targets.into_iter().map(|x| x.0).collect() };
+        Ok((set, names))
+    }
+}
+
+impl FieldSet {
+    /// Values per sample of the input and of the target.
+    pub fn sample_len(&self) -> (usize, usize) {
+        (self.c_in * self.h * self.w, self.c_out * self.h * self.w)
+    }
+
+    /// The samples `idx` as tensors `([b, c_in, h, w], [b, c_out, h, w])`.
+    pub fn batch<B: Backend>(&self, idx: &[usize], device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        let (li, lo) = self.sample_len();
+        let mut x = Vec::with_capacity(idx.len() * li);
+        let mut y = Vec::with_capacity(idx.len() * lo);
+        for &i in idx {
+            x.extend_from_slice(&self.input[i * li..(i + 1) * li]);
+            y.extend_from_slice(&self.target[i * lo..(i + 1) * lo]);
+        }
+        let b = idx.len();
+        (
+            Tensor::from_data(TensorData::new(x, [b, self.c_in, self.h, self.w]), device),
+            Tensor::from_data(TensorData::new(y, [b, self.c_out, self.h, self.w]), device),
+        )
+    }
+}
+
+/// The order of the training samples in `epoch`: a permutation drawn from a ChaCha stream
+/// seeded by (seed, epoch) alone, so a resumed run shuffles exactly as an uninterrupted one
+/// without storing RNG state.
+pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_0da7a);
+    rng.set_stream(epoch as u64);
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut rng);
+    idx
+}
+
+/// Splits `order` into batches of at most `batch_size`.
+pub fn batches(order: &[usize], batch_size: usize) -> impl Iterator<Item = &[usize]> {
+    order.chunks(batch_size.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_orders_are_seeded_permutations() {
+        let a = epoch_order(50, 7, 3);
+        assert_eq!(a, epoch_order(50, 7, 3));
+        assert_ne!(a, epoch_order(50, 7, 4));
+        assert_ne!(a, epoch_order(50, 8, 3));
+        let mut s = a.clone();
+        s.sort();
+        assert_eq!(s, (0..50).collect::<Vec<_>>());
+    }
+}

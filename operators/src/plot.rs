@@ -1,0 +1,162 @@
+//! Figures of a run: the loss curve and input/target/prediction/error panels. Text uses
+//! DejaVu Sans embedded in the binary (`assets/`), so rendering never depends on system fonts.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+
+use crate::error::OperatorError;
+use crate::training::EpochMetrics;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in; a failure would mean a corrupt asset, caught by the tests.
+        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+fn plot_err(path: &Path, e: impl std::fmt::Display) -> OperatorError {
+    OperatorError::io(path, std::io::Error::other(format!("cannot draw figure: {e}")))
+}
+
+fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Result<()> {
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| plot_err(path, e))?;
+        writer.write_image_data(rgb).map_err(|e| plot_err(path, e))?;
+        writer.finish().map_err(|e| plot_err(path, e))?;
+    }
+    crate::training::checkpoint::write_atomic(path, &bytes)
+}
+
+/// Draws training loss and validation errors per epoch on a log scale.
+pub fn loss_curve(path: &Path, history: &[EpochMetrics]) -> crate::Result<()> {
+    register_font();
+    let (w, h) = (900u32, 560u32);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
+        let series: [(&str, Vec<f64>, RGBColor); 3] = [
+            ("train loss", history.iter().map(|m| m.train_loss).collect(), RGBColor(0, 114, 178)),
+            ("val rel. L2", history.iter().map(|m| m.val_l2).collect(), RGBColor(213, 94, 0)),
+            ("val rel. H1", history.iter().map(|m| m.val_h1).collect(), RGBColor(0, 158, 115)),
+        ];
+        let vals: Vec<f64> = series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite() && *v > 0.0).collect();
+        let (lo, hi) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) = if lo.is_finite() { (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0)) } else { (-3.0, 0.0) };
+        let n = history.len().max(2) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("training curve", (FAMILY, 22))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1f64..n, lo..hi)
+            .map_err(|e| plot_err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("error (log10)")
+            .y_label_formatter(&|v| format!("1e{v:.0}"))
+            .label_style((FAMILY, 14))
+            .draw()
+            .map_err(|e| plot_err(path, e))?;
+        for (label, ys, color) in series {
+            let pts: Vec<(f64, f64)> = ys.iter().enumerate().filter(|(_, v)| v.is_finite() && **v > 0.0).map(|(i, v)| ((i + 1) as f64, v.log10())).collect();
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(|e| plot_err(path, e))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font((FAMILY, 14)).draw().map_err(|e| plot_err(path, e))?;
+        root.present().map_err(|e| plot_err(path, e))?;
+    }
+    write_png(path, &buf, w, h)
+}
+
+/// One row of the evaluation figure.
+#[derive(Debug, Clone)]
+pub struct SamplePanel {
+    /// Sample index in the file.
+    pub index: usize,
+    /// First input channel, `h·w` values.
+    pub input: Vec<f32>,
+    /// First target channel.
+    pub target: Vec<f32>,
+    /// First predicted channel.
+    pub prediction: Vec<f32>,
+    /// Relative L2 error of the sample.
+    pub rel_l2: f64,
+}
+
+/// A perceptual blue–white–red-ish map (viridis-like ramp, piecewise linear).
+fn colormap(t: f64) -> RGBColor {
+    const STOPS: [(f64, [f64; 3]); 5] = [(0.0, [68., 1., 84.]), (0.25, [59., 82., 139.]), (0.5, [33., 145., 140.]), (0.75, [94., 201., 98.]), (1.0, [253., 231., 37.])];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    for win in STOPS.windows(2) {
+        let (a, ca) = win[0];
+        let (b, cb) = win[1];
+        if t <= b {
+            let s = (t - a) / (b - a);
+            let c = |k: usize| (ca[k] + s * (cb[k] - ca[k])) as u8;
+            return RGBColor(c(0), c(1), c(2));
+        }
+    }
+    RGBColor(253, 231, 37)
+}
+
+/// Draws input / target / prediction / |error| for each sample, one row per sample.
+pub fn sample_panels(path: &Path, panels: &[SamplePanel], h: usize, w: usize) -> crate::Result<()> {
+    register_font();
+    let cell = 220u32;
+    let (cols, rows) = (4u32, panels.len().max(1) as u32);
+    let (width, height) = (cols * cell, rows * (cell + 30));
+    let mut buf = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
+        let side = (cell - 20) as usize;
+        for (r, p) in panels.iter().enumerate() {
+            let err: Vec<f32> = p.target.iter().zip(&p.prediction).map(|(a, b)| (a - b).abs()).collect();
+            // Target and prediction share one colour range so they can be compared by eye.
+            let range = |v: &[f32]| v.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+            let (tl, th) = range(&p.target);
+            let (pl, ph) = range(&p.prediction);
+            let shared = (tl.min(pl), th.max(ph));
+            let fields: [(&str, &[f32], (f32, f32)); 4] = [
+                ("input", &p.input, range(&p.input)),
+                ("target", &p.target, shared),
+                ("prediction", &p.prediction, shared),
+                ("|error|", &err, range(&err)),
+            ];
+            for (c, (title, v, (lo, hi))) in fields.iter().enumerate() {
+                let x0 = c as i32 * cell as i32 + 10;
+                let y0 = r as i32 * (cell as i32 + 30) + 28;
+                let label = if c == 3 { format!("{title} (sample {}, rel. L2 {:.2e})", p.index, p.rel_l2) } else { format!("{title}") };
+                let size = if c == 3 { 11 } else { 15 };
+                root.draw(&Text::new(label, (x0, y0 - 20), (FAMILY, size))).map_err(|e| plot_err(path, e))?;
+                let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };
+                for py in 0..side {
+                    let i = (py * h / side).min(h.saturating_sub(1));
+                    for px in 0..side {
+                        let j = (px * w / side).min(w.saturating_sub(1));
+                        let val = v.get(i * w + j).copied().unwrap_or(0.0);
+                        let color = colormap((val - lo) as f64 / span);
+                        root.draw_pixel((x0 + px as i32, y0 + py as i32), &color).map_err(|e| plot_err(path, e))?;
+                    }
+                }
+            }
+        }
+        root.present().map_err(|e| plot_err(path, e))?;
+    }
+    write_png(path, &buf, width, height)
+}

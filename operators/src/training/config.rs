@@ -1,0 +1,275 @@
+//! The training configuration: every field lives here, is read from TOML (`--config`), and is
+//! stored fully resolved in the run directory.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DataConfig;
+use crate::error::OperatorError;
+use crate::layers::PaddingMode;
+use crate::losses::{LossKind, Quadrature};
+use crate::models::{Fno2dConfig, MgNoConfig};
+use crate::normalizers::NormalizerKind;
+use crate::training::schedule::ScheduleConfig;
+
+/// Which operator to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Multigrid neural operator.
+    #[default]
+    Mgno,
+    /// Fourier neural operator (2-D).
+    Fno,
+}
+
+impl ModelKind {
+    /// Parses `mgno` or `fno`.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "mgno" => Ok(ModelKind::Mgno),
+            "fno" => Ok(ModelKind::Fno),
+            _ => Err(OperatorError::invalid("model", s, "must be one of: mgno, fno")),
+        }
+    }
+}
+
+/// MgNO hyper-parameters (channels in and out come from the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MgNoSection {
+    /// Width c_u.
+    pub channels: usize,
+    /// MgConv layers.
+    pub layers: usize,
+    /// `[pre, post]` smoothing steps per level, finest first.
+    pub levels: Vec<[usize; 2]>,
+    /// Padding mode: zeros, circular or reflect.
+    pub padding: PaddingMode,
+    /// Transposed-convolution kernel per level transition (empty: 4 everywhere).
+    pub prolongation_kernels: Vec<usize>,
+}
+
+impl Default for MgNoSection {
+    fn default() -> Self {
+        let c = MgNoConfig::new();
+        MgNoSection { channels: c.channels, layers: c.layers, levels: c.levels, padding: c.padding, prolongation_kernels: c.prolongation_kernels }
+    }
+}
+
+impl MgNoSection {
+    /// The model configuration for `c_in` input and `c_out` output channels.
+    pub fn model(&self, c_in: usize, c_out: usize) -> MgNoConfig {
+        MgNoConfig::new()
+            .with_in_channels(c_in)
+            .with_out_channels(c_out)
+            .with_channels(self.channels)
+            .with_layers(self.layers)
+            .with_levels(self.levels.clone())
+            .with_padding(self.padding)
+            .with_prolongation_kernels(self.prolongation_kernels.clone())
+    }
+}
+
+/// FNO hyper-parameters (channels in and out come from the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FnoSection {
+    /// Channels of the Fourier layers.
+    pub width: usize,
+    /// Modes `[per sign along H, along W]`.
+    pub modes: [usize; 2],
+    /// Fourier layers.
+    pub layers: usize,
+    /// Hidden channels of the projection.
+    pub projection: usize,
+    /// Append grid coordinates to the input.
+    pub grid: bool,
+    /// Zero padding at the far ends of both axes.
+    pub domain_padding: usize,
+}
+
+impl Default for FnoSection {
+    fn default() -> Self {
+        let c = Fno2dConfig::new();
+        FnoSection { width: c.width, modes: c.modes, layers: c.layers, projection: c.projection, grid: c.grid, domain_padding: c.domain_padding }
+    }
+}
+
+impl FnoSection {
+    /// The model configuration for `c_in` input and `c_out` output channels.
+    pub fn model(&self, c_in: usize, c_out: usize) -> Fno2dConfig {
+        Fno2dConfig::new()
+            .with_in_channels(c_in)
+            .with_out_channels(c_out)
+            .with_width(self.width)
+            .with_modes(self.modes)
+            .with_layers(self.layers)
+            .with_projection(self.projection)
+            .with_grid(self.grid)
+            .with_domain_padding(self.domain_padding)
+    }
+}
+
+/// Optimiser family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam with L2 weight decay added to the gradient (the reference `Adam.py`).
+    #[default]
+    Adam,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+}
+
+/// Optimiser settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerSection {
+    /// adam or adamw.
+    pub kind: OptimizerKind,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Adam β₁, β₂.
+    pub betas: [f64; 2],
+    /// Adam ε.
+    pub eps: f64,
+    /// Clip the global gradient norm to this value (0: no clipping).
+    pub grad_clip_norm: f64,
+}
+
+impl Default for OptimizerSection {
+    fn default() -> Self {
+        OptimizerSection { kind: OptimizerKind::Adam, lr: 5e-4, weight_decay: 1e-4, betas: [0.9, 0.999], eps: 1e-8, grad_clip_norm: 0.0 }
+    }
+}
+
+/// Everything a training run needs besides the data file and the run directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Which operator.
+    pub model: ModelKind,
+    /// Epochs.
+    pub epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Batch size for validation and evaluation.
+    pub eval_batch_size: usize,
+    /// Seed of the initialisation and of the per-epoch shuffles.
+    pub seed: u64,
+    /// Training loss: h1 or l2.
+    pub loss: LossKind,
+    /// Frequencies |k| < h1_k_max per axis carry the derivative weight in the H¹ loss.
+    pub h1_k_max: usize,
+    /// Quadrature of the L2 norms: uniform or trapezoid.
+    pub quadrature: Quadrature,
+    /// Normaliser of the inputs: none, scalar or pixel.
+    pub input_normalizer: NormalizerKind,
+    /// Normaliser of the targets (decoded after the model; the loss sees raw values).
+    pub target_normalizer: NormalizerKind,
+    /// Data selection.
+    pub data: DataConfig,
+    /// Optimiser.
+    pub optimizer: OptimizerSection,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleConfig,
+    /// MgNO hyper-parameters.
+    pub mgno: MgNoSection,
+    /// FNO hyper-parameters.
+    pub fno: FnoSection,
+}
+
+impl Default for TrainConfig {
+    /// The MgNO Darcy recipe of the reference code (500 epochs, batch 8, Adam 5e-4 with weight
+    /// decay 1e-4, OneCycle per epoch, H¹ loss, scalar Gaussian normalisers).
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelKind::Mgno,
+            epochs: 500,
+            batch_size: 8,
+            eval_batch_size: 16,
+            seed: 0,
+            loss: LossKind::H1,
+            h1_k_max: 20,
+            quadrature: Quadrature::Uniform,
+            input_normalizer: NormalizerKind::Scalar,
+            target_normalizer: NormalizerKind::Scalar,
+            data: DataConfig::default(),
+            optimizer: OptimizerSection::default(),
+            schedule: ScheduleConfig::default(),
+            mgno: MgNoSection::default(),
+            fno: FnoSection::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Parses TOML, naming unknown or mistyped fields.
+    pub fn from_toml(text: &str) -> crate::Result<Self> {
+        let cfg: TrainConfig = toml::from_str(text).map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid training configuration (see `oplab train --help`)"))?;
+        Ok(cfg)
+    }
+
+    /// The fully resolved configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks every range that does not need the data.
+    pub fn validate(&self) -> crate::Result<()> {
+        let check = |name: &str, v: usize, lo: usize, hi: usize| {
+            if v < lo || v > hi {
+                Err(OperatorError::invalid(name, v, format!("must be {lo} to {hi}")))
+            } else {
+                Ok(())
+            }
+        };
+        check("epochs", self.epochs, 1, 1_000_000)?;
+        check("batch_size", self.batch_size, 1, 1 << 20)?;
+        check("eval_batch_size", self.eval_batch_size, 1, 1 << 20)?;
+        check("h1_k_max", self.h1_k_max, 1, 1 << 20)?;
+        let o = &self.optimizer;
+        let pos = |name: &str, v: f64| if v.is_finite() && v > 0.0 { Ok(()) } else { Err(OperatorError::invalid(name, v, "must be a positive finite number")) };
+        let nonneg = |name: &str, v: f64| if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(OperatorError::invalid(name, v, "must be finite and >= 0")) };
+        pos("optimizer.lr", o.lr)?;
+        pos("optimizer.eps", o.eps)?;
+        nonneg("optimizer.weight_decay", o.weight_decay)?;
+        nonneg("optimizer.grad_clip_norm", o.grad_clip_norm)?;
+        for (i, b) in o.betas.iter().enumerate() {
+            if !(0.0..1.0).contains(b) {
+                return Err(OperatorError::invalid(format!("optimizer.betas[{i}]"), b, "must be in [0, 1)"));
+            }
+        }
+        self.schedule.validate()?;
+        self.data.validate()?;
+        match self.model {
+            ModelKind::Mgno => self.mgno.model(1, 1).validate(),
+            ModelKind::Fno => self.fno.model(1, 1).validate(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_round_trips_through_toml() {
+        let c = TrainConfig::default();
+        let back = TrainConfig::from_toml(&c.to_toml()).unwrap();
+        assert_eq!(c, back);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn partial_toml_keeps_defaults_and_typos_are_named() {
+        let c = TrainConfig::from_toml("epochs = 3\n[mgno]\nchannels = 8\npadding = \"circular\"\n").unwrap();
+        assert_eq!((c.epochs, c.mgno.channels, c.mgno.padding, c.mgno.layers), (3, 8, PaddingMode::Circular, 4));
+        let err = TrainConfig::from_toml("epoch = 3").unwrap_err().to_string();
+        assert!(err.contains("epoch"), "{err}");
+        let err = TrainConfig { epochs: 0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert_eq!(err, "epochs = 0 is invalid: must be 1 to 1000000");
+    }
+}

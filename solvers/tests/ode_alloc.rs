@@ -1,0 +1,50 @@
+//! A reused integrator allocates nothing during a solve (stage buffers are preallocated, the
+//! symbolic tape evaluates on the stack). Counted with a wrapping global allocator; this file
+//! is its own test binary, and its single test keeps other threads from interfering.
+
+use oplab_solvers::ode::{Integrator, Method, SolveOptions};
+use oplab_solvers::systems;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn solves_do_not_allocate() {
+    let t_eval: Vec<f64> = (0..=200).map(|k| k as f64 * 0.05).collect();
+    for name in ["lorenz", "double_pendulum", "lorenz96_5d"] {
+        let sys = systems::by_name(name).unwrap();
+        let rhs = sys.compile();
+        let p = sys.nominal_params();
+        let y0: Vec<f64> = (0..sys.dim).map(|i| 0.1 + 0.2 * i as f64).collect();
+        let mut out = vec![0.0; t_eval.len() * sys.dim];
+        for method in Method::ALL {
+            let opts = SolveOptions {
+                fixed_step: (method == Method::Rk4).then_some(1e-3),
+                ..SolveOptions::with_tolerances(1e-8, 1e-10)
+            };
+            let mut integ = Integrator::new(method, sys.dim);
+            // First solve may initialise lazily built data (the symbolic Jacobian tape).
+            integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap();
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let stats = integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap();
+            let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            assert_eq!(allocated, 0, "{name} {}: {allocated} allocations over {} steps", method.name(), stats.accepted);
+        }
+    }
+}
