@@ -28,7 +28,7 @@ test: deps
 test-hpc: deps
 	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || ./scripts/install-deps.sh --slurm
 	@eval "$$(./scripts/slurm-local.sh start)" && \
-	  $(CARGO) test --features mpi --test slurm -- --ignored; rc=$$?; ./scripts/slurm-local.sh stop; exit $$rc
+	  $(CARGO) test --workspace --features oplab/mpi --test slurm -- --ignored; rc=$$?; ./scripts/slurm-local.sh stop; exit $$rc
 
 # The CUDA build (no toolkit needed to build; NVRTC and the driver are needed at run time).
 cuda: deps

@@ -34,7 +34,7 @@ use std::time::Instant;
 pub struct Options {
     /// Reduced sizes (fewer trials, smaller N, shorter training); must finish in < 2 min on 2 cores.
     pub quick: bool,
-    /// Check names or groups to run (empty: all). Groups: `rmt`, `icl`, `solver`.
+    /// Check names or groups to run (empty: all). Groups: `rmt`, `icl`, `solver`, `operator`.
     pub only: Vec<String>,
     /// Output directory (created if missing).
     pub out_dir: PathBuf,

@@ -194,8 +194,8 @@ impl NavierStokesSolver {
         let h = s / 2;
         let mut w_hat = vec![ZERO; (h + 1) * s];
         let mut ws = Workspace {
-            velocity: vec![ZERO; s * (s + PAD)],
-            gradient: vec![ZERO; s * (s + PAD)],
+            velocity: vec![ZERO; n],
+            gradient: vec![ZERO; n],
             block_a: vec![ZERO; BLOCK * (s + PAD)],
             block_b: vec![ZERO; BLOCK * (s + PAD)],
             mirror: vec![ZERO; s],
@@ -259,14 +259,13 @@ impl NavierStokesSolver {
     fn velocity_and_gradient(&self, w_hat: &[Complex64], ws: &mut Workspace) {
         let s = self.config.resolution;
         let h = s / 2;
-        let ld = s + PAD;
         let inverse = self.plan.row_inverse();
         for r0 in (0..s).step_by(BLOCK) {
             let rows = BLOCK.min(s - r0);
             for r in r0..r0 + rows {
                 let ky = self.ky[r];
-                let a = &mut ws.velocity[r * ld..r * ld + s];
-                let b = &mut ws.gradient[r * ld..r * ld + s];
+                let a = &mut ws.velocity[r * s..(r + 1) * s];
+                let b = &mut ws.gradient[r * s..(r + 1) * s];
                 // Row −k_y: ŵ(k_x, −k_y) = conj ŵ(−k_x, k_y), mirrored into a row buffer first so
                 // that the loop below runs straight (and vectorises); 1/|k|² is even in k_x.
                 let src = if r <= h { r } else { s - r };
@@ -282,10 +281,8 @@ impl NavierStokesSolver {
                     *b = packed_gradient(w, kx, ky);
                 }
             }
-            for r in r0..r0 + rows {
-                inverse.process_with_scratch(&mut ws.velocity[r * ld..r * ld + s], &mut ws.scratch);
-                inverse.process_with_scratch(&mut ws.gradient[r * ld..r * ld + s], &mut ws.scratch);
-            }
+            inverse.process_with_scratch(&mut ws.velocity[r0 * s..(r0 + rows) * s], &mut ws.scratch);
+            inverse.process_with_scratch(&mut ws.gradient[r0 * s..(r0 + rows) * s], &mut ws.scratch);
         }
     }
 
@@ -448,17 +445,16 @@ fn max_nan_blind(m: f64, v: f64) -> f64 {
 #[inline(always)]
 fn gather_columns(matrix: &[Complex64], s: usize, x0: usize, rows: usize, block: &mut [Complex64]) {
     let ld = s + PAD;
-    let matrix = &matrix[..s * ld];
     if rows == BLOCK {
         // The common case with a compile-time width, which unrolls into plain moves.
-        for (r, src) in matrix.chunks_exact(ld).enumerate() {
+        for (r, src) in matrix.chunks_exact(s).enumerate() {
             let src: &[Complex64; BLOCK] = src[x0..x0 + BLOCK].try_into().expect("BLOCK columns");
             for (i, &v) in src.iter().enumerate() {
                 block[i * ld + r] = v;
             }
         }
     } else {
-        for (r, src) in matrix.chunks_exact(ld).enumerate() {
+        for (r, src) in matrix.chunks_exact(s).enumerate() {
             for (i, &v) in src[x0..x0 + rows].iter().enumerate() {
                 block[i * ld + r] = v;
             }

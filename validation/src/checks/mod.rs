@@ -1,6 +1,7 @@
 //! The registry of checks and the context they run in.
 
 pub mod icl;
+pub mod operators;
 pub mod rmt;
 pub mod solvers;
 
@@ -75,7 +76,7 @@ fn poisoned() -> crate::error::ValidationError {
 pub struct CheckSpec {
     /// Stable name used by `--only` and in `summary.json`.
     pub name: &'static str,
-    /// Group ("rmt", "icl", "solver"); `--only GROUP` selects all checks of a group.
+    /// Group ("rmt", "icl", "solver", "operator"); `--only GROUP` selects all checks of a group.
     pub group: &'static str,
     /// Runs the check.
     pub run: fn(&Ctx) -> Result<CheckResult>,
@@ -87,5 +88,6 @@ pub fn all() -> Vec<CheckSpec> {
     v.extend(rmt::checks());
     v.extend(icl::checks());
     v.extend(solvers::checks());
+    v.extend(operators::checks());
     v
 }
