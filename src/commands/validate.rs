@@ -14,7 +14,7 @@ use crate::progress::Bar;
 Examples:
   oplab validate --quick --out report          # all checks, reduced sizes (< 2 min on 2 cores)
   oplab validate --out report                  # full sizes
-  oplab validate --only rmt --out report       # one group: rmt, icl or solver
+  oplab validate --only rmt --out report       # one group: rmt, icl, solver or operator
   oplab validate --only rmt-curves icl-trained-lsa --out report
 
 Writes DIR/index.html (one section per check: prediction, figures, measured vs predicted,

@@ -147,17 +147,17 @@ where
 }
 
 /// Per-sample relative L2 errors of `model` on `set` (inputs already encoded).
-fn errors<B: Backend, M: Operator2d<B>>(model: &M, set: &FieldSet, target_norm: &GaussianNormalizer, batch: usize) -> Vec<f64> {
+fn errors<B: Backend, M: Operator2d<B>>(model: &M, set: &FieldSet, target_norm: &GaussianNormalizer, batch: usize) -> Result<Vec<f64>> {
     let device = Default::default();
     let order: Vec<usize> = (0..set.n).collect();
     let mut out = Vec::with_capacity(set.n);
     for idx in batches(&order, batch) {
         let (x, y) = set.batch::<B>(idx, &device);
         let e = relative_l2(target_norm.decode(model.forward(x)), y, None);
-        let v: Vec<f32> = e.into_data().convert::<f32>().to_vec().unwrap_or_default();
+        let v: Vec<f32> = e.into_data().convert::<f32>().to_vec().map_err(|e| numerical("operator evaluation", format!("{e:?}")))?;
         out.extend(v.iter().map(|&v| v as f64));
     }
-    out
+    Ok(out)
 }
 
 /// Per-sample relative L2 errors of predicting `mean` (one field) for every target of `set`.
@@ -252,20 +252,23 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
     let t1 = Instant::now();
     ctx.progress.message(&format!("  training FNO at s = {s_train}"));
     let fno_cfg = Fno2dConfig::new().with_width(sz.fno_width).with_modes([sz.fno_modes; 2]).with_projection(64);
+    // burn draws initial weights from the backend's global RNG: seed it so reruns repeat.
+    <CpuTrain as Backend>::seed(&device, ctx.seed ^ 0xF0);
     let fno = fno_cfg.init::<CpuTrain>(&device).map_err(|e| numerical("fno", e))?;
     let (fno, fno_curve) = fit(fno, &train_set, &out_norm, &sz, ctx.seed ^ 0xF0)?;
     let fno = fno.valid();
-    let fno_err: GridErrors = test_sets.iter().map(|s| mean_se(&errors::<Cpu, _>(&fno, s, &out_norm, 16))).collect();
+    let fno_err: GridErrors = test_sets.iter().map(|s| Ok(mean_se(&errors::<Cpu, _>(&fno, s, &out_norm, 16)?))).collect::<Result<_>>()?;
     let fno_s = t1.elapsed().as_secs_f64();
 
     // MgNO.
     let t2 = Instant::now();
     ctx.progress.message(&format!("  training MgNO at s = {s_train}"));
     let mgno_cfg = MgNoConfig::new().with_channels(sz.mgno_channels).with_layers(2).with_levels(vec![[1, 0], [1, 0], [1, 0], [2, 0]]);
+    <CpuTrain as Backend>::seed(&device, ctx.seed ^ 0x36);
     let mgno = mgno_cfg.init::<CpuTrain>(&device).map_err(|e| numerical("mgno", e))?;
     let (mgno, mgno_curve) = fit(mgno, &train_set, &out_norm, &sz, ctx.seed ^ 0x36)?;
     let mgno = mgno.valid();
-    let mgno_err: GridErrors = test_sets.iter().map(|s| mean_se(&errors::<Cpu, _>(&mgno, s, &out_norm, 16))).collect();
+    let mgno_err: GridErrors = test_sets.iter().map(|s| Ok(mean_se(&errors::<Cpu, _>(&mgno, s, &out_norm, 16)?))).collect::<Result<_>>()?;
     let mgno_s = t2.elapsed().as_secs_f64();
 
     // Measurements.
@@ -348,6 +351,26 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
             .join(", ")
     ));
     res.notes.push(format!(
+        "Caveat: a ratio bound is a weaker test when the training-grid error is large. A cross-grid gap of a few percent \
+         that does not shrink with training stays within the bound of a large training-grid error but not of a small one. \
+         --quick trains less (its training-grid error is several times the full run's), so the full run is the stricter \
+         test. Training-grid error in this run: {}%.",
+        fmt_num(100.0 * fno_err[tg].0)
+    ));
+    let ratio_failed = res.measurements.iter().any(|m| m.quantity.starts_with("FNO: error at") && !m.passed);
+    if ratio_failed {
+        res.notes.push(format!(
+            "Finding: FNO's error away from s = {s_train} did not stay within the a-priori ratio of its training-grid error. \
+             The gap between grids is absolute (a few percent) rather than proportional. Known causes for FNO on \
+             non-periodic node grids: (i) discretisation (aliasing) error, because the pointwise GELU creates frequencies \
+             above each grid's Nyquist limit, which alias differently on every grid (Lanthaler, Stuart & Trautner, 2024); \
+             (ii) the periodic extension of non-periodic fields jumps at the boundary, so the DFT estimates of the kept modes \
+             converge only like 1/n and differ between grids; (iii) the DFT period n·h = n/(n−1) changes with the grid, so a \
+             kept mode has a slightly different physical frequency on each grid. The tolerance was fixed before the \
+             measurement and is kept."
+        ));
+    }
+    res.notes.push(format!(
         "Wall time: data {} s, FNO {} s, MgNO {} s (CPU, burn Flex). Parameters: FNO {}, MgNO {}.",
         fmt_num(data_s),
         fmt_num(fno_s),
@@ -382,6 +405,6 @@ mod tests {
         let set = FieldSet { input: vec![0.0; 8], target: vec![1.0, 2.0, 3.0, 4.0, 0.5, 0.5, 0.5, 0.5], n: 2, c_in: 1, c_out: 1, h: 2, w: 2 };
         let e = trivial_errors(&[1.0, 2.0, 3.0, 4.0], &set);
         assert_eq!(e[0], 0.0);
-        assert!((e[1] - ((0.25f64 + 2.25 + 6.25 + 12.25) / 1.0).sqrt()).abs() < 1e-12);
+        assert!((e[1] - (0.25f64 + 2.25 + 6.25 + 12.25).sqrt()).abs() < 1e-12);
     }
 }
