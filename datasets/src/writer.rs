@@ -42,10 +42,7 @@ impl Hdf5Writer {
         let mut fields = Vec::new();
         for f in &schema.fields {
             let ds = create_sample_dataset(&group, &f.name, n, &f.shape, header.precision, header.compression).map_err(h5)?;
-            put_str(&ds, "role", f.role.as_str()).map_err(h5)?;
-            put_str(&ds, "description", &f.description).map_err(h5)?;
-            let axes: Vec<&str> = std::iter::once("sample").chain(f.axes.iter().map(String::as_str)).collect();
-            put_str(&ds, "axes", &axes.join(",")).map_err(h5)?;
+            put_field_attributes(&ds, f).map_err(h5)?;
             fields.push((ds, f.shape.clone()));
         }
 
@@ -173,6 +170,14 @@ fn write_values(ds: &hdf5::Dataset, shape: &[usize], start: usize, count: usize,
     }
 }
 
+/// The attributes every `/fields` dataset carries: role, description and axis names.
+fn put_field_attributes(ds: &hdf5::Dataset, f: &crate::problem::FieldSpec) -> hdf5::Result<()> {
+    put_str(ds, "role", f.role.as_str())?;
+    put_str(ds, "description", &f.description)?;
+    let axes: Vec<&str> = std::iter::once("sample").chain(f.axes.iter().map(String::as_str)).collect();
+    put_str(ds, "axes", &axes.join(","))
+}
+
 pub(crate) fn put_str(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
     let v: VarLenUnicode = value.parse().map_err(|e| hdf5::Error::from(format!("attribute {name}: {e}")))?;
     loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v)
@@ -233,10 +238,7 @@ pub fn write_virtual_file(final_path: &Path, header: &Header, parts: &[VirtualPa
             }
             let ds = builder.shape(full).create(name.as_str()).map_err(h5)?;
             if let Some(f) = schema.fields.iter().find(|f| f.name == name && group_name == "fields") {
-                put_str(&ds, "role", f.role.as_str()).map_err(h5)?;
-                put_str(&ds, "description", &f.description).map_err(h5)?;
-                let axes: Vec<&str> = std::iter::once("sample").chain(f.axes.iter().map(String::as_str)).collect();
-                put_str(&ds, "axes", &axes.join(",")).map_err(h5)?;
+                put_field_attributes(&ds, f).map_err(h5)?;
             } else if let Some(s) = schema.scalars.iter().find(|s| s.name == name) {
                 put_str(&ds, "description", &s.description).map_err(h5)?;
             }
