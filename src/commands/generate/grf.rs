@@ -40,12 +40,7 @@ pub struct GrfArgs {
 
 pub fn run(args: GrfArgs) -> Result<ExitCode> {
     args.common.require_layout("grf", &[Layout::Native])?;
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("grf", file.as_ref())?;
-    let mut config: GrfConfig = match &file {
-        Some(f) => f.problem("grf")?,
-        None => GrfConfig::default(),
-    };
+    let (settings, mut config): (_, GrfConfig) = args.common.resolve("grf")?;
     if let Some(r) = args.resolution {
         config.resolution = r;
     }

@@ -145,6 +145,18 @@ impl CommonArgs {
         self.config.as_deref().map(GenerationConfigFile::load).transpose()
     }
 
+    /// Settings and the problem's config table: flags over `--config` over defaults. Callers then
+    /// apply their problem-specific flags to the returned config.
+    pub fn resolve<T: serde::de::DeserializeOwned + Default>(&self, problem: &str) -> Result<(GenerationSettings, T)> {
+        let file = self.config_file()?;
+        let settings = self.settings(problem, file.as_ref())?;
+        let config = match &file {
+            Some(f) => f.problem(problem)?,
+            None => T::default(),
+        };
+        Ok((settings, config))
+    }
+
     /// Generation settings: flags over the config file over defaults.
     pub fn settings(&self, problem: &str, file: Option<&GenerationConfigFile>) -> Result<GenerationSettings> {
         let mut s = match file {

@@ -110,12 +110,7 @@ macro_rules! set {
 
 pub fn run_ode(args: OdeArgs) -> Result<ExitCode> {
     args.common.require_layout("ode", &[Layout::Native])?;
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("ode", file.as_ref())?;
-    let mut c: OdeConfig = match &file {
-        Some(f) => f.problem("ode")?,
-        None => OdeConfig::default(),
-    };
+    let (settings, mut c): (_, OdeConfig) = args.common.resolve("ode")?;
     let s = args.solver;
     set!(c, system, args.system);
     if args.params.is_some() {
@@ -143,12 +138,7 @@ pub fn run_ode(args: OdeArgs) -> Result<ExitCode> {
 
 pub fn run_prose(args: ProseOdeArgs) -> Result<ExitCode> {
     args.common.require_layout("prose-ode", &[Layout::Native])?;
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("prose-ode", file.as_ref())?;
-    let mut c: ProseOdeConfig = match &file {
-        Some(f) => f.problem("prose-ode")?,
-        None => ProseOdeConfig::default(),
-    };
+    let (settings, mut c): (_, ProseOdeConfig) = args.common.resolve("prose-ode")?;
     let s = args.solver;
     set!(c, systems, args.systems);
     set!(c, gamma, args.gamma);

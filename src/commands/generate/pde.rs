@@ -86,12 +86,7 @@ pub struct DarcyArgs {
 }
 
 pub fn run_darcy(args: DarcyArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("darcy", file.as_ref())?;
-    let mut c: DarcyProblemConfig = match &file {
-        Some(f) => f.problem("darcy")?,
-        None => DarcyProblemConfig::default(),
-    };
+    let (settings, mut c): (_, DarcyProblemConfig) = args.common.resolve("darcy")?;
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
     set(&mut c.forcing, args.forcing);
@@ -113,12 +108,7 @@ pub struct PoissonArgs {
 }
 
 pub fn run_poisson(args: PoissonArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("poisson", file.as_ref())?;
-    let mut c: PoissonProblemConfig = match &file {
-        Some(f) => f.problem("poisson")?,
-        None => PoissonProblemConfig::default(),
-    };
+    let (settings, mut c): (_, PoissonProblemConfig) = args.common.resolve("poisson")?;
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
     let problem = PoissonProblem::new(c)?;
@@ -142,12 +132,7 @@ pub struct HelmholtzArgs {
 }
 
 pub fn run_helmholtz(args: HelmholtzArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("helmholtz", file.as_ref())?;
-    let mut c: HelmholtzProblemConfig = match &file {
-        Some(f) => f.problem("helmholtz")?,
-        None => HelmholtzProblemConfig::default(),
-    };
+    let (settings, mut c): (_, HelmholtzProblemConfig) = args.common.resolve("helmholtz")?;
     set(&mut c.resolution, args.resolution);
     set(&mut c.subsample, args.subsample);
     set(&mut c.omega, args.omega);
@@ -185,12 +170,7 @@ pub struct BurgersArgs {
 }
 
 pub fn run_burgers(args: BurgersArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("burgers", file.as_ref())?;
-    let mut c: BurgersProblemConfig = match &file {
-        Some(f) => f.problem("burgers")?,
-        None => BurgersProblemConfig::default(),
-    };
+    let (settings, mut c): (_, BurgersProblemConfig) = args.common.resolve("burgers")?;
     set(&mut c.0.resolution, args.evolution.resolution);
     set(&mut c.0.final_time, args.evolution.final_time);
     set(&mut c.0.record_times, args.evolution.record_times);
@@ -219,12 +199,7 @@ pub struct NavierStokesArgs {
 }
 
 pub fn run_navier_stokes(args: NavierStokesArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("navier-stokes", file.as_ref())?;
-    let mut c: NavierStokesProblemConfig = match &file {
-        Some(f) => f.problem("navier-stokes")?,
-        None => NavierStokesProblemConfig::default(),
-    };
+    let (settings, mut c): (_, NavierStokesProblemConfig) = args.common.resolve("navier-stokes")?;
     set(&mut c.0.resolution, args.evolution.resolution);
     set(&mut c.0.final_time, args.evolution.final_time);
     set(&mut c.0.record_times, args.evolution.record_times);
@@ -248,12 +223,7 @@ pub struct AdvectionArgs {
 }
 
 pub fn run_advection(args: AdvectionArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("advection", file.as_ref())?;
-    let mut c: AdvectionProblemConfig = match &file {
-        Some(f) => f.problem("advection")?,
-        None => AdvectionProblemConfig::default(),
-    };
+    let (settings, mut c): (_, AdvectionProblemConfig) = args.common.resolve("advection")?;
     set(&mut c.0.resolution, args.evolution.resolution);
     set(&mut c.0.final_time, args.evolution.final_time);
     set(&mut c.0.record_times, args.evolution.record_times);
@@ -278,12 +248,7 @@ pub struct ReactionDiffusionArgs {
 }
 
 pub fn run_reaction_diffusion(args: ReactionDiffusionArgs) -> Result<ExitCode> {
-    let file = args.common.config_file()?;
-    let settings = args.common.settings("reaction-diffusion", file.as_ref())?;
-    let mut c: ReactionDiffusionProblemConfig = match &file {
-        Some(f) => f.problem("reaction-diffusion")?,
-        None => ReactionDiffusionProblemConfig::default(),
-    };
+    let (settings, mut c): (_, ReactionDiffusionProblemConfig) = args.common.resolve("reaction-diffusion")?;
     set(&mut c.0.resolution, args.evolution.resolution);
     set(&mut c.0.final_time, args.evolution.final_time);
     set(&mut c.0.record_times, args.evolution.record_times);
