@@ -148,3 +148,87 @@ fn version_names_the_commit_and_help_shows_examples() {
         assert!(String::from_utf8_lossy(&h.stdout).contains("Example"), "{sub:?} --help has no example");
     }
 }
+
+/// `oplab train alrnn` on a small generated Lorenz file: trains, resumes, evaluates (metrics,
+/// subregions, figures), and rejects bad input with one-line errors.
+#[test]
+fn alrnn_trains_resumes_and_evaluates_on_a_small_lorenz_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "ode", "--system", "lorenz", "--n", "2", "--t-end", "40", "--resolution", "4001", "--out", "lorenz.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    std::fs::write(
+        d.join("alrnn.toml"),
+        "epochs = 4\nbatches_per_epoch = 5\nbatch_size = 8\nseq_len = 40\n[alrnn]\nlatent_dim = 10\nrelu_units = 2\n[forcing]\ntau = 8\n\
+         [data]\nskip = 500\nobs_noise = 0.05\n[eval]\nevery = 2\ntransient = 100\ntest_len = 1000\ncoding_len = 2000\n",
+    )
+    .unwrap();
+    let first = run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "alrnn.toml", "--epochs", "2", "--out", "run", "-q"], d);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // Extending the run continues from the checkpoint.
+    let more = run(&["train", "alrnn", "--data", "lorenz.h5", "--epochs", "4", "--out", "run", "--resume", "-q"], d);
+    assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
+    let lines = std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    let eval = run(&["eval", "--run", "run", "--data", "lorenz.h5", "-q"], d);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let text = String::from_utf8_lossy(&eval.stdout).to_string();
+    for needle in ["D_stsp", "D_H", "20-step prediction error", "linear subregions used", "spectral radius"] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("run/eval.json")).unwrap()).unwrap();
+    let used = summary["n_subregions"].as_u64().unwrap();
+    assert!((1..=4).contains(&used), "P = 2 allows at most 4 subregions, got {used}");
+    for fig in ["attractor.png", "spectra.png", "subregions.png", "training.png"] {
+        assert!(std::fs::metadata(d.join("run").join(fig)).unwrap().len() > 1000, "{fig}");
+    }
+
+    // Bad input: one line, exit code 2.
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--out", "run"], d), "already holds a run");
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--device", "cuda", "--out", "r2"], d), "device = cuda");
+    assert_one_line_error(&run(&["train", "rnn", "--data", "lorenz.h5", "--out", "r2"], d), "model = rnn");
+    std::fs::write(d.join("bad.toml"), "[forcing]\ntau = 0\n").unwrap();
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "bad.toml", "--out", "r2"], d), "forcing.tau = 0");
+    std::fs::write(d.join("big.toml"), "[alrnn]\nlatent_dim = 4\nrelu_units = 2\n").unwrap();
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "big.toml", "--out", "r2"], d), "alrnn.latent_dim = 4");
+    std::fs::write(d.join("long.toml"), "seq_len = 100000\n").unwrap();
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "long.toml", "--out", "r2"], d), "seq_len = 100000");
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "missing.h5", "--out", "r3"], d), "missing.h5");
+}
+
+#[test]
+fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "darcy", "--n", "12", "--resolution", "17", "--out", "darcy.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    std::fs::write(
+        d.join("small.toml"),
+        "batch_size = 4\n[data]\nn_train = 8\nn_val = 2\nn_test = 2\n[mgno]\nchannels = 4\nlayers = 2\nlevels = [[1, 0], [1, 0], [2, 0]]\n\
+         [fno]\nwidth = 4\nmodes = [3, 3]\nlayers = 2\nprojection = 8\n",
+    )
+    .unwrap();
+    for model in ["mgno", "fno"] {
+        let out = format!("run_{model}");
+        let first = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--epochs", "1", "--out", &out, "-q"], d);
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        let more = run(&["train", model, "--data", "darcy.h5", "--epochs", "2", "--out", &out, "--resume", "-q"], d);
+        assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
+        let metrics = std::fs::read_to_string(d.join(&out).join("metrics.jsonl")).unwrap();
+        assert_eq!(metrics.lines().count(), 2, "two epochs, one line each:\n{metrics}");
+        // The run directory stores the resolved config, so it can be rerun as is.
+        let stored = std::fs::read_to_string(d.join(&out).join("config.toml")).unwrap();
+        assert!(stored.contains(&format!("model = \"{model}\"")) && stored.contains("epochs = 2"), "{stored}");
+        let eval = run(&["eval", "--run", &out, "--data", "darcy.h5", "-q"], d);
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let text = String::from_utf8_lossy(&eval.stdout).to_string();
+        assert!(text.contains("test samples 10..12") && text.contains("mean rel. L2"), "{text}");
+        assert!(std::fs::metadata(d.join(&out).join("eval_samples.png")).unwrap().len() > 1000);
+    }
+    // Bad input: one line naming the field, exit code 2, and nothing that looks like a run.
+    std::fs::write(d.join("bad.toml"), "[mgno]\nchannels = 0\n").unwrap();
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad.toml", "--out", "bad_run"], d), "channels");
+    assert!(!d.join("bad_run/checkpoint.bin").exists() && !d.join("bad_run/best_model.mpk").exists());
+    assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "bad_run2"], d), "missing.h5");
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--out", "run_mgno"], d), "already holds a run");
+}

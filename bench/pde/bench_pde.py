@@ -11,7 +11,10 @@ The spectral problems (ns, burgers) are also regression checks: each row carries
 exits with status 1 if any row disagrees. `burgers-steps` runs oplab's step-size study of the
 Burgers problem (errors of larger steps against a 4x-finer reference, and their timings).
 
-usage: python3 bench/pde/bench_pde.py [darcy] [ns] [burgers] [burgers-steps] [--bin PATH] [--out DIR] [--repeats R]
+`ns-schemes` compares oplab's two Navier-Stokes integrators (FNO's Crank-Nicolson/Euler scheme and
+ETDRK4) on the FNO problem: error of w(., 1) against a fine ETDRK4 reference and time per run.
+
+usage: python3 bench/pde/bench_pde.py [darcy] [ns] [burgers] [burgers-steps] [ns-schemes] [--bin PATH] [--out DIR] [--repeats R]
 """
 import os
 
@@ -131,20 +134,23 @@ def ns_numpy(w0, visc, dt, steps):
 def bench_ns(binary, out, s=256, steps=1000, repeats=1):
     # Alternate the two sides and keep each one's best time: the machine may be shared.
     runs = []
-    peer = float("inf")
+    peer = peer_cpu = float("inf")
     for _ in range(repeats):
         runs.append(run_rust(binary, "ns", out, s, steps))
         w0 = load(os.path.join(out, "ns_w0.f64"), (s, s))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         w = ns_numpy(w0, 1e-3, runs[-1]["time_step"], steps)
         peer = min(peer, time.perf_counter() - t0)
+        peer_cpu = min(peer_cpu, time.process_time() - c0)
     rust = min(runs, key=lambda r: r["solve_s"])
+    rust_cpu = min(r["solve_cpu_s"] for r in runs)
     w_rust = load(os.path.join(out, "ns_wT.f64"), (s, s))
     diff = np.abs(w - w_rust).max() / np.abs(w).max()
     return {
         "problem": "navier-stokes", "resolution": s, "steps": steps, "peer": "numpy + scipy.fft (FNO ns_2d.py scheme)",
         "peer_s": peer, "oplab_s": rust["solve_s"], "max_rel_diff": diff, "agree": bool(diff < AGREE_TOL),
-        "ratio": peer / rust["solve_s"], "repeats": repeats,
+        "ratio": peer / rust["solve_s"], "peer_cpu_s": peer_cpu, "oplab_cpu_s": rust_cpu, "cpu_ratio": peer_cpu / rust_cpu,
+        "repeats": repeats,
     }
 
 
@@ -181,20 +187,23 @@ def burgers_numpy(u0, nu, dt, steps):
 
 def bench_burgers(binary, out, n=8192, repeats=1):
     runs = []
-    peer = float("inf")
+    peer = peer_cpu = float("inf")
     for _ in range(repeats):
         runs.append(run_rust(binary, "burgers", out, n))
         u0 = load(os.path.join(out, "burgers_u0.f64"), (n,))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         u = burgers_numpy(u0, 0.1, runs[-1]["time_step"], runs[-1]["steps"])
         peer = min(peer, time.perf_counter() - t0)
+        peer_cpu = min(peer_cpu, time.process_time() - c0)
     rust = min(runs, key=lambda r: r["solve_s"])
+    rust_cpu = min(r["solve_cpu_s"] for r in runs)
     u_rust = load(os.path.join(out, "burgers_uT.f64"), (n,))
     diff = np.abs(u - u_rust).max() / np.abs(u).max()
     return {
         "problem": "burgers", "resolution": n, "steps": rust["steps"], "peer": "numpy + scipy.fft (same ETDRK4 scheme)",
         "peer_s": peer, "oplab_s": rust["solve_s"], "max_rel_diff": diff, "agree": bool(diff < AGREE_TOL),
-        "ratio": peer / rust["solve_s"], "repeats": repeats,
+        "ratio": peer / rust["solve_s"], "peer_cpu_s": peer_cpu, "oplab_cpu_s": rust_cpu, "cpu_ratio": peer_cpu / rust_cpu,
+        "repeats": repeats,
     }
 
 
@@ -202,6 +211,12 @@ def bench_burgers_steps(binary, out, n=8192, repeats=1):
     """oplab's step-size study (no peer run): accuracy and time of larger steps."""
     del repeats  # one pass: each run's time is reported for orientation, not as a benchmark
     return run_rust(binary, "burgers-steps", out, n)
+
+
+def bench_ns_schemes(binary, out, s=256, repeats=1):
+    """oplab's Navier-Stokes time-integrator study (no peer run): FNO's scheme vs ETDRK4."""
+    del repeats  # one pass: each run's time is reported for orientation, not as a benchmark
+    return run_rust(binary, "ns-schemes", out, s)
 
 
 def main():
@@ -215,7 +230,10 @@ def main():
     p.add_argument("--repeats", type=int, default=3, help="runs per side; the best time of each side is kept")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    runs = {"darcy": bench_darcy, "ns": bench_ns, "burgers": bench_burgers, "burgers-steps": bench_burgers_steps}
+    runs = {
+        "darcy": bench_darcy, "ns": bench_ns, "burgers": bench_burgers, "burgers-steps": bench_burgers_steps,
+        "ns-schemes": bench_ns_schemes,
+    }
     disagree = []
     for name in args.problems:
         row = runs[name](args.bin, args.out, repeats=args.repeats)

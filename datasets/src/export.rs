@@ -12,6 +12,16 @@
 //!   PDEBench's files) and the attributes `Nu` / `beta` / `rho`; Darcy `tensor` (N, 1, s, s) = u,
 //!   `nu` (N, s, s) = a, `x-coordinate`, `y-coordinate` and `beta` (the forcing).
 //!   PDEBench's Burgers equation is `u_t + (u²/2)_x = (Nu/π) u_xx`, so `Nu = π ν`.
+//!   Navier–Stokes is written as PDEBench's 2-D CFD files are (the field-name branch of its
+//!   `FNODatasetSingle` loader): `density`, `pressure`, `Vx`, `Vy`, each (N, Nt, s, s) with Nt the
+//!   stored times (t = 0 included), `x-coordinate`, `y-coordinate`, `t-coordinate` (Nt) and the
+//!   attributes `eta` (shear viscosity: ν, as the density is 1), `zeta` = 0 and `M` = 0 (the
+//!   incompressible limit). The velocity and the pressure (`Δp = 2(u_x v_y − u_y v_x)`, mean zero)
+//!   are computed spectrally from the stored vorticity, which is also kept as `vorticity`
+//!   (N, Nt, s, s); `density` is 1.
+//!
+//! Poisson and Helmholtz have no PDEBench counterpart (PDEBench's only elliptic set is Darcy), so
+//! `pdebench` refuses them; [`supported_problems`] lists what each layout takes.
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -32,22 +42,48 @@ pub enum ExportLayout {
     Pdebench,
 }
 
-/// Problems each layout supports.
-pub fn supports(layout: ExportLayout, problem: &str) -> bool {
-    match layout {
-        ExportLayout::Fno => matches!(
-            problem,
-            "darcy" | "poisson" | "helmholtz" | "burgers" | "advection" | "reaction-diffusion" | "navier-stokes"
-        ),
-        ExportLayout::Pdebench => matches!(problem, "darcy" | "burgers" | "advection" | "reaction-diffusion"),
+impl ExportLayout {
+    /// The name used on the command line (`--layout fno|pdebench`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExportLayout::Fno => "fno",
+            ExportLayout::Pdebench => "pdebench",
+        }
     }
+}
+
+/// The problems `layout` can export.
+pub fn supported_problems(layout: ExportLayout) -> &'static [&'static str] {
+    match layout {
+        ExportLayout::Fno => &["darcy", "poisson", "helmholtz", "burgers", "advection", "reaction-diffusion", "navier-stokes"],
+        ExportLayout::Pdebench => &["darcy", "burgers", "advection", "reaction-diffusion", "navier-stokes"],
+    }
+}
+
+/// Whether `layout` can export `problem`.
+pub fn supports(layout: ExportLayout, problem: &str) -> bool {
+    supported_problems(layout).contains(&problem)
+}
+
+/// The one-line refusal for a `problem` that `layout` cannot export: names the layout, the
+/// problem and the problems it supports.
+pub fn unsupported_message(layout: ExportLayout, problem: &str) -> String {
+    let mut alternatives = vec!["native"];
+    alternatives.extend([ExportLayout::Fno, ExportLayout::Pdebench].iter().filter(|l| supports(**l, problem)).map(|l| l.name()));
+    format!(
+        "layout = {} is invalid for {problem}: allowed for {} ({problem} can be written as {})",
+        layout.name(),
+        supported_problems(layout).join(", "),
+        alternatives.join(" or ")
+    )
 }
 
 /// Write `out` in `layout` from the finished native file `native`.
 pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
     let info = DatasetFile::open(native)?.info().clone();
     if !supports(layout, &info.problem) {
-        return Err(DatasetError::invalid("layout", format!("{layout:?}").to_lowercase(), format!("not available for {}", info.problem)));
+        let allowed = format!("not available for {}; allowed for {}", info.problem, supported_problems(layout).join(", "));
+        return Err(DatasetError::invalid("layout", layout.name(), allowed));
     }
     let h5 = |e: hdf5::Error| DatasetError::hdf5(out, e);
     let src = hdf5::File::open(native).map_err(|e| DatasetError::hdf5(native, e))?;
@@ -64,7 +100,15 @@ pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
             let file = hdf5::File::with_options().with_fcpl(|p| p.userblock(512)).create(out).map_err(h5)?;
             match info.problem.as_str() {
                 "darcy" | "poisson" | "helmholtz" => {
-                    let input = &info.schema.fields[0].name;
+                    // The schema read back from a file lists fields by name, not in generation
+                    // order (Helmholtz's `wave_speed` sorts after `solution`), so pick by role.
+                    let input = info
+                        .schema
+                        .fields
+                        .iter()
+                        .find(|f| f.role == crate::problem::Role::Input)
+                        .map(|f| f.name.clone())
+                        .ok_or_else(|| DatasetError::invalid("fields", native.display(), "no input field to export as coeff"))?;
                     write_matlab(&file, "coeff", read(&format!("fields/{input}"))?, single).map_err(h5)?;
                     write_matlab(&file, "sol", read("fields/solution")?, single).map_err(h5)?;
                 }
@@ -98,6 +142,8 @@ pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
                 file.new_dataset_builder().with_data(&f32_of(&read("dimensions/x")?)).create("x-coordinate").map_err(h5)?;
                 file.new_dataset_builder().with_data(&f32_of(&read("dimensions/y")?)).create("y-coordinate").map_err(h5)?;
                 scalar_attr(&file, "beta", param("forcing").unwrap_or(1.0)).map_err(h5)?;
+            } else if info.problem == "navier-stokes" {
+                write_pdebench_cfd(&file, read("fields/vorticity")?, &read, param("viscosity").unwrap_or(f64::NAN)).map_err(h5)?;
             } else {
                 file.new_dataset_builder().with_data(&f32_of(&read("fields/u")?)).create("tensor").map_err(h5)?;
                 file.new_dataset_builder().with_data(&f32_of(&read("dimensions/x")?)).create("x-coordinate").map_err(h5)?;
@@ -120,6 +166,44 @@ pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// PDEBench 2-D CFD datasets from the vorticity `w` (N, Nt, s, s).
+fn write_pdebench_cfd(
+    file: &hdf5::File,
+    w: ArrayD<f64>,
+    read: &dyn Fn(&str) -> Result<ArrayD<f64>>,
+    viscosity: f64,
+) -> std::result::Result<(), hdf5::Error> {
+    let shape = w.shape().to_vec();
+    let (n, nt, s) = (shape[0], shape[1], shape[2]);
+    let primitive = oplab_solvers::navier_stokes::PrimitiveSolver::new(s);
+    let mut vx = ndarray::Array4::<f32>::zeros((n, nt, s, s));
+    let (mut vy, mut pressure) = (vx.clone(), vx.clone());
+    for i in 0..n {
+        for t in 0..nt {
+            let field: Vec<f64> = w.slice(ndarray::s![i, t, .., ..]).iter().copied().collect();
+            let p = primitive.solve(&field);
+            for (dst, src) in [(&mut vx, &p.vx), (&mut vy, &p.vy), (&mut pressure, &p.pressure)] {
+                for (d, &v) in dst.slice_mut(ndarray::s![i, t, .., ..]).iter_mut().zip(src) {
+                    *d = v as f32;
+                }
+            }
+        }
+    }
+    let density = ndarray::Array4::<f32>::ones((n, nt, s, s));
+    file.new_dataset_builder().with_data(&density).create("density")?;
+    file.new_dataset_builder().with_data(&pressure).create("pressure")?;
+    file.new_dataset_builder().with_data(&vx).create("Vx")?;
+    file.new_dataset_builder().with_data(&vy).create("Vy")?;
+    file.new_dataset_builder().with_data(&w.mapv(|v| v as f32)).create("vorticity")?;
+    let coordinate = |name: &str| read(name).map(|a| a.mapv(|v| v as f32)).map_err(|e| hdf5::Error::from(e.to_string()));
+    file.new_dataset_builder().with_data(&coordinate("dimensions/x")?).create("x-coordinate")?;
+    file.new_dataset_builder().with_data(&coordinate("dimensions/y")?).create("y-coordinate")?;
+    file.new_dataset_builder().with_data(&coordinate("dimensions/time")?).create("t-coordinate")?;
+    scalar_attr(file, "eta", viscosity)?;
+    scalar_attr(file, "zeta", 0.0)?;
+    scalar_attr(file, "M", 0.0)
 }
 
 fn scalar_attr(loc: &hdf5::Location, name: &str, value: f64) -> hdf5::Result<()> {

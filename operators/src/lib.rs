@@ -5,11 +5,17 @@
 //! V-cycle, spectral convolutions), [`models`] (MgNO, FNO 2-D/1-D), [`losses`] (relative L2 with
 //! quadrature weights, spectral relative H1), [`normalizers`], [`data`] (loading, splitting,
 //! batching), [`training`] (optimisers, schedules, checkpoints, metrics, plots). Models are
-//! generic over `B: Backend`, so the CPU (`Flex`) and CUDA builds share one implementation.
+//! generic over `B: Backend` and run on `B: ConvBackend` (a backend whose convolutions carry the
+//! fast backward of [`layers::fastconv`]), so the CPU (`Flex`) and CUDA builds share one
+//! implementation.
+//!
+//! [`dynamics`] holds the almost-linear RNN (AL-RNN) for dynamical-systems reconstruction: model,
+//! teacher-forcing training, `D_stsp`/`D_H` metrics and symbolic coding, in plain f64 Rust.
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod data;
+pub mod dynamics;
 pub mod error;
 pub mod layers;
 pub mod losses;

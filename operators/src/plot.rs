@@ -10,9 +10,9 @@ use crate::error::OperatorError;
 use crate::training::EpochMetrics;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is compiled in; a failure would mean a corrupt asset, caught by the tests.
@@ -20,11 +20,11 @@ fn register_font() {
     });
 }
 
-fn plot_err(path: &Path, e: impl std::fmt::Display) -> OperatorError {
+pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> OperatorError {
     OperatorError::io(path, std::io::Error::other(format!("cannot draw figure: {e}")))
 }
 
-fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Result<()> {
+pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Result<()> {
     let mut bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut bytes, w, h);

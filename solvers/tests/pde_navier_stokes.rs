@@ -3,6 +3,7 @@
 use oplab_solvers::grf::{PeriodicGrf2d, PeriodicGrfParams};
 use oplab_solvers::navier_stokes::{
     vorticity_diagnostics, Forcing, NavierStokesConfig, NavierStokesError, NavierStokesSampler, NavierStokesSolver,
+    TimeScheme,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -143,4 +144,81 @@ fn sampler_stores_initial_condition_and_subsamples() {
             assert!((a.vorticity[i * 8 + j] - w0[(4 * i) * 32 + 4 * j]).abs() < 1e-12);
         }
     }
+}
+
+/// Final vorticity of a forced run from an FNO initial field with `steps` equal steps to t = 1
+/// (32², ν = 10⁻², strong enough nonlinearity for the scheme's temporal error to dominate).
+fn forced_final_state(scheme: TimeScheme, steps: usize) -> Vec<f64> {
+    let s = 32;
+    let cfg = NavierStokesConfig {
+        resolution: s,
+        viscosity: 1e-2,
+        final_time: 1.0,
+        time_step: 1.0 / steps as f64,
+        record_times: 1,
+        subsample: 1,
+        max_cfl: 10.0,
+        scheme,
+        ..Default::default()
+    };
+    let w0: Vec<f64> = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
+        .unwrap()
+        .sample(&mut ChaCha20Rng::seed_from_u64(3))
+        .iter()
+        .map(|w| 4.0 * w)
+        .collect();
+    let traj = NavierStokesSolver::new(cfg).unwrap().solve(&w0).unwrap();
+    traj.vorticity[s * s..].to_vec()
+}
+
+fn max_difference(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// Observed orders `log2(e(Δt)/e(Δt/2))` of `scheme` at `steps`, `2·steps`, `4·steps` against an
+/// ETDRK4 reference with 512 steps.
+fn observed_orders(scheme: TimeScheme, steps: usize) -> (Vec<f64>, Vec<f64>) {
+    let reference = forced_final_state(TimeScheme::Etdrk4, 512);
+    let errors: Vec<f64> =
+        [steps, 2 * steps, 4 * steps].iter().map(|&n| max_difference(&forced_final_state(scheme, n), &reference)).collect();
+    let orders = errors.windows(2).map(|e| (e[0] / e[1]).log2()).collect();
+    (errors, orders)
+}
+
+#[test]
+fn etdrk4_is_fourth_order_in_time_and_crank_nicolson_first() {
+    let (errors, orders) = observed_orders(TimeScheme::Etdrk4, 8);
+    println!("etdrk4 max errors (8, 16, 32 steps) {errors:?}; orders {orders:.3?}");
+    for &p in &orders {
+        assert!((p - 4.0).abs() < 0.35, "etdrk4 observed order {p}, errors {errors:?}");
+    }
+    let (errors, orders) = observed_orders(TimeScheme::CrankNicolson, 64);
+    println!("crank-nicolson max errors (64, 128, 256 steps) {errors:?}; orders {orders:.3?}");
+    for &p in &orders {
+        assert!((p - 1.0).abs() < 0.15, "crank-nicolson observed order {p}, errors {errors:?}");
+    }
+}
+
+#[test]
+fn etdrk4_taylor_green_decay_is_exact() {
+    // u·∇w ≡ 0 and no forcing: ETDRK4 integrates the remaining linear decay exactly.
+    let s = 32;
+    let nu = 0.01;
+    let cfg = NavierStokesConfig {
+        resolution: s,
+        viscosity: nu,
+        final_time: 1.0,
+        time_step: 0.25,
+        record_times: 1,
+        subsample: 1,
+        forcing: Forcing::None,
+        max_cfl: 10.0,
+        scheme: TimeScheme::Etdrk4,
+        ..Default::default()
+    };
+    let traj = NavierStokesSolver::new(cfg).unwrap().solve(&grid(s, taylor_green)).unwrap();
+    let decay = (-20.0 * PI * PI * nu).exp();
+    let exact: Vec<f64> = grid(s, taylor_green).iter().map(|w| decay * w).collect();
+    let err = max_difference(&traj.vorticity[s * s..], &exact);
+    assert!(err < 1e-12, "max error {err:e}");
 }

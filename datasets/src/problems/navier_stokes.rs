@@ -58,9 +58,10 @@ impl Problem for NavierStokesProblem {
                 role: Role::Target,
                 axes: vec!["time".into(), "x".into(), "y".into()],
                 description: format!(
-                    "vorticity w(t, x, y), w_t + u.grad w = {} lap w + f ({:?}); pseudo-spectral CN/Euler, {}^2 grid, dt {}",
+                    "vorticity w(t, x, y), w_t + u.grad w = {} lap w + f ({:?}); pseudo-spectral, {} in time, {}^2 grid, dt {}",
                     c.viscosity,
                     c.forcing,
+                    c.scheme.name(),
                     c.resolution,
                     c.effective_time_step()
                 ),

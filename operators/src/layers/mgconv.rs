@@ -18,10 +18,10 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::Tensor;
 
+use super::fastconv::{fast_conv_transpose2d, ConvBackend};
 use super::padding::{torch_uniform, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
 use crate::error::OperatorError;
 
@@ -119,7 +119,7 @@ pub struct Smoother<B: Backend> {
     pub s: PaddedConv2d<B>,
 }
 
-impl<B: Backend> Smoother<B> {
+impl<B: ConvBackend> Smoother<B> {
     fn apply(&self, u: Option<Tensor<B, 4>>, f: &Tensor<B, 4>) -> Tensor<B, 4> {
         match (u, &self.a) {
             (Some(u), Some(a)) => {
@@ -154,7 +154,7 @@ pub struct Prolongation<B: Backend> {
     pub weight: Param<Tensor<B, 4>>,
 }
 
-impl<B: Backend> Prolongation<B> {
+impl<B: ConvBackend> Prolongation<B> {
     /// Prolongs `u` (`[batch, c, h, w]`) to `[batch, c, fine_h, fine_w]`.
     ///
     /// The transposed convolution (stride 2, padding 1, kernel k) makes 2(n−1) − 2 + k points;
@@ -167,7 +167,7 @@ impl<B: Backend> Prolongation<B> {
         let (nh, nw) = (natural(h), natural(w));
         let extra = |want: usize, got: usize| if want == got + 1 { 1 } else { 0 };
         let opts = ConvTransposeOptions::new([2, 2], [1, 1], [extra(fine[0], nh), extra(fine[1], nw)], [1, 1], 1);
-        let y = conv_transpose2d(u, self.weight.val(), None, opts);
+        let y = fast_conv_transpose2d(u, self.weight.val(), None, opts);
         let [_, _, yh, yw] = y.dims();
         if yh == fine[0] && yw == fine[1] {
             y
@@ -210,7 +210,7 @@ pub struct MgConv<B: Backend> {
     pub levels: Vec<MgLevel<B>>,
 }
 
-impl<B: Backend> MgConv<B> {
+impl<B: ConvBackend> MgConv<B> {
     /// Runs the V-cycle.
     ///
     /// # Shapes

@@ -1,11 +1,14 @@
-//! Building blocks the models are assembled from: padded convolutions with a boundary mode, the
-//! multigrid V-cycle of MgNO, and truncated-Fourier spectral convolutions of FNO.
+//! Building blocks the models are assembled from: padded convolutions with a boundary mode (on
+//! the custom-backward convolution of [`fastconv`]), the multigrid V-cycle of MgNO, and
+//! truncated-Fourier spectral convolutions of FNO.
 
 pub mod dft;
+pub mod fastconv;
 pub mod mgconv;
 pub mod padding;
 pub mod spectral;
 
+pub use fastconv::{ConvBackend, ConvGradPath};
 pub use mgconv::{MgConv, MgConvConfig};
 pub use padding::{PaddedConv2d, PaddedConv2dConfig, PaddingMode};
 pub use spectral::{SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};

@@ -6,10 +6,11 @@
 use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+
+use super::fastconv::{fast_conv2d, ConvBackend};
 
 /// How a convolution sees the outside of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -182,8 +183,9 @@ pub fn torch_uniform(fan_in: usize) -> Initializer {
     Initializer::Uniform { min: -bound, max: bound }
 }
 
-impl<B: Backend> PaddedConv2d<B> {
-    /// Applies the convolution.
+impl<B: ConvBackend> PaddedConv2d<B> {
+    /// Applies the convolution (through [`fast_conv2d`], whose backward avoids burn's slow
+    /// GPU convolution gradients).
     ///
     /// # Shapes
     /// - `x`: `[batch, channels_in, H, W]`
@@ -192,13 +194,13 @@ impl<B: Backend> PaddedConv2d<B> {
         let bias = self.bias.as_ref().map(|b| b.val());
         match self.mode {
             // Zero halos are handled inside the convolution kernel, which saves a copy.
-            PaddingMode::Zeros => conv2d(
+            PaddingMode::Zeros => fast_conv2d(
                 x,
                 self.weight.val(),
                 bias,
                 ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1),
             ),
-            mode => conv2d(
+            mode => fast_conv2d(
                 pad2d(x, self.padding, mode),
                 self.weight.val(),
                 bias,

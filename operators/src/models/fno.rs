@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use crate::error::OperatorError;
 use crate::layers::dft::{SpectralBasis1d, SpectralBasis2d};
 use crate::layers::padding::zero_pad;
-use crate::layers::{PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
+use crate::layers::{ConvBackend, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
 
 /// Configuration of an [`Fno2d`]. Defaults are the Darcy script (modes 12, width 32, 4 layers,
 /// 2,368,001 parameters with one input channel plus the two grid channels).
@@ -125,7 +125,7 @@ fn grid2d<B: Backend>(like: &Tensor<B, 4>) -> Tensor<B, 4> {
     Tensor::<B, 4>::from_data(data, (&like.device(), like.dtype())).repeat_dim(0, b)
 }
 
-impl<B: Backend> Fno2d<B> {
+impl<B: ConvBackend> Fno2d<B> {
     /// Applies the operator.
     ///
     /// # Shapes
@@ -227,7 +227,7 @@ pub struct Fno1d<B: Backend> {
     pub grid: bool,
 }
 
-impl<B: Backend> Fno1d<B> {
+impl<B: ConvBackend> Fno1d<B> {
     /// Applies the operator.
     ///
     /// # Shapes

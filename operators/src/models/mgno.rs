@@ -11,7 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::error::OperatorError;
-use crate::layers::{MgConv, MgConvConfig, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
+use crate::layers::{ConvBackend, MgConv, MgConvConfig, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
 
 /// Configuration of an [`MgNo`]. Defaults are the Darcy-rough model of the paper,
 /// `MgNO_DC(4, 24, 1, [[1,0]]*5 + [[2,0]])`, 572,661 parameters.
@@ -89,7 +89,7 @@ pub struct MgNo<B: Backend> {
     pub head: PaddedConv2d<B>,
 }
 
-impl<B: Backend> MgNo<B> {
+impl<B: ConvBackend> MgNo<B> {
     /// Applies the operator.
     ///
     /// # Shapes

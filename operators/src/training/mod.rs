@@ -34,6 +34,7 @@ pub use schedule::{ScheduleConfig, ScheduleKind};
 use crate::backend::DeviceKind;
 use crate::data::{batches, epoch_order, FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
+use crate::layers::ConvBackend;
 use crate::losses::{quadrature_weights, relative_l2, H1Spectral, LossKind};
 use crate::models::{Fno2d, MgNo, Operator2d};
 use crate::normalizers::GaussianNormalizer;
@@ -167,7 +168,10 @@ pub fn read_run_state(run_dir: &Path) -> crate::Result<RunState> {
     serde_json::from_slice(state).map_err(|e| ck_err(&path, format!("run state unreadable: {e}")))
 }
 
-fn train_on<B: AutodiffBackend>(device: &B::Device, data: &Path, run_dir: &Path, cfg: &TrainConfig, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary> {
+fn train_on<B: AutodiffBackend + ConvBackend>(device: &B::Device, data: &Path, run_dir: &Path, cfg: &TrainConfig, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary>
+where
+    B::InnerBackend: ConvBackend,
+{
     cfg.validate()?;
     if cfg.data.n_val == 0 {
         return Err(OperatorError::invalid("data.n_val", 0, "must be >= 1: the best model is chosen on the validation split"));
@@ -448,7 +452,7 @@ pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn 
     }
 }
 
-fn evaluate_on<B: Backend>(device: &B::Device, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
+fn evaluate_on<B: ConvBackend>(device: &B::Device, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let cfg = read_run_config(run_dir)?;
     let state = read_run_state(run_dir)?;
     let norm_path = run_dir.join(files::NORMALIZERS);

@@ -1,7 +1,9 @@
-//! The FNO `ns_2d.py` time stepper: Crank–Nicolson viscosity, explicit dealiased nonlinearity.
+//! The Navier–Stokes time steppers: FNO's `ns_2d.py` scheme (Crank–Nicolson viscosity, explicit
+//! dealiased nonlinearity) and ETDRK4, sharing one fused evaluation of the nonlinear term.
 
 use super::fft2::Fft2Plan;
-use super::{NavierStokesConfig, NavierStokesError};
+use super::{NavierStokesConfig, NavierStokesError, TimeScheme};
+use crate::burgers::Etdrk4Coefficients;
 use crate::grf::periodic::fft_frequency;
 use rustfft::num_complex::Complex64;
 use std::f64::consts::PI;
@@ -62,6 +64,38 @@ pub struct NavierStokesSolver {
     dealias_rows: usize,
     /// Whether this CPU runs the AVX2 build of the step (same arithmetic, wider vectors).
     avx2: bool,
+    /// ETDRK4 tables ([`TimeScheme::Etdrk4`] only).
+    etd: Option<EtdTables>,
+}
+
+/// What ETDRK4 needs beyond the shared tables, all over the half spectrum `(s/2 + 1) × s`.
+#[derive(Clone)]
+struct EtdTables {
+    /// φ-function coefficients of `L = −ν·4π²|k|²` for the step.
+    coeff: Etdrk4Coefficients,
+    /// 1 where the 2/3 rule keeps the mode, 0 elsewhere (rows `0..=dealias_rows` only: the rows
+    /// beyond are dropped entirely).
+    keep: Vec<f64>,
+    /// `f̂`, the forcing's (unnormalised) spectrum.
+    forcing: Vec<Complex64>,
+}
+
+/// The ETDRK4 stage states and their right-hand sides (half spectra), allocated once per solve.
+struct EtdStages {
+    a: Vec<Complex64>,
+    b: Vec<Complex64>,
+    c: Vec<Complex64>,
+    nv: Vec<Complex64>,
+    na: Vec<Complex64>,
+    nb: Vec<Complex64>,
+    nc: Vec<Complex64>,
+}
+
+impl EtdStages {
+    fn new(len: usize) -> Self {
+        let z = || vec![ZERO; len];
+        Self { a: z(), b: z(), c: z(), nv: z(), na: z(), nb: z(), nc: z() }
+    }
 }
 
 impl std::fmt::Debug for NavierStokesSolver {
@@ -143,6 +177,26 @@ impl NavierStokesSolver {
         let mut scratch = vec![ZERO; plan.scratch_len()];
         plan.forward_real(&forcing, h + 1, &mut forcing_hat, &mut pairs, &mut scratch);
         let forcing_increment = forcing_hat.iter().zip(&implicit).map(|(f, c)| f * (dt * c)).collect();
+        let dealias_rows = cutoff.floor() as usize;
+        let etd = (config.scheme == TimeScheme::Etdrk4).then(|| {
+            let linear: Vec<f64> = (0..half)
+                .map(|idx| {
+                    let (fx, fy) = (fft_frequency(idx % s, s) as f64, fft_frequency(idx / s, s) as f64);
+                    -nu * 4.0 * PI * PI * (fx * fx + fy * fy)
+                })
+                .collect();
+            let keep = (0..(dealias_rows + 1) * s)
+                .map(|idx| {
+                    let (fx, fy) = (fft_frequency(idx % s, s) as f64, fft_frequency(idx / s, s) as f64);
+                    if fx.abs() <= cutoff && fy.abs() <= cutoff {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            EtdTables { coeff: Etdrk4Coefficients::new(&linear, dt), keep, forcing: forcing_hat.clone() }
+        });
         Ok(Self {
             config,
             plan,
@@ -153,8 +207,9 @@ impl NavierStokesSolver {
             viscous_factor,
             nonlinear_factor,
             forcing_increment,
-            dealias_rows: cutoff.floor() as usize,
+            dealias_rows,
             avx2: avx2_available(),
+            etd,
         })
     }
 
@@ -203,6 +258,8 @@ impl NavierStokesSolver {
             nonlinear: vec![ZERO; (self.dealias_rows + 1) * (s + PAD)],
             scratch: vec![ZERO; self.plan.scratch_len()],
         };
+        // Stage buffers exist only for the scheme that uses them.
+        let mut stages = EtdStages::new(if self.etd.is_some() { w_hat.len() } else { 0 });
         self.plan.forward_real(w0, h + 1, &mut w_hat, &mut ws.pairs, &mut ws.scratch);
         self.store(&w_hat, &mut ws, &mut vorticity);
 
@@ -211,7 +268,7 @@ impl NavierStokesSolver {
         let speed_to_cfl = dt * s as f64 / n as f64;
         for record in 1..times.len() {
             for step in 0..steps_per_record {
-                let check = self.step(&mut w_hat, &mut ws);
+                let check = self.step(&mut w_hat, &mut ws, &mut stages);
                 let cfl = check.max_speed * speed_to_cfl;
                 if cfl.is_nan() || cfl > cfg.max_cfl || !check.finite {
                     let time = times[record - 1] + step as f64 * dt;
@@ -227,28 +284,86 @@ impl NavierStokesSolver {
         Ok(Trajectory { times, stored_resolution: m, vorticity })
     }
 
-    /// One time step, in the AVX2 build where the CPU has it (both builds do the same IEEE
-    /// operations in the same order, so their results are identical).
-    fn step(&self, w_hat: &mut [Complex64], ws: &mut Workspace) -> StepCheck {
+    /// One time step of the configured scheme, in the AVX2 build where the CPU has it (both
+    /// builds do the same IEEE operations in the same order, so their results are identical).
+    /// The check is that of the step's starting state.
+    fn step(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is only true when the CPU reports AVX2 and FMA.
-            return unsafe { self.step_avx2(w_hat, ws) };
+            return unsafe { self.step_avx2(w_hat, ws, stages) };
         }
-        self.step_body(w_hat, ws)
+        self.step_body(w_hat, ws, stages)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn step_avx2(&self, w_hat: &mut [Complex64], ws: &mut Workspace) -> StepCheck {
-        self.step_body(w_hat, ws)
+    unsafe fn step_avx2(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
+        self.step_body(w_hat, ws, stages)
     }
 
     #[inline(always)]
-    fn step_body(&self, w_hat: &mut [Complex64], ws: &mut Workspace) -> StepCheck {
-        self.velocity_and_gradient(w_hat, ws);
+    fn step_body(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
+        match &self.etd {
+            None => {
+                self.velocity_and_gradient(w_hat, ws);
+                let check = self.nonlinear_term(ws);
+                self.update(w_hat, &ws.nonlinear, self.dealias_rows + 1);
+                check
+            }
+            Some(etd) => self.etdrk4_step(w_hat, ws, stages, etd),
+        }
+    }
+
+    /// One ETDRK4 step (Cox & Matthews' scheme for `ŵ' = Lŵ + N(ŵ)`, `L = −ν|2πk|²`,
+    /// `N = f̂ − dealias(u·∇w)^`):
+    /// `a = e^{hL/2}ŵ + Q N(ŵ)`, `b = e^{hL/2}ŵ + Q N(a)`, `c = e^{hL/2}a + Q (2N(b) − N(ŵ))`,
+    /// `ŵ ← e^{hL}ŵ + f₁N(ŵ) + 2f₂(N(a) + N(b)) + f₃N(c)`.
+    #[inline(always)]
+    fn etdrk4_step(&self, w: &mut [Complex64], ws: &mut Workspace, st: &mut EtdStages, etd: &EtdTables) -> StepCheck {
+        let co = &etd.coeff;
+        let (e, e2, q) = (&co.e[..], &co.e_half[..], &co.q[..]);
+        let check = self.etd_rhs(w, &mut st.nv, ws, etd);
+        for ((((a, &w), &nv), &e2), &q) in st.a.iter_mut().zip(&*w).zip(&st.nv).zip(e2).zip(q) {
+            *a = w * e2 + nv * q;
+        }
+        self.etd_rhs(&st.a, &mut st.na, ws, etd);
+        for ((((b, &w), &na), &e2), &q) in st.b.iter_mut().zip(&*w).zip(&st.na).zip(e2).zip(q) {
+            *b = w * e2 + na * q;
+        }
+        self.etd_rhs(&st.b, &mut st.nb, ws, etd);
+        let prev = st.nv.iter().zip(&st.nb);
+        for ((((c, &a), (&nv, &nb)), &e2), &q) in st.c.iter_mut().zip(&st.a).zip(prev).zip(e2).zip(q) {
+            *c = a * e2 + (nb * 2.0 - nv) * q;
+        }
+        self.etd_rhs(&st.c, &mut st.nc, ws, etd);
+        let stages = st.nv.iter().zip(&st.na).zip(&st.nb).zip(&st.nc);
+        let f = co.f1.iter().zip(&co.f2).zip(&co.f3);
+        for (((w, &e), (((&nv, &na), &nb), &nc)), ((&f1, &f2), &f3)) in w.iter_mut().zip(e).zip(stages).zip(f) {
+            *w = *w * e + nv * f1 + (na + nb) * (2.0 * f2) + nc * f3;
+        }
+        check
+    }
+
+    /// `out = f̂ − dealias(u·∇w)^` for the half spectrum `state`.
+    #[inline(always)]
+    fn etd_rhs(&self, state: &[Complex64], out: &mut [Complex64], ws: &mut Workspace, etd: &EtdTables) -> StepCheck {
+        let s = self.config.resolution;
+        self.velocity_and_gradient(state, ws);
         let check = self.nonlinear_term(ws);
-        self.update(w_hat, &ws.nonlinear, self.dealias_rows + 1);
+        let kept = (self.dealias_rows + 1) * s;
+        let (low, high) = out.split_at_mut(kept);
+        let rows = low
+            .chunks_exact_mut(s)
+            .zip(ws.nonlinear.chunks_exact(s + PAD))
+            .zip(etd.keep.chunks_exact(s))
+            .zip(etd.forcing[..kept].chunks_exact(s));
+        for (((o, nl), keep), f) in rows {
+            for (((o, &nl), &keep), &f) in o.iter_mut().zip(nl).zip(keep).zip(f) {
+                *o = f - nl * keep;
+            }
+        }
+        high.copy_from_slice(&etd.forcing[kept..]);
         check
     }
 

@@ -15,8 +15,9 @@ use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesP
 use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
 
-use oplab_datasets::export::{export, supports, ExportLayout};
+use oplab_datasets::export::{export, supports, unsupported_message, ExportLayout};
 use oplab_datasets::{GenerationSettings, Problem};
+use oplab_solvers::navier_stokes::TimeScheme;
 
 use super::{CommonArgs, Layout};
 
@@ -29,7 +30,7 @@ fn run_in_layout(mut common: CommonArgs, problem: &dyn Problem, settings: &Gener
         Layout::Pdebench => ExportLayout::Pdebench,
     };
     if !supports(layout, problem.name()) {
-        anyhow::bail!("layout = {:?} is invalid for {}: allowed: native, fno", common.layout, problem.name());
+        anyhow::bail!("{}", unsupported_message(layout, problem.name()));
     }
     let extension = if layout == ExportLayout::Fno { "mat" } else { "hdf5" };
     let out = common.out.clone().unwrap_or_else(|| format!("{}.{extension}", problem.name()).into());
@@ -59,7 +60,8 @@ pub const BURGERS_EXAMPLES: &str = "Examples:
   oplab generate burgers --n 100 --resolution 1024 --record-times 200 --final-time 2 --out b.h5";
 pub const NS_EXAMPLES: &str = "Examples:
   oplab generate navier-stokes --n 20 --viscosity 1e-3 --final-time 50 --record-times 50   # FNO: 256^2 stored at 64^2
-  oplab generate navier-stokes --n 4 --resolution 64 --subsample 1 --final-time 1 --record-times 10 --out ns.h5";
+  oplab generate navier-stokes --n 4 --resolution 64 --subsample 1 --final-time 1 --record-times 10 --out ns.h5
+  oplab generate navier-stokes --n 4 --scheme etdrk4 --time-step 4e-4 --final-time 1 --record-times 10   # fourth order";
 pub const ADVECTION_EXAMPLES: &str = "Examples:\n  oplab generate advection --n 100 --beta 0.4 --out advection.h5   # PDEBench: 1024 cells, 201 times on [0,2]";
 pub const REACDIFF_EXAMPLES: &str = "Examples:\n  oplab generate reaction-diffusion --n 100 --nu 0.5 --rho 1 --out reacdiff.h5";
 
@@ -196,6 +198,28 @@ pub struct NavierStokesArgs {
     /// Store every k-th point per direction (256 -> 64 with k = 4) [default: 4].
     #[arg(long)]
     pub subsample: Option<usize>,
+    /// Time integrator: FNO's first-order Crank–Nicolson/Euler scheme, or fourth-order ETDRK4
+    /// (four nonlinear evaluations per step) [default: crank-nicolson].
+    #[arg(long, value_enum)]
+    pub scheme: Option<NsScheme>,
+}
+
+/// `--scheme` of `oplab generate navier-stokes` (the solver's [`TimeScheme`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NsScheme {
+    /// FNO's `ns_2d.py`: Crank–Nicolson viscosity, forward-Euler nonlinearity and forcing.
+    CrankNicolson,
+    /// Exponential time differencing RK4: exact viscosity, fourth order overall.
+    Etdrk4,
+}
+
+impl From<NsScheme> for TimeScheme {
+    fn from(s: NsScheme) -> Self {
+        match s {
+            NsScheme::CrankNicolson => TimeScheme::CrankNicolson,
+            NsScheme::Etdrk4 => TimeScheme::Etdrk4,
+        }
+    }
 }
 
 pub fn run_navier_stokes(args: NavierStokesArgs) -> Result<ExitCode> {
@@ -206,6 +230,7 @@ pub fn run_navier_stokes(args: NavierStokesArgs) -> Result<ExitCode> {
     set(&mut c.0.viscosity, args.viscosity);
     set(&mut c.0.time_step, args.time_step);
     set(&mut c.0.subsample, args.subsample);
+    set(&mut c.0.scheme, args.scheme.map(TimeScheme::from));
     let problem = NavierStokesProblem::new(c)?;
     run_in_layout(args.common, &problem, &settings)
 }

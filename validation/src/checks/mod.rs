@@ -4,6 +4,7 @@ pub mod icl;
 pub mod operators;
 pub mod rmt;
 pub mod solvers;
+pub mod solvers_pde;
 
 use crate::error::Result;
 use crate::progress::Progress;

@@ -1,0 +1,775 @@
+//! Training and evaluation of an AL-RNN on one trajectory of an oplab ODE file.
+//!
+//! Training follows the reference protocol (`training_rnn.jl`): each epoch draws
+//! `batches_per_epoch` batches of `batch_size` random subsequences (with replacement), adds
+//! Gaussian noise to each batch, runs the forced model ([`super::model::Forcing`]) and takes one
+//! RAdam/Adam step; the learning rate decays exponentially per epoch. Every `eval.every` epochs a
+//! free run as long as the training series is compared with it, and the model with the lowest
+//! `D_stsp` is kept (`best_model.json`).
+//!
+//! Randomness: batch starts and batch noise of epoch `e` come from a ChaCha stream keyed by
+//! `(seed, e)` only, and per-sequence gradients are summed in sequence order whatever the thread
+//! count, so a run is bit-for-bit reproducible and a resumed run continues exactly. Checkpoints
+//! are written atomically at every evaluation epoch and at the end (`kill -9` loses at most
+//! `eval.every` epochs).
+//!
+//! A run directory holds `config.toml` (resolved [`AlrnnTrainConfig`]), `checkpoint.bin`
+//! (parameters, optimiser moments, run state), `best_model.json`, `metrics.jsonl`,
+//! `training.png`; after `eval`: `eval.json`, `attractor.png`, `spectra.png`, `subregions.png`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use oplab_datasets::{DatasetFile, Progress};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind};
+use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
+use super::model::{normal, Alrnn, AlrnnShape, Forcing};
+use super::symbolic::{code, Subregion};
+use crate::error::OperatorError;
+use crate::training::checkpoint;
+
+/// File names inside an AL-RNN run directory.
+pub mod files {
+    /// Resolved configuration.
+    pub const CONFIG: &str = "config.toml";
+    /// Last checkpoint.
+    pub const CHECKPOINT: &str = "checkpoint.bin";
+    /// Model with the lowest `D_stsp` so far.
+    pub const BEST: &str = "best_model.json";
+    /// One JSON line per epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// Loss and metric curves.
+    pub const CURVE: &str = "training.png";
+    /// Evaluation summary.
+    pub const EVAL: &str = "eval.json";
+    /// True vs generated attractor, 2-D projections.
+    pub const ATTRACTOR: &str = "attractor.png";
+    /// True vs generated power spectra.
+    pub const SPECTRA: &str = "spectra.png";
+    /// Subregion coding over time.
+    pub const SUBREGIONS: &str = "subregions.png";
+}
+
+/// A multivariate series, row-major `T × N`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Values.
+    pub values: Vec<f64>,
+    /// Dimension `N`.
+    pub n: usize,
+}
+
+impl Series {
+    /// Time steps.
+    pub fn len(&self) -> usize {
+        self.values.len() / self.n.max(1)
+    }
+    /// True when the series has no time steps.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Per-dimension affine standardisation fitted on the training series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standardizer {
+    /// Means.
+    #[serde(with = "super::exact::vec")]
+    pub mean: Vec<f64>,
+    /// Standard deviations.
+    #[serde(with = "super::exact::vec")]
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Fits on `s` (or the identity when `zscore` is false).
+    pub fn fit(s: &Series, zscore: bool) -> Self {
+        let (n, t) = (s.n, s.len());
+        if !zscore {
+            return Standardizer { mean: vec![0.0; n], std: vec![1.0; n] };
+        }
+        let mean: Vec<f64> = (0..n).map(|d| (0..t).map(|r| s.values[r * n + d]).sum::<f64>() / t as f64).collect();
+        let std = (0..n)
+            .map(|d| {
+                let v = (0..t).map(|r| (s.values[r * n + d] - mean[d]).powi(2)).sum::<f64>() / t as f64;
+                if v > 0.0 {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Standardizer { mean, std }
+    }
+
+    /// Applies the standardisation in place.
+    pub fn apply(&self, s: &mut Series) {
+        let n = s.n;
+        for (i, v) in s.values.iter_mut().enumerate() {
+            *v = (*v - self.mean[i % n]) / self.std[i % n];
+        }
+    }
+}
+
+/// Reads sample `sample` of `field` (shape `(samples, T, N)`), dropping `skip` leading steps and
+/// keeping `length` (0: all).
+pub fn load_series(path: &Path, field: &str, sample: usize, skip: usize, length: usize) -> crate::Result<Series> {
+    let data_err = |m: String| OperatorError::Data { path: path.to_path_buf(), message: m };
+    let file = DatasetFile::open(path)?;
+    let (raw, shape) = file.read_field_f32(field)?;
+    if shape.len() != 3 {
+        return Err(data_err(format!("field {field} has shape {shape:?}; an AL-RNN needs (samples, time, dimension)")));
+    }
+    let (ns, t, n) = (shape[0], shape[1], shape[2]);
+    if sample >= ns {
+        return Err(OperatorError::invalid("data sample", sample, format!("must be < {ns}, the samples in {}", path.display())));
+    }
+    let keep = if length == 0 { t.saturating_sub(skip) } else { length };
+    if skip + keep > t || keep < 2 {
+        return Err(OperatorError::invalid("data.skip + data.length", skip + keep, format!("must be <= {t} time steps of {} and keep at least 2", path.display())));
+    }
+    let start = (sample * t + skip) * n;
+    let values: Vec<f64> = raw[start..start + keep * n].iter().map(|&v| v as f64).collect();
+    if !values.iter().all(|v| v.is_finite()) {
+        return Err(data_err(format!("sample {sample} of {field} holds NaN or Inf")));
+    }
+    Ok(Series { values, n })
+}
+
+/// Training and test series of a configuration, standardised with the training statistics;
+/// the training series carries the configured observation noise.
+pub fn prepare_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standardizer: Option<&Standardizer>) -> crate::Result<(Series, Standardizer)> {
+    let d = &cfg.data;
+    let mut s = load_series(path, &d.field, sample, d.skip, d.length)?;
+    let st = match standardizer {
+        Some(st) => {
+            if st.mean.len() != s.n {
+                return Err(OperatorError::Data { path: path.to_path_buf(), message: format!("has dimension {}; the run was trained on {}", s.n, st.mean.len()) });
+            }
+            st.clone()
+        }
+        None => Standardizer::fit(&s, d.zscore),
+    };
+    st.apply(&mut s);
+    if sample == d.train_sample && d.obs_noise > 0.0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(u64::MAX);
+        for v in &mut s.values {
+            *v += d.obs_noise * normal(&mut rng);
+        }
+    }
+    Ok((s, st))
+}
+
+/// Metrics of one evaluation during training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlrnnEpoch {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean forced-prediction MSE over the epoch's batches.
+    pub loss: f64,
+    /// `D_stsp` of the free run against the training series (evaluation epochs; `None` when the
+    /// free run diverged or was not evaluated).
+    pub dstsp: Option<f64>,
+    /// `D_H` of the same free run.
+    pub dh: Option<f64>,
+    /// Prediction error on the training series.
+    pub pe: Option<f64>,
+    /// Wall time of the epoch (including the evaluation).
+    pub seconds: f64,
+}
+
+/// Run state stored in every checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlrnnRunState {
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub steps: u64,
+    /// Batches skipped because their gradient was not finite.
+    pub skipped_batches: u64,
+    /// Lowest `D_stsp` so far.
+    #[serde(with = "super::exact::opt")]
+    pub best_dstsp: Option<f64>,
+    /// Epoch of the best model (0: none yet).
+    pub best_epoch: usize,
+    /// Every epoch so far.
+    pub history: Vec<AlrnnEpoch>,
+    /// Model sizes.
+    pub shape: AlrnnShape,
+    /// Standardisation fitted on the training series.
+    pub standardizer: Standardizer,
+    /// Data file trained on.
+    pub data: PathBuf,
+    /// Training time so far, seconds (summed over resumed calls).
+    pub train_seconds: f64,
+}
+
+/// The kept model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestModel {
+    /// Epoch it comes from.
+    pub epoch: usize,
+    /// Its `D_stsp` against the training series.
+    #[serde(with = "super::exact::opt")]
+    pub dstsp: Option<f64>,
+    /// Standardisation of the data.
+    pub standardizer: Standardizer,
+    /// The model.
+    pub model: Alrnn,
+}
+
+/// Options of one training call that are not part of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AlrnnTrainOptions {
+    /// Continue the run in the directory.
+    pub resume: bool,
+    /// Stop after this many finished epochs (simulates an interruption; tests).
+    pub stop_after: Option<usize>,
+}
+
+/// Adam / RAdam moments on a flat parameter vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moments {
+    /// First moments.
+    pub m: Vec<f64>,
+    /// Second moments.
+    pub v: Vec<f64>,
+}
+
+impl Moments {
+    /// Zero moments for `n` parameters.
+    pub fn new(n: usize) -> Self {
+        Moments { m: vec![0.0; n], v: vec![0.0; n] }
+    }
+
+    /// One update (step number `t ≥ 1`) with the rules of Optimisers.jl's `Adam` and `RAdam`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update(&mut self, kind: AlrnnOptimizerKind, params: &mut [f64], grad: &[f64], t: u64, lr: f64, betas: [f64; 2], eps: f64) {
+        let [b1, b2] = betas;
+        let (b1t, b2t) = (b1.powf(t as f64), b2.powf(t as f64));
+        let rect = match kind {
+            AlrnnOptimizerKind::Adam => Some(1.0),
+            AlrnnOptimizerKind::Radam => {
+                let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+                let rho = rho_inf - 2.0 * t as f64 * b2t / (1.0 - b2t);
+                (rho > 4.0).then(|| ((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)).sqrt())
+            }
+        };
+        for i in 0..params.len() {
+            let g = grad[i];
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
+            let mhat = self.m[i] / (1.0 - b1t);
+            params[i] -= match rect {
+                Some(r) => lr * r * mhat * (1.0 - b2t).sqrt() / (self.v[i].sqrt() + eps),
+                // RAdam's warm-up: plain momentum SGD while the variance estimate is unreliable.
+                None => lr * mhat,
+            };
+        }
+    }
+}
+
+fn f64s_to_bytes(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn bytes_to_f64s(b: &[u8]) -> Vec<f64> {
+    b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect()
+}
+
+fn ck_err(path: &Path, m: impl Into<String>) -> OperatorError {
+    OperatorError::Checkpoint { path: path.to_path_buf(), message: m.into() }
+}
+
+/// True when `run_dir/config.toml` describes an AL-RNN run.
+pub fn is_alrnn_run(run_dir: &Path) -> bool {
+    std::fs::read_to_string(run_dir.join(files::CONFIG))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("model").and_then(|m| m.as_str().map(|s| s == "alrnn")))
+        .unwrap_or(false)
+}
+
+/// Reads the stored configuration of an AL-RNN run.
+pub fn read_config(run_dir: &Path) -> crate::Result<AlrnnTrainConfig> {
+    let path = run_dir.join(files::CONFIG);
+    let text = std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))?;
+    AlrnnTrainConfig::from_toml(&text)
+}
+
+/// The checkpoint's parts: model parameters, optimiser (moments and step), run state.
+fn read_checkpoint(run_dir: &Path) -> crate::Result<(Vec<f64>, Moments, AlrnnRunState)> {
+    let path = run_dir.join(files::CHECKPOINT);
+    let bytes = std::fs::read(&path).map_err(|e| OperatorError::io(&path, e))?;
+    let parts = checkpoint::unpack(&path, &bytes)?;
+    if parts.len() != 4 {
+        return Err(ck_err(&path, "expected parameters, two moment vectors and the run state"));
+    }
+    let state: AlrnnRunState = serde_json::from_slice(&parts[3]).map_err(|e| ck_err(&path, format!("run state unreadable: {e}")))?;
+    let params = bytes_to_f64s(&parts[0]);
+    let moments = Moments { m: bytes_to_f64s(&parts[1]), v: bytes_to_f64s(&parts[2]) };
+    let np = state.shape.n_params();
+    if params.len() != np || moments.m.len() != np || moments.v.len() != np {
+        return Err(ck_err(&path, format!("holds {} parameters; the stored shape needs {np}", params.len())));
+    }
+    Ok((params, moments, state))
+}
+
+/// Reads the run state of the last checkpoint.
+pub fn read_state(run_dir: &Path) -> crate::Result<AlrnnRunState> {
+    read_checkpoint(run_dir).map(|c| c.2)
+}
+
+/// Reads the kept model.
+pub fn read_best(run_dir: &Path) -> crate::Result<BestModel> {
+    let path = run_dir.join(files::BEST);
+    let text = std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))?;
+    let best: BestModel = serde_json::from_str(&text).map_err(|e| ck_err(&path, format!("unreadable: {e}")))?;
+    Alrnn::from_params(best.model.shape, best.model.params.clone())?;
+    Ok(best)
+}
+
+/// `D_stsp` by the configured estimator (binned up to `max_binned_dim` dimensions, GMM above).
+pub fn dstsp(cfg: &AlrnnTrainConfig, truth: &[f64], gen: &[f64], n: usize, binning: Binning) -> Option<f64> {
+    if !gen.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    if n <= cfg.eval.max_binned_dim {
+        dstsp_binned(truth, gen, n, cfg.eval.bins, binning)
+    } else {
+        dstsp_gmm(truth, gen, n, cfg.eval.gmm_scaling, cfg.eval.gmm_len, cfg.eval.gmm_samples, cfg.seed)
+    }
+}
+
+/// Forced-prediction loss and gradient of one batch of sequences (each `(seq_len + 1) × N`),
+/// computed on up to `threads` threads; per-sequence gradients are summed in sequence order so
+/// the result does not depend on the thread count.
+pub fn batch_gradient(model: &Alrnn, seqs: &[Vec<f64>], forcing: Forcing, threads: usize, grad: &mut [f64]) -> f64 {
+    let np = model.shape.n_params();
+    let b = seqs.len();
+    let steps = seqs.first().map_or(1, |s| s.len() / model.shape.n - 1);
+    let scale = 1.0 / (b * steps * model.shape.n) as f64;
+    let mut per = vec![0.0; b * np];
+    let mut losses = vec![0.0; b];
+    let threads = threads.clamp(1, b.max(1));
+    let chunk = b.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for ((gchunk, lchunk), schunk) in per.chunks_mut(chunk * np).zip(losses.chunks_mut(chunk)).zip(seqs.chunks(chunk)) {
+            scope.spawn(move || {
+                let mut work = Vec::new();
+                for ((g, l), s) in gchunk.chunks_mut(np).zip(lchunk.iter_mut()).zip(schunk) {
+                    *l = model.sequence_gradient(s, forcing, scale, g, &mut work);
+                }
+            });
+        }
+    });
+    grad.iter_mut().for_each(|v| *v = 0.0);
+    for g in per.chunks(np) {
+        for (a, b) in grad.iter_mut().zip(g) {
+            *a += b;
+        }
+    }
+    losses.iter().sum()
+}
+
+/// Summary of a training call.
+#[derive(Debug, Clone)]
+pub struct AlrnnTrainSummary {
+    /// State at the end.
+    pub state: AlrnnRunState,
+    /// The run directory.
+    pub run_dir: PathBuf,
+}
+
+/// Trains an AL-RNN on `cfg.data.train_sample` of `data`, writing the run to `run_dir`.
+pub fn train(data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+    cfg.validate()?;
+    let resumed = if opts.resume { Some(read_checkpoint(run_dir)?) } else { None };
+    let (series, standardizer) = prepare_series(data, cfg, cfg.data.train_sample, resumed.as_ref().map(|r| &r.2.standardizer))?;
+    train_series(&series, &standardizer, data, run_dir, cfg, opts, progress)
+}
+
+/// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
+pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+    cfg.validate()?;
+    let ck_path = run_dir.join(files::CHECKPOINT);
+    let resumed = if opts.resume { Some(read_checkpoint(run_dir)?) } else { None };
+    let n = series.n;
+    let shape = AlrnnShape { m: cfg.alrnn.latent_dim, p: cfg.alrnn.relu_units, n };
+    shape.validate()?;
+    let t_len = series.len();
+    if t_len < cfg.seq_len + 1 {
+        return Err(OperatorError::invalid("seq_len", cfg.seq_len, format!("must be < {t_len}, the training series' length")));
+    }
+    let (mut model, mut moments, mut state) = match resumed {
+        Some((params, moments, state)) => {
+            if state.shape != shape {
+                return Err(ck_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
+            }
+            (Alrnn::from_params(shape, params)?, moments, state)
+        }
+        None => {
+            std::fs::create_dir_all(run_dir).map_err(|e| OperatorError::io(run_dir, e))?;
+            checkpoint::write_atomic(&run_dir.join(files::CONFIG), cfg.to_toml().as_bytes())?;
+            let model = Alrnn::init(shape, cfg.seed)?;
+            let state = AlrnnRunState {
+                epochs_done: 0,
+                steps: 0,
+                skipped_batches: 0,
+                best_dstsp: None,
+                best_epoch: 0,
+                history: Vec::new(),
+                shape,
+                standardizer: standardizer.clone(),
+                data: data.to_path_buf(),
+                train_seconds: 0.0,
+            };
+            (model, Moments::new(shape.n_params()), state)
+        }
+    };
+    let forcing = match cfg.forcing.kind {
+        ForcingKind::Sparse => Forcing { tau: cfg.forcing.tau, alpha: 1.0 },
+        ForcingKind::Generalized => Forcing { tau: cfg.forcing.tau, alpha: cfg.forcing.alpha },
+    };
+    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |v| v.get()) } else { cfg.threads };
+    let o = &cfg.optimizer;
+    let gamma = (o.lr_end / o.lr_start).powf(1.0 / cfg.epochs as f64);
+    let select_len = if cfg.eval.select_len == 0 { t_len } else { cfg.eval.select_len };
+    let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let per_epoch = cfg.batches_per_epoch as u64;
+    progress.start("train alrnn", cfg.epochs as u64 * per_epoch, state.epochs_done as u64 * per_epoch);
+    if opts.resume {
+        progress.message(&format!("resuming {} after epoch {} of {}", run_dir.display(), state.epochs_done, cfg.epochs));
+    }
+    let np = shape.n_params();
+    let mut grad = vec![0.0; np];
+    let width = (cfg.seq_len + 1) * n;
+    let mut seqs: Vec<Vec<f64>> = vec![vec![0.0; width]; cfg.batch_size];
+    let mut call_start = Instant::now();
+    for epoch in state.epochs_done..last {
+        let epoch_start = Instant::now();
+        let lr = o.lr_start * gamma.powi(epoch as i32);
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(epoch as u64 + 1);
+        let mut loss_sum = 0.0;
+        for _ in 0..cfg.batches_per_epoch {
+            for s in seqs.iter_mut() {
+                let start = rng.random_range(0..t_len - cfg.seq_len);
+                s.copy_from_slice(&series.values[start * n..start * n + width]);
+                if cfg.noise > 0.0 {
+                    for v in s.iter_mut() {
+                        *v += cfg.noise * normal(&mut rng);
+                    }
+                }
+            }
+            let loss = batch_gradient(&model, &seqs, forcing, threads, &mut grad);
+            if loss.is_finite() && grad.iter().all(|g| g.is_finite()) {
+                state.steps += 1;
+                moments.update(o.kind, &mut model.params, &grad, state.steps, lr, o.betas, o.eps);
+            } else {
+                state.skipped_batches += 1;
+            }
+            loss_sum += loss;
+            progress.advance(1);
+        }
+        let done = epoch + 1;
+        let evaluate_now = done % cfg.eval.every == 0 || done == cfg.epochs;
+        let mut record = AlrnnEpoch { epoch: done, lr, loss: loss_sum / cfg.batches_per_epoch as f64, dstsp: None, dh: None, pe: None, seconds: 0.0 };
+        if evaluate_now {
+            let gen = model.free_run(&series.values[..n], select_len);
+            record.dstsp = dstsp(cfg, &series.values, &gen, n, cfg.eval.binning);
+            record.dh = dh(&series.values, &gen, n, cfg.eval.psd_sigma);
+            record.pe = prediction_error(&model, &series.values, cfg.eval.pe_steps, cfg.eval.pe_stride);
+            let improved = match (record.dstsp, state.best_dstsp) {
+                (Some(d), Some(b)) => d < b,
+                (Some(_), None) => true,
+                (None, _) => state.best_epoch == 0,
+            };
+            if improved {
+                state.best_dstsp = record.dstsp;
+                state.best_epoch = done;
+                let best = BestModel { epoch: done, dstsp: record.dstsp, standardizer: state.standardizer.clone(), model: model.clone() };
+                let text = serde_json::to_string(&best).map_err(|e| ck_err(&run_dir.join(files::BEST), e.to_string()))?;
+                checkpoint::write_atomic(&run_dir.join(files::BEST), text.as_bytes())?;
+            }
+        }
+        record.seconds = epoch_start.elapsed().as_secs_f64();
+        state.history.push(record);
+        state.epochs_done = done;
+        if evaluate_now || done == last {
+            state.train_seconds += call_start.elapsed().as_secs_f64();
+            call_start = Instant::now();
+            save(run_dir, &model, &moments, &state)?;
+        }
+    }
+    progress.finish();
+    Ok(AlrnnTrainSummary { state, run_dir: run_dir.to_path_buf() })
+}
+
+fn save(run_dir: &Path, model: &Alrnn, moments: &Moments, state: &AlrnnRunState) -> crate::Result<()> {
+    let ck_path = run_dir.join(files::CHECKPOINT);
+    let s = serde_json::to_vec(state).map_err(|e| ck_err(&ck_path, e.to_string()))?;
+    checkpoint::write_atomic(&ck_path, &checkpoint::pack(&[&f64s_to_bytes(&model.params), &f64s_to_bytes(&moments.m), &f64s_to_bytes(&moments.v), &s]))?;
+    let lines: String = state.history.iter().map(|m| serde_json::to_string(m).unwrap_or_default() + "\n").collect();
+    checkpoint::write_atomic(&run_dir.join(files::METRICS), lines.as_bytes())?;
+    super::plot::training_curves(&run_dir.join(files::CURVE), &state.history)
+}
+
+/// Result of `eval` on the test series.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlrnnEvalSummary {
+    /// The file evaluated on.
+    pub data: PathBuf,
+    /// Sample index of the test series.
+    pub test_sample: usize,
+    /// Its length after `skip`/`length`.
+    pub test_steps: usize,
+    /// Epoch of the evaluated (lowest training-`D_stsp`) model.
+    pub best_epoch: usize,
+    /// Free-run steps discarded before comparing.
+    pub transient: usize,
+    /// Free-run steps compared with the test series.
+    pub compared_steps: usize,
+    /// `D_stsp` (configured estimator and binning convention) against the test series.
+    pub dstsp: Option<f64>,
+    /// The binning convention of `dstsp`.
+    pub binning: Binning,
+    /// `D_stsp` under the other binning convention, for comparison.
+    pub dstsp_other_binning: Option<f64>,
+    /// `D_H` against the test series.
+    pub dh: Option<f64>,
+    /// `pe_steps`-step prediction error on the test series (every start point).
+    pub pe: Option<f64>,
+    /// Prediction horizon of `pe`.
+    pub pe_steps: usize,
+    /// Free-run steps (after the transient) that were coded.
+    pub coding_steps: usize,
+    /// Distinct linear subregions visited by the coded free run.
+    pub n_subregions: usize,
+    /// Each visited subregion: steps spent, fixed point, stability.
+    pub subregions: Vec<Subregion>,
+    /// Whether the free run became non-finite.
+    pub diverged: bool,
+    /// Total training time recorded in the run, seconds.
+    pub train_seconds: f64,
+}
+
+/// Evaluates the kept model of `run_dir` on the test series of `data`: `D_stsp`, `D_H`,
+/// prediction error, symbolic coding; writes `eval.json` and three figures.
+pub fn evaluate(run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<AlrnnEvalSummary> {
+    let cfg = read_config(run_dir)?;
+    let state = read_state(run_dir)?;
+    let best = read_best(run_dir)?;
+    let (test, _) = prepare_series(data, &cfg, cfg.data.test_sample, Some(&best.standardizer))?;
+    let n = test.n;
+    if n != best.model.shape.n {
+        return Err(OperatorError::Data { path: data.to_path_buf(), message: format!("has dimension {n}; the run was trained on {}", best.model.shape.n) });
+    }
+    progress.start("eval alrnn", 4, 0);
+    let model = &best.model;
+    let e = &cfg.eval;
+    let compared = if e.test_len == 0 { test.len() } else { e.test_len };
+    let run_len = e.transient + compared.max(e.coding_len);
+    let latent = model.free_run_latent(&test.values[..n], run_len);
+    let m = model.shape.m;
+    let observed: Vec<f64> = latent.chunks_exact(m).flat_map(|z| z[..n].iter().copied()).collect();
+    let gen = &observed[e.transient * n..(e.transient + compared) * n];
+    let diverged = !latent.iter().all(|v| v.is_finite());
+    let other = match e.binning {
+        Binning::Python => Binning::Margin,
+        Binning::Margin => Binning::Python,
+    };
+    let d_main = dstsp(&cfg, &test.values, gen, n, e.binning);
+    let d_other = if n <= e.max_binned_dim { dstsp(&cfg, &test.values, gen, n, other) } else { None };
+    progress.advance(1);
+    let d_h = dh(&test.values, gen, n, e.psd_sigma);
+    progress.advance(1);
+    let pe = prediction_error(model, &test.values, e.pe_steps, 1);
+    progress.advance(1);
+    // The attractor's regions, not the path from the initial condition: coded after the transient.
+    let coding = code(model, &latent[e.transient * m..(e.transient + e.coding_len) * m]);
+    progress.advance(1);
+    progress.finish();
+    let summary = AlrnnEvalSummary {
+        data: data.to_path_buf(),
+        test_sample: cfg.data.test_sample,
+        test_steps: test.len(),
+        best_epoch: best.epoch,
+        transient: e.transient,
+        compared_steps: compared,
+        dstsp: d_main,
+        binning: e.binning,
+        dstsp_other_binning: d_other,
+        dh: d_h,
+        pe,
+        pe_steps: e.pe_steps,
+        coding_steps: e.coding_len,
+        n_subregions: coding.n_used(),
+        subregions: coding.regions.clone(),
+        diverged,
+        train_seconds: state.train_seconds,
+    };
+    let text = serde_json::to_string_pretty(&summary).map_err(|err| ck_err(&run_dir.join(files::EVAL), err.to_string()))?;
+    checkpoint::write_atomic(&run_dir.join(files::EVAL), text.as_bytes())?;
+    let truth_cmp = &test.values[..compared.min(test.len()) * n];
+    super::plot::attractor(&run_dir.join(files::ATTRACTOR), truth_cmp, gen, n)?;
+    super::plot::spectra(&run_dir.join(files::SPECTRA), truth_cmp, gen, n, e.psd_sigma)?;
+    let shown = 2000.min(coding.sequence.len());
+    let lo = e.transient;
+    super::plot::subregions(&run_dir.join(files::SUBREGIONS), &observed[lo * n..(lo + shown) * n], &coding.sequence[..shown], n, model.shape.p)?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sampled Lorenz-63 trajectory (RK4, Δt = 0.01, transient dropped), z-scored.
+    fn lorenz(len: usize) -> Series {
+        let f = |s: [f64; 3]| [10.0 * (s[1] - s[0]), s[0] * (28.0 - s[2]) - s[1], s[0] * s[1] - 8.0 / 3.0 * s[2]];
+        let mut s = [1.0, 1.0, 1.0];
+        let h = 0.01;
+        let mut out = Vec::with_capacity(len * 3);
+        for t in 0..len + 500 {
+            let k1 = f(s);
+            let k2 = f(std::array::from_fn(|i| s[i] + 0.5 * h * k1[i]));
+            let k3 = f(std::array::from_fn(|i| s[i] + 0.5 * h * k2[i]));
+            let k4 = f(std::array::from_fn(|i| s[i] + h * k3[i]));
+            s = std::array::from_fn(|i| s[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]));
+            if t >= 500 {
+                out.extend_from_slice(&s);
+            }
+        }
+        let mut series = Series { values: out, n: 3 };
+        Standardizer::fit(&series, true).apply(&mut series);
+        series
+    }
+
+    /// Plain training loop on an in-memory series (the file-based [`train`] adds I/O only).
+    fn fit(series: &Series, epochs: usize, lr: f64) -> (f64, f64) {
+        let shape = AlrnnShape { m: 12, p: 2, n: 3 };
+        let mut model = Alrnn::init(shape, 1).unwrap();
+        let mut mo = Moments::new(shape.n_params());
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut grad = vec![0.0; shape.n_params()];
+        let (mut first, mut last) = (0.0, 0.0);
+        for step in 1..=epochs as u64 {
+            let seqs: Vec<Vec<f64>> = (0..8)
+                .map(|_| {
+                    let s = rng.random_range(0..series.len() - 41);
+                    series.values[s * 3..(s + 41) * 3].to_vec()
+                })
+                .collect();
+            let loss = batch_gradient(&model, &seqs, Forcing { tau: 8, alpha: 1.0 }, 2, &mut grad);
+            if step <= 10 {
+                first += loss / 10.0;
+            }
+            if step > epochs as u64 - 10 {
+                last += loss / 10.0;
+            }
+            mo.update(AlrnnOptimizerKind::Radam, &mut model.params, &grad, step, lr, [0.9, 0.999], 1e-8);
+        }
+        (first, last)
+    }
+
+    #[test]
+    fn tiny_training_run_reduces_the_loss_tenfold() {
+        let series = lorenz(4000);
+        let (first, last) = fit(&series, 400, 5e-3);
+        assert!(last < first / 10.0, "loss {first} -> {last}");
+    }
+
+    #[test]
+    fn batch_gradient_does_not_depend_on_threads() {
+        let series = lorenz(500);
+        let model = Alrnn::init(AlrnnShape { m: 10, p: 2, n: 3 }, 0).unwrap();
+        let seqs: Vec<Vec<f64>> = (0..5).map(|k| series.values[k * 30..k * 30 + 31 * 3].to_vec()).collect();
+        let mut g1 = vec![0.0; model.shape.n_params()];
+        let mut g3 = g1.clone();
+        let f = Forcing { tau: 4, alpha: 1.0 };
+        assert_eq!(batch_gradient(&model, &seqs, f, 1, &mut g1).to_bits(), batch_gradient(&model, &seqs, f, 3, &mut g3).to_bits());
+        assert_eq!(g1, g3);
+    }
+
+    #[test]
+    fn resume_from_a_checkpoint_continues_exactly() {
+        let series = lorenz(3000);
+        let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
+        let cfg = AlrnnTrainConfig {
+            epochs: 6,
+            batches_per_epoch: 4,
+            batch_size: 4,
+            seq_len: 30,
+            alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 8, relu_units: 2 },
+            eval: crate::dynamics::config::EvalSection { every: 2, select_len: 2000, ..Default::default() },
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
+        let data = Path::new("lorenz-in-memory");
+        let silent = oplab_datasets::Silent;
+        train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+        // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3) }, &silent).unwrap();
+        assert_eq!(read_state(&b).unwrap().epochs_done, 3);
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: None }, &silent).unwrap();
+        let (pa, ma, sa) = read_checkpoint(&a).unwrap();
+        let (pb, mb, sb) = read_checkpoint(&b).unwrap();
+        assert_eq!(pa, pb, "parameters");
+        assert_eq!(ma, mb, "optimiser moments");
+        assert_eq!((sa.steps, sa.best_epoch, sa.best_dstsp), (sb.steps, sb.best_epoch, sb.best_dstsp));
+        let strip = |s: &AlrnnRunState| s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>();
+        assert_eq!(strip(&sa), strip(&sb));
+        assert_eq!(std::fs::read(a.join(files::BEST)).unwrap(), std::fs::read(b.join(files::BEST)).unwrap());
+        // Same seed, same bytes: a second straight run gives the identical model file.
+        let c = dir.path().join("again");
+        train_series(&series, &st, data, &c, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+        assert_eq!(std::fs::read(a.join(files::BEST)).unwrap(), std::fs::read(c.join(files::BEST)).unwrap());
+    }
+
+    /// The measurement behind writing the AL-RNN by hand: one forced forward + backward of a
+    /// 16 × 200-step batch at M = 20 on burn's CPU autodiff backend versus the hand-written
+    /// BPTT. Run with `cargo test --release -p oplab-operators -- --ignored --nocapture burn_vs`.
+    #[test]
+    #[ignore]
+    fn burn_vs_hand_written_batch_time() {
+        use burn::tensor::{activation::relu, Tensor};
+        type B = crate::backend::CpuTrain;
+        let dev = Default::default();
+        let (m, bsz, steps) = (20usize, 16usize, 200usize);
+        let w = Tensor::<B, 2>::random([m, m], burn::tensor::Distribution::Normal(0.0, 0.01), &dev).require_grad();
+        let a = Tensor::<B, 2>::full([1, m], 0.9, &dev).require_grad();
+        let h = Tensor::<B, 2>::zeros([1, m], &dev).require_grad();
+        let mask = Tensor::<B, 2>::from_floats([[1.0f32; 20]], &dev);
+        let reps = 5;
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            let mut z = Tensor::<B, 2>::ones([bsz, m], &dev);
+            let mut loss = Tensor::<B, 1>::zeros([1], &dev);
+            for _ in 0..steps {
+                let phi = z.clone() * mask.clone() + relu(z.clone()) * (mask.clone() * 0.0);
+                z = z * a.clone() + phi.matmul(w.clone().transpose()) + h.clone();
+                loss = loss + z.clone().slice([0..bsz, 0..3]).powf_scalar(2.0).mean().reshape([1]);
+            }
+            let _ = loss.backward();
+        }
+        let burn_s = t0.elapsed().as_secs_f64() / reps as f64;
+        let series = lorenz(1000);
+        let model = Alrnn::init(AlrnnShape { m, p: 2, n: 3 }, 0).unwrap();
+        let seqs: Vec<Vec<f64>> = (0..bsz).map(|k| series.values[k * 30..k * 30 + (steps + 1) * 3].to_vec()).collect();
+        let mut g = vec![0.0; model.shape.n_params()];
+        let t1 = Instant::now();
+        for _ in 0..reps {
+            batch_gradient(&model, &seqs, Forcing { tau: 16, alpha: 1.0 }, 1, &mut g);
+        }
+        let hand_s = t1.elapsed().as_secs_f64() / reps as f64;
+        eprintln!("one batch (16 x 200 steps, M = 20): burn Flex+Autodiff {:.2} ms, hand-written f64 BPTT {:.2} ms (x{:.0})", burn_s * 1e3, hand_s * 1e3, burn_s / hand_s);
+    }
+}
