@@ -37,25 +37,35 @@ pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Resul
     crate::training::checkpoint::write_atomic(path, &bytes)
 }
 
+/// A labelled, coloured curve of (x, y) points.
+pub(crate) type Curve<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
+
 /// Draws training loss and validation errors per epoch on a log scale.
 pub fn loss_curve(path: &Path, history: &[EpochMetrics]) -> crate::Result<()> {
+    let per_epoch = |f: fn(&EpochMetrics) -> f64| history.iter().enumerate().map(|(i, m)| ((i + 1) as f64, f(m))).collect();
+    let series = [
+        ("train loss", per_epoch(|m| m.train_loss), RGBColor(0, 114, 178)),
+        ("val rel. L2", per_epoch(|m| m.val_l2), RGBColor(213, 94, 0)),
+        ("val rel. H1", per_epoch(|m| m.val_h1), RGBColor(0, 158, 115)),
+    ];
+    log_curves(path, "training curve", "error (log10)", history.len(), &series)
+}
+
+/// Draws curves against the epoch (1..=`epochs`) with a log10 y axis, skipping points that are not
+/// finite and positive; shared by the operator and the AL-RNN training figures.
+pub(crate) fn log_curves(path: &Path, caption: &str, y_desc: &str, epochs: usize, series: &[Curve]) -> crate::Result<()> {
     register_font();
     let (w, h) = (900u32, 560u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-        let series: [(&str, Vec<f64>, RGBColor); 3] = [
-            ("train loss", history.iter().map(|m| m.train_loss).collect(), RGBColor(0, 114, 178)),
-            ("val rel. L2", history.iter().map(|m| m.val_l2).collect(), RGBColor(213, 94, 0)),
-            ("val rel. H1", history.iter().map(|m| m.val_h1).collect(), RGBColor(0, 158, 115)),
-        ];
-        let vals: Vec<f64> = series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite() && *v > 0.0).collect();
+        let vals: Vec<f64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).filter(|v| v.is_finite() && *v > 0.0).collect();
         let (lo, hi) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         let (lo, hi) = if lo.is_finite() { (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0)) } else { (-3.0, 0.0) };
-        let n = history.len().max(2) as f64;
+        let n = epochs.max(2) as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("training curve", (FAMILY, 22))
+            .caption(caption, (FAMILY, 22))
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -64,17 +74,18 @@ pub fn loss_curve(path: &Path, history: &[EpochMetrics]) -> crate::Result<()> {
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc("error (log10)")
+            .y_desc(y_desc)
             .y_label_formatter(&|v| format!("1e{v:.0}"))
             .label_style((FAMILY, 14))
             .draw()
             .map_err(|e| plot_err(path, e))?;
-        for (label, ys, color) in series {
-            let pts: Vec<(f64, f64)> = ys.iter().enumerate().filter(|(_, v)| v.is_finite() && **v > 0.0).map(|(i, v)| ((i + 1) as f64, v.log10())).collect();
+        for (label, pts, color) in series {
+            let color = *color;
+            let pts: Vec<(f64, f64)> = pts.iter().filter(|p| p.1.is_finite() && p.1 > 0.0).map(|&(x, y)| (x, y.log10())).collect();
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(|e| plot_err(path, e))?
-                .label(label)
+                .label(*label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         }
         chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font((FAMILY, 14)).draw().map_err(|e| plot_err(path, e))?;

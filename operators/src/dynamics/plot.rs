@@ -9,10 +9,8 @@ use rustfft::FftPlanner;
 
 use super::metrics::power_spectrum;
 use super::train::AlrnnEpoch;
-use crate::plot::{plot_err, register_font, write_png, FAMILY};
+use crate::plot::{log_curves, plot_err, register_font, write_png, Curve, FAMILY};
 
-/// A labelled, coloured curve.
-type Curve<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 
 const TRUE_COLOR: RGBColor = RGBColor(0, 114, 178);
 const GEN_COLOR: RGBColor = RGBColor(213, 94, 0);
@@ -31,41 +29,13 @@ fn finite_range<'a>(vals: impl Iterator<Item = &'a f64>) -> (f64, f64) {
 
 /// Training loss per epoch and `D_stsp` / `D_H` at evaluation epochs (log scale).
 pub fn training_curves(path: &Path, history: &[AlrnnEpoch]) -> crate::Result<()> {
-    register_font();
-    let (w, h) = (900u32, 560u32);
-    let mut buf = vec![255u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-        let series: [Curve; 4] = [
-            ("forced loss (MSE)", history.iter().map(|e| (e.epoch as f64, e.loss)).collect(), TRUE_COLOR),
-            ("D_stsp (train series)", history.iter().filter_map(|e| e.dstsp.map(|v| (e.epoch as f64, v))).collect(), GEN_COLOR),
-            ("D_H", history.iter().filter_map(|e| e.dh.map(|v| (e.epoch as f64, v))).collect(), RGBColor(0, 158, 115)),
-            ("prediction error", history.iter().filter_map(|e| e.pe.map(|v| (e.epoch as f64, v))).collect(), RGBColor(204, 121, 167)),
-        ];
-        let logs: Vec<f64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).filter(|v| v.is_finite() && *v > 0.0).map(f64::log10).collect();
-        let (lo, hi) = finite_range(logs.iter());
-        let n = history.len().max(2) as f64;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("AL-RNN training", (FAMILY, 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(1f64..n, lo..hi)
-            .map_err(|e| plot_err(path, e))?;
-        chart.configure_mesh().x_desc("epoch").y_desc("log10").label_style((FAMILY, 14)).draw().map_err(|e| plot_err(path, e))?;
-        for (label, pts, color) in series {
-            let pts: Vec<(f64, f64)> = pts.into_iter().filter(|p| p.1.is_finite() && p.1 > 0.0).map(|(x, y)| (x, y.log10())).collect();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(|e| plot_err(path, e))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        }
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font((FAMILY, 14)).draw().map_err(|e| plot_err(path, e))?;
-        root.present().map_err(|e| plot_err(path, e))?;
-    }
-    write_png(path, &buf, w, h)
+    let series: [Curve; 4] = [
+        ("forced loss (MSE)", history.iter().map(|e| (e.epoch as f64, e.loss)).collect(), TRUE_COLOR),
+        ("D_stsp (train series)", history.iter().filter_map(|e| e.dstsp.map(|v| (e.epoch as f64, v))).collect(), GEN_COLOR),
+        ("D_H", history.iter().filter_map(|e| e.dh.map(|v| (e.epoch as f64, v))).collect(), RGBColor(0, 158, 115)),
+        ("prediction error", history.iter().filter_map(|e| e.pe.map(|v| (e.epoch as f64, v))).collect(), RGBColor(204, 121, 167)),
+    ];
+    log_curves(path, "AL-RNN training", "log10", history.len(), &series)
 }
 
 /// Pairs of dimensions shown: (0,1), (0,2), (1,2) as far as they exist.
