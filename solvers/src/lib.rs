@@ -8,6 +8,7 @@
 pub mod advection;
 pub mod burgers;
 pub mod elliptic;
+pub mod etdrk4;
 pub mod grf;
 pub mod navier_stokes;
 pub mod ode;

@@ -14,7 +14,8 @@ mod real_fft;
 mod solver;
 
 pub use real_fft::{RealFft1d, RealFftBuffers};
-pub use solver::{BurgersSolver, Etdrk4Coefficients};
+pub use crate::etdrk4::Etdrk4Coefficients;
+pub use solver::BurgersSolver;
 
 use crate::grf::{GrfError, PeriodicGrf1d, PeriodicGrfParams};
 use rand::Rng;

@@ -2,71 +2,11 @@
 
 use super::real_fft::{RealFft1d, RealFftBuffers};
 use super::{BurgersConfig, BurgersError};
+use crate::etdrk4::{Etdrk4Coefficients, Etdrk4Stages};
 use rustfft::num_complex::Complex64;
 use std::f64::consts::PI;
 
 const ZERO: Complex64 = Complex64 { re: 0.0, im: 0.0 };
-
-/// Number of contour points on the upper half circle (Kassam & Trefethen use 32 of 64).
-const CONTOUR_POINTS: usize = 32;
-
-/// ETDRK4 coefficients for a diagonal linear operator `L` (one value per mode) and step `h`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Etdrk4Coefficients {
-    /// `e^{hL}`.
-    pub e: Vec<f64>,
-    /// `e^{hL/2}`.
-    pub e_half: Vec<f64>,
-    /// `h · (e^{hL/2} − 1)/(hL)`.
-    pub q: Vec<f64>,
-    /// `h · (−4 − hL + e^{hL}(4 − 3hL + (hL)²)) / (hL)³`.
-    pub f1: Vec<f64>,
-    /// `h · (2 + hL + e^{hL}(hL − 2)) / (hL)³`.
-    pub f2: Vec<f64>,
-    /// `h · (−4 − 3hL − (hL)² + e^{hL}(4 − hL)) / (hL)³`.
-    pub f3: Vec<f64>,
-}
-
-impl Etdrk4Coefficients {
-    /// Evaluate the φ-functions by averaging over a circle of radius 1 around each `hL` in the
-    /// complex plane (Kassam & Trefethen 2005): exact for analytic functions and free of the
-    /// cancellation the closed forms suffer near `hL = 0`.
-    pub fn new(linear: &[f64], h: f64) -> Self {
-        let n = linear.len();
-        let mut c = Self {
-            e: vec![0.0; n],
-            e_half: vec![0.0; n],
-            q: vec![0.0; n],
-            f1: vec![0.0; n],
-            f2: vec![0.0; n],
-            f3: vec![0.0; n],
-        };
-        let roots: Vec<Complex64> = (1..=CONTOUR_POINTS)
-            .map(|j| Complex64::from_polar(1.0, PI * (j as f64 - 0.5) / CONTOUR_POINTS as f64))
-            .collect();
-        for (k, &l) in linear.iter().enumerate() {
-            let hl = h * l;
-            c.e[k] = hl.exp();
-            c.e_half[k] = (0.5 * hl).exp();
-            let (mut q, mut f1, mut f2, mut f3) = (ZERO, ZERO, ZERO, ZERO);
-            for &root in &roots {
-                let r = root + hl;
-                let er = r.exp();
-                let r3 = r * r * r;
-                q += ((0.5 * r).exp() - 1.0) / r;
-                f1 += (-4.0 - r + er * (4.0 - 3.0 * r + r * r)) / r3;
-                f2 += (2.0 + r + er * (r - 2.0)) / r3;
-                f3 += (-4.0 - 3.0 * r - r * r + er * (4.0 - r)) / r3;
-            }
-            let scale = h / CONTOUR_POINTS as f64;
-            c.q[k] = scale * q.re;
-            c.f1[k] = scale * f1.re;
-            c.f2[k] = scale * f2.re;
-            c.f3[k] = scale * f3.re;
-        }
-        c
-    }
-}
 
 /// Burgers solver for one configuration (FFT plans and wavenumbers made once).
 #[derive(Debug, Clone)]
@@ -86,15 +26,7 @@ pub struct BurgersSolver {
 /// Work buffers of one solve (allocated once per solve).
 struct Workspace {
     fft: RealFftBuffers,
-    /// The three ETDRK4 stages after `v` (the solve's state).
-    a: Vec<Complex64>,
-    b: Vec<Complex64>,
-    c: Vec<Complex64>,
-    /// Nonlinear terms of the four stages.
-    nv: Vec<Complex64>,
-    na: Vec<Complex64>,
-    nb: Vec<Complex64>,
-    nc: Vec<Complex64>,
+    stages: Etdrk4Stages,
 }
 
 /// Running maxima kept apart so that the reduction vectorises instead of forming one chain.
@@ -163,13 +95,7 @@ impl BurgersSolver {
         let modes = self.fft.spectrum_len();
         let mut ws = Workspace {
             fft: self.fft.buffers(),
-            a: vec![ZERO; modes],
-            b: vec![ZERO; modes],
-            c: vec![ZERO; modes],
-            nv: vec![ZERO; modes],
-            na: vec![ZERO; modes],
-            nb: vec![ZERO; modes],
-            nc: vec![ZERO; modes],
+            stages: Etdrk4Stages::new(modes),
         };
         let mut v = vec![ZERO; modes];
         self.fft.forward(u0, &mut v, &mut ws.fft);
@@ -239,31 +165,17 @@ impl BurgersSolver {
         ws: &mut Workspace,
     ) -> Result<(), (usize, f64)> {
         let max_cfl = self.config.max_cfl;
-        let Workspace { fft, a, b, c, nv, na, nb, nc } = ws;
-        let (e, e2, q) = (&coeff.e[..], &coeff.e_half[..], &coeff.q[..]);
+        let Workspace { fft, stages } = ws;
         for step in 0..steps {
-            let peak = self.nonlinear(v, nv, fft);
+            let peak = self.nonlinear(v, &mut stages.nv, fft);
             let cfl = peak * cfl_per_speed;
             if cfl.is_nan() || cfl > max_cfl {
                 return Err((step, peak));
             }
-            for ((((a, &v), &nv), &e2), &q) in a.iter_mut().zip(&*v).zip(&*nv).zip(e2).zip(q) {
-                *a = v * e2 + nv * q;
-            }
-            self.nonlinear(a, na, fft);
-            for ((((b, &v), &na), &e2), &q) in b.iter_mut().zip(&*v).zip(&*na).zip(e2).zip(q) {
-                *b = v * e2 + na * q;
-            }
-            self.nonlinear(b, nb, fft);
-            for (((((c, &a), &nb), &nv), &e2), &q) in c.iter_mut().zip(&*a).zip(&*nb).zip(&*nv).zip(e2).zip(q) {
-                *c = a * e2 + (nb * 2.0 - nv) * q;
-            }
-            self.nonlinear(c, nc, fft);
-            let stages = nv.iter().zip(&*na).zip(&*nb).zip(&*nc);
-            let f = coeff.f1.iter().zip(&coeff.f2).zip(&coeff.f3);
-            for (((v, &e), (((&nv, &na), &nb), &nc)), ((&f1, &f2), &f3)) in v.iter_mut().zip(e).zip(stages).zip(f) {
-                *v = *v * e + nv * f1 + (na + nb) * (2.0 * f2) + nc * f3;
-            }
+            // Inlined so that the right-hand side is compiled with the caller's target features (AVX2).
+            stages.finish_step(coeff, v, #[inline(always)] |state, out| {
+                self.nonlinear(state, out, fft);
+            });
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use super::fft2::Fft2Plan;
 use super::{NavierStokesConfig, NavierStokesError, TimeScheme};
-use crate::burgers::Etdrk4Coefficients;
+use crate::etdrk4::{Etdrk4Coefficients, Etdrk4Stages};
 use crate::grf::periodic::fft_frequency;
 use rustfft::num_complex::Complex64;
 use std::f64::consts::PI;
@@ -78,24 +78,6 @@ struct EtdTables {
     keep: Vec<f64>,
     /// `f̂`, the forcing's (unnormalised) spectrum.
     forcing: Vec<Complex64>,
-}
-
-/// The ETDRK4 stage states and their right-hand sides (half spectra), allocated once per solve.
-struct EtdStages {
-    a: Vec<Complex64>,
-    b: Vec<Complex64>,
-    c: Vec<Complex64>,
-    nv: Vec<Complex64>,
-    na: Vec<Complex64>,
-    nb: Vec<Complex64>,
-    nc: Vec<Complex64>,
-}
-
-impl EtdStages {
-    fn new(len: usize) -> Self {
-        let z = || vec![ZERO; len];
-        Self { a: z(), b: z(), c: z(), nv: z(), na: z(), nb: z(), nc: z() }
-    }
 }
 
 impl std::fmt::Debug for NavierStokesSolver {
@@ -259,7 +241,7 @@ impl NavierStokesSolver {
             scratch: vec![ZERO; self.plan.scratch_len()],
         };
         // Stage buffers exist only for the scheme that uses them.
-        let mut stages = EtdStages::new(if self.etd.is_some() { w_hat.len() } else { 0 });
+        let mut stages = Etdrk4Stages::new(if self.etd.is_some() { w_hat.len() } else { 0 });
         self.plan.forward_real(w0, h + 1, &mut w_hat, &mut ws.pairs, &mut ws.scratch);
         self.store(&w_hat, &mut ws, &mut vorticity);
 
@@ -287,7 +269,7 @@ impl NavierStokesSolver {
     /// One time step of the configured scheme, in the AVX2 build where the CPU has it (both
     /// builds do the same IEEE operations in the same order, so their results are identical).
     /// The check is that of the step's starting state.
-    fn step(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
+    fn step(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut Etdrk4Stages) -> StepCheck {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is only true when the CPU reports AVX2 and FMA.
@@ -298,12 +280,12 @@ impl NavierStokesSolver {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn step_avx2(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
+    unsafe fn step_avx2(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut Etdrk4Stages) -> StepCheck {
         self.step_body(w_hat, ws, stages)
     }
 
     #[inline(always)]
-    fn step_body(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut EtdStages) -> StepCheck {
+    fn step_body(&self, w_hat: &mut [Complex64], ws: &mut Workspace, stages: &mut Etdrk4Stages) -> StepCheck {
         match &self.etd {
             None => {
                 self.velocity_and_gradient(w_hat, ws);
@@ -320,28 +302,12 @@ impl NavierStokesSolver {
     /// `a = e^{hL/2}ŵ + Q N(ŵ)`, `b = e^{hL/2}ŵ + Q N(a)`, `c = e^{hL/2}a + Q (2N(b) − N(ŵ))`,
     /// `ŵ ← e^{hL}ŵ + f₁N(ŵ) + 2f₂(N(a) + N(b)) + f₃N(c)`.
     #[inline(always)]
-    fn etdrk4_step(&self, w: &mut [Complex64], ws: &mut Workspace, st: &mut EtdStages, etd: &EtdTables) -> StepCheck {
-        let co = &etd.coeff;
-        let (e, e2, q) = (&co.e[..], &co.e_half[..], &co.q[..]);
+    fn etdrk4_step(&self, w: &mut [Complex64], ws: &mut Workspace, st: &mut Etdrk4Stages, etd: &EtdTables) -> StepCheck {
         let check = self.etd_rhs(w, &mut st.nv, ws, etd);
-        for ((((a, &w), &nv), &e2), &q) in st.a.iter_mut().zip(&*w).zip(&st.nv).zip(e2).zip(q) {
-            *a = w * e2 + nv * q;
-        }
-        self.etd_rhs(&st.a, &mut st.na, ws, etd);
-        for ((((b, &w), &na), &e2), &q) in st.b.iter_mut().zip(&*w).zip(&st.na).zip(e2).zip(q) {
-            *b = w * e2 + na * q;
-        }
-        self.etd_rhs(&st.b, &mut st.nb, ws, etd);
-        let prev = st.nv.iter().zip(&st.nb);
-        for ((((c, &a), (&nv, &nb)), &e2), &q) in st.c.iter_mut().zip(&st.a).zip(prev).zip(e2).zip(q) {
-            *c = a * e2 + (nb * 2.0 - nv) * q;
-        }
-        self.etd_rhs(&st.c, &mut st.nc, ws, etd);
-        let stages = st.nv.iter().zip(&st.na).zip(&st.nb).zip(&st.nc);
-        let f = co.f1.iter().zip(&co.f2).zip(&co.f3);
-        for (((w, &e), (((&nv, &na), &nb), &nc)), ((&f1, &f2), &f3)) in w.iter_mut().zip(e).zip(stages).zip(f) {
-            *w = *w * e + nv * f1 + (na + nb) * (2.0 * f2) + nc * f3;
-        }
+        // Inlined so that the right-hand side is compiled with the caller's target features (AVX2).
+        st.finish_step(&etd.coeff, w, #[inline(always)] |state, out| {
+            self.etd_rhs(state, out, ws, etd);
+        });
         check
     }
 
