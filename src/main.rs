@@ -31,7 +31,16 @@ pub struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version, and the help shown for a missing subcommand, print as clap
+        // renders them (exit 0, or 2 for the missing subcommand).
+        Err(err) if !err.use_stderr() || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
+        Err(err) => {
+            eprintln!("{}", one_line_usage_error(&err.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     match commands::run(cli.command) {
         Ok(code) => code,
         Err(err) => {
@@ -39,6 +48,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's usage error on one line, as every other oplab error: its message and any list of
+/// allowed values are kept; the blank lines, usage block, tips and the "--help" pointer go.
+fn one_line_usage_error(rendered: &str) -> String {
+    let kept: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("tip:") && !l.starts_with("For more information"))
+        .collect();
+    kept.join(" ")
 }
 
 /// The whole error chain on one line: `outer: inner: root cause`.

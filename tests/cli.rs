@@ -232,3 +232,19 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
     assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "bad_run2"], d), "missing.h5");
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--out", "run_mgno"], d), "already holds a run");
 }
+
+#[test]
+fn argument_parser_errors_are_one_line_with_the_allowed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bad_layout = run(&["generate", "darcy", "--n", "1", "--layout", "foo", "--out", "x.h5"], d);
+    assert_one_line_error(&bad_layout, "'foo' for '--layout <LAYOUT>' [possible values: native, fno, pdebench]");
+    assert_one_line_error(&run(&["generate", "navier-stokes", "--n", "1", "--scheme", "rk9"], d), "[possible values: crank-nicolson, etdrk4]");
+    assert_one_line_error(&run(&["train", "mgno"], d), "--data <DATA>");
+    assert_one_line_error(&run(&["generate", "darcy", "--n", "abc"], d), "invalid value 'abc' for '--n <N>'");
+    assert!(!d.join("x.h5").exists());
+    // Help is not an error: it goes to stdout, whole, with exit code 0.
+    let help = run(&["generate", "darcy", "--help"], d);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).lines().count() > 5);
+}
