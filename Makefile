@@ -6,7 +6,7 @@ CARGO ?= cargo
 OPLAB := $(or $(CARGO_TARGET_DIR),target)/release/oplab
 QUICKSTART_DIR ?= quickstart
 
-.PHONY: deps quickstart test test-hpc build cuda clean-quickstart
+.PHONY: deps quickstart test test-hpc build cuda cuda-fixed clean-quickstart
 
 deps:
 	@./scripts/install-deps.sh
@@ -33,6 +33,13 @@ test-hpc: deps
 # The CUDA build (no toolkit needed to build; NVRTC and the driver are needed at run time).
 cuda: deps
 	$(CARGO) build --release --features cuda
+
+# The same without burn's kernel autotuner: burn's fixed default kernels, so the first step of every
+# new shape compiles a handful of kernels instead of benchmarking candidates for minutes. Slower
+# steady state for MgNO at 256² (180 vs 106 ms/step on an H200), but FNO and small grids start at
+# once; measured in bench/RESULTS.md, "Operators".
+cuda-fixed: deps
+	$(CARGO) build --release --no-default-features --features cuda
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)
