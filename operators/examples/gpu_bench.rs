@@ -7,6 +7,8 @@
 //! cargo build --release -p oplab-operators --features cuda --example gpu_bench
 //! gpu_bench --device cuda                      # everything, batch 16 layers / batch 8 steps
 //! gpu_bench --device cpu --layer-max 64 --sizes 32 --reps 3    # a quick CPU run
+//! gpu_bench --device cuda --only check         # fast vs stock gradients (exit 1 above --tolerance)
+//! gpu_bench --device cuda --only breakdown     # MgNO/FNO step split into forward, backward, Adam
 //! ```
 //!
 //! Every timing is the median of `--reps` repetitions after `--warmup` untimed ones (burn
@@ -42,11 +44,13 @@ struct Args {
     paths: Vec<String>,
     /// Which models the step table times (`mgno`, `fno`).
     models: Vec<String>,
+    /// Largest relative difference of the fast gradients from the stock ones that `check` accepts.
+    tolerance: f64,
 }
 
 impl Args {
     fn parse() -> Result<Self, String> {
-        let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()] };
+        let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()], tolerance: 1e-4 };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -62,15 +66,16 @@ impl Args {
                 "--only" => a.only = value()?,
                 "--paths" => a.paths = value()?.split(',').map(str::to_string).collect(),
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
+                "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda] [--only all|layers|steps] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda] [--only all|layers|steps|check|breakdown] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
             }
         }
-        if !["all", "layers", "steps"].contains(&a.only.as_str()) {
-            return Err(format!("--only {} must be all, layers or steps", a.only));
+        if !["all", "layers", "steps", "check", "breakdown"].contains(&a.only.as_str()) {
+            return Err(format!("--only {} must be all, layers, steps, check or breakdown", a.only));
         }
         Ok(a)
     }
@@ -104,12 +109,141 @@ fn main() {
 
 fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
     println!("# oplab conv benchmark (burn 0.21, device {}, f32)\n", args.device);
-    if args.only != "steps" {
-        layer_table::<B>(device, args);
+    match args.only.as_str() {
+        "check" => {
+            if !gradient_check::<B>(device, args) {
+                std::process::exit(1);
+            }
+        }
+        "breakdown" => step_breakdown::<B>(device, args),
+        only => {
+            if only != "steps" {
+                layer_table::<B>(device, args);
+            }
+            if only != "layers" {
+                step_table::<B>(device, args);
+            }
+        }
     }
-    if args.only != "layers" {
-        step_table::<B>(device, args);
+}
+
+/// `‖a − b‖ / ‖b‖` over all elements (f64 accumulation).
+fn relative_difference<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f64 {
+    let a: Vec<f32> = a.into_data().convert::<f32>().to_vec().expect("f32 data");
+    let b: Vec<f32> = b.into_data().convert::<f32>().to_vec().expect("f32 data");
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(&b) {
+        num += (*x as f64 - *y as f64).powi(2);
+        den += (*y as f64).powi(2);
     }
+    (num / den.max(1e-300)).sqrt()
+}
+
+/// The issue's correctness criterion on this device: output, input gradient, weight gradient and
+/// bias gradient of the fast path against burn's stock path, for MgNO's layer kinds (3×3 smoother,
+/// stride-2 restriction, 4×4 stride-2 transposed prolongation, 1×1 skip), 1-channel ends and
+/// odd, non-square grids. Returns whether every relative difference is within `--tolerance`.
+fn gradient_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+    type Ad<B> = Autodiff<B>;
+    // (batch, c_in, c_out, [h, w], kernel, stride, padding, transposed)
+    let cases: [(usize, usize, usize, [usize; 2], usize, usize, usize, bool); 10] = [
+        (8, 24, 24, [256, 256], 3, 1, 1, false),
+        (8, 1, 24, [256, 256], 3, 1, 1, false),
+        (8, 24, 1, [64, 64], 3, 1, 1, false),
+        (8, 24, 24, [256, 256], 3, 2, 1, false),
+        (8, 24, 24, [128, 128], 4, 2, 1, true),
+        (8, 24, 24, [256, 256], 1, 1, 0, false),
+        (3, 5, 7, [37, 29], 3, 1, 1, false),
+        (3, 5, 7, [37, 29], 3, 2, 1, false),
+        (2, 3, 4, [19, 23], 4, 2, 1, true),
+        (2, 24, 24, [2, 2], 3, 1, 1, false),
+    ];
+    println!("## Fast vs stock gradients, relative difference ‖fast − stock‖ / ‖stock‖ (tolerance {:.0e})\n", args.tolerance);
+    println!("| layer | output | d/dx | d/dw | d/db |");
+    println!("|---|---|---|---|---|");
+    let mut ok = true;
+    for (b, ci, co, [h, w], k, s, p, transposed) in cases {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<B, 4>::random([b, ci, h, w], normal, device);
+        let w_shape = if transposed { [ci, co, k, k] } else { [co, ci, k, k] };
+        let wt = Tensor::<B, 4>::random(w_shape, Distribution::Normal(0.0, 0.1), device);
+        let bias = Tensor::<B, 1>::random([co], normal, device);
+        let conv_opts = ConvOptions::new([s; 2], [p; 2], [1, 1], 1);
+        let t_opts = ConvTransposeOptions::new([s; 2], [p; 2], [0, 0], [1, 1], 1);
+        let run = |path: ConvGradPath| {
+            let xa = Tensor::<Ad<B>, 4>::from_inner(x.clone()).require_grad();
+            let wa = Tensor::<Ad<B>, 4>::from_inner(wt.clone()).require_grad();
+            let ba = Tensor::<Ad<B>, 1>::from_inner(bias.clone()).require_grad();
+            let y = if transposed {
+                conv_transpose2d_on_path(xa.clone(), wa.clone(), Some(ba.clone()), t_opts.clone(), path)
+            } else {
+                conv2d_on_path(xa.clone(), wa.clone(), Some(ba.clone()), conv_opts.clone(), path)
+            };
+            // A fixed random weighting of the output, the same on both paths.
+            let r = Tensor::<Ad<B>, 4>::from_inner(Tensor::<B, 4>::from_data(output_weights(y.dims()), device));
+            let grads = (y.clone() * r).sum().backward();
+            (y.inner(), xa.grad(&grads).expect("dx"), wa.grad(&grads).expect("dw"), ba.grad(&grads).expect("db"))
+        };
+        let (ys, dxs, dws, dbs) = run(ConvGradPath::Stock);
+        let (yf, dxf, dwf, dbf) = run(ConvGradPath::Fast);
+        let errs = [relative_difference(yf, ys), relative_difference(dxf, dxs), relative_difference(dwf, dws), relative_difference(dbf, dbs)];
+        ok &= errs.iter().all(|e| *e <= args.tolerance);
+        let kind = if transposed { format!("{k}×{k} s{s} transposed") } else { format!("{k}×{k} s{s}") };
+        println!("| {kind} {ci}→{co}, {b}×{h}×{w} | {:.1e} | {:.1e} | {:.1e} | {:.1e} |", errs[0], errs[1], errs[2], errs[3]);
+    }
+    println!("\n{}", if ok { "all within tolerance" } else { "SOME ABOVE TOLERANCE" });
+    ok
+}
+
+/// A deterministic, non-constant weighting `r` of the output (so the loss is not a plain sum).
+fn output_weights(dims: [usize; 4]) -> burn::tensor::TensorData {
+    let n: usize = dims.iter().product();
+    let values: Vec<f32> = (0..n).map(|i| ((i as f32) * 0.618_034).fract() - 0.5).collect();
+    burn::tensor::TensorData::new(values, dims)
+}
+
+/// Where a training step's time goes: forward alone (no autodiff), forward + loss + backward, and
+/// the whole step with Adam, per model and grid (fast path).
+fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
+    let b = args.step_batch;
+    println!("## Training-step breakdown, batch {b}, fast path (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
+    println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) |");
+    println!("|---|---|---|---|---|");
+    for &n in &args.sizes {
+        for name in &args.models {
+            let parts = match name.as_str() {
+                "mgno" => breakdown_of::<B, _>(device, MgNoConfig::new().init::<Autodiff<B>>(device).expect("MgNO config"), b, n, args),
+                "fno" => breakdown_of::<B, _>(device, Fno2dConfig::new().init::<Autodiff<B>>(device).expect("FNO config"), b, n, args),
+                other => {
+                    eprintln!("gpu_bench: unknown model {other}");
+                    continue;
+                }
+            };
+            println!("| {name} | {n}² | {:.2} | {:.2} | {:.2} |", parts[0], parts[1], parts[2]);
+        }
+    }
+    println!();
+}
+
+fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 3]
+where
+    B: ConvBackend,
+    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
+    M::InnerModule: Operator2d<B>,
+{
+    with_grad_path(ConvGradPath::Fast, || {
+        let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        let inference = model.valid();
+        let x_inner = x.clone().inner();
+        let forward = time_ms::<B, _>(device, args.warmup, args.reps, || inference.forward(x_inner.clone()));
+        let backward = time_ms::<B, _>(device, args.warmup, args.reps, || {
+            let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
+            loss.backward()
+        });
+        let whole = step_ms::<B, _>(device, model.clone(), batch, n, args, ConvGradPath::Fast);
+        [forward, backward, whole]
+    })
 }
 
 /// Median milliseconds of `reps` calls of `f` after `warmup` untimed ones, each call followed

@@ -47,6 +47,19 @@ impl DeviceKind {
         }
     }
 
+    /// What the first training steps on this device cost before they reach full speed, for a
+    /// one-line notice at the start of a run (`None`: nothing worth saying).
+    pub fn warm_up_notice(self) -> Option<&'static str> {
+        match self {
+            DeviceKind::Cpu => None,
+            DeviceKind::Cuda if cfg!(feature = "autotune") => Some(
+                "note: this build autotunes burn's GPU kernels: the first step at every new shape benchmarks candidate \
+                 kernels and can take minutes (an H200 measured 0.5-3+ min); `make cuda-fixed` builds without the autotuner",
+            ),
+            DeviceKind::Cuda => Some("note: the first steps compile burn's GPU kernels (seconds; built without the autotuner)"),
+        }
+    }
+
     /// Devices this build supports, for error messages and `--help`.
     pub fn available() -> &'static str {
         if cfg!(feature = "cuda") {

@@ -88,6 +88,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
     }
     let opts = TrainOptions { resume: args.resume, stop_after: None };
+    if let (false, Some(notice)) = (args.quiet, device.warm_up_notice()) {
+        eprintln!("{notice}");
+    }
     let summary = training::train(&args.data, &args.out, &cfg, device, &opts, &Bar::new(args.quiet))?;
     if !args.quiet {
         let s = &summary.state;
