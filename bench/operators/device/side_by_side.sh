@@ -1,0 +1,26 @@
+#!/bin/bash
+# One device call: PyTorch and oplab side by side on the same GPU, every table the issue asks for.
+# Run from a folder holding `gpu_bench` (built with `--features cuda`, best `--no-default-features`
+# too: see bench/RESULTS.md) and `torch_step.py`; then, on the development machine,
+#   python3 bench/operators/update_results.py <files_at of the call>
+# writes the merged ratio tables into bench/RESULTS.md. Per-part limits (s) via environment:
+# CHECK_LIMIT, STEP_LIMIT, LAYER_LIMIT, BREAKDOWN_LIMIT.
+set -u
+cd "$(dirname "$0")"
+{
+  date -u +"%Y-%m-%d %H:%M UTC"
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+  python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+  echo "gpu_bench md5 $(md5sum < gpu_bench | cut -c1-12)"
+} > $OUT/call.txt 2>&1
+cat $OUT/call.txt
+t0=$(date +%s)
+part() { echo "## $1 (t=$(( $(date +%s)-t0 )) s)"; }
+part "PyTorch steps";  timeout 120 python3 torch_step.py --device cuda --only steps --reps 10 > $OUT/torch_steps.md 2>&1
+part "PyTorch layers"; timeout 90 python3 torch_step.py --device cuda --only layers --reps 10 > $OUT/torch_layers.md 2>&1
+part "oplab check";    timeout ${CHECK_LIMIT:-90} ./gpu_bench --device cuda --only check > $OUT/oplab_check.md 2>&1
+part "oplab steps";    timeout ${STEP_LIMIT:-150} ./gpu_bench --device cuda --only steps --paths fast --warmup 2 --reps 10 > $OUT/oplab_steps.md 2>&1
+part "oplab layers";   timeout ${LAYER_LIMIT:-120} ./gpu_bench --device cuda --only layers --warmup 2 --reps 10 > $OUT/oplab_layers.md 2>&1
+part "oplab breakdown"; timeout ${BREAKDOWN_LIMIT:-90} ./gpu_bench --device cuda --only breakdown --warmup 2 --reps 10 > $OUT/oplab_breakdown.md 2>&1
+part "done"
+tail -n 30 $OUT/*.md

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Merge one device call's oplab and PyTorch tables into a ratio table in bench/RESULTS.md.
+
+`bench/operators/device/side_by_side.sh` leaves, in the call's output folder, `oplab_steps.md`,
+`torch_steps.md` and (when the layer tables ran) `oplab_layers.md`, `torch_layers.md`, plus
+`oplab_check.md` / `oplab_breakdown.md` and `call.txt` (date, GPU, versions). This script pairs
+the rows by model and grid (steps) or by layer name (layers), computes oplab / PyTorch, and writes
+the result between the markers
+
+    <!-- gpu-side-by-side:begin -->
+    <!-- gpu-side-by-side:end -->
+
+of bench/RESULTS.md (appending the markers at the end the first time). Nothing is estimated: a cell
+that one side did not produce is printed as "–".
+
+    python3 bench/operators/update_results.py /work/.device/N [--results bench/RESULTS.md] [--dry-run]
+"""
+
+import argparse
+import math
+import pathlib
+import re
+import sys
+
+BEGIN = "<!-- gpu-side-by-side:begin -->"
+END = "<!-- gpu-side-by-side:end -->"
+
+
+def table_rows(path):
+    """The data rows of every markdown table in `path`, as lists of stripped cells."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows.append(cells)
+    return rows
+
+
+def number(cell):
+    try:
+        v = float(cell.rstrip("×"))
+    except ValueError:
+        return math.nan
+    return v
+
+
+def fmt(v, digits=2):
+    return "–" if v is None or math.isnan(v) else f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or math.isnan(a) or math.isnan(b) or b == 0:
+        return "–"
+    return f"**{a / b:.2f}×**"
+
+
+def model_key(name):
+    return "mgno" if name.lower().startswith("mgno") else "fno" if name.lower().startswith("fno") else name
+
+
+def steps_table(folder):
+    torch = {}
+    for cells in table_rows(folder / "torch_steps.md"):
+        if len(cells) == 4 and cells[0] != "model":
+            torch[(model_key(cells[0]), cells[2])] = (cells[0], number(cells[3]))
+    oplab = {}
+    for cells in table_rows(folder / "oplab_steps.md"):
+        # | model | params | grid | stock | fast | [tuned |] stock/fast |
+        if len(cells) >= 6 and cells[0] != "model":
+            oplab[(model_key(cells[0]), cells[2])] = (number(cells[3]), number(cells[4]))
+    keys = sorted(set(torch) | set(oplab), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
+    if not keys:
+        return []
+    out = [
+        "| training step, batch 8 | grid | PyTorch ms | oplab fast ms | oplab stock ms | fast / PyTorch |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in keys:
+        name, t = torch.get(key, (key[0], None))
+        stock, fast = oplab.get(key, (None, None))
+        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {fmt(stock)} | {ratio(fast, t)} |")
+    return out
+
+
+def layers_table(folder):
+    torch = {}
+    for cells in table_rows(folder / "torch_layers.md"):
+        if len(cells) == 5 and cells[0] != "layer":
+            torch[cells[0]] = [number(c) for c in cells[1:]]
+    oplab = {}
+    for cells in table_rows(folder / "oplab_layers.md"):
+        # | layer | fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | speed-up |
+        if len(cells) == 9 and cells[0] != "layer":
+            oplab[cells[0]] = [number(c) for c in cells[1:8]]
+    names = [n for n in torch if n in oplab] + [n for n in oplab if n not in torch] + [n for n in torch if n not in oplab]
+    if not names:
+        return []
+    out = [
+        "| layer, batch 16 | PyTorch fwd / dgrad / wgrad / fwd+bwd | oplab fwd / fast dgrad / fast wgrad / fast fwd+bwd | fwd+bwd oplab / PyTorch |",
+        "|---|---|---|---|",
+    ]
+    for n in names:
+        t = torch.get(n)
+        o = oplab.get(n)
+        tcell = " / ".join(fmt(v, 3) for v in t) if t else "–"
+        ocell = " / ".join(fmt(v, 3) for v in (o[0], o[3], o[4], o[6])) if o else "–"
+        out.append(f"| {n} | {tcell} | {ocell} | {ratio(o[6] if o else None, t[3] if t else None)} |")
+    return out
+
+
+def passthrough(folder, name, title):
+    path = folder / name
+    if not path.is_file():
+        return []
+    body = [l for l in path.read_text().splitlines() if l.startswith("|") or l.startswith("all within") or l.startswith("SOME ABOVE")]
+    return [f"{title}\n"] + body if body else []
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", type=pathlib.Path, help="the device call's output folder (files_at)")
+    p.add_argument("--results", type=pathlib.Path, default=pathlib.Path(__file__).resolve().parents[1] / "RESULTS.md")
+    p.add_argument("--dry-run", action="store_true", help="print the block instead of writing it")
+    args = p.parse_args()
+    if not args.folder.is_dir():
+        print(f"update_results: folder {args.folder} does not exist", file=sys.stderr)
+        return 2
+    header = (args.folder / "call.txt").read_text().strip() if (args.folder / "call.txt").is_file() else "(no call.txt)"
+    parts = [BEGIN, f"### GPU side by side, latest call\n\n```\n{header}\n```\n"]
+    for section in (steps_table(args.folder), layers_table(args.folder)):
+        if section:
+            parts += section + [""]
+    parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path):") + [""]
+    parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock gradients on the GPU (relative difference):") + [""]
+    parts.append(END)
+    block = "\n".join(parts)
+    if len(parts) <= 4:
+        print("update_results: no oplab or PyTorch tables found in the folder", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(block)
+        return 0
+    text = args.results.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    args.results.write_text(text)
+    print(f"update_results: wrote the side-by-side block into {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
