@@ -212,7 +212,8 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
         let out = format!("run_{model}");
         let first = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--epochs", "1", "--out", &out, "-q"], d);
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-        let more = run(&["train", model, "--data", "darcy.h5", "--epochs", "2", "--out", &out, "--resume", "-q"], d);
+        // The starting command plus --resume (same --config) continues the run ...
+        let more = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--epochs", "2", "--out", &out, "--resume", "-q"], d);
         assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
         let metrics = std::fs::read_to_string(d.join(&out).join("metrics.jsonl")).unwrap();
         assert_eq!(metrics.lines().count(), 2, "two epochs, one line each:\n{metrics}");
@@ -231,6 +232,9 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
     assert!(!d.join("bad_run/checkpoint.bin").exists() && !d.join("bad_run/best_model.mpk").exists());
     assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "bad_run2"], d), "missing.h5");
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--out", "run_mgno"], d), "already holds a run");
+    // ... but a config that no longer describes the stored run is refused, naming the field.
+    std::fs::write(d.join("other.toml"), std::fs::read_to_string(d.join("small.toml")).unwrap().replace("batch_size = 4", "batch_size = 2")).unwrap();
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "other.toml", "--out", "run_mgno", "--resume"], d), "batch_size differs");
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub struct TrainArgs {
     /// Run directory (config, checkpoints, metrics, plots).
     #[arg(long)]
     pub out: PathBuf,
-    /// Continue the run in --out from its last checkpoint.
+    /// Continue the run in --out from its last checkpoint (a --config given too must match the stored one).
     #[arg(long)]
     pub resume: bool,
     /// No progress output.
@@ -53,8 +53,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             bail!("--resume: {} holds no checkpoint ({}); start a new run without --resume", args.out.display(), files::CHECKPOINT);
         }
         let stored = training::read_run_config(&args.out)?;
-        if args.config.is_some() {
-            bail!("--config cannot be combined with --resume: the run continues with its stored {}", files::CONFIG);
+        if let Some(path) = &args.config {
+            // Rerunning the command that started the run, plus --resume, is fine as long as the
+            // file still describes the stored run (the length is --epochs' business).
+            let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
+            let mut given = TrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?;
+            given.model = stored.model;
+            given.epochs = stored.epochs;
+            ensure_same_config(path, &given.to_toml(), &stored.to_toml(), &args.out, files::CONFIG)?;
         }
         if stored.model != model {
             bail!("model = {} is invalid: the run in {} trains {:?}", args.model, args.out.display(), stored.model);
@@ -112,13 +118,19 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         if !has_checkpoint {
             bail!("--resume: {} holds no checkpoint ({}); start a new run without --resume", args.out.display(), dynamics::train::files::CHECKPOINT);
         }
-        if args.config.is_some() {
-            bail!("--config cannot be combined with --resume: the run continues with its stored {}", dynamics::train::files::CONFIG);
-        }
         if !dynamics::is_alrnn_run(&args.out) {
             bail!("model = alrnn is invalid: the run in {} is not an alrnn run", args.out.display());
         }
-        dynamics::train::read_config(&args.out)?
+        let stored = dynamics::train::read_config(&args.out)?;
+        if let Some(path) = &args.config {
+            // As for the operators: the starting command plus --resume is fine while the file
+            // still describes the stored run.
+            let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
+            let mut given = AlrnnTrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?;
+            given.epochs = stored.epochs;
+            ensure_same_config(path, &given.to_toml(), &stored.to_toml(), &args.out, dynamics::train::files::CONFIG)?;
+        }
+        stored
     } else {
         if has_checkpoint || args.out.join(files::CHECKPOINT).is_file() {
             bail!("--out {} already holds a run; pass --resume to continue it or choose another directory", args.out.display());
@@ -155,4 +167,43 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--resume`, a `--config` file must still describe the stored run (its `epochs` aside):
+/// otherwise one line naming the first differing field.
+fn ensure_same_config(path: &std::path::Path, given: &str, stored: &str, out: &std::path::Path, stored_name: &str) -> Result<()> {
+    match first_difference(given, stored) {
+        None => Ok(()),
+        Some(field) => bail!(
+            "--config {}: {field} differs from the run's stored {stored_name} in {}; drop --config to continue the stored run, or start a new run elsewhere",
+            path.display(),
+            out.display()
+        ),
+    }
+}
+
+/// The first dotted key at which two TOML documents differ (`None` when they are equal).
+fn first_difference(a: &str, b: &str) -> Option<String> {
+    fn walk(a: &toml::Value, b: &toml::Value, path: &str) -> Option<String> {
+        match (a, b) {
+            (toml::Value::Table(x), toml::Value::Table(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                keys.into_iter().find_map(|k| {
+                    let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    match (x.get(k), y.get(k)) {
+                        (Some(v), Some(w)) => walk(v, w, &sub),
+                        _ => Some(sub),
+                    }
+                })
+            }
+            _ if a == b => None,
+            _ => Some(if path.is_empty() { "the config".to_string() } else { path.to_string() }),
+        }
+    }
+    match (a.parse::<toml::Value>(), b.parse::<toml::Value>()) {
+        (Ok(x), Ok(y)) => walk(&x, &y, ""),
+        _ => (a != b).then(|| "the config".to_string()),
+    }
 }
