@@ -62,37 +62,44 @@ def model_key(name):
     return "mgno" if name.lower().startswith("mgno") else "fno" if name.lower().startswith("fno") else name
 
 
+def oplab_steps(path):
+    rows = {}
+    for cells in table_rows(path):
+        # | model | params | grid | stock | fast | [tuned |] stock/fast |
+        if len(cells) >= 6 and cells[0] != "model":
+            rows[(model_key(cells[0]), cells[2])] = (number(cells[3]), number(cells[4]))
+    return rows
+
+
 def steps_table(folder):
     torch = {}
     for cells in table_rows(folder / "torch_steps.md"):
         if len(cells) == 4 and cells[0] != "model":
             torch[(model_key(cells[0]), cells[2])] = (cells[0], number(cells[3]))
-    oplab = {}
-    for cells in table_rows(folder / "oplab_steps.md"):
-        # | model | params | grid | stock | fast | [tuned |] stock/fast |
-        if len(cells) >= 6 and cells[0] != "model":
-            oplab[(model_key(cells[0]), cells[2])] = (number(cells[3]), number(cells[4]))
-    keys = sorted(set(torch) | set(oplab), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
+    oplab = oplab_steps(folder / "oplab_steps.md")
+    kernel = oplab_steps(folder / "oplab_steps_kernel.md")
+    keys = sorted(set(torch) | set(oplab) | set(kernel), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
     if not keys:
         return []
     out = [
-        "| training step, batch 8 | grid | PyTorch ms | oplab fast ms | oplab stock ms | fast / PyTorch |",
-        "|---|---|---|---|---|---|",
+        "| training step, batch 8 | grid | PyTorch ms | oplab fast ms | oplab fast, wgrad kernel ms | oplab stock ms | fast / PyTorch | wgrad kernel / PyTorch |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key in keys:
         name, t = torch.get(key, (key[0], None))
         stock, fast = oplab.get(key, (None, None))
-        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {fmt(stock)} | {ratio(fast, t)} |")
+        fast_kernel = kernel.get(key, (None, None))[1]
+        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {fmt(fast_kernel)} | {fmt(stock)} | {ratio(fast, t)} | {ratio(fast_kernel, t)} |")
     return out
 
 
-def layers_table(folder):
+def layers_table(folder, oplab_file="oplab_layers.md"):
     torch = {}
     for cells in table_rows(folder / "torch_layers.md"):
         if len(cells) == 5 and cells[0] != "layer":
             torch[cells[0]] = [number(c) for c in cells[1:]]
     oplab = {}
-    for cells in table_rows(folder / "oplab_layers.md"):
+    for cells in table_rows(folder / oplab_file):
         # | layer | fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | speed-up |
         if len(cells) == 9 and cells[0] != "layer":
             oplab[cells[0]] = [number(c) for c in cells[1:8]]
@@ -134,8 +141,12 @@ def main():
     for section in (steps_table(args.folder), layers_table(args.folder)):
         if section:
             parts += section + [""]
+    kernel_layers = layers_table(args.folder, "oplab_layers_kernel.md") if (args.folder / "oplab_layers_kernel.md").is_file() else []
+    if kernel_layers:
+        parts += ["Layers with `OPLAB_CONV_WGRAD=kernel` (the dedicated weight-gradient kernel):\n"] + kernel_layers + [""]
     parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path):") + [""]
     parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock gradients on the GPU (relative difference):") + [""]
+    parts += passthrough(args.folder, "oplab_check_kernel.md", "The same with `OPLAB_CONV_WGRAD=kernel`:") + [""]
     parts.append(END)
     block = "\n".join(parts)
     if len(parts) <= 4:

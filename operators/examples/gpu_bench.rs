@@ -25,7 +25,7 @@ use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Distribution, Tensor};
 use oplab_operators::layers::fastconv::{
-    conv2d_input_grad, conv2d_on_path, conv2d_weight_grad, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
+    conv2d_input_grad, conv2d_on_path, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad_on, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
 };
 use oplab_operators::losses::relative_l2;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
@@ -312,7 +312,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
     // The same settings the autodiff op records (environment overrides included).
     let chunk = std::env::var("OPLAB_CONV_WGRAD_CHUNK").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(B::wgrad_chunk);
     let kind = wgrad_kind();
-    println!("fast wgrad: {kind:?} GEMM, split-K chunk {chunk}\n");
+    println!("fast wgrad: {kind:?} (OPLAB_CONV_WGRAD), split-K chunk {chunk}\n");
     println!("## Single layers, batch {b} (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
     println!("| layer | fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
     println!("|---|---|---|---|---|---|---|---|---|");
@@ -355,9 +355,9 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         });
         let fast_wgrad = time_ms::<B, _>(device, warm, w_run, || {
             if layer.transposed {
-                conv_transpose2d_weight_grad(x.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, kind)
+                conv_transpose2d_weight_grad_on(x.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, kind)
             } else {
-                conv2d_weight_grad(x.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, kind)
+                conv2d_weight_grad_on(x.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, kind)
             }
         });
         // Whole forward + backward under autodiff, d/dx and d/dw of Σ r·y.

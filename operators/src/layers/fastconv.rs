@@ -15,6 +15,9 @@
 //!   into chunks of about [`ConvBackend::wgrad_chunk`] points, the GEMM batch is
 //!   `batch × chunks` with K = chunk, and the partial products are summed afterwards. burn's GEMM
 //!   has no split-K, and the natural shape (M, N = channels, K = H·W) leaves the GPU idle;
+//!   With `OPLAB_CONV_WGRAD=kernel`, a backend's dedicated kernel replaces the GEMM where it has
+//!   one ([`ConvBackend::conv2d_weight_grad_kernel`]; CUDA: `super::wgrad_kernel`, a cubecl
+//!   reduction kernel; opt-in until it has been timed on a GPU);
 //! - **bias gradient**: a sum of dY.
 //!
 //! The weight gradient of a transposed convolution is the same GEMM with the roles of input and
@@ -119,6 +122,15 @@ pub trait ConvBackend: Backend {
         1024
     }
 
+    /// A dedicated weight-gradient kernel of this backend for `conv2d` (dilation 1, one group):
+    /// `[c_out, c_in, kh, kw]` from `x` `[batch, c_in, H, W]` and `dy` `[batch, c_out, Ho, Wo]`.
+    /// `None` (the default) where the backend has none for these tensors; the split-K GEMM
+    /// formulation is used then. Asked only under [`WgradKind::Kernel`].
+    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        let _ = (x, dy, kernel, stride, padding);
+        None
+    }
+
     /// `conv2d(x, weight, bias, options)` whose gradients, under autodiff, follow `path`.
     ///
     /// Shapes as burn's `conv2d`: `x` `[batch, c_in, H, W]`, `weight` `[c_out, c_in, kh, kw]`,
@@ -163,9 +175,15 @@ impl ConvBackend for burn::backend::Flex {
     }
 }
 
-/// CUDA through cubecl (with fusion): the backend the fast path exists for.
+/// CUDA through cubecl (with fusion): the backend the fast path exists for. Its dedicated
+/// weight-gradient kernel is [`super::wgrad_kernel`].
 #[cfg(feature = "cuda")]
-impl ConvBackend for burn::backend::Cuda {}
+impl ConvBackend for burn::backend::Cuda {
+    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        // `burn::backend::Cuda` is `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`.
+        super::wgrad_kernel::fused_weight_grad::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, dy, kernel, stride, padding)
+    }
+}
 
 /// What [`ConvBackend::fast_dgrad_wins`] and [`ConvBackend::fast_wgrad_wins`] decide on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,14 +266,18 @@ pub enum WgradKind {
     Im2col,
     /// One batched GEMM per tap (N = c_in): k² launches, no k²-fold copy.
     Taps,
+    /// The backend's dedicated kernel ([`ConvBackend::conv2d_weight_grad_kernel`]; CUDA has
+    /// one), [`WgradKind::Im2col`] where it has none.
+    Kernel,
 }
 
-/// The weight-gradient layout autodiff convolutions record: `OPLAB_CONV_WGRAD=im2col|taps`
+/// The weight-gradient layout autodiff convolutions record: `OPLAB_CONV_WGRAD=im2col|taps|kernel`
 /// (read once), else [`WgradKind::Im2col`].
 pub fn wgrad_kind() -> WgradKind {
     static ENV: OnceLock<WgradKind> = OnceLock::new();
     *ENV.get_or_init(|| match std::env::var("OPLAB_CONV_WGRAD").ok().as_deref().map(str::trim) {
         Some("taps") => WgradKind::Taps,
+        Some("kernel") => WgradKind::Kernel,
         _ => WgradKind::Im2col,
     })
 }
@@ -433,6 +455,22 @@ pub fn conv_transpose2d_weight_grad<B: Backend>(x: Tensor<B, 4>, dy: Tensor<B, 4
     conv2d_weight_grad(dy, x, kernel, stride, padding, chunk, kind)
 }
 
+/// [`conv2d_weight_grad`], or the backend's dedicated kernel under [`WgradKind::Kernel`] where it
+/// has one: what the fast backward runs. Same shapes as [`conv2d_weight_grad`].
+pub fn conv2d_weight_grad_on<B: ConvBackend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+    if kind == WgradKind::Kernel {
+        if let Some(g) = B::conv2d_weight_grad_kernel(prim(x.clone()), prim(dy.clone()), kernel, stride, padding) {
+            return wrap(g);
+        }
+    }
+    conv2d_weight_grad(x, dy, kernel, stride, padding, chunk, kind)
+}
+
+/// [`conv_transpose2d_weight_grad`] with the same choice as [`conv2d_weight_grad_on`].
+pub fn conv_transpose2d_weight_grad_on<B: ConvBackend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+    conv2d_weight_grad_on(dy, x, kernel, stride, padding, chunk, kind)
+}
+
 /// Bias gradient of either convolution: the sum of `dy` over batch and grid, `[c_out]`.
 pub fn conv_bias_grad<B: Backend>(dy: Tensor<B, 4>) -> Tensor<B, 1> {
     let o = dy.dims()[1];
@@ -514,7 +552,7 @@ impl ConvState {
 }
 
 /// Computes the requested gradients of one convolution from its output gradient.
-fn conv_grads<B: Backend>(st: &ConvState, x: Tensor<B, 4>, weight: Tensor<B, 4>, dy: Tensor<B, 4>, want_x: bool, want_w: bool) -> (Option<Tensor<B, 4>>, Option<Tensor<B, 4>>) {
+fn conv_grads<B: ConvBackend>(st: &ConvState, x: Tensor<B, 4>, weight: Tensor<B, 4>, dy: Tensor<B, 4>, want_x: bool, want_w: bool) -> (Option<Tensor<B, 4>>, Option<Tensor<B, 4>>) {
     let [_, _, h, w] = x.dims();
     let [_, _, kh, kw] = weight.dims();
     let [_, _, hy, wy] = dy.dims();
@@ -525,8 +563,8 @@ fn conv_grads<B: Backend>(st: &ConvState, x: Tensor<B, 4>, weight: Tensor<B, 4>,
         (false, false) => wrap(B::conv2d_x_backward(prim(x.clone()), prim(weight.clone()), prim(dy.clone()), st.conv_options())),
     });
     let dw = want_w.then(|| match (st.transposed, st.fast_wgrad) {
-        (true, true) => conv_transpose2d_weight_grad(x, dy, [kh, kw], st.stride, st.padding, st.chunk, st.kind),
-        (false, true) => conv2d_weight_grad(x, dy, [kh, kw], st.stride, st.padding, st.chunk, st.kind),
+        (true, true) => conv_transpose2d_weight_grad_on(x, dy, [kh, kw], st.stride, st.padding, st.chunk, st.kind),
+        (false, true) => conv2d_weight_grad_on(x, dy, [kh, kw], st.stride, st.padding, st.chunk, st.kind),
         (true, false) => {
             let opts = st.transpose_options([h, w], [hy, wy], [kh, kw]);
             wrap(B::conv_transpose2d_weight_backward(prim(x), prim(weight), prim(dy), opts))
@@ -542,7 +580,7 @@ struct FastConvWithBias;
 #[derive(Debug)]
 struct FastConvNoBias;
 
-impl<B: Backend> Backward<B, 3> for FastConvWithBias {
+impl<B: ConvBackend> Backward<B, 3> for FastConvWithBias {
     type State = ConvState;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
@@ -564,7 +602,7 @@ impl<B: Backend> Backward<B, 3> for FastConvWithBias {
     }
 }
 
-impl<B: Backend> Backward<B, 2> for FastConvNoBias {
+impl<B: ConvBackend> Backward<B, 2> for FastConvNoBias {
     type State = ConvState;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
@@ -846,8 +884,9 @@ mod tests {
                 prim(dy.clone()),
                 opts,
             )));
-            for kind in [WgradKind::Im2col, WgradKind::Taps] {
-                let fast = conv2d_weight_grad(x.clone(), dy.clone(), [3, 3], [stride; 2], [1, 1], chunk, kind);
+            for kind in [WgradKind::Im2col, WgradKind::Taps, WgradKind::Kernel] {
+                // The CPU backend has no dedicated kernel: `Kernel` must fall back to the GEMM.
+                let fast = conv2d_weight_grad_on(x.clone(), dy.clone(), [3, 3], [stride; 2], [1, 1], chunk, kind);
                 let e = rel_err(&vec64(fast), &vec64(stock.clone()));
                 assert!(e < 1e-10, "{h}x{w} stride {stride} chunk {chunk} {kind:?}: {e:e}");
             }

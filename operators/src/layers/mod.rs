@@ -7,6 +7,8 @@ pub mod fastconv;
 pub mod mgconv;
 pub mod padding;
 pub mod spectral;
+#[cfg(feature = "cuda")]
+pub mod wgrad_kernel;
 
 pub use fastconv::{ConvBackend, ConvGradPath};
 pub use mgconv::{MgConv, MgConvConfig};
