@@ -141,6 +141,13 @@ def main():
     for section in (steps_table(args.folder), layers_table(args.folder)):
         if section:
             parts += section + [""]
+    stacked = oplab_steps(args.folder / "oplab_steps_fno_stacked.md")
+    if stacked:
+        torch = {(model_key(c[0]), c[2]): number(c[3]) for c in table_rows(args.folder / "torch_steps.md") if len(c) == 4 and c[0] != "model"}
+        parts += ["FNO with `OPLAB_SPECTRAL=stacked` (one product per transform axis):\n", "| grid | PyTorch ms | oplab fast, stacked ms | ratio |", "|---|---|---|---|"]
+        for key, (_, fast) in sorted(k for k in stacked.items() if k[0][0] == "fno"):
+            parts.append(f"| {key[1]} | {fmt(torch.get(key))} | {fmt(fast)} | {ratio(fast, torch.get(key))} |")
+        parts.append("")
     kernel_layers = layers_table(args.folder, "oplab_layers_kernel.md") if (args.folder / "oplab_layers_kernel.md").is_file() else []
     if kernel_layers:
         parts += ["Layers with `OPLAB_CONV_WGRAD=kernel` (the dedicated weight-gradient kernel):\n"] + kernel_layers + [""]

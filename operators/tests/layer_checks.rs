@@ -6,7 +6,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Distribution, Tensor, TensorData};
 use oplab_operators::backend::Cpu;
-use oplab_operators::layers::dft::SpectralBasis2d;
+use oplab_operators::layers::dft::{SpectralBasis2d, SpectralLayout};
 use oplab_operators::layers::SpectralConv2dConfig;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
 use oplab_operators::layers::PaddingMode;
@@ -75,12 +75,45 @@ fn spectral_layer_equals_a_direct_dft() {
         let (ci, co) = (2, 3);
         let layer = SpectralConv2dConfig::new([ci, co], [m1, m2]).init::<Cpu>(&device);
         let x = Tensor::<Cpu, 4>::random([1, ci, h, w], Distribution::Normal(0.0, 1.0), &device);
-        let basis = SpectralBasis2d::<Cpu>::new(h, w, [m1, m2], &device, DType::F32);
-        let got = to_vec(layer.forward(x.clone(), &basis));
-        let expect = direct_spectral(&to_vec(x), ci, co, h, w, &to_vec(layer.weight_re.val()), &to_vec(layer.weight_im.val()), m1, m2);
-        let scale = expect.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let err = got.iter().zip(&expect).fold(0.0f64, |a, (g, e)| a.max((g - e).abs()));
-        assert!(err <= 1e-5 * scale.max(1e-3), "{h}x{w} modes {m1},{m2}: max error {err:e} (scale {scale:e})");
+        let expect = direct_spectral(&to_vec(x.clone()), ci, co, h, w, &to_vec(layer.weight_re.val()), &to_vec(layer.weight_im.val()), m1, m2);
+        for layout in [SpectralLayout::Split, SpectralLayout::Stacked] {
+            let basis = SpectralBasis2d::<Cpu>::with_layout(h, w, [m1, m2], layout, &device, DType::F32);
+            let got = to_vec(layer.forward(x.clone(), &basis));
+            let scale = expect.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let err = got.iter().zip(&expect).fold(0.0f64, |a, (g, e)| a.max((g - e).abs()));
+            assert!(err <= 1e-5 * scale.max(1e-3), "{layout:?} {h}x{w} modes {m1},{m2}: max error {err:e} (scale {scale:e})");
+        }
+    }
+}
+
+/// The two layouts of the spectral layer differ only in how the products are grouped: in f64
+/// their outputs and gradients (input and both weight tensors) agree to rounding.
+#[test]
+fn spectral_layouts_give_the_same_gradients_in_f64() {
+    let device = Default::default();
+    for (h, w, m1, m2) in [(8, 8, 2, 3), (7, 6, 2, 4), (5, 9, 4, 2)] {
+        let (ci, co) = (3, 2);
+        let layer = SpectralConv2dConfig::new([ci, co], [m1, m2]).init::<Ad>(&device).map(&mut ToF64);
+        let x = Tensor::<Ad, 4>::random([2, ci, h, w], Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
+        let grads_of = |layout| {
+            let x = x.clone().detach().require_grad();
+            let basis = SpectralBasis2d::<Ad>::with_layout(h, w, [m1, m2], layout, &device, DType::F64);
+            let y = layer.forward(x.clone(), &basis);
+            // A fixed, non-constant weighting of the output (the same for both layouts).
+            let weights: Vec<f64> = (0..y.dims().iter().product::<usize>()).map(|i| ((i as f64) * 0.618).fract() - 0.5).collect();
+            let r = Tensor::<Ad, 4>::from_data(burn::tensor::TensorData::new(weights, y.dims()), (&device, DType::F64));
+            let grads = (y.clone() * r).sum().backward();
+            let mut out = vec![to_vec(y.inner()), to_vec(x.grad(&grads).unwrap())];
+            out.push(to_vec(layer.weight_re.val().grad(&grads).unwrap()));
+            out.push(to_vec(layer.weight_im.val().grad(&grads).unwrap()));
+            out
+        };
+        let (split, stacked) = (grads_of(SpectralLayout::Split), grads_of(SpectralLayout::Stacked));
+        for (a, b) in split.iter().zip(&stacked) {
+            let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+            let err = a.iter().zip(b).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+            assert!(err <= 1e-12 * scale, "{h}x{w} modes {m1},{m2}: split vs stacked differ by {err:e} (scale {scale:e})");
+        }
     }
 }
 

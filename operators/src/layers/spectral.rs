@@ -51,13 +51,28 @@ impl<B: Backend> SpectralConv2d<B> {
     /// - `x`: `[batch, c_in, H, W]` with `basis` built for H×W and this layer's modes
     /// - output: `[batch, c_out, H, W]`
     pub fn forward(&self, x: Tensor<B, 4>, basis: &SpectralBasis2d<B>) -> Tensor<B, 4> {
+        if basis.stacked.is_some() {
+            return self.forward_stacked(x, basis);
+        }
         let [b, ci, _, _] = x.dims();
         let co = self.weight_re.dims()[1];
         let (zr, zi) = basis.forward(x);
         let [_, _, m2, k1] = zr.dims();
         let m = m2 * k1;
-        // Weights for the modes this grid holds: [c_in, c_out, K1, m2] → [m2·K1, c_in, c_out],
-        // in the same (W-mode, H-mode) order as the transform's output.
+        let (wr, wi) = self.mode_weights(basis, m2, ci, co);
+        // [b, c_in, m2, K1] → [m, b, c_in] so that every mode is one small batched matmul.
+        let t = |z: Tensor<B, 4>| z.reshape([b, ci, m]).permute([2, 0, 1]);
+        let (zr, zi) = (t(zr), t(zi));
+        let or = zr.clone().matmul(wr.clone()) - zi.clone().matmul(wi.clone());
+        let oi = zr.matmul(wi) + zi.matmul(wr);
+        let back = |o: Tensor<B, 3>| o.permute([1, 2, 0]).reshape([b, co, m2, k1]);
+        basis.inverse(back(or), back(oi))
+    }
+
+    /// Real and imaginary weights of the modes this grid holds: `[c_in, c_out, K1, m2]` →
+    /// `[m2·K1, c_in, c_out]`, in the (W-mode, H-mode) order of the transform's output.
+    fn mode_weights(&self, basis: &SpectralBasis2d<B>, m2: usize, ci: usize, co: usize) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        let m = m2 * basis.k1();
         let pick = |w: Tensor<B, 4>| {
             let m1 = self.modes[0];
             let w = w.narrow(3, 0, m2);
@@ -72,14 +87,27 @@ impl<B: Backend> SpectralConv2d<B> {
             };
             w.permute([3, 2, 0, 1]).reshape([m, ci, co])
         };
-        let (wr, wi) = (pick(self.weight_re.val()), pick(self.weight_im.val()));
-        // [b, c_in, m2, K1] → [m, b, c_in] so that every mode is one small batched matmul.
-        let t = |z: Tensor<B, 4>| z.reshape([b, ci, m]).permute([2, 0, 1]);
-        let (zr, zi) = (t(zr), t(zi));
-        let or = zr.clone().matmul(wr.clone()) - zi.clone().matmul(wi.clone());
-        let oi = zr.matmul(wi) + zi.matmul(wr);
-        let back = |o: Tensor<B, 3>| o.permute([1, 2, 0]).reshape([b, co, m2, k1]);
-        basis.inverse(back(or), back(oi))
+        (pick(self.weight_re.val()), pick(self.weight_im.val()))
+    }
+
+    /// [`Self::forward`] in [`crate::layers::dft::SpectralLayout::Stacked`]: every complex
+    /// product as one real product of doubled size.
+    fn forward_stacked(&self, x: Tensor<B, 4>, basis: &SpectralBasis2d<B>) -> Tensor<B, 4> {
+        let [b, ci, _, _] = x.dims();
+        let co = self.weight_re.dims()[1];
+        let z = basis.forward_stacked(x).expect("the basis has stacked tables");
+        let [_, _, m2, k2] = z.dims();
+        let k1 = k2 / 2;
+        let m = m2 * k1;
+        let (wr, wi) = self.mode_weights(basis, m2, ci, co);
+        // [zr | zi] · [[wr, wi], [−wi, wr]] = [zr·wr − zi·wi | zr·wi + zi·wr], per mode.
+        let weights = Tensor::cat(vec![Tensor::cat(vec![wr.clone(), wi.clone()], 2), Tensor::cat(vec![wi.neg(), wr], 2)], 1);
+        // [b, c_in, m2, 2, K1] → [m2, K1, b, 2, c_in] → [m, b, 2·c_in].
+        let z = z.reshape([b, ci, m2, 2, k1]).permute([2, 4, 0, 3, 1]).reshape([m, b, 2 * ci]);
+        let o = z.matmul(weights);
+        // [m2, K1, b, 2, c_out] → [b, c_out, m2, 2, K1] → [b, c_out, m2, 2·K1].
+        let o = o.reshape([m2, k1, b, 2, co]).permute([2, 4, 0, 3, 1]).reshape([b, co, m2, 2 * k1]);
+        basis.inverse_stacked(o).expect("the basis has stacked tables")
     }
 }
 
