@@ -4,25 +4,8 @@
 
 use oplab_solvers::ode::{Integrator, Method, SolveOptions};
 use oplab_solvers::systems;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod alloc_counter;
+use alloc_counter::count;
 
 #[test]
 fn solves_do_not_allocate() {
@@ -41,9 +24,7 @@ fn solves_do_not_allocate() {
             let mut integ = Integrator::new(method, sys.dim);
             // First solve may initialise lazily built data (the symbolic Jacobian tape).
             integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap();
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
-            let stats = integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap();
-            let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            let (allocated, stats) = count(|| integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap());
             assert_eq!(allocated, 0, "{name} {}: {allocated} allocations over {} steps", method.name(), stats.accepted);
         }
     }
