@@ -71,11 +71,17 @@ def oplab_steps(path):
     return rows
 
 
-def steps_table(folder):
-    torch = {}
+def torch_steps(folder):
+    """PyTorch step rows: (model, grid) -> (model name as printed, ms)."""
+    rows = {}
     for cells in table_rows(folder / "torch_steps.md"):
         if len(cells) == 4 and cells[0] != "model":
-            torch[(model_key(cells[0]), cells[2])] = (cells[0], number(cells[3]))
+            rows[(model_key(cells[0]), cells[2])] = (cells[0], number(cells[3]))
+    return rows
+
+
+def steps_table(folder):
+    torch = torch_steps(folder)
     oplab = oplab_steps(folder / "oplab_steps.md")
     kernel = oplab_steps(folder / "oplab_steps_kernel.md")
     keys = sorted(set(torch) | set(oplab) | set(kernel), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
@@ -143,10 +149,11 @@ def main():
             parts += section + [""]
     stacked = oplab_steps(args.folder / "oplab_steps_fno_stacked.md")
     if stacked:
-        torch = {(model_key(c[0]), c[2]): number(c[3]) for c in table_rows(args.folder / "torch_steps.md") if len(c) == 4 and c[0] != "model"}
+        torch = torch_steps(args.folder)
         parts += ["FNO with `OPLAB_SPECTRAL=stacked` (one product per transform axis):\n", "| grid | PyTorch ms | oplab fast, stacked ms | ratio |", "|---|---|---|---|"]
         for key, (_, fast) in sorted(k for k in stacked.items() if k[0][0] == "fno"):
-            parts.append(f"| {key[1]} | {fmt(torch.get(key))} | {fmt(fast)} | {ratio(fast, torch.get(key))} |")
+            t = torch.get(key, (None, None))[1]
+            parts.append(f"| {key[1]} | {fmt(t)} | {fmt(fast)} | {ratio(fast, t)} |")
         parts.append("")
     kernel_layers = layers_table(args.folder, "oplab_layers_kernel.md") if (args.folder / "oplab_layers_kernel.md").is_file() else []
     if kernel_layers:

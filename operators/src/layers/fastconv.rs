@@ -14,7 +14,7 @@
 //!   strided) views of the zero-padded input, with a *manual split-K*: the spatial axis is cut
 //!   into chunks of about [`ConvBackend::wgrad_chunk`] points, the GEMM batch is
 //!   `batch × chunks` with K = chunk, and the partial products are summed afterwards. burn's GEMM
-//!   has no split-K, and the natural shape (M, N = channels, K = H·W) leaves the GPU idle;
+//!   has no split-K, and the natural shape (M, N = channels, K = H·W) leaves the GPU idle.
 //!   With `OPLAB_CONV_WGRAD=kernel`, a backend's dedicated kernel replaces the GEMM where it has
 //!   one ([`ConvBackend::conv2d_weight_grad_kernel`]; CUDA: `super::wgrad_kernel`, a cubecl
 //!   reduction kernel; opt-in until it has been timed on a GPU);

@@ -6,10 +6,7 @@
 #[path = "../../../../operators/src/layers/wgrad_kernel/kernels.rs"]
 mod kernel;
 use cubecl::prelude::*;
-
-/// Same slab rule as `oplab_operators::layers::wgrad_kernel` (256 units per cube, ~1024 cubes).
-const UNITS: usize = 256;
-const TARGET_CUBES: usize = 1024;
+use kernel::{slab_geometry, UNITS};
 
 fn reference(x: &[f32], dy: &[f32], [b, c, h, w]: [usize; 4], [o, ho, wo]: [usize; 3], [kh, kw]: [usize; 2], s: usize, p: usize) -> Vec<f64> {
     let mut g = vec![0.0f64; o * c * kh * kw];
@@ -46,9 +43,7 @@ fn main() {
         let dyh = client.create_from_slice(f32::as_bytes(&dy));
         let pairs = o * c; let taps = k * k;
         let rows = b * ho;
-        let cubes_x = pairs.div_ceil(UNITS).max(1);
-        let rows_per_slab = rows.div_ceil((TARGET_CUBES / cubes_x).max(1)).max(1);
-        let slabs = rows.div_ceil(rows_per_slab);
+        let (cubes_x, rows_per_slab, slabs) = slab_geometry(pairs, rows);
         let ph = client.empty(slabs * pairs * taps * 4);
         let outh = client.empty(pairs * taps * 4);
         unsafe {

@@ -11,6 +11,21 @@
 //! registers. A GEMM formulation needs an im2col copy or a split-K GEMM instead.
 use cubecl::prelude::*;
 
+/// Units per cube (8 warps of 32).
+pub const UNITS: usize = 256;
+
+/// About how many cubes a launch should have: enough to fill an H200's 132 SMs several times
+/// over, few enough that the slab partial sums stay small (slabs × c_out × c_in × k² floats).
+pub const TARGET_CUBES: usize = 1024;
+
+/// Launch geometry of [`wgrad_partial_kernel`] for `pairs = c_out · c_in` and `rows = batch · Ho`
+/// output rows: (cubes along x, output rows per slab, slabs).
+pub fn slab_geometry(pairs: usize, rows: usize) -> (usize, usize, usize) {
+    let cubes_x = pairs.div_ceil(UNITS).max(1);
+    let rows_per_slab = rows.div_ceil((TARGET_CUBES / cubes_x).max(1)).max(1);
+    (cubes_x, rows_per_slab, rows.div_ceil(rows_per_slab).max(1))
+}
+
 /// Partial sums of `dW[o, c, i, j] = Σ dy[b, o, y, x] · x[b, c, s·y + i − p, s·x + j − p]` over
 /// one slab of output rows (b, y) per cube row; unit `q` of the cube grid owns the pair
 /// `(o, c) = (q mod O, q div O)`, so neighbouring lanes read the same input value.

@@ -19,13 +19,7 @@ use burn_fusion::stream::{Operation, OperationStreams};
 use burn_fusion::{Fusion, FusionBackend, FusionRuntime};
 use burn_ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
 use cubecl::prelude::{CubeCount, CubeDim};
-
-/// Units per cube (8 warps of 32).
-const UNITS: usize = 256;
-
-/// About how many cubes a launch should have: enough to fill an H200's 132 SMs several times
-/// over, few enough that the slab partial sums stay small (slabs × c_out × c_in × k² floats).
-const TARGET_CUBES: usize = 1024;
+use kernels::{slab_geometry, UNITS};
 
 /// The weight gradient `[c_out, c_in, kh, kw]` of a `conv2d` (dilation 1, one group) from its
 /// input `x` `[batch, c_in, H, W]` and output gradient `dy` `[batch, c_out, Ho, Wo]`, any strides
@@ -36,9 +30,7 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
     let (c_out, ho) = (dys[1], dys[2]);
     let (pairs, taps) = (c_out * c_in, kernel[0] * kernel[1]);
     let rows = batch * ho;
-    let cubes_x = pairs.div_ceil(UNITS).max(1);
-    let rows_per_slab = rows.div_ceil((TARGET_CUBES / cubes_x).max(1)).max(1);
-    let slabs = rows.div_ceil(rows_per_slab).max(1);
+    let (cubes_x, rows_per_slab, slabs) = slab_geometry(pairs, rows);
     let client = x.client.clone();
     let partial = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([slabs * pairs * taps]), DType::F32);
     let out = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([c_out, c_in, kernel[0], kernel[1]]), DType::F32);
