@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -56,8 +56,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         if let Some(path) = &args.config {
             // Rerunning the command that started the run, plus --resume, is fine as long as the
             // file still describes the stored run (the length is --epochs' business).
-            let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
-            let mut given = TrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?;
+            let mut given = read_config_file(path, TrainConfig::from_toml)?;
             given.model = stored.model;
             given.epochs = stored.epochs;
             ensure_same_config(path, &given.to_toml(), &stored.to_toml(), &args.out, files::CONFIG)?;
@@ -72,8 +71,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         let mut cfg = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
-                TrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?
+                read_config_file(path, TrainConfig::from_toml)?
             }
             None => TrainConfig::default(),
         };
@@ -125,8 +123,7 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         if let Some(path) = &args.config {
             // As for the operators: the starting command plus --resume is fine while the file
             // still describes the stored run.
-            let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
-            let mut given = AlrnnTrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?;
+            let mut given = read_config_file(path, AlrnnTrainConfig::from_toml)?;
             given.epochs = stored.epochs;
             ensure_same_config(path, &given.to_toml(), &stored.to_toml(), &args.out, dynamics::train::files::CONFIG)?;
         }
@@ -137,8 +134,7 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         }
         match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
-                AlrnnTrainConfig::from_toml(&text).with_context(|| format!("--config {}", path.display()))?
+                read_config_file(path, AlrnnTrainConfig::from_toml)?
             }
             None => AlrnnTrainConfig::default(),
         }
@@ -169,9 +165,15 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Reads and parses a `--config` file; errors name the flag and the file.
+fn read_config_file<T>(path: &Path, parse: impl FnOnce(&str) -> oplab_operators::Result<T>) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
+    parse(&text).with_context(|| format!("--config {}", path.display()))
+}
+
 /// With `--resume`, a `--config` file must still describe the stored run (its `epochs` aside):
 /// otherwise one line naming the first differing field.
-fn ensure_same_config(path: &std::path::Path, given: &str, stored: &str, out: &std::path::Path, stored_name: &str) -> Result<()> {
+fn ensure_same_config(path: &Path, given: &str, stored: &str, out: &Path, stored_name: &str) -> Result<()> {
     match first_difference(given, stored) {
         None => Ok(()),
         Some(field) => bail!(
