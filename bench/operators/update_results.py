@@ -3,7 +3,8 @@
 
 `bench/operators/device/side_by_side.sh` leaves, in the call's output folder, `oplab_steps.md`,
 `torch_steps.md` and (when the layer tables ran) `oplab_layers.md`, `torch_layers.md`, plus
-`oplab_check.md` / `oplab_breakdown.md` and `call.txt` (date, GPU, versions). This script pairs
+`oplab_check.md` / `oplab_breakdown.md` / `oplab_breakdown_raw.md` and `call.txt` (date, GPU,
+versions). This script pairs
 the rows by model and grid (steps) or by layer name (layers), computes oplab / PyTorch, and writes
 the result between the markers
 
@@ -83,19 +84,17 @@ def torch_steps(folder):
 def steps_table(folder):
     torch = torch_steps(folder)
     oplab = oplab_steps(folder / "oplab_steps.md")
-    kernel = oplab_steps(folder / "oplab_steps_kernel.md")
-    keys = sorted(set(torch) | set(oplab) | set(kernel), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
+    keys = sorted(set(torch) | set(oplab), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
     if not keys:
         return []
     out = [
-        "| training step, batch 8 | grid | PyTorch ms | oplab fast ms | oplab fast, wgrad kernel ms | oplab stock ms | fast / PyTorch | wgrad kernel / PyTorch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| training step, batch 8 | grid | PyTorch ms | oplab ms | oplab / PyTorch |",
+        "|---|---|---|---|---|",
     ]
     for key in keys:
         name, t = torch.get(key, (key[0], None))
-        stock, fast = oplab.get(key, (None, None))
-        fast_kernel = kernel.get(key, (None, None))[1]
-        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {fmt(fast_kernel)} | {fmt(stock)} | {ratio(fast, t)} | {ratio(fast_kernel, t)} |")
+        fast = oplab.get(key, (None, None))[1]
+        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {ratio(fast, t)} |")
     return out
 
 
@@ -106,14 +105,17 @@ def layers_table(folder, oplab_file="oplab_layers.md"):
             torch[cells[0]] = [number(c) for c in cells[1:]]
     oplab = {}
     for cells in table_rows(folder / oplab_file):
-        # | layer | fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | speed-up |
-        if len(cells) == 9 and cells[0] != "layer":
+        # | layer | stock fwd | fast fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | speed-up |
+        # (tables of calls before the direct forward kernel have no "fast fwd" column)
+        if len(cells) == 10 and cells[0] != "layer":
+            oplab[cells[0]] = [number(c) for c in cells[2:9]]
+        elif len(cells) == 9 and cells[0] != "layer":
             oplab[cells[0]] = [number(c) for c in cells[1:8]]
     names = [n for n in torch if n in oplab] + [n for n in oplab if n not in torch] + [n for n in torch if n not in oplab]
     if not names:
         return []
     out = [
-        "| layer, batch 16 | PyTorch fwd / dgrad / wgrad / fwd+bwd | oplab fwd / fast dgrad / fast wgrad / fast fwd+bwd | fwd+bwd oplab / PyTorch |",
+        "| layer, batch 16 | PyTorch fwd / dgrad / wgrad / fwd+bwd | oplab fast fwd / fast dgrad / fast wgrad / fast fwd+bwd | fwd+bwd oplab / PyTorch |",
         "|---|---|---|---|",
     ]
     for n in names:
@@ -129,8 +131,17 @@ def passthrough(folder, name, title):
     path = folder / name
     if not path.is_file():
         return []
-    body = [l for l in path.read_text().splitlines() if l.startswith("|") or l.startswith("all within") or l.startswith("SOME ABOVE")]
-    return [f"{title}\n"] + body if body else []
+    body = []
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            # A section heading of gpu_bench becomes a bold caption (not a heading of RESULTS.md).
+            body += ["", f"**{line[3:].strip()}**", ""]
+        elif line.startswith("|"):
+            body.append(line)
+        elif line.startswith(("all within", "SOME ABOVE", "worst relative difference")):
+            # A blank line first, or markdown would read the sentence as one more table row.
+            body += ["", line]
+    return [f"{title}"] + body if body else []
 
 
 def main():
@@ -143,24 +154,13 @@ def main():
         print(f"update_results: folder {args.folder} does not exist", file=sys.stderr)
         return 2
     header = (args.folder / "call.txt").read_text().strip() if (args.folder / "call.txt").is_file() else "(no call.txt)"
-    parts = [BEGIN, f"### GPU side by side, latest call\n\n```\n{header}\n```\n"]
+    parts = [BEGIN, f"### GPU side by side, latest call (`side_by_side.sh`, merged by `bench/operators/update_results.py`)\n\n```\n{header}\n```\n"]
     for section in (steps_table(args.folder), layers_table(args.folder)):
         if section:
             parts += section + [""]
-    stacked = oplab_steps(args.folder / "oplab_steps_fno_stacked.md")
-    if stacked:
-        torch = torch_steps(args.folder)
-        parts += ["FNO with `OPLAB_SPECTRAL=stacked` (one product per transform axis):\n", "| grid | PyTorch ms | oplab fast, stacked ms | ratio |", "|---|---|---|---|"]
-        for key, (_, fast) in sorted(k for k in stacked.items() if k[0][0] == "fno"):
-            t = torch.get(key, (None, None))[1]
-            parts.append(f"| {key[1]} | {fmt(t)} | {fmt(fast)} | {ratio(fast, t)} |")
-        parts.append("")
-    kernel_layers = layers_table(args.folder, "oplab_layers_kernel.md") if (args.folder / "oplab_layers_kernel.md").is_file() else []
-    if kernel_layers:
-        parts += ["Layers with `OPLAB_CONV_WGRAD=kernel` (the dedicated weight-gradient kernel):\n"] + kernel_layers + [""]
     parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path):") + [""]
-    parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock gradients on the GPU (relative difference):") + [""]
-    parts += passthrough(args.folder, "oplab_check_kernel.md", "The same with `OPLAB_CONV_WGRAD=kernel`:") + [""]
+    parts += passthrough(args.folder, "oplab_breakdown_raw.md", "The same on burn's CUDA backend without its fusion layer (`--device cuda-raw`):") + [""]
+    parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock path on the GPU (gradients, then MgNO loss curves):") + [""]
     parts.append(END)
     block = "\n".join(parts)
     if len(parts) <= 4:

@@ -9,6 +9,7 @@
 //! gpu_bench --device cpu --layer-max 64 --sizes 32 --reps 3    # a quick CPU run
 //! gpu_bench --device cuda --only check         # fast vs stock gradients (exit 1 above --tolerance)
 //! gpu_bench --device cuda --only breakdown     # MgNO/FNO step split into forward, backward, Adam
+//! gpu_bench --device cuda --only curve         # MgNO loss curves, fast vs stock path (exit 1 if apart)
 //! ```
 //!
 //! Every timing is the median of `--reps` repetitions after `--warmup` untimed ones (burn
@@ -23,9 +24,9 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, ElementConversion, Tensor};
 use oplab_operators::layers::fastconv::{
-    conv2d_input_grad, conv2d_on_path, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad_on, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
+    conv2d_input_grad, conv2d_on_path, forward_conv2d, forward_conv_transpose2d, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad_on, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
 };
 use oplab_operators::losses::relative_l2;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
@@ -68,14 +69,14 @@ impl Args {
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda] [--only all|layers|steps|check|breakdown] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-raw] [--only all|layers|steps|check|breakdown|curve] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
             }
         }
-        if !["all", "layers", "steps", "check", "breakdown"].contains(&a.only.as_str()) {
-            return Err(format!("--only {} must be all, layers, steps, check or breakdown", a.only));
+        if !["all", "layers", "steps", "check", "breakdown", "curve"].contains(&a.only.as_str()) {
+            return Err(format!("--only {} must be all, layers, steps, check, breakdown or curve", a.only));
         }
         Ok(a)
     }
@@ -100,8 +101,18 @@ fn main() {
                 std::process::exit(2);
             }
         }
+        // burn's CUDA backend without its fusion layer: what fusion costs or saves.
+        "cuda-raw" => {
+            #[cfg(feature = "cuda")]
+            run::<burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>>(&Default::default(), &args);
+            #[cfg(not(feature = "cuda"))]
+            {
+                eprintln!("gpu_bench: this build has no CUDA support; rebuild with `--features cuda`");
+                std::process::exit(2);
+            }
+        }
         other => {
-            eprintln!("gpu_bench: --device {other} must be cpu or cuda");
+            eprintln!("gpu_bench: --device {other} must be cpu, cuda or cuda-raw");
             std::process::exit(2);
         }
     }
@@ -116,6 +127,11 @@ fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
             }
         }
         "breakdown" => step_breakdown::<B>(device, args),
+        "curve" => {
+            if !loss_curves::<B>(device, args) {
+                std::process::exit(1);
+            }
+        }
         only => {
             if only != "steps" {
                 layer_table::<B>(device, args);
@@ -202,13 +218,62 @@ fn output_weights(dims: [usize; 4]) -> burn::tensor::TensorData {
     burn::tensor::TensorData::new(values, dims)
 }
 
+/// The issue's training criterion: Adam steps of the Darcy-rough MgNO (batch `--step-batch`, grid
+/// the first of `--sizes`, each boundary mode) from one initial model and one batch, on the fast
+/// and the stock path; prints both loss curves and returns whether they agree to 1e-3 relative
+/// at every step (f32 on a GPU: the paths sum in different orders, and Adam amplifies that).
+fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+    use oplab_operators::layers::PaddingMode;
+    let (b, n, steps, tol) = (args.step_batch, args.sizes[0], 20, 1e-3);
+    println!("## MgNO Darcy-rough loss curves, fast vs stock path (batch {b}, {n}², Adam lr 1e-3, {steps} steps)\n");
+    println!("| padding | step | stock loss | fast loss | relative difference |");
+    println!("|---|---|---|---|---|");
+    let mut worst = 0.0f64;
+    for padding in [PaddingMode::Zeros, PaddingMode::Reflect, PaddingMode::Circular] {
+        let model0 = MgNoConfig::new().with_padding(padding).init::<Autodiff<B>>(device).expect("MgNO config");
+        let x = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        let y = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        // Parameters initialise lazily: touch them once so that both runs start from one model.
+        let _ = model0.forward(x.clone());
+        let curve = |path: ConvGradPath| -> Vec<f64> {
+            with_grad_path(path, || {
+                let mut model = model0.clone();
+                let mut optim = AdamConfig::new().init::<Autodiff<B>, oplab_operators::MgNo<Autodiff<B>>>();
+                (0..steps)
+                    .map(|_| {
+                        let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
+                        let value: f64 = loss.clone().into_scalar().elem();
+                        let grads = GradientsParams::from_grads(loss.backward(), &model);
+                        model = optim.step(1e-3, model.clone(), grads);
+                        value
+                    })
+                    .collect()
+            })
+        };
+        let (stock, fast) = (curve(ConvGradPath::Stock), curve(ConvGradPath::Fast));
+        for (i, (s, f)) in stock.iter().zip(&fast).enumerate() {
+            let rel = (f - s).abs() / s.abs().max(1e-30);
+            worst = worst.max(rel);
+            if i % 5 == 0 || i + 1 == steps {
+                println!("| {padding:?} | {i} | {s:.6} | {f:.6} | {rel:.1e} |");
+            }
+        }
+        if fast[steps - 1] >= fast[0] {
+            println!("\nthe loss did not fall on the fast path ({padding:?}): {:.6} -> {:.6}", fast[0], fast[steps - 1]);
+            return false;
+        }
+    }
+    println!("\nworst relative difference {worst:.1e} ({})", if worst <= tol { "within 1e-3" } else { "ABOVE 1e-3" });
+    worst <= tol
+}
+
 /// Where a training step's time goes: forward alone (no autodiff), forward + loss + backward, and
 /// the whole step with Adam, per model and grid (fast path).
 fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
     let b = args.step_batch;
     println!("## Training-step breakdown, batch {b}, fast path (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
-    println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) |");
-    println!("|---|---|---|---|---|");
+    println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) | host time of the whole step |");
+    println!("|---|---|---|---|---|---|");
     for &n in &args.sizes {
         for name in &args.models {
             let parts = match name.as_str() {
@@ -219,13 +284,13 @@ fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
                     continue;
                 }
             };
-            println!("| {name} | {n}² | {:.2} | {:.2} | {:.2} |", parts[0], parts[1], parts[2]);
+            println!("| {name} | {n}² | {:.2} | {:.2} | {:.2} | {:.2} |", parts[0], parts[1], parts[2], parts[3]);
         }
     }
     println!();
 }
 
-fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 3]
+fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 4]
 where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
@@ -241,15 +306,22 @@ where
             let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
             loss.backward()
         });
-        let whole = step_ms::<B, _>(device, model.clone(), batch, n, args, ConvGradPath::Fast);
-        [forward, backward, whole]
+        let [host, whole] = step_host_and_wall_ms::<B, _>(device, model.clone(), batch, n, args, ConvGradPath::Fast);
+        [forward, backward, whole, host]
     })
 }
 
 /// Median milliseconds of `reps` calls of `f` after `warmup` untimed ones, each call followed
 /// by a device sync. Whatever `f` returns is dropped only after the sync, so that a lazy
 /// (fusion) backend cannot skip work whose results nobody holds.
-fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> f64 {
+fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, f: impl FnMut() -> R) -> f64 {
+    time_host_and_wall_ms::<B, R>(device, warmup, reps, f)[1]
+}
+
+/// As [`time_ms`], and also the median host time: how long `f` itself took to return, before the
+/// sync. On a GPU that queues work asynchronously, host ≈ wall means the step is bound by the CPU
+/// side (op recording, fusion, kernel launches), host ≪ wall that the GPU is the bottleneck.
+fn time_host_and_wall_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> [f64; 2] {
     for i in 0..warmup {
         let start = Instant::now();
         let out = f();
@@ -258,18 +330,22 @@ fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f:
         // First calls JIT-compile and autotune kernels; say how long, so a slow warm-up is visible.
         eprintln!("  warm-up call {}: {:.2} s", i + 1, start.elapsed().as_secs_f64());
     }
-    let mut t: Vec<f64> = (0..reps)
+    let (mut host, mut wall): (Vec<f64>, Vec<f64>) = (0..reps)
         .map(|_| {
             let start = Instant::now();
             let out = f();
+            let returned = start.elapsed().as_secs_f64() * 1e3;
             let _ = B::sync(device);
             let ms = start.elapsed().as_secs_f64() * 1e3;
             drop(out);
-            ms
+            (returned, ms)
         })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
+        .unzip();
+    let median = |t: &mut Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    [median(&mut host), median(&mut wall)]
 }
 
 fn prim<B: Backend>(t: Tensor<B, 4>) -> burn::tensor::ops::FloatTensor<B> {
@@ -311,11 +387,11 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
     let b = args.layer_batch;
     // The same settings the autodiff op records (environment overrides included).
     let chunk = std::env::var("OPLAB_CONV_WGRAD_CHUNK").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(B::wgrad_chunk);
-    let kind = wgrad_kind();
+    let kind = wgrad_kind::<B>();
     println!("fast wgrad: {kind:?} (OPLAB_CONV_WGRAD), split-K chunk {chunk}\n");
     println!("## Single layers, batch {b} (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
-    println!("| layer | fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| layer | stock fwd | fast fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for layer in layers(args.layer_max) {
         let [ci, co] = layer.c;
         let (n, k, s) = (layer.n, layer.k, layer.s);
@@ -331,6 +407,14 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         let dy = Tensor::<B, 4>::random(y.dims(), normal, device);
         let (w_run, warm) = (args.reps, args.warmup);
         let fwd = time_ms::<B, _>(device, warm, w_run, || forward(x.clone(), w.clone()));
+        // The forward the fast path runs (the backend's direct kernel where it has one).
+        let fast_fwd = time_ms::<B, _>(device, warm, w_run, || {
+            if layer.transposed {
+                forward_conv_transpose2d::<B>(prim(x.clone()), prim(w.clone()), None, t_opts.clone())
+            } else {
+                forward_conv2d::<B>(prim(x.clone()), prim(w.clone()), None, conv_opts.clone())
+            }
+        });
         // The backend's own gradient kernels, as burn's autodiff calls them.
         let stock_dgrad = time_ms::<B, _>(device, warm, w_run, || {
             if layer.transposed {
@@ -379,7 +463,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         let stock = both(ConvGradPath::Stock);
         let fast = both(ConvGradPath::Fast);
         println!(
-            "| {} | {fwd:.3} | {stock_dgrad:.3} | {stock_wgrad:.3} | {fast_dgrad:.3} | {fast_wgrad:.3} | {stock:.3} | {fast:.3} | {:.1}× |",
+            "| {} | {fwd:.3} | {fast_fwd:.3} | {stock_dgrad:.3} | {stock_wgrad:.3} | {fast_dgrad:.3} | {fast_wgrad:.3} | {stock:.3} | {fast:.3} | {:.1}× |",
             layer.name,
             stock / fast
         );
@@ -393,12 +477,21 @@ where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
+    step_host_and_wall_ms::<B, M>(device, model, batch, n, args, path)[1]
+}
+
+/// [`step_ms`] with the host time of [`time_host_and_wall_ms`] first.
+fn step_host_and_wall_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args, path: ConvGradPath) -> [f64; 2]
+where
+    B: ConvBackend,
+    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
+{
     with_grad_path(path, || {
         let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
         let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
         let mut optim = AdamConfig::new().init::<Autodiff<B>, M>();
         let mut model = Some(model);
-        time_ms::<B, _>(device, args.warmup, args.reps, || {
+        time_host_and_wall_ms::<B, _>(device, args.warmup, args.reps, || {
             let m = model.take().expect("model");
             let loss = relative_l2(m.forward(x.clone()), y.clone(), None).mean();
             let grads = GradientsParams::from_grads(loss.backward(), &m);

@@ -4,10 +4,10 @@
 # too: see bench/RESULTS.md) and `torch_step.py`; then, on the development machine,
 #   python3 bench/operators/update_results.py <files_at of the call>
 # writes the merged ratio tables into bench/RESULTS.md. Per-part limits (s) via environment:
-# CHECK_LIMIT, STEP_LIMIT, LAYER_LIMIT, BREAKDOWN_LIMIT (all limits together: 555 s, inside one 600 s
+# CHECK_LIMIT, CURVE_LIMIT, STEP_LIMIT, LAYER_LIMIT, BREAKDOWN_LIMIT (all limits together: 460 s, inside one 600 s
 # call with the fixed-kernel build, whose first calls take seconds; the autotuned build needs far more).
-# The check, steps and layers run twice: with the default split-K GEMM weight gradient, then with
-# OPLAB_CONV_WGRAD=kernel (files *_kernel.md); FNO's steps run once more with OPLAB_SPECTRAL=stacked.
+# oplab runs its CUDA defaults (direct conv kernels, weight-gradient kernel, stacked FNO spectral
+# layout). `gpu_bench --device cuda-raw --only breakdown` times burn's CUDA backend without fusion.
 # A part cut by its limit keeps the rows it printed.
 set -u
 cd "$(dirname "$0")"
@@ -21,16 +21,11 @@ cat $OUT/call.txt
 t0=$(date +%s)
 part() { echo "## $1 (t=$(( $(date +%s)-t0 )) s)"; }
 part "PyTorch steps";  timeout 60 python3 -u torch_step.py --device cuda --only steps --reps 10 > $OUT/torch_steps.md 2>&1
-part "PyTorch layers"; timeout 40 python3 -u torch_step.py --device cuda --only layers --reps 10 > $OUT/torch_layers.md 2>&1
+part "PyTorch layers"; timeout 30 python3 -u torch_step.py --device cuda --only layers --reps 10 > $OUT/torch_layers.md 2>&1
 part "oplab check";    timeout ${CHECK_LIMIT:-40} ./gpu_bench --device cuda --only check > $OUT/oplab_check.md 2>&1
+part "oplab loss curves"; timeout ${CURVE_LIMIT:-100} ./gpu_bench --device cuda --only curve --sizes 64 >> $OUT/oplab_check.md 2>&1
 part "oplab steps";    timeout ${STEP_LIMIT:-80} ./gpu_bench --device cuda --only steps --paths fast --warmup 2 --reps 10 > $OUT/oplab_steps.md 2>&1
-part "oplab layers";   timeout ${LAYER_LIMIT:-60} ./gpu_bench --device cuda --only layers --warmup 2 --reps 10 > $OUT/oplab_layers.md 2>&1
+part "oplab layers";   timeout ${LAYER_LIMIT:-50} ./gpu_bench --device cuda --only layers --warmup 2 --reps 10 > $OUT/oplab_layers.md 2>&1
 part "oplab breakdown"; timeout ${BREAKDOWN_LIMIT:-50} ./gpu_bench --device cuda --only breakdown --warmup 2 --reps 10 > $OUT/oplab_breakdown.md 2>&1
-# The dedicated weight-gradient kernel (operators/src/layers/wgrad_kernel), opt-in until timed here.
-part "oplab check, wgrad kernel"; OPLAB_CONV_WGRAD=kernel timeout ${CHECK_LIMIT:-40} ./gpu_bench --device cuda --only check > $OUT/oplab_check_kernel.md 2>&1
-part "oplab steps, wgrad kernel"; OPLAB_CONV_WGRAD=kernel timeout ${STEP_LIMIT:-80} ./gpu_bench --device cuda --only steps --paths fast --warmup 2 --reps 10 > $OUT/oplab_steps_kernel.md 2>&1
-part "oplab layers, wgrad kernel"; OPLAB_CONV_WGRAD=kernel timeout ${LAYER_LIMIT:-60} ./gpu_bench --device cuda --only layers --warmup 2 --reps 10 > $OUT/oplab_layers_kernel.md 2>&1
-# FNO with the stacked spectral layout (layers/dft.rs, OPLAB_SPECTRAL=stacked: 5 products per layer, not 16).
-part "oplab FNO steps, stacked spectral layout"; OPLAB_SPECTRAL=stacked timeout 45 ./gpu_bench --device cuda --only steps --models fno --paths fast --warmup 2 --reps 10 > $OUT/oplab_steps_fno_stacked.md 2>&1
 part "done"
 tail -n 30 $OUT/*.md

@@ -6,6 +6,8 @@
 //! re-expresses both gradients through those fast kernels and wires them into burn's autodiff as
 //! a custom operation, so that layers keep burn's tensor API:
 //!
+//! - **forward** and **input gradients**: a backend's direct-convolution kernel where it has one
+//!   ([`ConvBackend::direct_conv2d`]; CUDA: `super::conv_kernels`), else burn's kernels as below;
 //! - **input gradient** of a stride-1 convolution: a forward convolution of dY with the flipped,
 //!   in/out-swapped kernel and padding `k − 1 − p`; of a strided convolution: a forward
 //!   `conv_transpose2d` of dY (the stride-1 trick would need a zero-dilated dY, 4× the work);
@@ -15,9 +17,9 @@
 //!   into chunks of about [`ConvBackend::wgrad_chunk`] points, the GEMM batch is
 //!   `batch × chunks` with K = chunk, and the partial products are summed afterwards. burn's GEMM
 //!   has no split-K, and the natural shape (M, N = channels, K = H·W) leaves the GPU idle.
-//!   With `OPLAB_CONV_WGRAD=kernel`, a backend's dedicated kernel replaces the GEMM where it has
-//!   one ([`ConvBackend::conv2d_weight_grad_kernel`]; CUDA: `super::wgrad_kernel`, a cubecl
-//!   reduction kernel; opt-in until it has been timed on a GPU);
+//!   A backend's dedicated kernel replaces the GEMM where it has one and prefers it
+//!   ([`ConvBackend::conv2d_weight_grad_kernel`], [`ConvBackend::preferred_wgrad_kind`]; CUDA:
+//!   `super::conv_kernels`, a cubecl reduction kernel); `OPLAB_CONV_WGRAD` overrides the choice;
 //! - **bias gradient**: a sum of dY.
 //!
 //! The weight gradient of a transposed convolution is the same GEMM with the roles of input and
@@ -52,6 +54,7 @@ use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Slice, Tensor, TensorMetadata, TensorPrimitive};
 
+use super::dft::SpectralLayout;
 use super::padding::zero_pad;
 
 /// How the backward pass of a convolution is computed.
@@ -122,6 +125,30 @@ pub trait ConvBackend: Backend {
         1024
     }
 
+    /// The weight-gradient formulation recorded when neither `OPLAB_CONV_WGRAD` nor the caller
+    /// chose one: the split-K GEMM ([`WgradKind::Im2col`]) unless the backend has a faster
+    /// dedicated kernel.
+    fn preferred_wgrad_kind() -> WgradKind {
+        WgradKind::Im2col
+    }
+
+    /// The spectral layout FNO's layers use on this backend unless `OPLAB_SPECTRAL` says otherwise
+    /// (see [`crate::layers::dft::SpectralLayout`]).
+    fn preferred_spectral_layout() -> SpectralLayout {
+        SpectralLayout::Split
+    }
+
+    /// A dedicated direct-convolution kernel of this backend (dilation 1, one group, zero padding):
+    /// a convolution (`transposed = false`, `weight` `[c_out, c_in, kh, kw]`) or a transposed
+    /// convolution (`weight` `[c_in, c_out, kh, kw]`) of `x` `[batch, c_in, H, W]` into a
+    /// `[batch, c_out, out_hw[0], out_hw[1]]` output, which for the transposed one may be cropped
+    /// or extended to any size. `None` (the default) where the backend has none; burn's own
+    /// kernels are used then.
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+        let _ = (x, weight, out_hw, stride, padding, transposed);
+        None
+    }
+
     /// A dedicated weight-gradient kernel of this backend for `conv2d` (dilation 1, one group):
     /// `[c_out, c_in, kh, kw]` from `x` `[batch, c_in, H, W]` and `dy` `[batch, c_out, Ho, Wo]`.
     /// `None` (the default) where the backend has none for these tensors; the split-K GEMM
@@ -137,7 +164,7 @@ pub trait ConvBackend: Backend {
     /// `bias` `[c_out]`.
     fn fast_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvOptions<2>, path: ConvGradPath) -> FloatTensor<Self> {
         let _ = path;
-        Self::conv2d(x, weight, bias, options)
+        forward_conv2d::<Self>(x, weight, bias, options)
     }
 
     /// `conv_transpose2d(x, weight, bias, options)` whose gradients, under autodiff, follow `path`.
@@ -146,7 +173,7 @@ pub trait ConvBackend: Backend {
     /// `[c_in, c_out, kh, kw]`, `bias` `[c_out]`.
     fn fast_conv_transpose2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvTransposeOptions<2>, path: ConvGradPath) -> FloatTensor<Self> {
         let _ = path;
-        Self::conv_transpose2d(x, weight, bias, options)
+        forward_conv_transpose2d::<Self>(x, weight, bias, options)
     }
 }
 
@@ -176,12 +203,49 @@ impl ConvBackend for burn::backend::Flex {
 }
 
 /// CUDA through cubecl (with fusion): the backend the fast path exists for. Its dedicated
-/// weight-gradient kernel is [`super::wgrad_kernel`].
+/// kernels ([`super::conv_kernels`]) run every convolution, forward and backward, and FNO uses
+/// the stacked spectral layout. Measured on an H200 (`bench/RESULTS.md`, session 4): with them the
+/// MgNO training step went from 88.5 to 21.9 ms at 64² and from 164 to 43 ms at 256², and the
+/// weight gradient stays within 1.6e-5 of burn's stock one where the split-K GEMM was 2e-4 off.
 #[cfg(feature = "cuda")]
 impl ConvBackend for burn::backend::Cuda {
-    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+    fn preferred_wgrad_kind() -> WgradKind {
+        WgradKind::Kernel
+    }
+
+    fn preferred_spectral_layout() -> SpectralLayout {
+        SpectralLayout::Stacked
+    }
+
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
         // `burn::backend::Cuda` is `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`.
-        super::wgrad_kernel::fused_weight_grad::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, dy, kernel, stride, padding)
+        super::conv_kernels::fused_direct_conv::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, weight, out_hw, stride, padding, transposed)
+    }
+
+    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        super::conv_kernels::fused_weight_grad::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, dy, kernel, stride, padding)
+    }
+}
+
+/// CUDA through cubecl without burn's fusion layer: every tensor operation launches its own kernel
+/// at once. Not what oplab trains on; `gpu_bench --device cuda-raw` uses it to measure what the
+/// fusion layer costs or saves.
+#[cfg(feature = "cuda")]
+impl ConvBackend for burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8> {
+    fn preferred_wgrad_kind() -> WgradKind {
+        WgradKind::Kernel
+    }
+
+    fn preferred_spectral_layout() -> SpectralLayout {
+        SpectralLayout::Stacked
+    }
+
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+        super::conv_kernels::direct_conv(x, weight, out_hw, stride, padding, transposed)
+    }
+
+    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        super::conv_kernels::direct_weight_grad(x, dy, kernel, stride, padding)
     }
 }
 
@@ -271,15 +335,17 @@ pub enum WgradKind {
     Kernel,
 }
 
-/// The weight-gradient layout autodiff convolutions record: `OPLAB_CONV_WGRAD=im2col|taps|kernel`
-/// (read once), else [`WgradKind::Im2col`].
-pub fn wgrad_kind() -> WgradKind {
-    static ENV: OnceLock<WgradKind> = OnceLock::new();
-    *ENV.get_or_init(|| match std::env::var("OPLAB_CONV_WGRAD").ok().as_deref().map(str::trim) {
-        Some("taps") => WgradKind::Taps,
-        Some("kernel") => WgradKind::Kernel,
-        _ => WgradKind::Im2col,
+/// The weight-gradient layout autodiff convolutions on backend `B` record:
+/// `OPLAB_CONV_WGRAD=im2col|taps|kernel` (read once), else [`ConvBackend::preferred_wgrad_kind`].
+pub fn wgrad_kind<B: ConvBackend>() -> WgradKind {
+    static ENV: OnceLock<Option<WgradKind>> = OnceLock::new();
+    ENV.get_or_init(|| match std::env::var("OPLAB_CONV_WGRAD").ok().as_deref().map(str::trim) {
+        Some("im2col") => Some(WgradKind::Im2col),
+        Some("taps") => Some(WgradKind::Taps),
+        Some("kernel") => Some(WgradKind::Kernel),
+        _ => None,
     })
+    .unwrap_or_else(B::preferred_wgrad_kind)
 }
 
 fn wgrad_chunk_for<B: ConvBackend>() -> usize {
@@ -328,6 +394,48 @@ pub fn conv_transpose2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<
     wrap(B::fast_conv_transpose2d(prim(x), prim(weight), bias.map(prim), options, path))
 }
 
+/// `conv2d` on the backend's direct kernel where it has one for these options (dilation 1, one
+/// group), else burn's own forward; the bias is added as a broadcast (fused on a fusion backend).
+pub fn forward_conv2d<B: ConvBackend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: Option<FloatTensor<B>>, options: ConvOptions<2>) -> FloatTensor<B> {
+    if plain_conv(options.dilation, options.groups) {
+        let [_, _, h, w] = x.shape().dims();
+        let [_, _, kh, kw] = weight.shape().dims();
+        let out = |n: usize, k: usize, i: usize| (n + 2 * options.padding[i]).checked_sub(k).map(|r| r / options.stride[i] + 1);
+        if let (Some(ho), Some(wo)) = (out(h, kh, 0), out(w, kw, 1)) {
+            if let Some(y) = B::direct_conv2d(x.clone(), weight.clone(), [ho, wo], options.stride, options.padding, false) {
+                return add_bias::<B>(y, bias);
+            }
+        }
+    }
+    B::conv2d(x, weight, bias, options)
+}
+
+/// `conv_transpose2d` on the backend's direct kernel where it has one (dilation 1, one group),
+/// else burn's own forward.
+pub fn forward_conv_transpose2d<B: ConvBackend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: Option<FloatTensor<B>>, options: ConvTransposeOptions<2>) -> FloatTensor<B> {
+    if plain_conv(options.dilation, options.groups) {
+        let [_, _, h, w] = x.shape().dims();
+        let [_, _, kh, kw] = weight.shape().dims();
+        let out = |n: usize, k: usize, i: usize| (options.stride[i] * (n.max(1) - 1) + k + options.padding_out[i]).checked_sub(2 * options.padding[i]);
+        if let (Some(ho), Some(wo)) = (out(h, kh, 0), out(w, kw, 1)) {
+            if let Some(y) = B::direct_conv2d(x.clone(), weight.clone(), [ho, wo], options.stride, options.padding, true) {
+                return add_bias::<B>(y, bias);
+            }
+        }
+    }
+    B::conv_transpose2d(x, weight, bias, options)
+}
+
+fn add_bias<B: Backend>(y: FloatTensor<B>, bias: Option<FloatTensor<B>>) -> FloatTensor<B> {
+    match bias {
+        Some(b) => {
+            let c = b.shape().dims::<1>()[0];
+            prim(wrap::<B, 4>(y) + wrap::<B, 1>(b).reshape([1, c, 1, 1]))
+        }
+        None => y,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The gradient formulations (plain tensor code on any backend; public so that benchmarks can
 // time them without autodiff)
@@ -343,7 +451,12 @@ pub fn conv_transpose2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<
 /// # Shapes
 /// - `dy`: `[batch, c_out, Ho, Wo]`, `weight`: `[c_out, c_in, kh, kw]`
 /// - output: `[batch, c_in, input_hw[0], input_hw[1]]`
-pub fn conv2d_input_grad<B: Backend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+pub fn conv2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+    // A direct kernel computes the transposed convolution of dy with this very kernel at the
+    // input's size: no flipped copy, no padding_out, no crop.
+    if let Some(g) = B::direct_conv2d(prim(dy.clone()), prim(weight.clone()), input_hw, stride, padding, true) {
+        return wrap(g);
+    }
     let [_, _, kh, kw] = weight.dims();
     let [_, _, ho, wo] = dy.dims();
     if stride == [1, 1] && padding[0] < kh && padding[1] < kw {
@@ -363,7 +476,10 @@ pub fn conv2d_input_grad<B: Backend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, inp
 /// # Shapes
 /// - `dy`: `[batch, c_out, Hy, Wy]`, `weight`: `[c_in, c_out, kh, kw]`
 /// - output: `[batch, c_in, input_hw[0], input_hw[1]]`
-pub fn conv_transpose2d_input_grad<B: Backend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+pub fn conv_transpose2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+    if let Some(g) = B::direct_conv2d(prim(dy.clone()), prim(weight.clone()), input_hw, stride, padding, false) {
+        return wrap(g);
+    }
     let g = conv2d(dy, weight, None, ConvOptions::new(stride, padding, [1, 1], 1));
     fit_hw(g, input_hw)
 }
@@ -640,7 +756,7 @@ fn record<B: ConvBackend, C: CheckpointStrategy>(
     let tuned = path == ConvGradPath::Tuned;
     let fast_dgrad = !tuned || B::fast_dgrad_wins(&g);
     let fast_wgrad = !tuned || B::fast_wgrad_wins(&g);
-    let kind = wgrad_kind();
+    let kind = wgrad_kind::<B>();
     let state = |x: NodeId, weight: NodeId| ConvState { x, weight, stride, padding, chunk, kind, transposed, fast_dgrad, fast_wgrad };
     match bias {
         Some(bias) => match FastConvWithBias.prepare::<C>([x.node.clone(), weight.node.clone(), bias.node.clone()]).compute_bound().stateful() {
@@ -671,12 +787,20 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
         B::wgrad_chunk()
     }
 
+    fn preferred_wgrad_kind() -> WgradKind {
+        B::preferred_wgrad_kind()
+    }
+
+    fn preferred_spectral_layout() -> SpectralLayout {
+        B::preferred_spectral_layout()
+    }
+
     fn fast_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvOptions<2>, path: ConvGradPath) -> FloatTensor<Self> {
         if path == ConvGradPath::Stock || !plain_conv(options.dilation, options.groups) {
             return <Self as ModuleOps<Self>>::conv2d(x, weight, bias, options);
         }
         let geometry = (options.stride, options.padding, false);
-        record::<B, C>(x, weight, bias, geometry, path, move |x, w, b| B::conv2d(x, w, b, options))
+        record::<B, C>(x, weight, bias, geometry, path, move |x, w, b| forward_conv2d::<B>(x, w, b, options))
     }
 
     fn fast_conv_transpose2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvTransposeOptions<2>, path: ConvGradPath) -> FloatTensor<Self> {
@@ -684,7 +808,7 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
             return <Self as ModuleOps<Self>>::conv_transpose2d(x, weight, bias, options);
         }
         let geometry = (options.stride, options.padding, true);
-        record::<B, C>(x, weight, bias, geometry, path, move |x, w, b| B::conv_transpose2d(x, w, b, options))
+        record::<B, C>(x, weight, bias, geometry, path, move |x, w, b| forward_conv_transpose2d::<B>(x, w, b, options))
     }
 }
 

@@ -8,7 +8,7 @@ pub mod mgconv;
 pub mod padding;
 pub mod spectral;
 #[cfg(feature = "cuda")]
-pub mod wgrad_kernel;
+pub mod conv_kernels;
 
 pub use fastconv::{ConvBackend, ConvGradPath};
 pub use mgconv::{MgConv, MgConvConfig};

@@ -10,7 +10,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::OperatorError;
-use crate::layers::dft::{SpectralBasis1d, SpectralBasis2d};
+use crate::layers::dft::{spectral_layout_override, SpectralBasis1d, SpectralBasis2d};
 use crate::layers::padding::zero_pad;
 use crate::layers::{ConvBackend, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
 
@@ -139,7 +139,8 @@ impl<B: ConvBackend> Fno2d<B> {
         if p > 0 {
             v = zero_pad(zero_pad(v, 2, 0, p), 3, 0, p);
         }
-        let basis = SpectralBasis2d::new(h + p, w + p, self.modes, &v.device(), v.dtype());
+        let layout = spectral_layout_override().unwrap_or_else(B::preferred_spectral_layout);
+        let basis = SpectralBasis2d::with_layout(h + p, w + p, self.modes, layout, &v.device(), v.dtype());
         let n = self.spectral.len();
         for (i, (k, pw)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
             let y = k.forward(v.clone(), &basis) + pw.forward(v);

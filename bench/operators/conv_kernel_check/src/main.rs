@@ -1,0 +1,180 @@
+//! The conv weight-gradient kernels of `oplab-operators` (same source file) on wgpu, against a
+//! direct f64 sum, for MgNO's layer kinds and awkward shapes: 3×3 stride 1 and 2, the 4×4 stride-2
+//! kernel of the transposed prolongation's gradient, 1×1, one channel, odd and 2×2 grids.
+//! Then the direct forward kernel, as a convolution and as a transposed convolution (strides 1
+//! and 2, cropped and `padding_out`-extended outputs, channel counts that need a channel tile).
+//! Exits non-zero if a relative difference exceeds 1e-5.
+
+#[path = "../../../../operators/src/layers/conv_kernels/kernels.rs"]
+mod kernel;
+use cubecl::prelude::*;
+use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, UNITS};
+
+fn reference(x: &[f32], dy: &[f32], [b, c, h, w]: [usize; 4], [o, ho, wo]: [usize; 3], [kh, kw]: [usize; 2], s: usize, p: usize) -> Vec<f64> {
+    let mut g = vec![0.0f64; o * c * kh * kw];
+    for bb in 0..b { for oo in 0..o { for cc in 0..c { for i in 0..kh { for j in 0..kw {
+        let mut acc = 0.0f64;
+        for y in 0..ho { for xo in 0..wo {
+            let yy = (y * s + i) as isize - p as isize; let xx = (xo * s + j) as isize - p as isize;
+            if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize { continue; }
+            acc += dy[((bb * o + oo) * ho + y) * wo + xo] as f64 * x[((bb * c + cc) * h + yy as usize) * w + xx as usize] as f64;
+        }}
+        g[((oo * c + cc) * kh + i) * kw + j] += acc;
+    }}}}}
+    g
+}
+
+/// `‖got − want‖ / ‖want‖` in f64.
+fn rel_diff(got: &[f32], want: &[f64]) -> f64 {
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (g, e) in got.iter().zip(want) { num += (*g as f64 - e).powi(2); den += e * e; }
+    (num / den.max(1e-300)).sqrt()
+}
+
+/// Uniform values in [−0.5, 0.5) from a 64-bit LCG (reproducible inputs, no rand dependency).
+fn uniform(seed: u64) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || { state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5 }
+}
+
+fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len() - 1).rev() { s[d] = s[d + 1] * shape[d + 1]; }
+    s
+}
+
+fn main() {
+    type R = cubecl::wgpu::WgpuRuntime;
+    let device = Default::default();
+    let client = R::client(&device);
+    let mut worst = 0.0f64;
+    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1)] {
+        let ho = (h + 2 * p - k) / s + 1; let wo = (w + 2 * p - k) / s + 1;
+        let mut rnd = uniform(12345);
+        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
+        let dy: Vec<f32> = (0..b * o * ho * wo).map(|_| rnd()).collect();
+        let xh = client.create_from_slice(f32::as_bytes(&x));
+        let dyh = client.create_from_slice(f32::as_bytes(&dy));
+        let pairs = o * c; let taps = k * k;
+        let rows = b * ho;
+        let ot = wgrad_channel_tile(c, o);
+        let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows);
+        let (cols, col_stride) = wgrad_columns(o, wo).expect("fits");
+        let ph = client.empty(slabs * pairs * taps * 4);
+        let outh = client.empty(pairs * taps * 4);
+        unsafe {
+            let xs = [b, c, h, w]; let dys = [b, o, ho, wo];
+            kernel::wgrad_partial_kernel::launch_unchecked::<f32, R>(
+                &client,
+                CubeCount::Static(cubes_x as u32, slabs as u32, 1),
+                CubeDim::new_1d(cube_dim as u32),
+                TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
+                TensorArg::from_raw_parts(dyh.clone(), contiguous_strides(&dys).into(), dys.to_vec().into()),
+                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * pairs * taps].into()),
+                rows_per_slab, s, s, p, p, cols, col_stride, k, k, ot, s == 1,
+            );
+            let n = pairs * taps;
+            kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
+                &client,
+                CubeCount::Static(n.div_ceil(UNITS) as u32, 1, 1),
+                CubeDim::new_1d(UNITS as u32),
+                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * n].into()),
+                TensorArg::from_raw_parts(outh.clone(), vec![1].into(), vec![n].into()),
+                slabs,
+            );
+        }
+        let bytes = client.read_one(outh).expect("read");
+        let got = f32::from_bytes(&bytes);
+        let want = reference(&x, &dy, [b, c, h, w], [o, ho, wo], [k, k], s, p);
+        let rel = rel_diff(&got, &want);
+        worst = worst.max(rel);
+        println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, rel diff {rel:.2e}");
+    }
+    println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?})", R::name(&client));
+    let worst_direct = check_direct::<R>(&client);
+    println!("direct convolution: worst relative difference {worst_direct:.2e}");
+    if worst.max(worst_direct) >= 1e-5 {
+        eprintln!("conv-kernel-check: above the 1e-5 tolerance");
+        std::process::exit(1);
+    }
+}
+
+/// f64 reference of a convolution (`transposed = false`, `w` `[o, c, k, k]`) or a transposed
+/// convolution (`w` `[c, o, k, k]`, by scattering), zero padding, into a `[b, o, ho, wo]` output
+/// (a transposed output larger than the natural one gets zeros, a smaller one is cropped).
+fn direct_reference(x: &[f32], w: &[f32], [b, c, h, wi]: [usize; 4], [o, ho, wo]: [usize; 3], k: usize, s: usize, p: usize, transposed: bool) -> Vec<f64> {
+    let mut y = vec![0.0f64; b * o * ho * wo];
+    for bb in 0..b { for oo in 0..o { for cc in 0..c { for i in 0..k { for j in 0..k {
+        let wv = if transposed { w[((cc * o + oo) * k + i) * k + j] } else { w[((oo * c + cc) * k + i) * k + j] } as f64;
+        if transposed {
+            for yi in 0..h { for xi in 0..wi {
+                let (yy, xx) = ((yi * s + i) as isize - p as isize, (xi * s + j) as isize - p as isize);
+                if yy < 0 || xx < 0 || yy >= ho as isize || xx >= wo as isize { continue; }
+                y[((bb * o + oo) * ho + yy as usize) * wo + xx as usize] += wv * x[((bb * c + cc) * h + yi) * wi + xi] as f64;
+            }}
+        } else {
+            for yo in 0..ho { for xo in 0..wo {
+                let (yy, xx) = ((yo * s + i) as isize - p as isize, (xo * s + j) as isize - p as isize);
+                if yy < 0 || xx < 0 || yy >= h as isize || xx >= wi as isize { continue; }
+                y[((bb * o + oo) * ho + yo) * wo + xo] += wv * x[((bb * c + cc) * h + yy as usize) * wi + xx as usize] as f64;
+            }}
+        }
+    }}}}}
+    y
+}
+
+fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
+    let mut worst = 0.0f64;
+    // (batch, c_in, c_out, H, W, k, stride, padding, transposed, extra output rows/cols beyond the
+    // natural size: +1 is a padding_out, −1 a crop)
+    for &(b, c, o, h, w, k, s, p, transposed, extra) in &[
+        (2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize, false, 0isize),
+        (1, 1, 24, 12, 12, 3, 1, 1, false, 0),
+        (2, 24, 1, 10, 13, 3, 1, 1, false, 0),
+        (2, 5, 7, 11, 6, 3, 2, 1, false, 0),
+        (1, 6, 40, 8, 8, 1, 1, 0, false, 0),
+        (1, 37, 37, 5, 6, 3, 1, 1, false, 0),
+        (2, 24, 24, 16, 16, 3, 1, 1, false, 0),
+        (2, 4, 3, 6, 5, 4, 2, 1, true, 0),
+        (2, 4, 3, 6, 5, 4, 2, 1, true, 1),
+        (1, 3, 5, 7, 7, 3, 2, 1, true, -1),
+        (2, 24, 24, 8, 8, 4, 2, 1, true, 0),
+        (1, 5, 6, 9, 8, 3, 1, 1, true, 0),
+    ] {
+        let natural = |n: usize| if transposed { (n - 1) * s + k - 2 * p } else { (n + 2 * p - k) / s + 1 };
+        let (ho, wo) = ((natural(h) as isize + extra) as usize, (natural(w) as isize + extra) as usize);
+        let mut rnd = uniform(777);
+        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
+        let wt: Vec<f32> = (0..c * o * k * k).map(|_| rnd()).collect();
+        let xh = client.create_from_slice(f32::as_bytes(&x));
+        let wh = client.create_from_slice(f32::as_bytes(&wt));
+        // The geometry the launcher picks for this (small) grid, and the one it would pick for a
+        // large grid (longest channel tile, two or four pixels per unit).
+        let (_, big_tile, _) = direct_conv_geometry(o, 1 << 20, 1, 1);
+        for (px, tile) in [(direct_conv_geometry(o, b, ho, wo).0, direct_conv_geometry(o, b, ho, wo).1), (2, big_tile), (4, big_tile)] {
+            let yh = client.empty(b * o * ho * wo * 4);
+            let units = b * ho * wo.div_ceil(px) * (o / tile);
+            // W(o, c, i, j) strides: [o, c, k, k] for a convolution, [c, o, k, k] transposed.
+            let (w_o, w_c) = if transposed { (k * k, o * k * k) } else { (c * k * k, k * k) };
+            unsafe {
+                let (xs, ws, ys) = ([b, c, h, w], if transposed { [c, o, k, k] } else { [o, c, k, k] }, [b, o, ho, wo]);
+                kernel::direct_conv_kernel::launch_unchecked::<f32, R>(
+                    client,
+                    CubeCount::Static(units.div_ceil(UNITS) as u32, 1, 1),
+                    CubeDim::new_1d(UNITS as u32),
+                    TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
+                    TensorArg::from_raw_parts(wh.clone(), contiguous_strides(&ws).into(), ws.to_vec().into()),
+                    TensorArg::from_raw_parts(yh.clone(), contiguous_strides(&ys).into(), ys.to_vec().into()),
+                    s, s, p, p, w_o, w_c, k, 1, k, k, tile, px, transposed,
+                );
+            }
+            let got = f32::from_bytes(&client.read_one(yh).expect("read")).to_vec();
+            let want = direct_reference(&x, &wt, [b, c, h, w], [o, ho, wo], k, s, p, transposed);
+            let rel = rel_diff(&got, &want);
+            worst = worst.max(rel);
+            let kind = if transposed { "transposed" } else { "conv" };
+            println!("{kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (tile {tile}, {px} px): rel diff {rel:.2e}");
+        }
+    }
+    worst
+}
