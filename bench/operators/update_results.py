@@ -160,7 +160,8 @@ def main():
             parts += section + [""]
     parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path):") + [""]
     parts += passthrough(args.folder, "oplab_breakdown_raw.md", "The same on burn's CUDA backend without its fusion layer (`--device cuda-raw`):") + [""]
-    parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock path on the GPU (gradients, then MgNO loss curves):") + [""]
+    parts += passthrough(args.folder, "oplab_breakdown_fused_adam.md", "The same with the fused Adam step (`OPLAB_ADAM=fused`):") + [""]
+    parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock path on the GPU (gradients, MgNO loss curves, fused vs burn's Adam):") + [""]
     parts.append(END)
     block = "\n".join(parts)
     if len(parts) <= 4:

@@ -10,6 +10,7 @@
 //! gpu_bench --device cuda --only check         # fast vs stock gradients (exit 1 above --tolerance)
 //! gpu_bench --device cuda --only breakdown     # MgNO/FNO step split into forward, backward, Adam
 //! gpu_bench --device cuda --only curve         # MgNO loss curves, fast vs stock path (exit 1 if apart)
+//! gpu_bench --device cuda --only adam          # fused Adam step vs burn's Adam (exit 1 if apart)
 //! ```
 //!
 //! Every timing is the median of `--reps` repetitions after `--warmup` untimed ones (burn
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{conv2d, conv_transpose2d};
@@ -29,6 +31,7 @@ use oplab_operators::layers::fastconv::{
     conv2d_input_grad, conv2d_on_path, forward_conv2d, forward_conv_transpose2d, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad_on, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
 };
 use oplab_operators::losses::relative_l2;
+use oplab_operators::training::fused_adam::FusedAdam;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
 
 /// Command-line options (parsed by hand: examples carry no CLI dependency).
@@ -69,14 +72,14 @@ impl Args {
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda|cuda-raw] [--only all|layers|steps|check|breakdown|curve] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-raw] [--only all|layers|steps|check|breakdown|curve|adam] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
             }
         }
-        if !["all", "layers", "steps", "check", "breakdown", "curve"].contains(&a.only.as_str()) {
-            return Err(format!("--only {} must be all, layers, steps, check, breakdown or curve", a.only));
+        if !["all", "layers", "steps", "check", "breakdown", "curve", "adam"].contains(&a.only.as_str()) {
+            return Err(format!("--only {} must be all, layers, steps, check, breakdown, curve or adam", a.only));
         }
         Ok(a)
     }
@@ -129,6 +132,11 @@ fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
         "breakdown" => step_breakdown::<B>(device, args),
         "curve" => {
             if !loss_curves::<B>(device, args) {
+                std::process::exit(1);
+            }
+        }
+        "adam" => {
+            if !adam_check::<B>(device, args) {
                 std::process::exit(1);
             }
         }
@@ -265,6 +273,49 @@ fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     }
     println!("\nworst relative difference {worst:.1e} ({})", if worst <= tol { "within 1e-3" } else { "ABOVE 1e-3" });
     worst <= tol
+}
+
+/// The fused Adam step (`oplab_operators::training::fused_adam`, forced on) against burn's Adam:
+/// 10 steps of the Darcy-rough MgNO from one model and one batch, with and without weight decay;
+/// prints the relative difference of the model outputs after the steps and returns whether it
+/// is within 1e-4 (f32 updates in a different order, amplified by the steps).
+fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+    use burn::optim::decay::WeightDecayConfig;
+    let (b, n, steps) = (args.step_batch, args.sizes[0], 10);
+    println!("## Fused Adam vs burn's Adam (MgNO Darcy-rough, batch {b}, {n}², lr 1e-3, {steps} steps)\n");
+    println!("| weight decay | output change by the steps | ‖fused − burn‖ / ‖burn‖ of the outputs |");
+    println!("|---|---|---|");
+    let model0 = MgNoConfig::new().init::<Autodiff<B>>(device).expect("MgNO config");
+    let x = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+    let y = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+    let start = model0.forward(x.clone());
+    let mut worst = 0.0f64;
+    for wd in [0.0f32, 1e-4] {
+        let train = |mut optim: Box<dyn FnMut(f64, oplab_operators::MgNo<Autodiff<B>>, GradientsParams) -> oplab_operators::MgNo<Autodiff<B>>>| {
+            let mut model = model0.clone();
+            for _ in 0..steps {
+                let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim(1e-3, model, grads);
+            }
+            model.forward(x.clone())
+        };
+        let mut fused: OptimizerAdaptor<FusedAdam, oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>> = FusedAdam::with_fused([0.9, 0.999], 1e-8, wd, true).into();
+        let mut config = AdamConfig::new().with_epsilon(1e-8);
+        if wd > 0.0 {
+            config = config.with_weight_decay(Some(WeightDecayConfig::new(wd)));
+        }
+        let mut reference = config.init::<Autodiff<B>, oplab_operators::MgNo<Autodiff<B>>>();
+        let ours = train(Box::new(move |lr, m, g| fused.step(lr, m, g)));
+        let burns = train(Box::new(move |lr, m, g| reference.step(lr, m, g)));
+        let norm = |t: Tensor<Autodiff<B>, 4>| -> f64 { t.powi_scalar(2).sum().into_scalar().elem::<f64>().sqrt() };
+        let moved = norm(burns.clone() - start.clone()) / norm(start.clone());
+        let rel = norm(ours - burns.clone()) / norm(burns);
+        worst = worst.max(rel);
+        println!("| {wd} | {moved:.2e} | {rel:.1e} |");
+    }
+    println!("\nworst relative difference {worst:.1e} ({})", if worst <= 1e-4 { "within 1e-4" } else { "ABOVE 1e-4" });
+    worst <= 1e-4
 }
 
 /// Where a training step's time goes: forward alone (no autodiff), forward + loss + backward, and
@@ -489,7 +540,8 @@ where
     with_grad_path(path, || {
         let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
         let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-        let mut optim = AdamConfig::new().init::<Autodiff<B>, M>();
+        // burn's Adam (its default ε 1e-5), or the fused step under OPLAB_ADAM=fused.
+        let mut optim: OptimizerAdaptor<FusedAdam, M, Autodiff<B>> = FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into();
         let mut model = Some(model);
         time_host_and_wall_ms::<B, _>(device, args.warmup, args.reps, || {
             let m = model.take().expect("model");

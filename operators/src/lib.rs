@@ -17,6 +17,8 @@ pub mod backend;
 pub mod data;
 pub mod dynamics;
 pub mod error;
+#[cfg(feature = "cuda")]
+pub mod fusion_job;
 pub mod layers;
 pub mod losses;
 pub mod models;

@@ -4,10 +4,11 @@
 # too: see bench/RESULTS.md) and `torch_step.py`; then, on the development machine,
 #   python3 bench/operators/update_results.py <files_at of the call>
 # writes the merged ratio tables into bench/RESULTS.md. Per-part limits (s) via environment:
-# CHECK_LIMIT, CURVE_LIMIT, STEP_LIMIT, LAYER_LIMIT, BREAKDOWN_LIMIT (all limits together: 460 s, inside one 600 s
+# CHECK_LIMIT, CURVE_LIMIT, STEP_LIMIT, LAYER_LIMIT, BREAKDOWN_LIMIT (all limits together: 500 s, inside one 600 s
 # call with the fixed-kernel build, whose first calls take seconds; the autotuned build needs far more).
 # oplab runs its CUDA defaults (direct conv kernels, weight-gradient kernel, stacked FNO spectral
-# layout). `gpu_bench --device cuda-raw --only breakdown` times burn's CUDA backend without fusion.
+# layout), then the step breakdown once more with OPLAB_ADAM=fused (the fused Adam step, opt-in).
+# `gpu_bench --device cuda-raw --only breakdown` times burn's CUDA backend without fusion.
 # A part cut by its limit keeps the rows it printed.
 set -u
 cd "$(dirname "$0")"
@@ -24,8 +25,11 @@ part "PyTorch steps";  timeout 60 python3 -u torch_step.py --device cuda --only 
 part "PyTorch layers"; timeout 30 python3 -u torch_step.py --device cuda --only layers --reps 10 > $OUT/torch_layers.md 2>&1
 part "oplab check";    timeout ${CHECK_LIMIT:-40} ./gpu_bench --device cuda --only check > $OUT/oplab_check.md 2>&1
 part "oplab loss curves"; timeout ${CURVE_LIMIT:-100} ./gpu_bench --device cuda --only curve --sizes 64 >> $OUT/oplab_check.md 2>&1
+part "oplab fused Adam check"; timeout ${CHECK_LIMIT:-40} ./gpu_bench --device cuda --only adam --sizes 64 >> $OUT/oplab_check.md 2>&1
 part "oplab steps";    timeout ${STEP_LIMIT:-80} ./gpu_bench --device cuda --only steps --paths fast --warmup 2 --reps 10 > $OUT/oplab_steps.md 2>&1
 part "oplab layers";   timeout ${LAYER_LIMIT:-50} ./gpu_bench --device cuda --only layers --warmup 2 --reps 10 > $OUT/oplab_layers.md 2>&1
 part "oplab breakdown"; timeout ${BREAKDOWN_LIMIT:-50} ./gpu_bench --device cuda --only breakdown --warmup 2 --reps 10 > $OUT/oplab_breakdown.md 2>&1
+# The fused Adam step (training/fused_adam.rs), opt-in until timed here.
+part "oplab breakdown, fused Adam"; OPLAB_ADAM=fused timeout ${BREAKDOWN_LIMIT:-50} ./gpu_bench --device cuda --only breakdown --warmup 2 --reps 10 > $OUT/oplab_breakdown_fused_adam.md 2>&1
 part "done"
 tail -n 30 $OUT/*.md

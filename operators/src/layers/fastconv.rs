@@ -149,6 +149,14 @@ pub trait ConvBackend: Backend {
         None
     }
 
+    /// A fused Adam step of this backend (see `crate::training::fused_adam`): from a parameter, its
+    /// gradient and both moments (one shape, f32), the new parameter and moments. `None` (the
+    /// default) where the backend has none; burn's Adam runs then.
+    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+        let _ = (param, grad, m1, m2, hyper);
+        None
+    }
+
     /// A dedicated weight-gradient kernel of this backend for `conv2d` (dilation 1, one group):
     /// `[c_out, c_in, kh, kw]` from `x` `[batch, c_in, H, W]` and `dy` `[batch, c_out, Ho, Wo]`.
     /// `None` (the default) where the backend has none for these tensors; the split-K GEMM
@@ -225,6 +233,10 @@ impl ConvBackend for burn::backend::Cuda {
     fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
         super::conv_kernels::fused_weight_grad::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, dy, kernel, stride, padding)
     }
+
+    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+        crate::training::adam_kernel::fused_adam_step::<cubecl::cuda::CudaRuntime, f32, i32, u8>(param, grad, m1, m2, hyper)
+    }
 }
 
 /// CUDA through cubecl without burn's fusion layer: every tensor operation launches its own kernel
@@ -246,6 +258,10 @@ impl ConvBackend for burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i3
 
     fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
         super::conv_kernels::direct_weight_grad(x, dy, kernel, stride, padding)
+    }
+
+    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+        crate::training::adam_kernel::direct_adam_step(param, grad, m1, m2, hyper)
     }
 }
 

@@ -14,14 +14,17 @@
 pub mod checkpoint;
 pub mod clip;
 pub mod config;
+pub mod fused_adam;
 pub mod schedule;
+#[cfg(feature = "cuda")]
+pub mod adam_kernel;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, Optimizer};
-use burn::optim::decay::WeightDecayConfig;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
@@ -35,6 +38,7 @@ use crate::backend::DeviceKind;
 use crate::data::{batches, epoch_order, FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
 use crate::layers::ConvBackend;
+use fused_adam::FusedAdam;
 use crate::losses::{quadrature_weights, relative_l2, H1Spectral, LossKind};
 use crate::models::{Fno2d, MgNo, Operator2d};
 use crate::normalizers::GaussianNormalizer;
@@ -207,17 +211,17 @@ fn with_optimizer<B, M>(
 ) -> crate::Result<TrainSummary>
 where
     B: AutodiffBackend,
+    B::InnerBackend: ConvBackend,
     M: AutodiffModule<B> + Operator2d<B> + 'static,
     M::InnerModule: Operator2d<B::InnerBackend>,
 {
     let o = &cfg.optimizer;
     match o.kind {
         OptimizerKind::Adam => {
-            let mut c = AdamConfig::new().with_beta_1(o.betas[0] as f32).with_beta_2(o.betas[1] as f32).with_epsilon(o.eps as f32);
-            if o.weight_decay > 0.0 {
-                c = c.with_weight_decay(Some(WeightDecayConfig::new(o.weight_decay as f32)));
-            }
-            fit(model, c.init::<B, M>(), device, data, run_dir, cfg, opts, progress, train_set, val_set, names)
+            // burn's Adam, or the same step fused into one kernel per parameter tensor under
+            // OPLAB_ADAM=fused on a backend that has one (`fused_adam`); one state record for both.
+            let adam = FusedAdam::new([o.betas[0] as f32, o.betas[1] as f32], o.eps as f32, o.weight_decay as f32);
+            fit(model, OptimizerAdaptor::<FusedAdam, M, B>::from(adam), device, data, run_dir, cfg, opts, progress, train_set, val_set, names)
         }
         OptimizerKind::Adamw => {
             let c = AdamWConfig::new().with_beta_1(o.betas[0] as f32).with_beta_2(o.betas[1] as f32).with_epsilon(o.eps as f32).with_weight_decay(o.weight_decay as f32);

@@ -3,10 +3,13 @@
 //! kernel of the transposed prolongation's gradient, 1×1, one channel, odd and 2×2 grids.
 //! Then the direct forward kernel, as a convolution and as a transposed convolution (strides 1
 //! and 2, cropped and `padding_out`-extended outputs, channel counts that need a channel tile).
-//! Exits non-zero if a relative difference exceeds 1e-5.
+//! Then the fused Adam step (`operators/src/training/adam_kernel/kernel.rs`) against burn's
+//! formulas in f64. Exits non-zero if a relative difference exceeds 1e-5.
 
 #[path = "../../../../operators/src/layers/conv_kernels/kernels.rs"]
 mod kernel;
+#[path = "../../../../operators/src/training/adam_kernel/kernel.rs"]
+mod adam;
 use cubecl::prelude::*;
 use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, UNITS};
 
@@ -93,7 +96,9 @@ fn main() {
     println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?})", R::name(&client));
     let worst_direct = check_direct::<R>(&client);
     println!("direct convolution: worst relative difference {worst_direct:.2e}");
-    if worst.max(worst_direct) >= 1e-5 {
+    let worst_adam = check_adam::<R>(&client);
+    println!("fused Adam: worst relative difference {worst_adam:.2e}");
+    if worst.max(worst_direct).max(worst_adam) >= 1e-5 {
         eprintln!("conv-kernel-check: above the 1e-5 tolerance");
         std::process::exit(1);
     }
@@ -175,6 +180,64 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
             let kind = if transposed { "transposed" } else { "conv" };
             println!("{kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (tile {tile}, {px} px): rel diff {rel:.2e}");
         }
+    }
+    worst
+}
+
+/// Five Adam steps of [`adam::adam_kernel`] (with and without weight decay, odd lengths), each
+/// against burn's formulas evaluated in f64 from the same f32 inputs (the moments start at zero,
+/// as on burn's first step). Per step, two launches: the real one, whose moments (weight decay
+/// included) are compared; and one from zero parameters without weight decay, whose output is
+/// then exactly minus the f32 update, compared with the f64 update (stored parameters near 0.5
+/// would round away the update's own error).
+fn check_adam<R: Runtime>(client: &ComputeClient<R>) -> f64 {
+    let (b1, b2, eps, lr) = (0.9f32, 0.999f32, 1e-8f32, 1e-3f64);
+    let mut worst = 0.0f64;
+    for &(n, wd) in &[(1000usize, 0.0f32), (777, 1e-4), (3, 0.5)] {
+        let mut rnd = uniform(99 + n as u64);
+        let mut p: Vec<f32> = (0..n).map(|_| rnd()).collect();
+        let (mut m1, mut m2) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut moments, mut update) = (0.0f64, 0.0f64);
+        for t in 1..=5usize {
+            let g: Vec<f32> = (0..n).map(|_| rnd()).collect();
+            let (step, eps_s) = adam::adam_scalars(lr, b1, b2, eps, t);
+            let launch = |p: &[f32], wd: f32| -> [Vec<f32>; 3] {
+                let h = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+                let (ph, gh, m1h, m2h) = (h(p), h(&g), h(&m1), h(&m2));
+                let (po, m1o, m2o) = (client.empty(n * 4), client.empty(n * 4), client.empty(n * 4));
+                // SAFETY (both blocks): every handle holds n f32 values, the kernel indexes below n.
+                let arg = |handle: &cubecl::server::Handle| unsafe { TensorArg::from_raw_parts(handle.clone(), vec![1].into(), vec![n].into()) };
+                unsafe {
+                    adam::adam_kernel::launch_unchecked::<R>(
+                        client,
+                        CubeCount::Static(n.div_ceil(adam::ADAM_UNITS) as u32, 1, 1),
+                        CubeDim::new_1d(adam::ADAM_UNITS as u32),
+                        arg(&ph), arg(&gh), arg(&m1h), arg(&m2h), arg(&po), arg(&m1o), arg(&m2o),
+                        b1, b2, wd, step, eps_s,
+                    );
+                }
+                let read = |handle| f32::from_bytes(&client.read_one(handle).expect("read")).to_vec();
+                [read(po), read(m1o), read(m2o)]
+            };
+            let [p_new, m1_new, m2_new] = launch(&p, wd);
+            let [minus_update, _, _] = launch(&vec![0.0; n], 0.0);
+            let (mut a64, mut v64, mut u64) = (vec![0.0f64; n], vec![0.0f64; n], vec![0.0f64; n]);
+            for i in 0..n {
+                let gi = g[i] as f64 + wd as f64 * p[i] as f64;
+                a64[i] = b1 as f64 * m1[i] as f64 + (1.0 - b1 as f64) * gi;
+                v64[i] = b2 as f64 * m2[i] as f64 + (1.0 - b2 as f64) * gi * gi;
+                // The update of the zero-parameter launch (no weight decay).
+                let (a, v) = (b1 as f64 * m1[i] as f64 + (1.0 - b1 as f64) * g[i] as f64, b2 as f64 * m2[i] as f64 + (1.0 - b2 as f64) * (g[i] as f64).powi(2));
+                // With the host scalars as burn computes them in f32: 1 − β2ᵗ cancels in f32 (3e-5
+                // relative at t = 2), which is burn's own arithmetic, not the kernel's.
+                u64[i] = -(step as f64) * a / (v.sqrt() + eps_s as f64);
+            }
+            moments = moments.max(rel_diff(&m1_new, &a64)).max(rel_diff(&m2_new, &v64));
+            update = update.max(rel_diff(&minus_update, &u64));
+            (p, m1, m2) = (p_new, m1_new, m2_new);
+        }
+        worst = worst.max(moments).max(update);
+        println!("adam n{n} wd{wd}: 5 steps, rel diff of the moments {moments:.2e}, of the update {update:.2e}");
     }
     worst
 }

@@ -10,17 +10,15 @@
 
 mod kernels;
 
-use std::marker::PhantomData;
-
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElement};
-use burn_fusion::stream::{Operation, OperationStreams};
-use burn_fusion::{Fusion, FusionBackend, FusionRuntime};
-use burn_ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
+use burn_fusion::Fusion;
 use cubecl::prelude::{CubeCount, CubeDim};
+
+use crate::fusion_job::DeviceJob;
 use kernels::{slab_geometry, UNITS};
 
 /// The weight gradient `[c_out, c_in, kh, kw]` of a `conv2d` (dilation 1, one group) from its
@@ -135,40 +133,16 @@ enum ConvJob {
     Direct { out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool },
 }
 
-impl ConvJob {
-    fn run<R: CubeRuntime>(self, a: CubeTensor<R>, b: CubeTensor<R>) -> CubeTensor<R> {
-        match self {
+impl DeviceJob for ConvJob {
+    fn run<R: CubeRuntime>(&self, inputs: Vec<CubeTensor<R>>) -> Vec<CubeTensor<R>> {
+        let mut inputs = inputs.into_iter();
+        let (Some(a), Some(b)) = (inputs.next(), inputs.next()) else {
+            return Vec::new();
+        };
+        vec![match *self {
             ConvJob::WeightGrad { kernel, stride, padding } => weight_grad_on_device(a, b, kernel, stride, padding),
             ConvJob::Direct { out_hw, stride, padding, transposed } => direct_conv_on_device(a, b, out_hw, stride, padding, transposed),
-        }
-    }
-}
-
-/// The fusion-stream operation running a [`ConvJob`] on the backend `B`'s tensors.
-struct ConvKernelOp<B> {
-    desc: CustomOpIr,
-    job: ConvJob,
-    _backend: PhantomData<fn() -> B>,
-}
-
-impl<B> std::fmt::Debug for ConvKernelOp<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConvKernelOp").field("job", &self.job).finish()
-    }
-}
-
-impl<R, F, I, BT> Operation<<CubeBackend<R, F, I, BT> as FusionBackend>::FusionRuntime> for ConvKernelOp<CubeBackend<R, F, I, BT>>
-where
-    R: CubeRuntime,
-    F: FloatElement,
-    I: IntElement,
-    BT: BoolElement,
-{
-    fn execute(&self, handles: &mut HandleContainer<<<CubeBackend<R, F, I, BT> as FusionBackend>::FusionRuntime as FusionRuntime>::FusionHandle>) {
-        let ([a, b], [out]) = self.desc.as_fixed();
-        let a = handles.get_float_tensor::<CubeBackend<R, F, I, BT>>(a);
-        let b = handles.get_float_tensor::<CubeBackend<R, F, I, BT>>(b);
-        handles.register_float_tensor::<CubeBackend<R, F, I, BT>>(&out.id, self.job.run(a, b));
+        }]
     }
 }
 
@@ -194,12 +168,7 @@ where
     if !kernel_inputs_ok((&a.dtype, a.shape.num_dims()), (&b.dtype, b.shape.num_dims())) {
         return None;
     }
-    let client = a.client.clone();
-    let streams = OperationStreams::with_inputs([&a, &b]);
-    let out = TensorIr::uninit(client.create_empty_handle(), shape, DType::F32);
-    let desc = CustomOpIr::new(name, &[a.into_ir(), b.into_ir()], &[out]);
-    let op = ConvKernelOp::<CubeBackend<R, F, I, BT>> { desc: desc.clone(), job, _backend: PhantomData };
-    Some(client.register(streams, OperationIr::Custom(desc), op).output())
+    crate::fusion_job::register::<R, F, I, BT, _>(vec![a, b], vec![shape], name, job).pop()
 }
 
 /// [`direct_conv_on_device`] as one operation of a fusion backend's stream; `None` for tensors
