@@ -72,7 +72,7 @@ impl Args {
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda|cuda-raw] [--only all|layers|steps|check|breakdown|curve|adam] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-raw|wgpu] [--only all|layers|steps|check|breakdown|curve|adam] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
@@ -114,8 +114,18 @@ fn main() {
                 std::process::exit(2);
             }
         }
+        // burn's wgpu backend (e.g. Mesa's lavapipe): the GPU checks without an NVIDIA GPU.
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            run::<burn::backend::Wgpu>(&Default::default(), &args);
+            #[cfg(not(feature = "wgpu"))]
+            {
+                eprintln!("gpu_bench: this build has no wgpu support; rebuild with `--features wgpu`");
+                std::process::exit(2);
+            }
+        }
         other => {
-            eprintln!("gpu_bench: --device {other} must be cpu, cuda or cuda-raw");
+            eprintln!("gpu_bench: --device {other} must be cpu, cuda, cuda-raw or wgpu");
             std::process::exit(2);
         }
     }
@@ -187,6 +197,8 @@ fn gradient_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     println!("|---|---|---|---|---|");
     let mut ok = true;
     for (b, ci, co, [h, w], k, s, p, transposed) in cases {
+        // --layer-max caps the grids (quick runs on slow devices such as a software Vulkan driver).
+        let [h, w] = [h.min(args.layer_max), w.min(args.layer_max)];
         let normal = Distribution::Normal(0.0, 1.0);
         let x = Tensor::<B, 4>::random([b, ci, h, w], normal, device);
         let w_shape = if transposed { [ci, co, k, k] } else { [co, ci, k, k] };

@@ -17,7 +17,7 @@ pub mod backend;
 pub mod data;
 pub mod dynamics;
 pub mod error;
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub mod fusion_job;
 pub mod layers;
 pub mod losses;

@@ -265,6 +265,33 @@ impl ConvBackend for burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i3
     }
 }
 
+/// burn's wgpu backend (with fusion) running oplab's CUDA kernels through the same fusion-stream
+/// code. Not a training target: it exists so that `gpu_bench --device wgpu` can run the GPU checks
+/// (fast vs stock gradients, loss curves, fused Adam) on a machine without an NVIDIA GPU, e.g. on
+/// Mesa's software Vulkan driver. Same kernel preferences as CUDA.
+#[cfg(feature = "wgpu")]
+impl ConvBackend for burn::backend::Wgpu {
+    fn preferred_wgrad_kind() -> WgradKind {
+        WgradKind::Kernel
+    }
+
+    fn preferred_spectral_layout() -> SpectralLayout {
+        SpectralLayout::Stacked
+    }
+
+    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+        super::conv_kernels::fused_direct_conv::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(x, weight, out_hw, stride, padding, transposed)
+    }
+
+    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        super::conv_kernels::fused_weight_grad::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(x, dy, kernel, stride, padding)
+    }
+
+    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+        crate::training::adam_kernel::fused_adam_step::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(param, grad, m1, m2, hyper)
+    }
+}
+
 /// What [`ConvBackend::fast_dgrad_wins`] and [`ConvBackend::fast_wgrad_wins`] decide on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {

@@ -7,7 +7,7 @@ pub mod fastconv;
 pub mod mgconv;
 pub mod padding;
 pub mod spectral;
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub mod conv_kernels;
 
 pub use fastconv::{ConvBackend, ConvGradPath};

@@ -16,7 +16,7 @@ pub mod clip;
 pub mod config;
 pub mod fused_adam;
 pub mod schedule;
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub mod adam_kernel;
 
 use std::path::{Path, PathBuf};
