@@ -210,34 +210,60 @@ impl ConvBackend for burn::backend::Flex {
     }
 }
 
-/// CUDA through cubecl (with fusion): the backend the fast path exists for. Its dedicated
-/// kernels ([`super::conv_kernels`]) run every convolution, forward and backward, and FNO uses
-/// the stacked spectral layout. Measured on an H200 (`bench/RESULTS.md`, session 4): with them the
-/// MgNO training step went from 88.5 to 21.9 ms at 64² and from 164 to 43 ms at 256², and the
-/// weight gradient stays within 1.6e-5 of burn's stock one where the split-K GEMM was 2e-4 off.
-#[cfg(feature = "cuda")]
-impl ConvBackend for burn::backend::Cuda {
-    fn preferred_wgrad_kind() -> WgradKind {
-        WgradKind::Kernel
-    }
+/// `impl ConvBackend` for a fusion backend `Fusion<CubeBackend<$runtime, f32, i32, $bool>>`: oplab's
+/// own kernels ([`super::conv_kernels`], the fused Adam step) through its fusion stream, the
+/// weight-gradient kernel and the stacked spectral layout preferred.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+macro_rules! fused_kernel_backend {
+    ($(#[$doc:meta])* $backend:ty, $runtime:ty, $bool:ty) => {
+        $(#[$doc])*
+        impl ConvBackend for $backend {
+            fn preferred_wgrad_kind() -> WgradKind {
+                WgradKind::Kernel
+            }
 
-    fn preferred_spectral_layout() -> SpectralLayout {
-        SpectralLayout::Stacked
-    }
+            fn preferred_spectral_layout() -> SpectralLayout {
+                SpectralLayout::Stacked
+            }
 
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
-        // `burn::backend::Cuda` is `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`.
-        super::conv_kernels::fused_direct_conv::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, weight, out_hw, stride, padding, transposed)
-    }
+            fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+                super::conv_kernels::fused_direct_conv::<$runtime, f32, i32, $bool>(x, weight, out_hw, stride, padding, transposed)
+            }
 
-    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
-        super::conv_kernels::fused_weight_grad::<cubecl::cuda::CudaRuntime, f32, i32, u8>(x, dy, kernel, stride, padding)
-    }
+            fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+                super::conv_kernels::fused_weight_grad::<$runtime, f32, i32, $bool>(x, dy, kernel, stride, padding)
+            }
 
-    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
-        crate::training::adam_kernel::fused_adam_step::<cubecl::cuda::CudaRuntime, f32, i32, u8>(param, grad, m1, m2, hyper)
-    }
+            fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+                crate::training::adam_kernel::fused_adam_step::<$runtime, f32, i32, $bool>(param, grad, m1, m2, hyper)
+            }
+        }
+    };
 }
+
+#[cfg(feature = "cuda")]
+fused_kernel_backend!(
+    /// CUDA through cubecl (with fusion; `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`): the
+    /// backend the fast path exists for. Its dedicated kernels run every convolution, forward and
+    /// backward, and FNO uses the stacked spectral layout. Measured on an H200 (`bench/RESULTS.md`,
+    /// session 4): with them the MgNO training step went from 88.5 to 21.9 ms at 64² and from 164
+    /// to 43 ms at 256², and the weight gradient stays within 1.6e-5 of burn's stock one where the
+    /// split-K GEMM was 2e-4 off.
+    burn::backend::Cuda,
+    cubecl::cuda::CudaRuntime,
+    u8
+);
+
+#[cfg(feature = "wgpu")]
+fused_kernel_backend!(
+    /// burn's wgpu backend (with fusion) running the same kernels through the same fusion-stream
+    /// code. Not a training target: it exists so that `gpu_bench --device wgpu` can run the GPU
+    /// checks (fast vs stock gradients, loss curves, fused Adam) on a machine without an NVIDIA
+    /// GPU, e.g. on Mesa's software Vulkan driver.
+    burn::backend::Wgpu,
+    cubecl::wgpu::WgpuRuntime,
+    u32
+);
 
 /// CUDA through cubecl without burn's fusion layer: every tensor operation launches its own kernel
 /// at once. Not what oplab trains on; `gpu_bench --device cuda-raw` uses it to measure what the
@@ -262,33 +288,6 @@ impl ConvBackend for burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i3
 
     fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
         crate::training::adam_kernel::direct_adam_step(param, grad, m1, m2, hyper)
-    }
-}
-
-/// burn's wgpu backend (with fusion) running oplab's CUDA kernels through the same fusion-stream
-/// code. Not a training target: it exists so that `gpu_bench --device wgpu` can run the GPU checks
-/// (fast vs stock gradients, loss curves, fused Adam) on a machine without an NVIDIA GPU, e.g. on
-/// Mesa's software Vulkan driver. Same kernel preferences as CUDA.
-#[cfg(feature = "wgpu")]
-impl ConvBackend for burn::backend::Wgpu {
-    fn preferred_wgrad_kind() -> WgradKind {
-        WgradKind::Kernel
-    }
-
-    fn preferred_spectral_layout() -> SpectralLayout {
-        SpectralLayout::Stacked
-    }
-
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
-        super::conv_kernels::fused_direct_conv::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(x, weight, out_hw, stride, padding, transposed)
-    }
-
-    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
-        super::conv_kernels::fused_weight_grad::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(x, dy, kernel, stride, padding)
-    }
-
-    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
-        crate::training::adam_kernel::fused_adam_step::<cubecl::wgpu::WgpuRuntime, f32, i32, u32>(param, grad, m1, m2, hyper)
     }
 }
 
