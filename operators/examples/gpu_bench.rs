@@ -257,17 +257,8 @@ fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
         let _ = model0.forward(x.clone());
         let curve = |path: ConvGradPath| -> Vec<f64> {
             with_grad_path(path, || {
-                let mut model = model0.clone();
                 let mut optim = AdamConfig::new().init::<Autodiff<B>, oplab_operators::MgNo<Autodiff<B>>>();
-                (0..steps)
-                    .map(|_| {
-                        let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
-                        let value: f64 = loss.clone().into_scalar().elem();
-                        let grads = GradientsParams::from_grads(loss.backward(), &model);
-                        model = optim.step(1e-3, model.clone(), grads);
-                        value
-                    })
-                    .collect()
+                train_steps(model0.clone(), &mut optim, &x, &y, steps).1
             })
         };
         let (stock, fast) = (curve(ConvGradPath::Stock), curve(ConvGradPath::Fast));
@@ -287,6 +278,23 @@ fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     worst <= tol
 }
 
+/// `steps` optimizer steps (lr 1e-3) of `model` on the one batch `(x, y)` with the relative L2
+/// loss: the trained model and the loss before each step.
+fn train_steps<B, O>(mut model: oplab_operators::MgNo<Autodiff<B>>, optim: &mut O, x: &Tensor<Autodiff<B>, 4>, y: &Tensor<Autodiff<B>, 4>, steps: usize) -> (oplab_operators::MgNo<Autodiff<B>>, Vec<f64>)
+where
+    B: ConvBackend,
+    O: Optimizer<oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>>,
+{
+    let mut losses = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
+        losses.push(loss.clone().into_scalar().elem());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+    }
+    (model, losses)
+}
+
 /// The fused Adam step (`oplab_operators::training::fused_adam`, forced on) against burn's Adam:
 /// 10 steps of the Darcy-rough MgNO from one model and one batch, with and without weight decay;
 /// prints the relative difference of the model outputs after the steps and returns whether it
@@ -303,23 +311,14 @@ fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     let start = model0.forward(x.clone());
     let mut worst = 0.0f64;
     for wd in [0.0f32, 1e-4] {
-        let train = |mut optim: Box<dyn FnMut(f64, oplab_operators::MgNo<Autodiff<B>>, GradientsParams) -> oplab_operators::MgNo<Autodiff<B>>>| {
-            let mut model = model0.clone();
-            for _ in 0..steps {
-                let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optim(1e-3, model, grads);
-            }
-            model.forward(x.clone())
-        };
         let mut fused: OptimizerAdaptor<FusedAdam, oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>> = FusedAdam::with_fused([0.9, 0.999], 1e-8, wd, true).into();
         let mut config = AdamConfig::new().with_epsilon(1e-8);
         if wd > 0.0 {
             config = config.with_weight_decay(Some(WeightDecayConfig::new(wd)));
         }
         let mut reference = config.init::<Autodiff<B>, oplab_operators::MgNo<Autodiff<B>>>();
-        let ours = train(Box::new(move |lr, m, g| fused.step(lr, m, g)));
-        let burns = train(Box::new(move |lr, m, g| reference.step(lr, m, g)));
+        let ours = train_steps(model0.clone(), &mut fused, &x, &y, steps).0.forward(x.clone());
+        let burns = train_steps(model0.clone(), &mut reference, &x, &y, steps).0.forward(x.clone());
         let norm = |t: Tensor<Autodiff<B>, 4>| -> f64 { t.powi_scalar(2).sum().into_scalar().elem::<f64>().sqrt() };
         let moved = norm(burns.clone() - start.clone()) / norm(start.clone());
         let rel = norm(ours - burns.clone()) / norm(burns);

@@ -203,7 +203,7 @@ where
     I: IntElement,
     BT: BoolElement,
 {
-    if dy.shape.num_dims() != 4 || !weight_grad_fits(&dy.shape) {
+    if !weight_grad_fits(&dy.shape) {
         return None;
     }
     let shape = Shape::new([dy.shape[1], x.shape[1], kernel[0], kernel[1]]);
