@@ -204,16 +204,23 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def time_ms(fn, device, warmup, reps):
+# Calls of one layer queued before each sync in the layer table, as in gpu_bench.rs
+# (LAYER_QUEUE): the time per call is then the device's, not the sync's latency.
+LAYER_QUEUE = 10
+
+
+def time_ms(fn, device, warmup, reps, queue=1):
+    """Median milliseconds per call over `reps` runs of `queue` back-to-back calls and one sync."""
     for _ in range(warmup):
         fn()
         sync(device)
     times = []
     for _ in range(reps):
         start = time.perf_counter()
-        fn()
+        outs = [fn() for _ in range(queue)]
         sync(device)
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((time.perf_counter() - start) * 1e3 / queue)
+        del outs
     times.sort()
     return times[len(times) // 2]
 
@@ -238,7 +245,7 @@ def layers(layer_max):
 
 def layer_table(args, device):
     b = args.layer_batch
-    print(f"## Single layers, batch {b} (ms, median of {args.reps} after {args.warmup} warm-up)\n")
+    print(f"## Single layers, batch {b} (ms per call: median over {args.reps} runs of {LAYER_QUEUE} queued calls and one sync, after {args.warmup} warm-up)\n")
     print("| layer | fwd | dgrad | wgrad | fwd+bwd |")
     print("|---|---|---|---|---|")
     for name, ci, co, n, k, s, transposed in layers(args.layer_max):
@@ -251,17 +258,17 @@ def layer_table(args, device):
             op = lambda x, w: F.conv2d(x, w, None, stride=s, padding=pad)
         with torch.no_grad():
             dy = torch.randn_like(op(x, w))
-        fwd = time_ms(lambda: op(x, w), device, args.warmup, args.reps)
+        fwd = time_ms(lambda: op(x, w), device, args.warmup, args.reps, LAYER_QUEUE)
         xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
         y = op(xg, wg)
-        dgrad = time_ms(lambda: torch.autograd.grad(y, xg, dy, retain_graph=True), device, args.warmup, args.reps)
-        wgrad = time_ms(lambda: torch.autograd.grad(y, wg, dy, retain_graph=True), device, args.warmup, args.reps)
+        dgrad = time_ms(lambda: torch.autograd.grad(y, xg, dy, retain_graph=True), device, args.warmup, args.reps, LAYER_QUEUE)
+        wgrad = time_ms(lambda: torch.autograd.grad(y, wg, dy, retain_graph=True), device, args.warmup, args.reps, LAYER_QUEUE)
 
         def both():
             xg.grad, wg.grad = None, None
             (op(xg, wg) * dy).sum().backward()
 
-        total = time_ms(both, device, args.warmup, args.reps)
+        total = time_ms(both, device, args.warmup, args.reps, LAYER_QUEUE)
         print(f"| {name} | {fwd:.3f} | {dgrad:.3f} | {wgrad:.3f} | {total:.3f} |")
     print()
 

@@ -380,6 +380,34 @@ fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, f: imp
     time_host_and_wall_ms::<B, R>(device, warmup, reps, f)[1]
 }
 
+/// Calls of one layer queued before each sync in the layer table: one call per sync would time the
+/// sync's own latency (wall times then came in steps of about 0.2 ms on the H200), not the
+/// kernels.
+const LAYER_QUEUE: usize = 10;
+
+/// Median milliseconds per call over `reps` runs of `queue` back-to-back calls of `f` and one
+/// device sync, after `warmup` single calls: the device's throughput on one layer, as in a step
+/// where kernels follow each other. The results are held until the sync.
+fn time_queued_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, queue: usize, mut f: impl FnMut() -> R) -> f64 {
+    for _ in 0..warmup {
+        let out = f();
+        let _ = B::sync(device);
+        drop(out);
+    }
+    let mut per_call: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            let outs: Vec<R> = (0..queue).map(|_| f()).collect();
+            let _ = B::sync(device);
+            let ms = start.elapsed().as_secs_f64() * 1e3 / queue as f64;
+            drop(outs);
+            ms
+        })
+        .collect();
+    per_call.sort_by(f64::total_cmp);
+    per_call[per_call.len() / 2]
+}
+
 /// As [`time_ms`], and also the median host time: how long `f` itself took to return, before the
 /// sync. On a GPU that queues work asynchronously, host ≈ wall means the step is bound by the CPU
 /// side (op recording, fusion, kernel launches), host ≪ wall that the GPU is the bottleneck.
@@ -451,7 +479,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
     let chunk = std::env::var("OPLAB_CONV_WGRAD_CHUNK").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(B::wgrad_chunk);
     let kind = wgrad_kind::<B>();
     println!("fast wgrad: {kind:?} (OPLAB_CONV_WGRAD), split-K chunk {chunk}\n");
-    println!("## Single layers, batch {b} (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
+    println!("## Single layers, batch {b} (ms per call: median over {} runs of {LAYER_QUEUE} queued calls and one sync, after {} warm-up)\n", args.reps, args.warmup);
     println!("| layer | stock fwd | fast fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for layer in layers(args.layer_max) {
@@ -468,9 +496,12 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         let y = forward(x.clone(), w.clone());
         let dy = Tensor::<B, 4>::random(y.dims(), normal, device);
         let (w_run, warm) = (args.reps, args.warmup);
-        let fwd = time_ms::<B, _>(device, warm, w_run, || forward(x.clone(), w.clone()));
+        // `--paths fast` skips burn's stock kernels (NaN in their columns): quick tuning runs.
+        let stock_wanted = args.paths.is_empty() || args.paths.iter().any(|p| ConvGradPath::parse(p) == Some(ConvGradPath::Stock));
+        let stock_ms = |f: &dyn Fn() -> f64| if stock_wanted { f() } else { f64::NAN };
+        let fwd = stock_ms(&|| time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || forward(x.clone(), w.clone())));
         // The forward the fast path runs (the backend's direct kernel where it has one).
-        let fast_fwd = time_ms::<B, _>(device, warm, w_run, || {
+        let fast_fwd = time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
             if layer.transposed {
                 forward_conv_transpose2d::<B>(prim(x.clone()), prim(w.clone()), None, t_opts.clone())
             } else {
@@ -478,28 +509,32 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
             }
         });
         // The backend's own gradient kernels, as burn's autodiff calls them.
-        let stock_dgrad = time_ms::<B, _>(device, warm, w_run, || {
-            if layer.transposed {
-                B::conv_transpose2d_x_backward(prim(w.clone()), prim(dy.clone()), t_opts.clone())
-            } else {
-                B::conv2d_x_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), conv_opts.clone())
-            }
+        let stock_dgrad = stock_ms(&|| {
+            time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
+                if layer.transposed {
+                    B::conv_transpose2d_x_backward(prim(w.clone()), prim(dy.clone()), t_opts.clone())
+                } else {
+                    B::conv2d_x_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), conv_opts.clone())
+                }
+            })
         });
-        let stock_wgrad = time_ms::<B, _>(device, warm, w_run, || {
-            if layer.transposed {
-                B::conv_transpose2d_weight_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), t_opts.clone())
-            } else {
-                B::conv2d_weight_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), conv_opts.clone())
-            }
+        let stock_wgrad = stock_ms(&|| {
+            time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
+                if layer.transposed {
+                    B::conv_transpose2d_weight_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), t_opts.clone())
+                } else {
+                    B::conv2d_weight_backward(prim(x.clone()), prim(w.clone()), prim(dy.clone()), conv_opts.clone())
+                }
+            })
         });
-        let fast_dgrad = time_ms::<B, _>(device, warm, w_run, || {
+        let fast_dgrad = time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
             if layer.transposed {
                 conv_transpose2d_input_grad(dy.clone(), w.clone(), [n, n], [s; 2], [pad; 2])
             } else {
                 conv2d_input_grad(dy.clone(), w.clone(), [n, n], [s; 2], [pad; 2])
             }
         });
-        let fast_wgrad = time_ms::<B, _>(device, warm, w_run, || {
+        let fast_wgrad = time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
             if layer.transposed {
                 conv_transpose2d_weight_grad_on(x.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, kind)
             } else {
@@ -512,7 +547,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         let wa = Tensor::<Ad<B>, 4>::from_inner(w.clone()).require_grad();
         let ra = Tensor::<Ad<B>, 4>::from_inner(dy.clone());
         let both = |path: ConvGradPath| {
-            time_ms::<B, _>(device, warm, w_run, || {
+            time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
                 let y = if layer.transposed {
                     conv_transpose2d_on_path(xa.clone(), wa.clone(), None, t_opts.clone(), path)
                 } else {
@@ -522,7 +557,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
                 (xa.grad(&grads), wa.grad(&grads))
             })
         };
-        let stock = both(ConvGradPath::Stock);
+        let stock = stock_ms(&|| both(ConvGradPath::Stock));
         let fast = both(ConvGradPath::Fast);
         println!(
             "| {} | {fwd:.3} | {fast_fwd:.3} | {stock_dgrad:.3} | {stock_wgrad:.3} | {fast_dgrad:.3} | {fast_wgrad:.3} | {stock:.3} | {fast:.3} | {:.1}× |",

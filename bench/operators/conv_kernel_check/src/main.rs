@@ -7,7 +7,11 @@
 //! formulas in f64. Exits non-zero if a relative difference exceeds 1e-5.
 
 #[path = "../../../../operators/src/layers/conv_kernels/kernels.rs"]
+#[allow(dead_code)] // WGRAD_GROUP is the launcher's default; the check passes its own.
 mod kernel;
+#[path = "../../../../operators/src/layers/conv_kernels/tiled.rs"]
+#[allow(dead_code)] // TILED_SMEM is the CUDA budget; the check passes lavapipe's.
+mod tiled;
 #[path = "../../../../operators/src/training/adam_kernel/kernel.rs"]
 mod adam;
 use cubecl::prelude::*;
@@ -51,7 +55,7 @@ fn main() {
     let device = Default::default();
     let client = R::client(&device);
     let mut worst = 0.0f64;
-    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1)] {
+    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1), (1, 24, 24, 5, 256, 3, 1, 1), (2, 24, 24, 7, 199, 3, 2, 1), (1, 24, 24, 6, 130, 4, 2, 1), (1, 128, 1, 4, 70, 1, 1, 0), (2, 32, 128, 3, 66, 1, 1, 0)] {
         let ho = (h + 2 * p - k) / s + 1; let wo = (w + 2 * p - k) / s + 1;
         let mut rnd = uniform(12345);
         let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
@@ -62,7 +66,8 @@ fn main() {
         let rows = b * ho;
         let ot = wgrad_channel_tile(c, o);
         let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows);
-        let (cols, col_stride) = wgrad_columns(o, wo).expect("fits");
+        let group = [1, 3, 4][h % 3];
+        let layout = wgrad_columns(c, o, [k, k], s, wo, group).expect("fits");
         let ph = client.empty(slabs * pairs * taps * 4);
         let outh = client.empty(pairs * taps * 4);
         unsafe {
@@ -74,7 +79,7 @@ fn main() {
                 TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
                 TensorArg::from_raw_parts(dyh.clone(), contiguous_strides(&dys).into(), dys.to_vec().into()),
                 TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * pairs * taps].into()),
-                rows_per_slab, s, s, p, p, cols, col_stride, k, k, ot, s == 1,
+                rows_per_slab, s, p, p, layout.cols, layout.col_stride, layout.x_row, k, k, ot, s, group,
             );
             let n = pairs * taps;
             kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
@@ -91,14 +96,16 @@ fn main() {
         let want = reference(&x, &dy, [b, c, h, w], [o, ho, wo], [k, k], s, p);
         let rel = rel_diff(&got, &want);
         worst = worst.max(rel);
-        println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, rel diff {rel:.2e}");
+        println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, group {group}, {} columns per chunk, rel diff {rel:.2e}", layout.cols);
     }
     println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?})", R::name(&client));
     let worst_direct = check_direct::<R>(&client);
     println!("direct convolution: worst relative difference {worst_direct:.2e}");
+    let worst_tiled = check_tiled::<R>(&client);
+    println!("tiled convolution: worst relative difference {worst_tiled:.2e}");
     let worst_adam = check_adam::<R>(&client);
     println!("fused Adam: worst relative difference {worst_adam:.2e}");
-    if worst.max(worst_direct).max(worst_adam) >= 1e-5 {
+    if worst.max(worst_direct).max(worst_tiled).max(worst_adam) >= 1e-5 {
         eprintln!("conv-kernel-check: above the 1e-5 tolerance");
         std::process::exit(1);
     }
@@ -179,6 +186,78 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
             worst = worst.max(rel);
             let kind = if transposed { "transposed" } else { "conv" };
             println!("{kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (tile {tile}, {px} px): rel diff {rel:.2e}");
+        }
+    }
+    worst
+}
+
+/// Floats of shared memory a lavapipe workgroup may use (its `maxComputeSharedMemorySize`, 32 KiB).
+const LAVAPIPE_SMEM: usize = 8 * 1024;
+
+/// The tiled kernel (`tiled.rs`) on convolutions at strides 1 and 2 and on transposed
+/// convolutions at strides 1 and 2 (by phases; cropped and `padding_out` outputs), with the geometry its launcher
+/// picks for the shape and with forced ones: every unit height, channel tiles narrower than
+/// `c_out` (several channel tiles per batch) and wider (channels past `c_out` not written),
+/// one input channel per staging round and all of them; outputs not a multiple of the tile.
+fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
+    let mut worst = 0.0f64;
+    // (batch, c_in, c_out, H, W, k, stride, padding, transposed, extra output rows/cols)
+    for &(b, c, o, h, w, k, s, p, transposed, extra) in &[
+        (2usize, 3usize, 4usize, 19usize, 37usize, 3usize, 1usize, 1usize, false, 0isize),
+        (1, 1, 24, 40, 33, 3, 1, 1, false, 0),
+        (2, 24, 1, 20, 35, 3, 1, 1, false, 0),
+        (2, 24, 24, 34, 64, 3, 1, 1, false, 0),
+        (1, 5, 7, 41, 70, 3, 2, 1, false, 0),
+        (1, 24, 24, 66, 66, 4, 2, 1, false, 0),
+        (1, 6, 40, 17, 40, 1, 1, 0, false, 0),
+        (1, 9, 33, 12, 45, 5, 1, 2, false, 0),
+        (2, 24, 24, 30, 40, 3, 1, 1, true, 0),
+        (1, 5, 6, 9, 36, 3, 1, 1, true, 1),
+        (1, 4, 3, 21, 40, 3, 1, 0, true, -1),
+        (2, 24, 24, 32, 33, 4, 2, 1, true, 0),
+        (1, 5, 7, 20, 35, 4, 2, 1, true, 1),
+        (2, 24, 24, 33, 40, 3, 2, 1, true, 1),
+        (1, 3, 2, 17, 36, 3, 2, 1, true, 0),
+        (1, 6, 5, 18, 34, 3, 2, 0, true, -1),
+        (1, 4, 4, 16, 33, 2, 2, 0, true, 0),
+    ] {
+        let natural = |n: usize| if transposed { (n - 1) * s + k - 2 * p } else { (n + 2 * p - k) / s + 1 };
+        let (ho, wo) = ((natural(h) as isize + extra) as usize, (natural(w) as isize + extra) as usize);
+        let mut rnd = uniform(4242);
+        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
+        let wt: Vec<f32> = (0..c * o * k * k).map(|_| rnd()).collect();
+        let want = direct_reference(&x, &wt, [b, c, h, w], [o, ho, wo], k, s, p, transposed);
+        let xh = client.create_from_slice(f32::as_bytes(&x));
+        let wh = client.create_from_slice(f32::as_bytes(&wt));
+        let (w_o, w_c) = if transposed { (k * k, o * k * k) } else { (c * k * k, k * k) };
+        // A transposed convolution runs by phases: a ⌈k/S⌉-tap stride-1 convolution per phase.
+        let (k_sub, conv_stride, phase_stride) = if transposed { (k.div_ceil(s), 1, s) } else { (k, s, 1) };
+        let (pho, pwo) = (ho.div_ceil(phase_stride), wo.div_ceil(phase_stride));
+        let phases = phase_stride * phase_stride;
+        let picked = tiled::tiled_conv_geometry(c, o, b * phases, pho, pwo, k_sub, conv_stride, tiled::TiledLimits { smem_floats: LAVAPIPE_SMEM, max_py: 4 }).map(|g| (g.py, g.co_tile, g.cc));
+        // Forced geometries, each with as many staged channels as fit (or 1 or 2).
+        let fit = |py, co_tile| tiled::staging_channels(py, co_tile, c, k_sub, conv_stride, LAVAPIPE_SMEM);
+        let forced = [(1, 4, 1), (2, 8, fit(2, 8)), (3, o.next_multiple_of(4).min(32), fit(3, 32).min(2)), (4, 32, fit(4, 32))];
+        for (py, co_tile, cc) in picked.into_iter().chain(forced) {
+            let cubes = [pwo.div_ceil(tiled::TILE_W), pho.div_ceil(tiled::TILE_WARPS * py), b * o.div_ceil(co_tile) * phases];
+            let yh = client.empty(b * o * ho * wo * 4);
+            unsafe {
+                let (xs, ws, ys) = ([b, c, h, w], if transposed { [c, o, k, k] } else { [o, c, k, k] }, [b, o, ho, wo]);
+                tiled::tiled_conv_kernel::launch_unchecked::<f32, R>(
+                    client,
+                    CubeCount::Static(cubes[0] as u32, cubes[1] as u32, cubes[2] as u32),
+                    CubeDim::new_2d(tiled::TILE_W as u32, tiled::TILE_WARPS as u32),
+                    TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
+                    TensorArg::from_raw_parts(wh.clone(), contiguous_strides(&ws).into(), ws.to_vec().into()),
+                    TensorArg::from_raw_parts(yh.clone(), contiguous_strides(&ys).into(), ys.to_vec().into()),
+                    p, p, w_o, w_c, k, 1, k_sub, conv_stride, py, co_tile, cc, transposed, phase_stride, k, [3, 8][py % 2],
+                );
+            }
+            let got = f32::from_bytes(&client.read_one(yh).expect("read")).to_vec();
+            let rel = rel_diff(&got, &want);
+            worst = worst.max(rel);
+            let kind = if transposed { "transposed" } else { "conv" };
+            println!("tiled {kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (py {py}, co {co_tile}, cc {cc}): rel diff {rel:.2e}");
         }
     }
     worst

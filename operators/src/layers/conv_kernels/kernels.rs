@@ -35,29 +35,47 @@ pub fn slab_geometry(groups: usize, rows: usize) -> (usize, usize, usize, usize)
     (cube_dim, cubes_x, rows_per_slab, rows.div_ceil(rows_per_slab).max(1))
 }
 
-/// Floats of shared memory [`wgrad_partial_kernel`] stages output-gradient rows in (16 KiB, so
-/// that eight cubes of 256 units fit on one H200 SM).
-pub const WGRAD_SMEM: usize = 4096;
+/// Floats of shared memory [`wgrad_partial_kernel`] stages output-gradient and input rows in
+/// (32 KiB: lavapipe's limit, and six cubes of 160 units still fit on one H200 SM).
+pub const WGRAD_SMEM: usize = 8192;
 
-/// Column chunk of [`wgrad_partial_kernel`] for `c_out` output-gradient planes of `wo` columns,
-/// and its row stride in shared memory: the stride is odd, so the lanes of a warp, which read
-/// one column of different planes, hit different banks. `None` if not even one column of all
-/// planes fits ([`WGRAD_SMEM`] planes or more).
-pub fn wgrad_columns(c_out: usize, wo: usize) -> Option<(usize, usize)> {
-    let max_stride = WGRAD_SMEM / c_out.max(1);
-    let cols = wo.max(1).min(max_stride);
-    if cols == 0 {
-        return None;
-    }
-    if cols % 2 == 1 {
-        Some((cols, cols))
-    } else if cols < max_stride {
-        Some((cols, cols + 1))
-    } else if cols > 1 {
-        Some((cols - 1, cols - 1))
-    } else {
-        None
-    }
+/// Output-gradient values each unit of [`wgrad_partial_kernel`] loads before storing them to
+/// shared memory (their loads are in flight together).
+pub const WGRAD_STAGE_BATCH: usize = 4;
+
+/// Neighbouring pixels a unit of [`wgrad_partial_kernel`] takes at once.
+pub const WGRAD_GROUP: usize = 4;
+
+/// How [`wgrad_partial_kernel`] cuts output rows into column chunks and lays them out in shared
+/// memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WgradColumns {
+    /// Output columns per chunk.
+    pub cols: usize,
+    /// Row stride of the staged output gradient (odd: the lanes of a warp read one column of
+    /// different planes, and an odd stride puts those in different banks).
+    pub col_stride: usize,
+    /// Row stride of the staged input rows (at least the columns a chunk reads, odd where the
+    /// kernel height is: lanes of different input channels then hit different banks).
+    pub x_row: usize,
+}
+
+/// Input columns a chunk of `cols` output columns reads at column stride `sw`, rounded up to whole
+/// groups of `group` pixels (the last group of a chunk reads as far as a full one).
+pub fn wgrad_input_span(cols: usize, group: usize, kw: usize, sw: usize) -> usize {
+    (cols.div_ceil(group) * group - 1) * sw + kw
+}
+
+/// The widest column chunk (at most the row, `wo`) whose `c_out` output-gradient rows and
+/// `c_in × kh` input rows fit in [`WGRAD_SMEM`] floats; `None` if not even one column does.
+pub fn wgrad_columns(c_in: usize, c_out: usize, [kh, kw]: [usize; 2], sw: usize, wo: usize, group: usize) -> Option<WgradColumns> {
+    let layout = |cols: usize| {
+        let x_row = wgrad_input_span(cols, group, kw, sw);
+        let x_row = if kh % 2 == 1 { x_row | 1 } else { x_row };
+        WgradColumns { cols, col_stride: cols | 1, x_row }
+    };
+    let floats = |l: &WgradColumns| c_out * l.col_stride + c_in * kh * l.x_row;
+    (1..=wo.max(1)).rev().map(layout).find(|l| floats(l) <= WGRAD_SMEM)
 }
 
 /// Output channels one unit of [`wgrad_partial_kernel`] owns for a `c_in → c_out` layer: the
@@ -67,17 +85,20 @@ pub fn wgrad_channel_tile(c_in: usize, c_out: usize) -> usize {
     (1..=4.min(c_out.max(1))).rev().find(|t| c_out.is_multiple_of(*t) && c_in * c_out / t >= 32).unwrap_or(1)
 }
 
-/// Partial sums of `dW[o, c, i, j] = Σ dy[b, o, y, x] · x[b, c, s·y + i − p, s·x + j − p]` over
-/// one slab of output rows (b, y) per cube row; unit `q` of the cube grid owns input channel
+/// Partial sums of `dW[o, c, i, j] = Σ dy[b, o, y, x] · x[b, c, s_h·y + i − p_h, s_w·x + j − p_w]`
+/// over one slab of output rows (b, y) per cube row; unit `q` of the cube grid owns input channel
 /// `c = q div (O/ot)` and the `ot` output channels from `o0 = ot · (q mod (O/ot))` (`ot` from
-/// [`wgrad_channel_tile`]), so neighbouring lanes read the same few input planes.
+/// [`wgrad_channel_tile`]).
 ///
-/// Per output row: the row's validity and offset for each tap row `i` are computed once; the
-/// output-gradient row is staged in shared memory, `cols` columns of all O planes at a time (row
-/// stride `col_stride`, from [`wgrad_columns`]), with coalesced loads (read straight from global
-/// memory, the lanes' different planes made every such load 24 separate transactions). With
-/// `unit_stride` (column stride 1, checked by the launcher) the kh × kw input values of a pixel
-/// are a window that slides one column per pixel: kh new loads per pixel instead of kh·kw.
+/// Per output row and chunk of `cols` columns ([`wgrad_columns`]), the cube stages in shared
+/// memory, with coalesced batched loads, the chunk's output gradient (all O planes, row stride
+/// `col_stride`) and the input rows it meets (all C channels × kh tap rows, row stride `x_row`,
+/// zeros outside the input). Then a unit takes `group` neighbouring pixels at once: it reads
+/// their kh × ((group − 1)·s_w + kw) input values (the windows overlap) and `ot` gradient values
+/// per pixel from shared memory and accumulates the ot·kh·kw products in registers. Why the input
+/// is staged: the lanes of a warp hold about six input channels, so each read of `x` straight
+/// from global memory touched six cache lines; from shared memory (odd strides) it is one
+/// conflict-free read.
 #[cube(launch_unchecked)]
 pub fn wgrad_partial_kernel<F: Float>(
     x: &Tensor<F>,
@@ -85,15 +106,16 @@ pub fn wgrad_partial_kernel<F: Float>(
     partial: &mut Tensor<F>,
     rows_per_slab: usize,
     stride_h: usize,
-    stride_w: usize,
     pad_h: usize,
     pad_w: usize,
     cols: usize,
     col_stride: usize,
+    x_row: usize,
     #[comptime] kh: usize,
     #[comptime] kw: usize,
     #[comptime] ot: usize,
-    #[comptime] unit_stride: bool,
+    #[comptime] sw: usize,
+    #[comptime] group: usize,
 ) {
     let c_count = x.shape(1);
     let o_count = dy.shape(1);
@@ -106,16 +128,18 @@ pub fn wgrad_partial_kernel<F: Float>(
     let o0 = (q % groups) * ot;
     let h = x.shape(2);
     let w = x.shape(3);
-    let xs3 = x.stride(3);
     let ho = dy.shape(2);
     let wo = dy.shape(3);
     let rows = dy.shape(0) * ho;
+    let units = CUBE_DIM_X as usize;
+    let tid = UNIT_POS_X as usize;
     let mut staged = SharedMemory::<F>::new(WGRAD_SMEM);
+    let x_off = o_count * col_stride;
+    let wide = comptime!((group - 1) * sw + kw);
     let mut acc = Array::<F>::new(comptime!(ot * kh * kw));
-    let mut win = Array::<F>::new(comptime!(kh * kw));
+    let mut win = Array::<F>::new(comptime!(kh * ((group - 1) * sw + kw)));
     let mut d = Array::<F>::new(ot);
-    let mut row_at = Array::<usize>::new(kh);
-    let mut row_ok = Array::<u32>::new(kh);
+    let mut loaded = Array::<F>::new(WGRAD_STAGE_BATCH);
     #[unroll]
     for t in 0..ot * kh * kw {
         acc[t] = F::new(0.0);
@@ -127,83 +151,81 @@ pub fn wgrad_partial_kernel<F: Float>(
         let b = r / ho;
         let y = r % ho;
         let dy_row = b * dy.stride(0) + y * dy.stride(2);
-        let x_plane = b * x.stride(0) + c * x.stride(1);
-        #[unroll]
-        for i in 0..kh {
-            // Row of the unpadded input, shifted by `pad_h` so it stays unsigned.
-            let yy = y * stride_h + i;
-            row_ok[i] = u32::cast_from(yy >= pad_h && yy < h + pad_h);
-            row_at[i] = x_plane + (yy - pad_h) * x.stride(2);
-        }
         for chunk in 0..chunks {
             let x0 = chunk * cols;
             let n = cubecl::prelude::select(x0 + cols < wo, cols, wo - x0);
+            // Input columns the chunk's groups read (padded coordinates from x0·s_w).
+            let xn = ((n + group - 1) / group * group - 1) * sw + kw;
             sync_cube();
-            for e in range_stepped(UNIT_POS_X as usize, o_count * n, CUBE_DIM_X as usize) {
-                let oo = e / n;
-                let xx = e % n;
-                staged[oo * col_stride + xx] = dy[dy_row + oo * dy.stride(1) + (x0 + xx) * dy.stride(3)];
+            let total = o_count * n;
+            for e0 in range_stepped(tid, total, units * WGRAD_STAGE_BATCH) {
+                #[unroll]
+                for u in 0..WGRAD_STAGE_BATCH {
+                    let e = e0 + u * units;
+                    loaded[u] = F::new(0.0);
+                    if e < total {
+                        loaded[u] = dy[dy_row + (e / n) * dy.stride(1) + (x0 + e % n) * dy.stride(3)];
+                    }
+                }
+                #[unroll]
+                for u in 0..WGRAD_STAGE_BATCH {
+                    let e = e0 + u * units;
+                    if e < total {
+                        staged[(e / n) * col_stride + e % n] = loaded[u];
+                    }
+                }
+            }
+            let per_channel = kh * xn;
+            let total_x = c_count * per_channel;
+            for e0 in range_stepped(tid, total_x, units * WGRAD_STAGE_BATCH) {
+                #[unroll]
+                for u in 0..WGRAD_STAGE_BATCH {
+                    let e = e0 + u * units;
+                    let ci = e / per_channel;
+                    let rest = e % per_channel;
+                    // Row and column of the padded input (shifted by the padding: unsigned).
+                    let yy = y * stride_h + rest / xn;
+                    let xx = x0 * sw + rest % xn;
+                    loaded[u] = F::new(0.0);
+                    if e < total_x && yy >= pad_h && yy < h + pad_h && xx >= pad_w && xx < w + pad_w {
+                        loaded[u] = x[b * x.stride(0) + ci * x.stride(1) + (yy - pad_h) * x.stride(2) + (xx - pad_w) * x.stride(3)];
+                    }
+                }
+                #[unroll]
+                for u in 0..WGRAD_STAGE_BATCH {
+                    let e = e0 + u * units;
+                    if e < total_x {
+                        let ci = e / per_channel;
+                        let rest = e % per_channel;
+                        staged[x_off + (ci * kh + rest / xn) * x_row + rest % xn] = loaded[u];
+                    }
+                }
             }
             sync_cube();
             if active {
-                if unit_stride {
-                    // The window of the chunk's first pixel, all but its last column.
+                let x_base = x_off + c * kh * x_row;
+                for g0 in range_stepped(0, n, group) {
                     #[unroll]
                     for i in 0..kh {
                         #[unroll]
-                        for j in 0..kw - 1 {
-                            let t = x0 + j;
-                            win[i * kw + j] = F::new(0.0);
-                            if row_ok[i] == 1 && t >= pad_w && t < w + pad_w {
-                                win[i * kw + j] = x[row_at[i] + (t - pad_w) * xs3];
-                            }
+                        for jj in 0..wide {
+                            win[i * wide + jj] = staged[x_base + i * x_row + g0 * sw + jj];
                         }
                     }
-                    for xc in 0..n {
-                        #[unroll]
-                        for u in 0..ot {
-                            d[u] = staged[(o0 + u) * col_stride + xc];
-                        }
-                        let t = x0 + xc + kw - 1;
-                        let col_ok = t >= pad_w && t < w + pad_w;
-                        #[unroll]
-                        for i in 0..kh {
-                            win[i * kw + kw - 1] = F::new(0.0);
-                            if row_ok[i] == 1 && col_ok {
-                                win[i * kw + kw - 1] = x[row_at[i] + (t - pad_w) * xs3];
+                    #[unroll]
+                    for gp in 0..group {
+                        if g0 + gp < n {
+                            #[unroll]
+                            for u in 0..ot {
+                                d[u] = staged[(o0 + u) * col_stride + g0 + gp];
                             }
                             #[unroll]
-                            for j in 0..kw {
-                                #[unroll]
-                                for u in 0..ot {
-                                    acc[(u * kh + i) * kw + j] += d[u] * win[i * kw + j];
-                                }
-                            }
-                            #[unroll]
-                            for j in 0..kw - 1 {
-                                win[i * kw + j] = win[i * kw + j + 1];
-                            }
-                        }
-                    }
-                } else {
-                    for xc in 0..n {
-                        #[unroll]
-                        for u in 0..ot {
-                            d[u] = staged[(o0 + u) * col_stride + xc];
-                        }
-                        let xo = x0 + xc;
-                        #[unroll]
-                        for i in 0..kh {
-                            if row_ok[i] == 1 {
+                            for i in 0..kh {
                                 #[unroll]
                                 for j in 0..kw {
-                                    let xx = xo * stride_w + j;
-                                    if xx >= pad_w && xx < w + pad_w {
-                                        let v = x[row_at[i] + (xx - pad_w) * xs3];
-                                        #[unroll]
-                                        for u in 0..ot {
-                                            acc[(u * kh + i) * kw + j] += d[u] * v;
-                                        }
+                                    #[unroll]
+                                    for u in 0..ot {
+                                        acc[(u * kh + i) * kw + j] += d[u] * win[i * wide + gp * sw + j];
                                     }
                                 }
                             }

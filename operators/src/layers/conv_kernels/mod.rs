@@ -1,6 +1,7 @@
 //! Dedicated convolution kernels for the CUDA backend (cubecl), wired into burn's fusion stream as
-//! custom operations: a direct forward kernel (convolution and transposed convolution, which also
-//! serve as the input gradients) and a weight-gradient kernel.
+//! custom operations: direct forward kernels (convolution and transposed convolution, which also
+//! serve as the input gradients: the shared-memory tiled kernel of [`tiled`] where it applies, the
+//! gather kernel of [`kernels`] elsewhere) and a weight-gradient kernel.
 //!
 //! Why: with burn's autotuner off (`make cuda-fixed`), its fixed direct convolution is 13–32×
 //! slower than cuDNN on MgNO's layers, and its GEMM-based weight gradients miss the 1e-4 gradient
@@ -9,6 +10,7 @@
 //! on CUDA, `gpu_bench --only check` compares the whole fast path with burn's stock convolution.
 
 mod kernels;
+mod tiled;
 
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape};
@@ -28,7 +30,8 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
     let (xs, dys) = (x.meta.shape().clone(), dy.meta.shape().clone());
     let (batch, c_in) = (xs[0], xs[1]);
     let (c_out, ho) = (dys[1], dys[2]);
-    let (cols, col_stride) = kernels::wgrad_columns(c_out, dys[3]).expect("weight_grad_fits was checked by the caller");
+    let group = tuning().wgrad_group;
+    let layout = kernels::wgrad_columns(c_in, c_out, kernel, stride[1], dys[3], group).expect("weight_grad_fits was checked by the caller");
     let (pairs, taps) = (c_out * c_in, kernel[0] * kernel[1]);
     let rows = batch * ho;
     let ot = kernels::wgrad_channel_tile(c_in, c_out);
@@ -50,15 +53,16 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
             partial.clone().into_tensor_arg(),
             rows_per_slab,
             stride[0],
-            stride[1],
             padding[0],
             padding[1],
-            cols,
-            col_stride,
+            layout.cols,
+            layout.col_stride,
+            layout.x_row,
             kernel[0],
             kernel[1],
             ot,
-            stride[1] == 1,
+            stride[1],
+            group,
         );
         kernels::wgrad_sum_kernel::launch_unchecked::<f32, R>(
             &client,
@@ -75,7 +79,7 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
 /// [`weight_grad_on_device`] launched at once (a backend without fusion); `None` for tensors that
 /// are not 4-D f32, so that callers fall back.
 pub fn direct_weight_grad<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<CubeTensor<R>> {
-    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims())) || !weight_grad_fits(dy.meta.shape()) {
+    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims())) || !weight_grad_fits(x.meta.shape(), dy.meta.shape(), kernel, stride) {
         return None;
     }
     Some(weight_grad_on_device(x, dy, kernel, stride, padding))
@@ -92,9 +96,41 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
     let batch = xs[0];
     // W(o, c, i, j) reads the kernel with its own strides, in/out exchanged when transposed.
     let (c_out, w_o, w_c) = if transposed { (ws[1], wst[1], wst[0]) } else { (ws[0], wst[0], wst[1]) };
-    let (px, tile, units) = kernels::direct_conv_geometry(c_out, batch, out_hw[0], out_hw[1]);
     let client = x.client.clone();
     let y = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([batch, c_out, out_hw[0], out_hw[1]]), DType::F32);
+    if let Some(plan) = tiled_plan(xs[1], c_out, batch, out_hw, [ws[2], ws[3]], stride, padding, transposed) {
+        let g = plan.geometry;
+        // SAFETY: the kernel stages `x` only inside its shape (zeros elsewhere), reads `w` for
+        // channels below c_in and c_out and taps below k_full through the caller-given strides,
+        // and writes `y` only below its shape; the cube grid is the one `tiled_plan` sized.
+        unsafe {
+            tiled::tiled_conv_kernel::launch_unchecked::<f32, R>(
+                &client,
+                CubeCount::Static(g.cubes[0] as u32, g.cubes[1] as u32, g.cubes[2] as u32),
+                CubeDim::new_2d(tiled::TILE_W as u32, tiled::TILE_WARPS as u32),
+                x.into_tensor_arg(),
+                w.into_tensor_arg(),
+                y.clone().into_tensor_arg(),
+                padding[0],
+                padding[1],
+                w_o,
+                w_c,
+                wst[2],
+                wst[3],
+                plan.k,
+                plan.stride,
+                g.py,
+                g.co_tile,
+                g.cc,
+                transposed,
+                plan.phase_stride,
+                ws[2],
+                tuning().stage_batch,
+            );
+        }
+        return y;
+    }
+    let (px, tile, units) = kernels::direct_conv_geometry(c_out, batch, out_hw[0], out_hw[1]);
     // SAFETY: every unit checks its flat position against the output size, and reads `x` only
     // where the row and column checks of the kernel put the tap inside the input; the weight
     // index stays below c_out·c_in·kh·kw through the caller-given strides of `w`.
@@ -124,6 +160,66 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
     y
 }
 
+/// Tuning of the kernels, from the environment (read once) for benchmark runs, else the defaults:
+/// `OPLAB_TILED_SMEM` (floats of shared memory per cube), `OPLAB_TILED_PY` (most output rows per
+/// unit), `OPLAB_TILED_BATCH` (loads in flight per unit while staging), `OPLAB_WGRAD_GROUP`
+/// (pixels per step of the weight-gradient kernel). They change speed only; the results are the
+/// same sums in the same order.
+struct Tuning {
+    limits: tiled::TiledLimits,
+    stage_batch: usize,
+    wgrad_group: usize,
+}
+
+fn tuning() -> &'static Tuning {
+    static TUNING: std::sync::OnceLock<Tuning> = std::sync::OnceLock::new();
+    TUNING.get_or_init(|| {
+        let var = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|v| range.contains(v)).unwrap_or(default);
+        let defaults = tiled::TiledLimits::CUDA;
+        Tuning {
+            limits: tiled::TiledLimits { smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats), max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4) },
+            stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
+            wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
+        }
+    })
+}
+
+/// How [`tiled::tiled_conv_kernel`] computes one direct convolution.
+struct TiledPlan {
+    geometry: tiled::TiledGeometry,
+    /// Kernel size and stride of the (sub-)convolution it runs: for a transposed convolution at
+    /// stride S, ⌈k/S⌉ taps at stride 1 per phase.
+    k: usize,
+    stride: usize,
+    /// S for a transposed convolution (S² phases), 1 for a convolution.
+    phase_stride: usize,
+}
+
+/// Whether [`tiled::tiled_conv_kernel`] computes this direct convolution, and how. It takes square
+/// kernels at equal strides: convolutions at stride 1 or 2, transposed convolutions at stride 1
+/// or 2 whose phases need no negative padding (`⌈k/S⌉ − 1 ≥ ⌊(S − 1 + p)/S⌋`, true for
+/// `p ≤ k − S`), on outputs (of a phase) at least a warp wide. `OPLAB_CONV_TILED=0` (read once)
+/// sends everything to the gather kernel, for comparisons.
+#[allow(clippy::too_many_arguments)]
+fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<TiledPlan> {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let enabled = *ENABLED.get_or_init(|| std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true));
+    let (k_full, s) = (kernel[0], stride[0]);
+    if !enabled || kernel[1] != k_full || stride[1] != s || !(1..=2).contains(&s) {
+        return None;
+    }
+    if !transposed {
+        let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch, out_hw[0], out_hw[1], k_full, s, tuning().limits)?;
+        return Some(TiledPlan { geometry, k: k_full, stride: s, phase_stride: 1 });
+    }
+    let k = k_full.div_ceil(s);
+    if padding.iter().any(|&p| k - 1 < (s - 1 + p) / s) {
+        return None;
+    }
+    let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch * s * s, out_hw[0].div_ceil(s), out_hw[1].div_ceil(s), k, 1, tuning().limits)?;
+    Some(TiledPlan { geometry, k, stride: 1, phase_stride: s })
+}
+
 /// What one custom fusion operation of this module computes from its two inputs.
 #[derive(Debug, Clone, Copy)]
 enum ConvJob {
@@ -146,10 +242,14 @@ impl DeviceJob for ConvJob {
     }
 }
 
-/// Whether [`weight_grad_on_device`] can stage rows of this output gradient `[batch, c_out, Ho,
-/// Wo]` in shared memory (fewer than 8192 output channels).
-pub fn weight_grad_fits(dy_shape: &Shape) -> bool {
-    dy_shape.num_dims() == 4 && kernels::wgrad_columns(dy_shape[1], dy_shape[3]).is_some()
+/// Whether [`weight_grad_on_device`] serves this layer: 4-D input and output gradient, a column
+/// stride of at most 4 (compiled per stride), and at least one output column's staged rows within
+/// its shared memory ([`kernels::wgrad_columns`], [`kernels::WGRAD_SMEM`] floats).
+pub fn weight_grad_fits(x_shape: &Shape, dy_shape: &Shape, kernel: [usize; 2], stride: [usize; 2]) -> bool {
+    x_shape.num_dims() == 4
+        && dy_shape.num_dims() == 4
+        && (1..=4).contains(&stride[1])
+        && kernels::wgrad_columns(x_shape[1], dy_shape[1], kernel, stride[1], dy_shape[3], tuning().wgrad_group).is_some()
 }
 
 /// Whether both tensors are 4-D f32 (what the kernels are compiled for).
@@ -203,7 +303,7 @@ where
     I: IntElement,
     BT: BoolElement,
 {
-    if !weight_grad_fits(&dy.shape) {
+    if !weight_grad_fits(&x.shape, &dy.shape, kernel, stride) {
         return None;
     }
     let shape = Shape::new([dy.shape[1], x.shape[1], kernel[0], kernel[1]]);

@@ -1,0 +1,311 @@
+//! A shared-memory tiled direct convolution (runtime-generic cubecl, like [`super::kernels`]; the
+//! CUDA backend launches it through `super`, `bench/operators/conv_kernel_check` runs this same
+//! file on wgpu against an f64 reference).
+//!
+//! Why a second direct kernel: the gather kernel of `kernels.rs` reads every input value and
+//! every weight from global memory inside its inner loop and recomputes the tap's coordinates and
+//! bounds there, so it issues about one load and several integer instructions per four FMAs; on
+//! the H200 that holds it near 11 TFLOP/s (3× cuDNN's time). Here a cube first stages a zero-padded
+//! input tile and the weights of a few input channels in shared memory, after which the inner
+//! loop is pure arithmetic on shared-memory reads: per tap row a unit reads a column of input
+//! values once (reused by its `py` output rows and the `kh` tap rows) and four weights per
+//! 128-bit read (a broadcast: all lanes of a warp read the same weights).
+//!
+//! Scope: square kernels, equal strides.
+//! - Convolutions at stride 1 or 2 (MgNO's smoothers and restrictions, the input gradient of its
+//!   prolongation).
+//! - Transposed convolutions at stride `S` (MgNO's prolongation, the input gradients of its
+//!   smoothers and restrictions), by phases: the outputs `Y = S·m + r` of one phase `r` read
+//!   `x[m + ⌊(r + p)/S⌋ − t]` through the taps `i = (r + p) mod S + S·t`, `t < T = ⌈k/S⌉`: a
+//!   stride-1 convolution over `m` with a flipped `T`-tap sub-kernel and padding
+//!   `T − 1 − ⌊(r + p)/S⌋` (taps `i ≥ k` get zero weights). At `S = 1` this is the plain
+//!   flipped kernel with padding `k − 1 − p`. Each cube computes one phase.
+use cubecl::prelude::*;
+
+/// Output columns of a tile: one warp spans a tile row, so its lanes read consecutive
+/// shared-memory words (no bank conflicts at stride 1) and write consecutive output columns.
+pub const TILE_W: usize = 32;
+
+/// Warps per cube; warp `r` owns output rows `r·py .. r·py + py` of the tile.
+pub const TILE_WARPS: usize = 8;
+
+/// Floats of shared memory one cube may use on CUDA (44 KiB: below the 48 KiB of static shared
+/// memory a CUDA block may declare, so that no opt-in is needed). Other runtimes pass their own
+/// limit to [`tiled_conv_geometry`] (Mesa's lavapipe allows 32 KiB).
+pub const TILED_SMEM: usize = 11 * 1024;
+
+/// Input values each unit loads before it stores them while staging a tile: the loads of one
+/// batch are in flight together, so a round waits for about `⌈values per unit / batch⌉` memory
+/// latencies instead of one per value.
+pub const STAGE_BATCH: usize = 8;
+
+/// At least this many cubes keep every SM of an H200 (132) busy with two cubes.
+pub const MIN_CUBES: usize = 264;
+
+/// Most accumulators (`py · co_tile`) one unit keeps in registers: more spills on the H200.
+pub const MAX_ACCUMULATORS: usize = 96;
+
+/// Tuning limits of [`tiled_conv_geometry`]: the defaults are [`TiledLimits::CUDA`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TiledLimits {
+    /// Floats of shared memory a cube may use.
+    pub smem_floats: usize,
+    /// Most output rows per unit (1 to 4).
+    pub max_py: usize,
+}
+
+impl TiledLimits {
+    /// The H200 defaults: [`TILED_SMEM`], up to 4 rows per unit.
+    pub const CUDA: TiledLimits = TiledLimits { smem_floats: TILED_SMEM, max_py: 4 };
+}
+
+/// Launch geometry of [`tiled_conv_kernel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TiledGeometry {
+    /// Output rows per unit (the tile is `TILE_WARPS · py` rows high).
+    pub py: usize,
+    /// Output channels per cube, a multiple of 4 (weights are read four at a time); channels past
+    /// `c_out` are computed from zero weights and not written.
+    pub co_tile: usize,
+    /// Input channels staged per round.
+    pub cc: usize,
+    /// Cubes along (columns, rows, batch × channel tiles).
+    pub cubes: [usize; 3],
+}
+
+/// Rows (or columns) of the input tile that `n` output rows read at `stride` through `k` taps.
+pub fn tile_span(n: usize, stride: usize, k: usize) -> usize {
+    (n - 1) * stride + k
+}
+
+/// The geometry for a `c_in → c_out` convolution with a square `k × k` kernel at `stride` onto a
+/// `[batch, c_out, ho, wo]` output, or `None` where the gather kernel serves better (outputs
+/// narrower than a warp) or the kernel does not apply (stride above 2, kernel above 7).
+///
+/// Choice: the fewest channel tiles (each at most 32 channels), then the tallest unit (`py` up
+/// to 4 within [`MAX_ACCUMULATORS`]) that still gives [`MIN_CUBES`] cubes; on grids too small
+/// for that, shorter units and then narrower channel tiles (down to 4) before giving up on the
+/// cube count. `cc` fills the shared memory of `limits` ([`staging_channels`]). For a
+/// transposed convolution by phases, pass the sub-kernel, stride 1, the phase's output size and
+/// `batch · S²` (one cube row per phase).
+#[allow(clippy::too_many_arguments)]
+pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, wo: usize, k: usize, stride: usize, limits: TiledLimits) -> Option<TiledGeometry> {
+    if wo < TILE_W || !(1..=2).contains(&stride) || !(1..=7).contains(&k) || c_in == 0 || c_out == 0 || batch == 0 || ho == 0 {
+        return None;
+    }
+    let col_tiles = wo.div_ceil(TILE_W);
+    // A 1×1 convolution is bound by its loads, not its products: one row per unit leaves more
+    // cubes resident to keep loads in flight (H200, 24→24 at 256², batch 16: 0.18 ms per call
+    // against 0.25 ms at four rows, gpu_bench --only layers with OPLAB_TILED_PY=1, 15:25 call).
+    let max_py = if k == 1 { 1 } else { limits.max_py.clamp(1, 4) };
+    let mut smallest = None;
+    let mut co_tile = c_out.div_ceil(c_out.div_ceil(32)).next_multiple_of(4);
+    loop {
+        for py in (1..=(MAX_ACCUMULATORS / co_tile).clamp(1, max_py)).rev() {
+            let cubes = [col_tiles, ho.div_ceil(TILE_WARPS * py), batch * c_out.div_ceil(co_tile)];
+            if cubes.iter().product::<usize>() >= MIN_CUBES {
+                return Some(with_staging((py, co_tile, cubes), c_in, k, stride, limits.smem_floats));
+            }
+            smallest = Some((py, co_tile, cubes));
+        }
+        if co_tile <= 4 {
+            return smallest.map(|g| with_staging(g, c_in, k, stride, limits.smem_floats));
+        }
+        co_tile = (co_tile / 2).next_multiple_of(4);
+    }
+}
+
+/// Adds the input channels per staging round to a (py, co_tile, cubes) choice.
+fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> TiledGeometry {
+    TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes }
+}
+
+/// Input channels one staging round of [`tiled_conv_kernel`] can hold in `smem_floats` floats
+/// (its input tiles plus their weights), at least 1 and at most `c_in`. With a single channel
+/// the kernel still needs `tile_span(8·py)·tile_span(32) + k²·co_tile` floats; the launchers
+/// keep `py ≤ 4`, `k ≤ 7`, `co_tile ≤ 32`, stride ≤ 2 (about 5.9k floats at most).
+pub fn staging_channels(py: usize, co_tile: usize, c_in: usize, k: usize, stride: usize, smem_floats: usize) -> usize {
+    let per_channel = tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile;
+    (smem_floats / per_channel).clamp(1, c_in.max(1))
+}
+
+/// Into `y` `[batch, c_out, Ho, Wo]` of any size, zeros outside the input `x`,
+/// `W(o, c, i, j) = w[o·w_o + c·w_c + i·w_i + j·w_j]` (see `kernels::direct_conv_kernel`):
+/// - `transposed = false` (`phase_stride` 1): the convolution
+///   `y[b, o, Y, X] = Σ_(c, i, j < k) x[b, c, s·Y + i − p_h, s·X + j − p_w] · W(o, c, i, j)`;
+/// - `transposed = true`: the transposed convolution at stride `S = phase_stride` and padding
+///   `(p_h, p_w)` of a `k_full × k_full` kernel, by phases (module docs), `k = ⌈k_full/S⌉`,
+///   `stride` 1; the launcher checks `k − 1 ≥ ⌊(S − 1 + p)/S⌋`.
+///
+/// Cube `(cx, cy, cz)`: columns `32·cx ..` and rows `8·py·cy ..` of the output (of its phase),
+/// `cz = (batch · channel_tiles + channel tile) · S² + phase`, output channels
+/// `co_tile · channel tile ..`; `CubeDim` (32, 8). Per round of `cc` input channels: stage the
+/// input tile (zeros outside the input, so the inner loop has no bounds checks) and the round's
+/// weights as `[c][i][j][o]` vectors of four, then accumulate.
+#[cube(launch_unchecked)]
+pub fn tiled_conv_kernel<F: Float>(
+    x: &Tensor<F>,
+    w: &Tensor<F>,
+    y: &mut Tensor<F>,
+    pad_h: usize,
+    pad_w: usize,
+    w_o: usize,
+    w_c: usize,
+    w_i: usize,
+    w_j: usize,
+    #[comptime] k: usize,
+    #[comptime] stride: usize,
+    #[comptime] py: usize,
+    #[comptime] co_tile: usize,
+    #[comptime] cc: usize,
+    #[comptime] transposed: bool,
+    #[comptime] phase_stride: usize,
+    #[comptime] k_full: usize,
+    #[comptime] stage_batch: usize,
+) {
+    let rh = comptime!((TILE_WARPS * py - 1) * stride + k);
+    let rw = comptime!((TILE_W - 1) * stride + k);
+    let plane = comptime!(rh * rw);
+    let vecs = comptime!(co_tile / 4);
+    let span = comptime!((py - 1) * stride + k);
+    let mut xs = SharedMemory::<F>::new(comptime!(cc * rh * rw));
+    let mut ws = SharedMemory::<Vector<F, Const<4>>>::new(comptime!(cc * k * k * co_tile / 4));
+
+    let c_in = x.shape(1);
+    let h = x.shape(2);
+    let wi = x.shape(3);
+    let c_out = y.shape(1);
+    let ho = y.shape(2);
+    let wo = y.shape(3);
+    let channel_tiles = (c_out + co_tile - 1) / co_tile;
+    let phases = comptime!(phase_stride * phase_stride);
+    let phase = CUBE_POS_Z as usize % phases;
+    let slot = CUBE_POS_Z as usize / phases;
+    let b = slot / channel_tiles;
+    let o0 = (slot % channel_tiles) * co_tile;
+    // This phase's output offset (r_h, r_w), first tap (off_h, off_w) and padding of the
+    // stride-1 convolution over the phase's outputs (module docs); a convolution has one phase.
+    let r_h = phase / phase_stride;
+    let r_w = phase % phase_stride;
+    let mut off_h = 0;
+    let mut off_w = 0;
+    let mut pad_y = pad_h;
+    let mut pad_x = pad_w;
+    if transposed {
+        off_h = (r_h + pad_h) % phase_stride;
+        off_w = (r_w + pad_w) % phase_stride;
+        pad_y = comptime!(k - 1) - (r_h + pad_h) / phase_stride;
+        pad_x = comptime!(k - 1) - (r_w + pad_w) / phase_stride;
+    }
+    let row0 = CUBE_POS_Y as usize * comptime!(TILE_WARPS * py);
+    let col0 = CUBE_POS_X as usize * TILE_W;
+    let tx = UNIT_POS_X as usize;
+    let ty = UNIT_POS_Y as usize;
+    let tid = ty * TILE_W + tx;
+    let units = comptime!(TILE_W * TILE_WARPS);
+    // Padded coordinates of the tile's first input row and column (shifted by the padding so
+    // they stay unsigned).
+    let in_row0 = row0 * stride;
+    let in_col0 = col0 * stride;
+
+    let mut acc = Array::<F>::new(comptime!(py * co_tile));
+    #[unroll]
+    for t in 0..py * co_tile {
+        acc[t] = F::new(0.0);
+    }
+    let mut col = Array::<F>::new(span);
+    let mut loaded = Array::<F>::new(stage_batch);
+
+    let rounds = (c_in + cc - 1) / cc;
+    for round in 0..rounds {
+        let c0 = round * cc;
+        sync_cube();
+        let total = comptime!(cc * rh * rw);
+        for e0 in range_stepped(tid, total, comptime!(units * stage_batch)) {
+            #[unroll]
+            for u in 0..stage_batch {
+                let e = e0 + u * units;
+                let ci = e / plane;
+                let rest = e % plane;
+                let r = in_row0 + rest / rw;
+                let q = in_col0 + rest % rw;
+                let c = c0 + ci;
+                loaded[u] = F::new(0.0);
+                if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
+                    loaded[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
+                }
+            }
+            #[unroll]
+            for u in 0..stage_batch {
+                let e = e0 + u * units;
+                if e < total {
+                    xs[e] = loaded[u];
+                }
+            }
+        }
+        for e in range_stepped(tid, comptime!(cc * k * k * co_tile / 4), units) {
+            let vq = e % vecs;
+            let tap = (e / vecs) % comptime!(k * k);
+            let ci = e / comptime!(k * k * co_tile / 4);
+            let c = c0 + ci;
+            let mut i = tap / k;
+            let mut j = tap % k;
+            if transposed {
+                i = off_h + phase_stride * (comptime!(k - 1) - i);
+                j = off_w + phase_stride * (comptime!(k - 1) - j);
+            }
+            let mut v = Vector::<F, Const<4>>::new(F::new(0.0));
+            #[unroll]
+            for l in 0..4usize {
+                let o = o0 + vq * 4 + l;
+                if c < c_in && o < c_out && i < k_full && j < k_full {
+                    v[l] = w[o * w_o + c * w_c + i * w_i + j * w_j];
+                }
+            }
+            ws[e] = v;
+        }
+        sync_cube();
+        for ci in 0..cc {
+            let base = ci * plane + ty * comptime!(py * stride) * rw + tx * stride;
+            let wbase = ci * comptime!(k * k * co_tile / 4);
+            #[unroll]
+            for j in 0..k {
+                #[unroll]
+                for r in 0..span {
+                    col[r] = xs[base + r * rw + j];
+                }
+                #[unroll]
+                for i in 0..k {
+                    #[unroll]
+                    for vq in 0..vecs {
+                        let wv = ws[wbase + (i * k + j) * vecs + vq];
+                        #[unroll]
+                        for p in 0..py {
+                            let xv = col[p * stride + i];
+                            #[unroll]
+                            for l in 0..4usize {
+                                acc[p * co_tile + vq * 4 + l] += xv * wv[l];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let xo_phase = col0 + tx;
+    #[unroll]
+    for p in 0..py {
+        let yo = (row0 + ty * py + p) * phase_stride + r_h;
+        let xo = xo_phase * phase_stride + r_w;
+        if yo < ho && xo < wo {
+            let y_base = b * y.stride(0) + yo * y.stride(2) + xo * y.stride(3);
+            #[unroll]
+            for t in 0..co_tile {
+                if o0 + t < c_out {
+                    y[y_base + (o0 + t) * y.stride(1)] = acc[p * co_tile + t];
+                }
+            }
+        }
+    }
+}
