@@ -135,6 +135,17 @@ fn direct_reference(x: &[f32], w: &[f32], [b, c, h, wi]: [usize; 4], [o, ho, wo]
     y
 }
 
+/// One direct-convolution case: the output size (natural, plus `extra` rows and columns: +1 a
+/// `padding_out`, −1 a crop) and random input and weights from `seed`.
+fn direct_case([b, c, o, h, w, k, s, p]: [usize; 8], transposed: bool, extra: isize, seed: u64) -> (usize, usize, Vec<f32>, Vec<f32>) {
+    let natural = |n: usize| if transposed { (n - 1) * s + k - 2 * p } else { (n + 2 * p - k) / s + 1 };
+    let (ho, wo) = ((natural(h) as isize + extra) as usize, (natural(w) as isize + extra) as usize);
+    let mut rnd = uniform(seed);
+    let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
+    let wt: Vec<f32> = (0..c * o * k * k).map(|_| rnd()).collect();
+    (ho, wo, x, wt)
+}
+
 fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
     let mut worst = 0.0f64;
     // (batch, c_in, c_out, H, W, k, stride, padding, transposed, extra output rows/cols beyond the
@@ -153,11 +164,7 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         (2, 24, 24, 8, 8, 4, 2, 1, true, 0),
         (1, 5, 6, 9, 8, 3, 1, 1, true, 0),
     ] {
-        let natural = |n: usize| if transposed { (n - 1) * s + k - 2 * p } else { (n + 2 * p - k) / s + 1 };
-        let (ho, wo) = ((natural(h) as isize + extra) as usize, (natural(w) as isize + extra) as usize);
-        let mut rnd = uniform(777);
-        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
-        let wt: Vec<f32> = (0..c * o * k * k).map(|_| rnd()).collect();
+        let (ho, wo, x, wt) = direct_case([b, c, o, h, w, k, s, p], transposed, extra, 777);
         let xh = client.create_from_slice(f32::as_bytes(&x));
         let wh = client.create_from_slice(f32::as_bytes(&wt));
         // The geometry the launcher picks for this (small) grid, and the one it would pick for a
@@ -221,11 +228,7 @@ fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         (1, 6, 5, 18, 34, 3, 2, 0, true, -1),
         (1, 4, 4, 16, 33, 2, 2, 0, true, 0),
     ] {
-        let natural = |n: usize| if transposed { (n - 1) * s + k - 2 * p } else { (n + 2 * p - k) / s + 1 };
-        let (ho, wo) = ((natural(h) as isize + extra) as usize, (natural(w) as isize + extra) as usize);
-        let mut rnd = uniform(4242);
-        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
-        let wt: Vec<f32> = (0..c * o * k * k).map(|_| rnd()).collect();
+        let (ho, wo, x, wt) = direct_case([b, c, o, h, w, k, s, p], transposed, extra, 4242);
         let want = direct_reference(&x, &wt, [b, c, h, w], [o, ho, wo], k, s, p, transposed);
         let xh = client.create_from_slice(f32::as_bytes(&x));
         let wh = client.create_from_slice(f32::as_bytes(&wt));
