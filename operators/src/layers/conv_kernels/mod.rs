@@ -98,7 +98,10 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
     let (c_out, w_o, w_c) = if transposed { (ws[1], wst[1], wst[0]) } else { (ws[0], wst[0], wst[1]) };
     let client = x.client.clone();
     let y = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([batch, c_out, out_hw[0], out_hw[1]]), DType::F32);
-    if let Some(plan) = tiled_plan(xs[1], c_out, batch, out_hw, [ws[2], ws[3]], stride, padding, transposed) {
+    // The tiled kernel declares its shared memory statically: keep it within the device's limit
+    // (the H200's 48 KiB per block leaves the default 44 KiB; Mesa's lavapipe allows 32 KiB).
+    let device_floats = client.properties().hardware.max_shared_memory_size / 4;
+    if let Some(plan) = tiled_plan(xs[1], c_out, batch, out_hw, [ws[2], ws[3]], stride, padding, transposed, device_floats) {
         let g = plan.geometry;
         // SAFETY: the kernel stages `x` only inside its shape (zeros elsewhere), reads `w` for
         // channels below c_in and c_out and taps below k_full through the caller-given strides,
@@ -198,25 +201,27 @@ struct TiledPlan {
 /// Whether [`tiled::tiled_conv_kernel`] computes this direct convolution, and how. It takes square
 /// kernels at equal strides: convolutions at stride 1 or 2, transposed convolutions at stride 1
 /// or 2 whose phases need no negative padding (`⌈k/S⌉ − 1 ≥ ⌊(S − 1 + p)/S⌋`, true for
-/// `p ≤ k − S`), on outputs (of a phase) at least a warp wide. `OPLAB_CONV_TILED=0` (read once)
+/// `p ≤ k − S`), on outputs (of a phase) at least a warp wide, where one input channel's tile fits
+/// `device_floats` floats of shared memory. `OPLAB_CONV_TILED=0` (read once)
 /// sends everything to the gather kernel, for comparisons.
 #[allow(clippy::too_many_arguments)]
-fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<TiledPlan> {
+fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool, device_floats: usize) -> Option<TiledPlan> {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let enabled = *ENABLED.get_or_init(|| std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true));
     let (k_full, s) = (kernel[0], stride[0]);
+    let limits = tiled::TiledLimits { smem_floats: tuning().limits.smem_floats.min(device_floats), ..tuning().limits };
     if !enabled || kernel[1] != k_full || stride[1] != s || !(1..=2).contains(&s) {
         return None;
     }
     if !transposed {
-        let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch, out_hw[0], out_hw[1], k_full, s, tuning().limits)?;
+        let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch, out_hw[0], out_hw[1], k_full, s, limits)?;
         return Some(TiledPlan { geometry, k: k_full, stride: s, phase_stride: 1 });
     }
     let k = k_full.div_ceil(s);
     if padding.iter().any(|&p| k - 1 < (s - 1 + p) / s) {
         return None;
     }
-    let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch * s * s, out_hw[0].div_ceil(s), out_hw[1].div_ceil(s), k, 1, tuning().limits)?;
+    let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch * s * s, out_hw[0].div_ceil(s), out_hw[1].div_ceil(s), k, 1, limits)?;
     Some(TiledPlan { geometry, k, stride: 1, phase_stride: s })
 }
 

@@ -104,20 +104,22 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
         for py in (1..=(MAX_ACCUMULATORS / co_tile).clamp(1, max_py)).rev() {
             let cubes = [col_tiles, ho.div_ceil(TILE_WARPS * py), batch * c_out.div_ceil(co_tile)];
             if cubes.iter().product::<usize>() >= MIN_CUBES {
-                return Some(with_staging((py, co_tile, cubes), c_in, k, stride, limits.smem_floats));
+                return with_staging((py, co_tile, cubes), c_in, k, stride, limits.smem_floats);
             }
             smallest = Some((py, co_tile, cubes));
         }
         if co_tile <= 4 {
-            return smallest.map(|g| with_staging(g, c_in, k, stride, limits.smem_floats));
+            return smallest.and_then(|g| with_staging(g, c_in, k, stride, limits.smem_floats));
         }
         co_tile = (co_tile / 2).next_multiple_of(4);
     }
 }
 
-/// Adds the input channels per staging round to a (py, co_tile, cubes) choice.
-fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> TiledGeometry {
-    TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes }
+/// Adds the input channels per staging round to a (py, co_tile, cubes) choice; `None` if not even
+/// one channel's tile and weights fit in `smem_floats`.
+fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
+    let one_channel = tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile;
+    (one_channel <= smem_floats).then(|| TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes })
 }
 
 /// Input channels one staging round of [`tiled_conv_kernel`] can hold in `smem_floats` floats
