@@ -218,7 +218,7 @@ fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kerne
         return Some(TiledPlan { geometry, k: k_full, stride: s, phase_stride: 1 });
     }
     let k = k_full.div_ceil(s);
-    if padding.iter().any(|&p| k - 1 < (s - 1 + p) / s) {
+    if padding.iter().any(|&p| k - 1 < p.div_ceil(s)) {
         return None;
     }
     let geometry = tiled::tiled_conv_geometry(c_in, c_out, batch * s * s, out_hw[0].div_ceil(s), out_hw[1].div_ceil(s), k, 1, limits)?;
