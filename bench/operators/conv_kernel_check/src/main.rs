@@ -98,7 +98,7 @@ fn main() {
         worst = worst.max(rel);
         println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, group {group}, {} columns per chunk, rel diff {rel:.2e}", layout.cols);
     }
-    println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?})", R::name(&client));
+    println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?}, {} bytes of shared memory per cube)", R::name(&client), client.properties().hardware.max_shared_memory_size);
     let worst_direct = check_direct::<R>(&client);
     println!("direct convolution: worst relative difference {worst_direct:.2e}");
     let worst_tiled = check_tiled::<R>(&client);

@@ -79,7 +79,7 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
 /// [`weight_grad_on_device`] launched at once (a backend without fusion); `None` for tensors that
 /// are not 4-D f32, so that callers fall back.
 pub fn direct_weight_grad<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<CubeTensor<R>> {
-    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims())) || !weight_grad_fits(x.meta.shape(), dy.meta.shape(), kernel, stride) {
+    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims())) || !weight_grad_fits(x.meta.shape(), dy.meta.shape(), kernel, stride) || !wgrad_smem_fits(&x.client) {
         return None;
     }
     Some(weight_grad_on_device(x, dy, kernel, stride, padding))
@@ -257,6 +257,12 @@ pub fn weight_grad_fits(x_shape: &Shape, dy_shape: &Shape, kernel: [usize; 2], s
         && kernels::wgrad_columns(x_shape[1], dy_shape[1], kernel, stride[1], dy_shape[3], tuning().wgrad_group).is_some()
 }
 
+/// Whether the device allows the weight-gradient kernel's fixed shared memory
+/// ([`kernels::WGRAD_SMEM`] floats; the H200 allows far more, Mesa's lavapipe exactly that).
+fn wgrad_smem_fits<R: CubeRuntime>(client: &cubecl::prelude::ComputeClient<R>) -> bool {
+    client.properties().hardware.max_shared_memory_size >= kernels::WGRAD_SMEM * 4
+}
+
 /// Whether both tensors are 4-D f32 (what the kernels are compiled for).
 fn kernel_inputs_ok(a: (&DType, usize), b: (&DType, usize)) -> bool {
     *a.0 == DType::F32 && *b.0 == DType::F32 && a.1 == 4 && b.1 == 4
@@ -308,7 +314,7 @@ where
     I: IntElement,
     BT: BoolElement,
 {
-    if !weight_grad_fits(&x.shape, &dy.shape, kernel, stride) {
+    if !weight_grad_fits(&x.shape, &dy.shape, kernel, stride) || !wgrad_smem_fits(&R::client(x.client.device())) {
         return None;
     }
     let shape = Shape::new([dy.shape[1], x.shape[1], kernel[0], kernel[1]]);
