@@ -53,6 +53,11 @@ struct Args {
 }
 
 impl Args {
+    /// Whether `--paths` asks for `path` (all paths when it is not given).
+    fn wants(&self, path: ConvGradPath) -> bool {
+        self.paths.is_empty() || self.paths.iter().any(|w| ConvGradPath::parse(w) == Some(path))
+    }
+
     fn parse() -> Result<Self, String> {
         let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()], tolerance: 1e-4 };
         let mut it = std::env::args().skip(1);
@@ -389,11 +394,7 @@ const LAYER_QUEUE: usize = 10;
 /// device sync, after `warmup` single calls: the device's throughput on one layer, as in a step
 /// where kernels follow each other. The results are held until the sync.
 fn time_queued_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, queue: usize, mut f: impl FnMut() -> R) -> f64 {
-    for _ in 0..warmup {
-        let out = f();
-        let _ = B::sync(device);
-        drop(out);
-    }
+    warm_up::<B, R>(device, warmup, &mut f);
     let mut per_call: Vec<f64> = (0..reps.max(1))
         .map(|_| {
             let start = Instant::now();
@@ -408,18 +409,23 @@ fn time_queued_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize,
     per_call[per_call.len() / 2]
 }
 
-/// As [`time_ms`], and also the median host time: how long `f` itself took to return, before the
-/// sync. On a GPU that queues work asynchronously, host ≈ wall means the step is bound by the CPU
-/// side (op recording, fusion, kernel launches), host ≪ wall that the GPU is the bottleneck.
-fn time_host_and_wall_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> [f64; 2] {
+/// `warmup` untimed calls of `f`, each followed by a device sync. First calls JIT-compile and
+/// autotune kernels; each call's time goes to stderr, so a slow warm-up is visible.
+fn warm_up<B: Backend, R>(device: &B::Device, warmup: usize, f: &mut impl FnMut() -> R) {
     for i in 0..warmup {
         let start = Instant::now();
         let out = f();
         let _ = B::sync(device);
         drop(out);
-        // First calls JIT-compile and autotune kernels; say how long, so a slow warm-up is visible.
         eprintln!("  warm-up call {}: {:.2} s", i + 1, start.elapsed().as_secs_f64());
     }
+}
+
+/// As [`time_ms`], and also the median host time: how long `f` itself took to return, before the
+/// sync. On a GPU that queues work asynchronously, host ≈ wall means the step is bound by the CPU
+/// side (op recording, fusion, kernel launches), host ≪ wall that the GPU is the bottleneck.
+fn time_host_and_wall_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> [f64; 2] {
+    warm_up::<B, R>(device, warmup, &mut f);
     let (mut host, mut wall): (Vec<f64>, Vec<f64>) = (0..reps)
         .map(|_| {
             let start = Instant::now();
@@ -497,8 +503,7 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         let dy = Tensor::<B, 4>::random(y.dims(), normal, device);
         let (w_run, warm) = (args.reps, args.warmup);
         // `--paths fast` skips burn's stock kernels (NaN in their columns): quick tuning runs.
-        let stock_wanted = args.paths.is_empty() || args.paths.iter().any(|p| ConvGradPath::parse(p) == Some(ConvGradPath::Stock));
-        let stock_ms = |f: &dyn Fn() -> f64| if stock_wanted { f() } else { f64::NAN };
+        let stock_ms = |f: &dyn Fn() -> f64| if args.wants(ConvGradPath::Stock) { f() } else { f64::NAN };
         let fwd = stock_ms(&|| time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || forward(x.clone(), w.clone())));
         // The forward the fast path runs (the backend's direct kernel where it has one).
         let fast_fwd = time_queued_ms::<B, _>(device, warm, w_run, LAYER_QUEUE, || {
@@ -617,11 +622,10 @@ fn step_table<B: ConvBackend>(device: &B::Device, args: &Args) {
         };
         let all: &[ConvGradPath] = if tuned { &[ConvGradPath::Stock, ConvGradPath::Fast, ConvGradPath::Tuned] } else { &[ConvGradPath::Stock, ConvGradPath::Fast] };
         // A path left out of --paths is printed as NaN, so the table keeps its columns.
-        let wanted = |p: &ConvGradPath| args.paths.is_empty() || args.paths.iter().any(|w| ConvGradPath::parse(w) == Some(*p));
         let time_paths = |name: &str, f: &dyn Fn(ConvGradPath) -> f64| -> Vec<f64> {
             all.iter()
                 .map(|p| {
-                    if !wanted(p) {
+                    if !args.wants(*p) {
                         return f64::NAN;
                     }
                     eprintln!("{name} {n}², {p:?} path:");

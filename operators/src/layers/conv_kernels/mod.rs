@@ -169,6 +169,9 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
 /// (pixels per step of the weight-gradient kernel). They change speed only; the results are the
 /// same sums in the same order.
 struct Tuning {
+    /// `OPLAB_CONV_TILED=0` sends every direct convolution to the gather kernel, for comparisons
+    /// (a different summation order, so results differ in the last bits).
+    tiled: bool,
     limits: tiled::TiledLimits,
     stage_batch: usize,
     wgrad_group: usize,
@@ -180,6 +183,7 @@ fn tuning() -> &'static Tuning {
         let var = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|v| range.contains(v)).unwrap_or(default);
         let defaults = tiled::TiledLimits::CUDA;
         Tuning {
+            tiled: std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true),
             limits: tiled::TiledLimits { smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats), max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4) },
             stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
             wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
@@ -206,11 +210,9 @@ struct TiledPlan {
 /// sends everything to the gather kernel, for comparisons.
 #[allow(clippy::too_many_arguments)]
 fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool, device_floats: usize) -> Option<TiledPlan> {
-    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let enabled = *ENABLED.get_or_init(|| std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true));
     let (k_full, s) = (kernel[0], stride[0]);
     let limits = tiled::TiledLimits { smem_floats: tuning().limits.smem_floats.min(device_floats), ..tuning().limits };
-    if !enabled || kernel[1] != k_full || stride[1] != s || !(1..=2).contains(&s) {
+    if !tuning().tiled || kernel[1] != k_full || stride[1] != s || !(1..=2).contains(&s) {
         return None;
     }
     if !transposed {

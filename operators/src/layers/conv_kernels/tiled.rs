@@ -118,8 +118,7 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
 /// Adds the input channels per staging round to a (py, co_tile, cubes) choice; `None` if not even
 /// one channel's tile and weights fit in `smem_floats`.
 fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
-    let one_channel = tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile;
-    (one_channel <= smem_floats).then(|| TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes })
+    (channel_floats(py, co_tile, k, stride) <= smem_floats).then(|| TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes })
 }
 
 /// Input channels one staging round of [`tiled_conv_kernel`] can hold in `smem_floats` floats
@@ -127,8 +126,12 @@ fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k
 /// the kernel still needs `tile_span(8·py)·tile_span(32) + k²·co_tile` floats; the launchers
 /// keep `py ≤ 4`, `k ≤ 7`, `co_tile ≤ 32`, stride ≤ 2 (about 5.9k floats at most).
 pub fn staging_channels(py: usize, co_tile: usize, c_in: usize, k: usize, stride: usize, smem_floats: usize) -> usize {
-    let per_channel = tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile;
-    (smem_floats / per_channel).clamp(1, c_in.max(1))
+    (smem_floats / channel_floats(py, co_tile, k, stride)).clamp(1, c_in.max(1))
+}
+
+/// Floats of shared memory one staged input channel takes: its input tile and its weights.
+fn channel_floats(py: usize, co_tile: usize, k: usize, stride: usize) -> usize {
+    tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile
 }
 
 /// Into `y` `[batch, c_out, Ho, Wo]` of any size, zeros outside the input `x`,
