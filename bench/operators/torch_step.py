@@ -287,6 +287,46 @@ def step_ms(model, batch, n, args, device):
     return time_ms(step, device, args.warmup, args.reps)
 
 
+def profile_steps(args, device, steps=5):
+    """Kernel-level profile of the training steps (torch.profiler, CUDA activity): per model and
+    grid, the GPU time and launch count per step and the kernels that take most of it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    b = args.step_batch
+    for n in args.sizes:
+        for name, model in (("MgNO", MgNO()), ("FNO", FNO2d())):
+            model = model.to(device)
+            x = torch.randn(b, 1, n, n, device=device)
+            y = torch.randn(b, 1, n, n, device=device)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                relative_l2(model(x), y).backward()
+                opt.step()
+
+            for _ in range(args.warmup):
+                step()
+            sync(device)
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(steps):
+                    step()
+                sync(device)
+            # Kernels only: CPU-side operator rows would count their kernels' time a second time.
+            rows = [e for e in prof.key_averages() if e.device_type.name == "CUDA"]
+            if not rows:
+                print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=25))
+                continue
+            gpu_us = sum(e.self_device_time_total for e in rows) / steps
+            launches = sum(e.count for e in rows) / steps
+            print(f"## PyTorch profile, {name} {n}², batch {b}: GPU {gpu_us / 1000:.2f} ms in {launches:.0f} kernels per step\n")
+            print("| kernel | calls/step | GPU ms/step |")
+            print("|---|---|---|")
+            for e in sorted(rows, key=lambda e: -e.self_device_time_total)[:25]:
+                print(f"| {e.key[:90]} | {e.count / steps:.0f} | {e.self_device_time_total / steps / 1000:.3f} |")
+            print()
+
+
 def step_table(args, device):
     b = args.step_batch
     print(f"## Training steps (forward + relative L2 + backward + Adam), batch {b} (ms, median of {args.reps} after {args.warmup} warm-up)\n")
@@ -303,7 +343,7 @@ def step_table(args, device):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="cuda", help="cuda or cpu")
-    p.add_argument("--only", default="all", choices=["all", "layers", "steps"])
+    p.add_argument("--only", default="all", choices=["all", "layers", "steps", "profile"])
     p.add_argument("--layer-batch", type=int, default=16)
     p.add_argument("--step-batch", type=int, default=8)
     p.add_argument("--sizes", default="64,256", help="grid sides of the training steps")
@@ -331,6 +371,9 @@ def main():
     print(f"# PyTorch {torch.__version__} conv benchmark (device {name}, f32, {tf32}, cudnn.benchmark=True)\n")
     if args.only != "steps":
         layer_table(args, device)
+    if args.only == "profile":
+        profile_steps(args, device)
+        return
     if args.only != "layers":
         step_table(args, device)
 

@@ -13,7 +13,7 @@ NCU=${NCU:-/usr/local/cuda/bin/ncu}
 # 3×3 32→32 and 24→24 layers at 256² (batch 16), forward, input gradient and weight gradient.
 timeout ${NCU_LIMIT:-500} "$NCU" --target-processes all \
   --kernel-name regex:"tiled_conv|wgrad_partial|wgrad_sum|direct_conv" --launch-count ${NCU_LAUNCHES:-16} \
-  --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
+  --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
   --csv ./gpu_bench --device cuda --only layers --paths fast --warmup 1 --reps 1 > $OUT/ncu.csv 2> $OUT/ncu.err
 echo "ncu exit $?"
 tail -n 5 $OUT/ncu.err

@@ -15,7 +15,7 @@ mod tiled;
 #[path = "../../../../operators/src/training/adam_kernel/kernel.rs"]
 mod adam;
 use cubecl::prelude::*;
-use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, UNITS};
+use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, TARGET_THREADS, UNITS};
 
 fn reference(x: &[f32], dy: &[f32], [b, c, h, w]: [usize; 4], [o, ho, wo]: [usize; 3], [kh, kw]: [usize; 2], s: usize, p: usize) -> Vec<f64> {
     let mut g = vec![0.0f64; o * c * kh * kw];
@@ -55,7 +55,7 @@ fn main() {
     let device = Default::default();
     let client = R::client(&device);
     let mut worst = 0.0f64;
-    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1), (1, 24, 24, 5, 256, 3, 1, 1), (2, 24, 24, 7, 199, 3, 2, 1), (1, 24, 24, 6, 130, 4, 2, 1), (1, 128, 1, 4, 70, 1, 1, 0), (2, 32, 128, 3, 66, 1, 1, 0)] {
+    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1), (1, 24, 24, 5, 256, 3, 1, 1), (2, 24, 24, 7, 199, 3, 2, 1), (1, 24, 24, 6, 130, 4, 2, 1), (1, 128, 1, 4, 70, 1, 1, 0), (2, 32, 128, 3, 66, 1, 1, 0), (1, 2, 3, 301, 8, 3, 1, 1)] {
         let ho = (h + 2 * p - k) / s + 1; let wo = (w + 2 * p - k) / s + 1;
         let mut rnd = uniform(12345);
         let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
@@ -64,8 +64,10 @@ fn main() {
         let dyh = client.create_from_slice(f32::as_bytes(&dy));
         let pairs = o * c; let taps = k * k;
         let rows = b * ho;
-        let ot = wgrad_channel_tile(c, o);
-        let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows);
+        // Up to 4 output channels per unit (the default) and up to 8 (OPLAB_WGRAD_OT=8).
+        let ot = wgrad_channel_tile(c, o, [4, 8][h % 2]);
+        // Both the default slab count and few slabs (fewer than the sum kernel's unit rows).
+        let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows, [TARGET_THREADS, 1 << 9][w % 2]);
         let group = [1, 3, 4][h % 3];
         let layout = wgrad_columns(c, o, [k, k], s, wo, group).expect("fits");
         let ph = client.empty(slabs * pairs * taps * 4);
@@ -84,8 +86,8 @@ fn main() {
             let n = pairs * taps;
             kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
                 &client,
-                CubeCount::Static(n.div_ceil(UNITS) as u32, 1, 1),
-                CubeDim::new_1d(UNITS as u32),
+                CubeCount::Static(n.div_ceil(kernel::SUM_LANES) as u32, 1, 1),
+                CubeDim::new_2d(kernel::SUM_LANES as u32, kernel::SUM_ROWS as u32),
                 TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * n].into()),
                 TensorArg::from_raw_parts(outh.clone(), vec![1].into(), vec![n].into()),
                 slabs,
@@ -99,6 +101,9 @@ fn main() {
         println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, group {group}, {} columns per chunk, rel diff {rel:.2e}", layout.cols);
     }
     println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?}, {} bytes of shared memory per cube)", R::name(&client), client.properties().hardware.max_shared_memory_size);
+    let worst_pointwise = check_pointwise::<R>(&client);
+    println!("1×1 weight gradient: worst relative difference {worst_pointwise:.2e}");
+    worst = worst.max(worst_pointwise);
     let worst_direct = check_direct::<R>(&client);
     println!("direct convolution: worst relative difference {worst_direct:.2e}");
     let worst_tiled = check_tiled::<R>(&client);
@@ -198,6 +203,48 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
     worst
 }
 
+/// The 1×1 weight-gradient kernel (`wgrad_pointwise_kernel`) and the slab sum, on channel counts
+/// that are and are not multiples of 4, several channel tiles (more than 256 blocks of 4 × 4),
+/// one slab and many, grids whose pixels do not fill the last round.
+fn check_pointwise<R: Runtime>(client: &ComputeClient<R>) -> f64 {
+    let mut worst = 0.0f64;
+    for &(b, c, o, h, w, threads) in &[(2usize, 24usize, 24usize, 16usize, 16usize, 1usize << 18), (1, 32, 128, 9, 33, 1 << 12), (2, 128, 1, 7, 13, 1 << 18), (3, 3, 32, 5, 5, 1 << 14), (1, 5, 7, 40, 41, 1 << 16), (1, 130, 70, 3, 11, 1 << 12)] {
+        let mut rnd = uniform(777 + c as u64);
+        let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
+        let dy: Vec<f32> = (0..b * o * h * w).map(|_| rnd()).collect();
+        let g = kernel::wgrad_pointwise_geometry(c, o, b, h * w, threads, LAVAPIPE_SMEM).expect("fits");
+        let n = o * c;
+        let (xh, dyh) = (client.create_from_slice(f32::as_bytes(&x)), client.create_from_slice(f32::as_bytes(&dy)));
+        let (ph, outh) = (client.empty(g.slabs * n * 4), client.empty(n * 4));
+        unsafe {
+            let (xs, dys) = ([b, c, h, w], [b, o, h, w]);
+            kernel::wgrad_pointwise_kernel::launch_unchecked::<f32, R>(
+                client,
+                CubeCount::Static(g.cubes_x as u32, g.slabs as u32, 1),
+                CubeDim::new_1d(g.cube_dim as u32),
+                TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
+                TensorArg::from_raw_parts(dyh.clone(), contiguous_strides(&dys).into(), dys.to_vec().into()),
+                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![g.slabs * n].into()),
+                g.pixels_per_slab, g.slabs_per_image, g.chunk, g.ov, g.cv,
+            );
+            kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
+                client,
+                CubeCount::Static(n.div_ceil(kernel::SUM_LANES) as u32, 1, 1),
+                CubeDim::new_2d(kernel::SUM_LANES as u32, kernel::SUM_ROWS as u32),
+                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![g.slabs * n].into()),
+                TensorArg::from_raw_parts(outh.clone(), vec![1].into(), vec![n].into()),
+                g.slabs,
+            );
+        }
+        let got = f32::from_bytes(&client.read_one(outh).expect("read")).to_vec();
+        let want = reference(&x, &dy, [b, c, h, w], [o, h, w], [1, 1], 1, 0);
+        let rel = rel_diff(&got, &want);
+        worst = worst.max(rel);
+        println!("1x1 b{b} c{c} o{o} {h}x{w}: chunk {}, cube {} x {}, slabs {}, rel diff {rel:.2e}", g.chunk, g.cube_dim, g.cubes_x, g.slabs);
+    }
+    worst
+}
+
 /// Floats of shared memory a lavapipe workgroup may use (its `maxComputeSharedMemorySize`, 32 KiB).
 const LAVAPIPE_SMEM: usize = 8 * 1024;
 
@@ -227,6 +274,11 @@ fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         (1, 3, 2, 17, 36, 3, 2, 1, true, 0),
         (1, 6, 5, 18, 34, 3, 2, 0, true, -1),
         (1, 4, 4, 16, 33, 2, 2, 0, true, 0),
+        // Outputs narrower than a warp (MgNO's coarse levels).
+        (2, 24, 24, 16, 16, 3, 1, 1, false, 0),
+        (1, 5, 6, 9, 7, 3, 2, 1, false, 0),
+        (2, 24, 24, 8, 8, 4, 2, 1, true, 0),
+        (1, 3, 4, 2, 3, 3, 1, 1, false, 0),
     ] {
         let (ho, wo, x, wt) = direct_case([b, c, o, h, w, k, s, p], transposed, extra, 4242);
         let want = direct_reference(&x, &wt, [b, c, h, w], [o, ho, wo], k, s, p, transposed);
@@ -237,30 +289,32 @@ fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         let (k_sub, conv_stride, phase_stride) = if transposed { (k.div_ceil(s), 1, s) } else { (k, s, 1) };
         let (pho, pwo) = (ho.div_ceil(phase_stride), wo.div_ceil(phase_stride));
         let phases = phase_stride * phase_stride;
-        let picked = tiled::tiled_conv_geometry(c, o, b * phases, pho, pwo, k_sub, conv_stride, tiled::TiledLimits { smem_floats: LAVAPIPE_SMEM, max_py: 4 }).map(|g| (g.py, g.co_tile, g.cc));
-        // Forced geometries, each with as many staged channels as fit (or 1 or 2).
-        let fit = |py, co_tile| tiled::staging_channels(py, co_tile, c, k_sub, conv_stride, LAVAPIPE_SMEM);
-        let forced = [(1, 4, 1), (2, 8, fit(2, 8)), (3, o.next_multiple_of(4).min(32), fit(3, 32).min(2)), (4, 32, fit(4, 32))];
-        for (py, co_tile, cc) in picked.into_iter().chain(forced) {
-            let cubes = [pwo.div_ceil(tiled::TILE_W), pho.div_ceil(tiled::TILE_WARPS * py), b * o.div_ceil(co_tile) * phases];
+        let limits = tiled::TiledLimits { smem_floats: LAVAPIPE_SMEM, max_py: 4, warps: tiled::TILE_WARPS, min_width: 1 };
+        let picked = tiled::tiled_conv_geometry(c, o, b * phases, pho, pwo, k_sub, conv_stride, limits).map(|g| (g.py, g.warps, g.co_tile, g.cc));
+        // Forced geometries (rows per unit, warps, channel tile), each with as many staged
+        // channels as fit (or 1 or 2).
+        let fit = |py, warps, co_tile| tiled::TileShape { py, warps, co_tile, k: k_sub, stride: conv_stride }.staging_channels(c, LAVAPIPE_SMEM);
+        let forced = [(1, 8, 4, 1), (2, 4, 8, fit(2, 4, 8)), (3, 8, o.next_multiple_of(4).min(32), fit(3, 8, 32).min(2)), (4, 8, 32, fit(4, 8, 32)), (2, 2, 12, fit(2, 2, 12))];
+        for (py, warps, co_tile, cc) in picked.into_iter().chain(forced) {
+            let cubes = [pwo.div_ceil(tiled::TILE_W), pho.div_ceil(warps * py), b * o.div_ceil(co_tile) * phases];
             let yh = client.empty(b * o * ho * wo * 4);
             unsafe {
                 let (xs, ws, ys) = ([b, c, h, w], if transposed { [c, o, k, k] } else { [o, c, k, k] }, [b, o, ho, wo]);
                 tiled::tiled_conv_kernel::launch_unchecked::<f32, R>(
                     client,
                     CubeCount::Static(cubes[0] as u32, cubes[1] as u32, cubes[2] as u32),
-                    CubeDim::new_2d(tiled::TILE_W as u32, tiled::TILE_WARPS as u32),
+                    CubeDim::new_2d(tiled::TILE_W as u32, warps as u32),
                     TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
                     TensorArg::from_raw_parts(wh.clone(), contiguous_strides(&ws).into(), ws.to_vec().into()),
                     TensorArg::from_raw_parts(yh.clone(), contiguous_strides(&ys).into(), ys.to_vec().into()),
-                    p, p, w_o, w_c, k, 1, k_sub, conv_stride, py, co_tile, cc, transposed, phase_stride, k, [3, 8][py % 2],
+                    p, p, w_o, w_c, k, 1, k_sub, conv_stride, py, warps, co_tile, cc, transposed, phase_stride, k, [3, 8][py % 2],
                 );
             }
             let got = f32::from_bytes(&client.read_one(yh).expect("read")).to_vec();
             let rel = rel_diff(&got, &want);
             worst = worst.max(rel);
             let kind = if transposed { "transposed" } else { "conv" };
-            println!("tiled {kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (py {py}, co {co_tile}, cc {cc}): rel diff {rel:.2e}");
+            println!("tiled {kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (py {py}, warps {warps}, co {co_tile}, cc {cc}): rel diff {rel:.2e}");
         }
     }
     worst

@@ -1,7 +1,8 @@
 //! Dedicated convolution kernels for the CUDA backend (cubecl), wired into burn's fusion stream as
 //! custom operations: direct forward kernels (convolution and transposed convolution, which also
 //! serve as the input gradients: the shared-memory tiled kernel of [`tiled`] where it applies, the
-//! gather kernel of [`kernels`] elsewhere) and a weight-gradient kernel.
+//! gather kernel of [`kernels`] elsewhere) and weight-gradient kernels (a general one and one for
+//! 1×1 layers), whose per-slab partial sums a third kernel adds up in a fixed order.
 //!
 //! Why: with burn's autotuner off (`make cuda-fixed`), its fixed direct convolution is 13–32×
 //! slower than cuDNN on MgNO's layers, and its GEMM-based weight gradients miss the 1e-4 gradient
@@ -30,44 +31,81 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
     let (xs, dys) = (x.meta.shape().clone(), dy.meta.shape().clone());
     let (batch, c_in) = (xs[0], xs[1]);
     let (c_out, ho) = (dys[1], dys[2]);
-    let group = tuning().wgrad_group;
-    let layout = kernels::wgrad_columns(c_in, c_out, kernel, stride[1], dys[3], group).expect("weight_grad_fits was checked by the caller");
     let (pairs, taps) = (c_out * c_in, kernel[0] * kernel[1]);
-    let rows = batch * ho;
-    let ot = kernels::wgrad_channel_tile(c_in, c_out);
-    let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows);
-    let client = x.client.clone();
-    let partial = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([slabs * pairs * taps]), DType::F32);
-    let out = empty_device_contiguous_dtype(client.clone(), x.device.clone(), Shape::new([c_out, c_in, kernel[0], kernel[1]]), DType::F32);
     let n = pairs * taps;
-    // SAFETY: the kernels index `x` and `dy` through their own shapes and strides with bounds
-    // checks on the input, and write `partial` / `out` (contiguous, sized above) only below
-    // `slabs · n` and `n`.
+    let client = x.client.clone();
+    let device = x.device.clone();
+    let out = empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new([c_out, c_in, kernel[0], kernel[1]]), DType::F32);
+    let partial_for = |slabs: usize| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new([slabs * n]), DType::F32);
+    let pointwise = (kernel == [1, 1] && stride == [1, 1] && padding == [0, 0] && tuning().wgrad_pointwise)
+        .then(|| {
+            let device_floats = client.properties().hardware.max_shared_memory_size / 4;
+            kernels::wgrad_pointwise_geometry(c_in, c_out, batch, ho * dys[3], tuning().wgrad_threads, kernels::POINTWISE_SMEM.min(device_floats))
+        })
+        .flatten();
+    let (partial, slabs) = match pointwise {
+        Some(g) => {
+            let partial = partial_for(g.slabs);
+            // SAFETY: the kernel reads `x` and `dy` below their shapes through their strides (a
+            // 1×1 unpadded stride-1 layer: same grid), and writes `partial` (sized for
+            // `g.slabs · n`) only below `slabs · c_out · c_in`.
+            unsafe {
+                kernels::wgrad_pointwise_kernel::launch_unchecked::<f32, R>(
+                    &client,
+                    CubeCount::Static(g.cubes_x as u32, g.slabs as u32, 1),
+                    CubeDim::new_1d(g.cube_dim as u32),
+                    x.into_tensor_arg(),
+                    dy.into_tensor_arg(),
+                    partial.clone().into_tensor_arg(),
+                    g.pixels_per_slab,
+                    g.slabs_per_image,
+                    g.chunk,
+                    g.ov,
+                    g.cv,
+                );
+            }
+            (partial, g.slabs)
+        }
+        None => {
+            let group = tuning().wgrad_group;
+            let layout = kernels::wgrad_columns(c_in, c_out, kernel, stride[1], dys[3], group).expect("weight_grad_fits was checked by the caller");
+            let ot = kernels::wgrad_channel_tile(c_in, c_out, tuning().wgrad_max_ot);
+            let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, batch * ho, tuning().wgrad_threads);
+            let partial = partial_for(slabs);
+            // SAFETY: the kernel indexes `x` and `dy` through their own shapes and strides with
+            // bounds checks on the input, and writes `partial` (sized for `slabs · n`) only below
+            // `slabs · n`.
+            unsafe {
+                kernels::wgrad_partial_kernel::launch_unchecked::<f32, R>(
+                    &client,
+                    CubeCount::Static(cubes_x as u32, slabs as u32, 1),
+                    CubeDim::new_1d(cube_dim as u32),
+                    x.into_tensor_arg(),
+                    dy.into_tensor_arg(),
+                    partial.clone().into_tensor_arg(),
+                    rows_per_slab,
+                    stride[0],
+                    padding[0],
+                    padding[1],
+                    layout.cols,
+                    layout.col_stride,
+                    layout.x_row,
+                    kernel[0],
+                    kernel[1],
+                    ot,
+                    stride[1],
+                    group,
+                );
+            }
+            (partial, slabs)
+        }
+    };
+    // SAFETY: the sum reads `partial` below `slabs · n` and writes `out` (n entries) below `n`.
     unsafe {
-        kernels::wgrad_partial_kernel::launch_unchecked::<f32, R>(
-            &client,
-            CubeCount::Static(cubes_x as u32, slabs as u32, 1),
-            CubeDim::new_1d(cube_dim as u32),
-            x.into_tensor_arg(),
-            dy.into_tensor_arg(),
-            partial.clone().into_tensor_arg(),
-            rows_per_slab,
-            stride[0],
-            padding[0],
-            padding[1],
-            layout.cols,
-            layout.col_stride,
-            layout.x_row,
-            kernel[0],
-            kernel[1],
-            ot,
-            stride[1],
-            group,
-        );
         kernels::wgrad_sum_kernel::launch_unchecked::<f32, R>(
             &client,
-            CubeCount::Static(n.div_ceil(UNITS) as u32, 1, 1),
-            CubeDim::new_1d(UNITS as u32),
+            CubeCount::Static(n.div_ceil(kernels::SUM_LANES) as u32, 1, 1),
+            CubeDim::new_2d(kernels::SUM_LANES as u32, kernels::SUM_ROWS as u32),
             partial.into_tensor_arg(),
             out.clone().into_tensor_arg(),
             slabs,
@@ -110,7 +148,7 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
             tiled::tiled_conv_kernel::launch_unchecked::<f32, R>(
                 &client,
                 CubeCount::Static(g.cubes[0] as u32, g.cubes[1] as u32, g.cubes[2] as u32),
-                CubeDim::new_2d(tiled::TILE_W as u32, tiled::TILE_WARPS as u32),
+                CubeDim::new_2d(tiled::TILE_W as u32, g.warps as u32),
                 x.into_tensor_arg(),
                 w.into_tensor_arg(),
                 y.clone().into_tensor_arg(),
@@ -123,6 +161,7 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
                 plan.k,
                 plan.stride,
                 g.py,
+                g.warps,
                 g.co_tile,
                 g.cc,
                 transposed,
@@ -165,9 +204,13 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
 
 /// Tuning of the kernels, from the environment (read once) for benchmark runs, else the defaults:
 /// `OPLAB_TILED_SMEM` (floats of shared memory per cube), `OPLAB_TILED_PY` (most output rows per
-/// unit), `OPLAB_TILED_BATCH` (loads in flight per unit while staging), `OPLAB_WGRAD_GROUP`
-/// (pixels per step of the weight-gradient kernel). They change speed only; the results are the
-/// same sums in the same order.
+/// unit), `OPLAB_TILED_WARPS` (warps per cube), `OPLAB_TILED_MIN_W` (narrowest output the tiled
+/// kernel takes), `OPLAB_TILED_BATCH` (loads in flight per unit while staging), `OPLAB_WGRAD_GROUP`
+/// (pixels per step of the weight-gradient kernel), `OPLAB_WGRAD_OT` (most output channels per
+/// unit of the weight-gradient kernel), `OPLAB_WGRAD_THREADS` (units the
+/// weight-gradient kernel aims for, which sets how many partial sums it leaves). The tiled-kernel
+/// settings change speed only (the same sums in the same order); the weight-gradient ones and
+/// `OPLAB_TILED_MIN_W` (which moves layers between kernels) change the summation order.
 struct Tuning {
     /// `OPLAB_CONV_TILED=0` sends every direct convolution to the gather kernel, for comparisons
     /// (a different summation order, so results differ in the last bits).
@@ -175,6 +218,10 @@ struct Tuning {
     limits: tiled::TiledLimits,
     stage_batch: usize,
     wgrad_group: usize,
+    wgrad_threads: usize,
+    wgrad_max_ot: usize,
+    /// `OPLAB_WGRAD_POINTWISE=0` sends 1×1 weight gradients to the general kernel, for comparisons.
+    wgrad_pointwise: bool,
 }
 
 fn tuning() -> &'static Tuning {
@@ -184,9 +231,17 @@ fn tuning() -> &'static Tuning {
         let defaults = tiled::TiledLimits::CUDA;
         Tuning {
             tiled: std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true),
-            limits: tiled::TiledLimits { smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats), max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4) },
+            limits: tiled::TiledLimits {
+                smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats),
+                max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4),
+                warps: var("OPLAB_TILED_WARPS", defaults.warps, 1..=8),
+                min_width: var("OPLAB_TILED_MIN_W", defaults.min_width, 1..=1 << 16),
+            },
             stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
             wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
+            wgrad_threads: var("OPLAB_WGRAD_THREADS", kernels::TARGET_THREADS, 1 << 12..=1 << 22),
+            wgrad_max_ot: var("OPLAB_WGRAD_OT", kernels::WGRAD_MAX_OT, 1..=8),
+            wgrad_pointwise: std::env::var("OPLAB_WGRAD_POINTWISE").map(|v| v.trim() != "0").unwrap_or(true),
         }
     })
 }
@@ -205,7 +260,7 @@ struct TiledPlan {
 /// Whether [`tiled::tiled_conv_kernel`] computes this direct convolution, and how. It takes square
 /// kernels at equal strides: convolutions at stride 1 or 2, transposed convolutions at stride 1
 /// or 2 whose phases need no negative padding (`⌈k/S⌉ − 1 ≥ ⌊(S − 1 + p)/S⌋`, true for
-/// `p ≤ k − S`), on outputs (of a phase) at least a warp wide, where one input channel's tile fits
+/// `p ≤ k − S`), on outputs (of a phase) at least `OPLAB_TILED_MIN_W` wide (default: all), where one input channel's tile fits
 /// `device_floats` floats of shared memory. `OPLAB_CONV_TILED=0` (read once)
 /// sends everything to the gather kernel, for comparisons.
 #[allow(clippy::too_many_arguments)]

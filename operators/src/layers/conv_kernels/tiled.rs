@@ -26,7 +26,7 @@ use cubecl::prelude::*;
 /// shared-memory words (no bank conflicts at stride 1) and write consecutive output columns.
 pub const TILE_W: usize = 32;
 
-/// Warps per cube; warp `r` owns output rows `r·py .. r·py + py` of the tile.
+/// Warps per cube by default; warp `r` owns output rows `r·py .. r·py + py` of the tile.
 pub const TILE_WARPS: usize = 8;
 
 /// Floats of shared memory one cube may use on CUDA (44 KiB: below the 48 KiB of static shared
@@ -39,8 +39,9 @@ pub const TILED_SMEM: usize = 11 * 1024;
 /// latencies instead of one per value.
 pub const STAGE_BATCH: usize = 8;
 
-/// At least this many cubes keep every SM of an H200 (132) busy with two cubes.
-pub const MIN_CUBES: usize = 264;
+/// At least this many units keep every SM of an H200 (132) busy with two cubes of 8 warps
+/// (264 cubes of 256 units; twice as many cubes of 4 warps).
+pub const MIN_UNITS: usize = 264 * 256;
 
 /// Most accumulators (`py · co_tile`) one unit keeps in registers: more spills on the H200.
 pub const MAX_ACCUMULATORS: usize = 96;
@@ -52,18 +53,25 @@ pub struct TiledLimits {
     pub smem_floats: usize,
     /// Most output rows per unit (1 to 4).
     pub max_py: usize,
+    /// Warps per cube (1 to 8): the tile is `32 × warps·py` outputs.
+    pub warps: usize,
+    /// Narrowest output (of a phase) the kernel takes: narrower ones get `None` (the gather kernel).
+    pub min_width: usize,
 }
 
 impl TiledLimits {
-    /// The H200 defaults: [`TILED_SMEM`], up to 4 rows per unit.
-    pub const CUDA: TiledLimits = TiledLimits { smem_floats: TILED_SMEM, max_py: 4 };
+    /// The H200 defaults: [`TILED_SMEM`], up to 4 rows per unit, [`TILE_WARPS`] warps, every
+    /// output width.
+    pub const CUDA: TiledLimits = TiledLimits { smem_floats: TILED_SMEM, max_py: 4, warps: TILE_WARPS, min_width: 1 };
 }
 
 /// Launch geometry of [`tiled_conv_kernel`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TiledGeometry {
-    /// Output rows per unit (the tile is `TILE_WARPS · py` rows high).
+    /// Output rows per unit (the tile is `warps · py` rows high).
     pub py: usize,
+    /// Warps per cube (`CubeDim` is `(32, warps)`).
+    pub warps: usize,
     /// Output channels per cube, a multiple of 4 (weights are read four at a time); channels past
     /// `c_out` are computed from zero weights and not written.
     pub co_tile: usize,
@@ -80,17 +88,20 @@ pub fn tile_span(n: usize, stride: usize, k: usize) -> usize {
 
 /// The geometry for a `c_in → c_out` convolution with a square `k × k` kernel at `stride` onto a
 /// `[batch, c_out, ho, wo]` output, or `None` where the gather kernel serves better (outputs
-/// narrower than a warp) or the kernel does not apply (stride above 2, kernel above 7).
+/// narrower than `limits.min_width`) or the kernel does not apply (stride above 2, kernel above 7).
+/// Outputs narrower than a warp leave lanes idle, but the gather kernel is slower still there: it
+/// has too few units to hide its global-memory latency.
 ///
 /// Choice: the fewest channel tiles (each at most 32 channels), then the tallest unit (`py` up
-/// to 4 within [`MAX_ACCUMULATORS`]) that still gives [`MIN_CUBES`] cubes; on grids too small
+/// to 4 within [`MAX_ACCUMULATORS`]) that still gives [`MIN_UNITS`] units; on grids too small
 /// for that, shorter units and then narrower channel tiles (down to 4) before giving up on the
 /// cube count. `cc` fills the shared memory of `limits` ([`staging_channels`]). For a
 /// transposed convolution by phases, pass the sub-kernel, stride 1, the phase's output size and
 /// `batch · S²` (one cube row per phase).
 #[allow(clippy::too_many_arguments)]
 pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, wo: usize, k: usize, stride: usize, limits: TiledLimits) -> Option<TiledGeometry> {
-    if wo < TILE_W || !(1..=2).contains(&stride) || !(1..=7).contains(&k) || c_in == 0 || c_out == 0 || batch == 0 || ho == 0 {
+    let warps = limits.warps.clamp(1, 8);
+    if wo < limits.min_width.max(1) || !(1..=2).contains(&stride) || !(1..=7).contains(&k) || c_in == 0 || c_out == 0 || batch == 0 || ho == 0 {
         return None;
     }
     let col_tiles = wo.div_ceil(TILE_W);
@@ -102,11 +113,11 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
     let mut co_tile = c_out.div_ceil(c_out.div_ceil(32)).next_multiple_of(4);
     loop {
         for py in (1..=(MAX_ACCUMULATORS / co_tile).clamp(1, max_py)).rev() {
-            let cubes = [col_tiles, ho.div_ceil(TILE_WARPS * py), batch * c_out.div_ceil(co_tile)];
-            if cubes.iter().product::<usize>() >= MIN_CUBES {
-                return with_staging((py, co_tile, cubes), c_in, k, stride, limits.smem_floats);
+            let cubes = [col_tiles, ho.div_ceil(warps * py), batch * c_out.div_ceil(co_tile)];
+            if cubes.iter().product::<usize>() * TILE_W * warps >= MIN_UNITS {
+                return with_staging((py, warps, co_tile, cubes), c_in, k, stride, limits.smem_floats);
             }
-            smallest = Some((py, co_tile, cubes));
+            smallest = Some((py, warps, co_tile, cubes));
         }
         if co_tile <= 4 {
             return smallest.and_then(|g| with_staging(g, c_in, k, stride, limits.smem_floats));
@@ -115,24 +126,49 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
     }
 }
 
-/// Adds the input channels per staging round to a (py, co_tile, cubes) choice; `None` if not even
-/// one channel's tile and weights fit in `smem_floats`.
-fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
-    (channel_floats(py, co_tile, k, stride) <= smem_floats).then(|| TiledGeometry { py, co_tile, cc: staging_channels(py, co_tile, c_in, k, stride, smem_floats), cubes })
+/// Adds the input channels per staging round to a (py, warps, co_tile, cubes) choice; `None` if
+/// not even one channel's tile and weights fit in `smem_floats`.
+fn with_staging((py, warps, co_tile, cubes): (usize, usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
+    let tile = TileShape { py, warps, co_tile, k, stride };
+    (tile.channel_floats() <= smem_floats).then(|| TiledGeometry { py, warps, co_tile, cc: tile.staging_channels(c_in, smem_floats), cubes })
 }
 
-/// Input channels one staging round of [`tiled_conv_kernel`] can hold in `smem_floats` floats
-/// (its input tiles plus their weights), at least 1 and at most `c_in`. With a single channel
-/// the kernel still needs `tile_span(8·py)·tile_span(32) + k²·co_tile` floats; the launchers
-/// keep `py ≤ 4`, `k ≤ 7`, `co_tile ≤ 32`, stride ≤ 2 (about 5.9k floats at most).
-pub fn staging_channels(py: usize, co_tile: usize, c_in: usize, k: usize, stride: usize, smem_floats: usize) -> usize {
-    (smem_floats / channel_floats(py, co_tile, k, stride)).clamp(1, c_in.max(1))
+/// What sets one cube's shared-memory footprint: rows per unit, warps, output channels, kernel
+/// size and stride.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileShape {
+    /// Output rows per unit.
+    pub py: usize,
+    /// Warps per cube.
+    pub warps: usize,
+    /// Output channels per cube.
+    pub co_tile: usize,
+    /// Kernel size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
 }
 
-/// Floats of shared memory one staged input channel takes: its input tile and its weights.
-fn channel_floats(py: usize, co_tile: usize, k: usize, stride: usize) -> usize {
-    tile_span(TILE_WARPS * py, stride, k) * tile_span(TILE_W, stride, k) + k * k * co_tile
+impl TileShape {
+    /// Input channels one staging round of [`tiled_conv_kernel`] can hold in `smem_floats`
+    /// floats (its input tiles plus their weights), at least 1 and at most `c_in`. With a single
+    /// channel the kernel still needs `tile_span(warps·py)·tile_span(32) + k²·co_tile` floats;
+    /// the launchers keep `py ≤ 4`, `warps ≤ 8`, `k ≤ 7`, `co_tile ≤ 32`, stride ≤ 2 (about 5.9k
+    /// floats at most).
+    ///
+    /// The rounds are balanced: the kernel computes `cc` channels in every round (zeros past
+    /// `c_in`), so 32 channels with room for 9 go as 4 rounds of 8, not 9 + 9 + 9 + 5.
+    pub fn staging_channels(&self, c_in: usize, smem_floats: usize) -> usize {
+        let fit = (smem_floats / self.channel_floats()).clamp(1, c_in.max(1));
+        c_in.max(1).div_ceil(c_in.max(1).div_ceil(fit))
+    }
+
+    /// Floats of shared memory one staged input channel takes: its input tile and its weights.
+    fn channel_floats(&self) -> usize {
+        tile_span(self.warps * self.py, self.stride, self.k) * tile_span(TILE_W, self.stride, self.k) + self.k * self.k * self.co_tile
+    }
 }
+
 
 /// Into `y` `[batch, c_out, Ho, Wo]` of any size, zeros outside the input `x`,
 /// `W(o, c, i, j) = w[o·w_o + c·w_c + i·w_i + j·w_j]` (see `kernels::direct_conv_kernel`):
@@ -142,9 +178,9 @@ fn channel_floats(py: usize, co_tile: usize, k: usize, stride: usize) -> usize {
 ///   `(p_h, p_w)` of a `k_full × k_full` kernel, by phases (module docs), `k = ⌈k_full/S⌉`,
 ///   `stride` 1; the launcher checks `k − 1 ≥ ⌊(S − 1 + p)/S⌋`.
 ///
-/// Cube `(cx, cy, cz)`: columns `32·cx ..` and rows `8·py·cy ..` of the output (of its phase),
+/// Cube `(cx, cy, cz)`: columns `32·cx ..` and rows `warps·py·cy ..` of the output (of its phase),
 /// `cz = (batch · channel_tiles + channel tile) · S² + phase`, output channels
-/// `co_tile · channel tile ..`; `CubeDim` (32, 8). Per round of `cc` input channels: stage the
+/// `co_tile · channel tile ..`; `CubeDim` (32, warps). Per round of `cc` input channels: stage the
 /// input tile (zeros outside the input, so the inner loop has no bounds checks) and the round's
 /// weights as `[c][i][j][o]` vectors of four, then accumulate.
 #[cube(launch_unchecked)]
@@ -161,6 +197,7 @@ pub fn tiled_conv_kernel<F: Float>(
     #[comptime] k: usize,
     #[comptime] stride: usize,
     #[comptime] py: usize,
+    #[comptime] warps: usize,
     #[comptime] co_tile: usize,
     #[comptime] cc: usize,
     #[comptime] transposed: bool,
@@ -168,7 +205,7 @@ pub fn tiled_conv_kernel<F: Float>(
     #[comptime] k_full: usize,
     #[comptime] stage_batch: usize,
 ) {
-    let rh = comptime!((TILE_WARPS * py - 1) * stride + k);
+    let rh = comptime!((warps * py - 1) * stride + k);
     let rw = comptime!((TILE_W - 1) * stride + k);
     let plane = comptime!(rh * rw);
     let vecs = comptime!(co_tile / 4);
@@ -202,12 +239,12 @@ pub fn tiled_conv_kernel<F: Float>(
         pad_y = comptime!(k - 1) - (r_h + pad_h) / phase_stride;
         pad_x = comptime!(k - 1) - (r_w + pad_w) / phase_stride;
     }
-    let row0 = CUBE_POS_Y as usize * comptime!(TILE_WARPS * py);
+    let row0 = CUBE_POS_Y as usize * comptime!(warps * py);
     let col0 = CUBE_POS_X as usize * TILE_W;
     let tx = UNIT_POS_X as usize;
     let ty = UNIT_POS_Y as usize;
     let tid = ty * TILE_W + tx;
-    let units = comptime!(TILE_W * TILE_WARPS);
+    let units = comptime!(TILE_W * warps);
     // Padded coordinates of the tile's first input row and column (shifted by the padding so
     // they stay unsigned).
     let in_row0 = row0 * stride;
