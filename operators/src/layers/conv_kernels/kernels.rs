@@ -339,16 +339,10 @@ pub fn wgrad_pointwise_kernel<F: Float>(
 ) {
     let o_count = dy.shape(1);
     let c_count = x.shape(1);
-    let wd = dy.shape(3);
-    let hw = dy.shape(2) * wd;
+    let hw = dy.shape(2) * dy.shape(3);
     let og_count = (o_count + 3) / 4;
     let cg_count = (c_count + 3) / 4;
-    let units = CUBE_DIM_X as usize;
-    let tid = UNIT_POS_X as usize;
-    let warps = units / 32;
-    let warp = tid / 32;
-    let lane = tid % 32;
-    let q = CUBE_POS_X as usize * units + tid;
+    let q = CUBE_POS_X as usize * CUBE_DIM_X as usize + UNIT_POS_X as usize;
     // Units past the last block still help stage (every unit must reach each sync).
     let active = q < og_count * cg_count;
     let og = q % og_count;
@@ -366,51 +360,8 @@ pub fn wgrad_pointwise_kernel<F: Float>(
     for r0 in range_stepped(p0, p1, chunk) {
         let n = cubecl::prelude::select(r0 + chunk < p1, chunk, p1 - r0);
         sync_cube();
-        // One warp per group of four channels, its lanes along the pixels (coalesced loads).
-        for g in range_stepped(warp, og_count, warps) {
-            for pb in range_stepped(lane, chunk, comptime!(32 * POINTWISE_STAGE_BATCH)) {
-                #[unroll]
-                for u in 0..POINTWISE_STAGE_BATCH {
-                    let p = pb + u * 32;
-                    let mut v = Vector::<F, Const<4>>::new(F::new(0.0));
-                    if p < n {
-                        let pix = r0 + p;
-                        let base = b * dy.stride(0) + (pix / wd) * dy.stride(2) + (pix % wd) * dy.stride(3);
-                        #[unroll]
-                        for l in 0..4usize {
-                            if g * 4 + l < o_count {
-                                v[l] = dy[base + (g * 4 + l) * dy.stride(1)];
-                            }
-                        }
-                    }
-                    if p < chunk {
-                        ds[p * ov + g] = v;
-                    }
-                }
-            }
-        }
-        for g in range_stepped(warp, cg_count, warps) {
-            for pb in range_stepped(lane, chunk, comptime!(32 * POINTWISE_STAGE_BATCH)) {
-                #[unroll]
-                for u in 0..POINTWISE_STAGE_BATCH {
-                    let p = pb + u * 32;
-                    let mut v = Vector::<F, Const<4>>::new(F::new(0.0));
-                    if p < n {
-                        let pix = r0 + p;
-                        let base = b * x.stride(0) + (pix / wd) * x.stride(2) + (pix % wd) * x.stride(3);
-                        #[unroll]
-                        for l in 0..4usize {
-                            if g * 4 + l < c_count {
-                                v[l] = x[base + (g * 4 + l) * x.stride(1)];
-                            }
-                        }
-                    }
-                    if p < chunk {
-                        xs[p * cv + g] = v;
-                    }
-                }
-            }
-        }
+        stage_pixel_vectors::<F>(dy, &mut ds, b, r0, n, chunk, ov);
+        stage_pixel_vectors::<F>(x, &mut xs, b, r0, n, chunk, cv);
         sync_cube();
         if active {
             for p in 0..n {
@@ -436,6 +387,41 @@ pub fn wgrad_pointwise_kernel<F: Float>(
                 let c = cg * 4 + v;
                 if o < o_count && c < c_count {
                     partial[base + o * c_count + c] = acc[u * 4 + v];
+                }
+            }
+        }
+    }
+}
+
+/// Stages pixels `r0 .. r0 + chunk` of image `b` of `t` `[batch, C, H, W]` (the first `n` of them
+/// real, zeros after) into `smem` as `[pixel][group of four channels]` vectors, row stride
+/// `stride_v` vectors: one warp per channel group, its lanes along the pixels (coalesced loads,
+/// [`POINTWISE_STAGE_BATCH`] vectors in flight per lane). Cubes are whole warps.
+#[cube]
+fn stage_pixel_vectors<F: Float>(t: &Tensor<F>, smem: &mut SharedMemory<Vector<F, Const<4>>>, b: usize, r0: usize, n: usize, #[comptime] chunk: usize, #[comptime] stride_v: usize) {
+    let channels = t.shape(1);
+    let wd = t.shape(3);
+    let warps = CUBE_DIM_X as usize / 32;
+    let warp = UNIT_POS_X as usize / 32;
+    let lane = UNIT_POS_X as usize % 32;
+    for g in range_stepped(warp, (channels + 3) / 4, warps) {
+        for pb in range_stepped(lane, chunk, comptime!(32 * POINTWISE_STAGE_BATCH)) {
+            #[unroll]
+            for u in 0..POINTWISE_STAGE_BATCH {
+                let p = pb + u * 32;
+                let mut v = Vector::<F, Const<4>>::new(F::new(0.0));
+                if p < n {
+                    let pix = r0 + p;
+                    let base = b * t.stride(0) + (pix / wd) * t.stride(2) + (pix % wd) * t.stride(3);
+                    #[unroll]
+                    for l in 0..4usize {
+                        if g * 4 + l < channels {
+                            v[l] = t[base + (g * 4 + l) * t.stride(1)];
+                        }
+                    }
+                }
+                if p < chunk {
+                    smem[p * stride_v + g] = v;
                 }
             }
         }
