@@ -339,8 +339,8 @@ fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
 fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
     let b = args.step_batch;
     println!("## Training-step breakdown, batch {b}, fast path (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
-    println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) | host time of the whole step |");
-    println!("|---|---|---|---|---|---|");
+    println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) | host time of the whole step | host: forward + loss | host: backward | host: Adam |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for &n in &args.sizes {
         for name in &args.models {
             let parts = match name.as_str() {
@@ -351,13 +351,14 @@ fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
                     continue;
                 }
             };
-            println!("| {name} | {n}² | {:.2} | {:.2} | {:.2} | {:.2} |", parts[0], parts[1], parts[2], parts[3]);
+            let cols: Vec<String> = parts.iter().map(|t| format!("{t:.2}")).collect();
+            println!("| {name} | {n}² | {} |", cols.join(" | "));
         }
     }
     println!();
 }
 
-fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 4]
+fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 7]
 where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
@@ -373,16 +374,71 @@ where
             let loss = relative_l2(model.forward(x.clone()), y.clone(), None).mean();
             loss.backward()
         });
-        let [host, whole] = step_host_and_wall_ms::<B, _>(device, model.clone(), batch, n, args, ConvGradPath::Fast);
-        [forward, backward, whole, host]
+        let phases = step_host_phases_ms::<B, _>(device, model.clone(), batch, n, args);
+        [forward, backward, phases[4], phases[3], phases[0], phases[1], phases[2]]
+    })
+}
+
+/// Host milliseconds of the three phases of a whole training step (forward + loss recorded;
+/// backward, i.e. `loss.backward()` and the gradients' collection; the Adam step), of the whole
+/// step, and its wall time (after a sync): medians over `reps` steps after `warmup`. On a GPU that
+/// queues work asynchronously, host ≈ wall means the step is bound by the CPU side (operation
+/// recording, fusion, kernel launches; or the host waiting on a full launch queue), host ≪ wall
+/// that the GPU is; the phases then say which part of the step the host time goes to.
+fn step_host_phases_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 5]
+where
+    B: ConvBackend,
+    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
+{
+    let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+    let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+    let mut optim: OptimizerAdaptor<FusedAdam, M, Autodiff<B>> = FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into();
+    let mut model = Some(model);
+    let mut step = || {
+        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
+        let start = Instant::now();
+        let m = model.take().expect("model");
+        let loss = relative_l2(m.forward(x.clone()), y.clone(), None).mean();
+        let forward = ms(start);
+        let t = Instant::now();
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        let backward = ms(t);
+        let t = Instant::now();
+        model = Some(optim.step(1e-3, m, grads));
+        let adam = ms(t);
+        let host = ms(start);
+        let _ = B::sync(device);
+        [forward, backward, adam, host, ms(start)]
+    };
+    for i in 0..args.warmup {
+        let t = step();
+        eprintln!("  warm-up step {}: {:.2} s", i + 1, t[4] / 1e3);
+    }
+    let runs: Vec<[f64; 5]> = (0..args.reps.max(1)).map(|_| step()).collect();
+    std::array::from_fn(|k| {
+        let mut v: Vec<f64> = runs.iter().map(|r| r[k]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
     })
 }
 
 /// Median milliseconds of `reps` calls of `f` after `warmup` untimed ones, each call followed
 /// by a device sync. Whatever `f` returns is dropped only after the sync, so that a lazy
 /// (fusion) backend cannot skip work whose results nobody holds.
-fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, f: impl FnMut() -> R) -> f64 {
-    time_host_and_wall_ms::<B, R>(device, warmup, reps, f)[1]
+fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> f64 {
+    warm_up::<B, R>(device, warmup, &mut f);
+    let mut wall: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            let out = f();
+            let _ = B::sync(device);
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            drop(out);
+            ms
+        })
+        .collect();
+    wall.sort_by(f64::total_cmp);
+    wall[wall.len() / 2]
 }
 
 /// Calls of one layer queued before each sync in the layer table: one call per sync would time the
@@ -419,29 +475,6 @@ fn warm_up<B: Backend, R>(device: &B::Device, warmup: usize, f: &mut impl FnMut(
         drop(out);
         eprintln!("  warm-up call {}: {:.2} s", i + 1, start.elapsed().as_secs_f64());
     }
-}
-
-/// As [`time_ms`], and also the median host time: how long `f` itself took to return, before the
-/// sync. On a GPU that queues work asynchronously, host ≈ wall means the step is bound by the CPU
-/// side (op recording, fusion, kernel launches), host ≪ wall that the GPU is the bottleneck.
-fn time_host_and_wall_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f: impl FnMut() -> R) -> [f64; 2] {
-    warm_up::<B, R>(device, warmup, &mut f);
-    let (mut host, mut wall): (Vec<f64>, Vec<f64>) = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            let out = f();
-            let returned = start.elapsed().as_secs_f64() * 1e3;
-            let _ = B::sync(device);
-            let ms = start.elapsed().as_secs_f64() * 1e3;
-            drop(out);
-            (returned, ms)
-        })
-        .unzip();
-    let median = |t: &mut Vec<f64>| {
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    };
-    [median(&mut host), median(&mut wall)]
 }
 
 fn prim<B: Backend>(t: Tensor<B, 4>) -> burn::tensor::ops::FloatTensor<B> {
@@ -579,22 +612,13 @@ where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
-    step_host_and_wall_ms::<B, M>(device, model, batch, n, args, path)[1]
-}
-
-/// [`step_ms`] with the host time of [`time_host_and_wall_ms`] first.
-fn step_host_and_wall_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args, path: ConvGradPath) -> [f64; 2]
-where
-    B: ConvBackend,
-    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
-{
     with_grad_path(path, || {
         let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
         let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
         // burn's Adam (its default ε 1e-5), or the fused step under OPLAB_ADAM=fused.
         let mut optim: OptimizerAdaptor<FusedAdam, M, Autodiff<B>> = FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into();
         let mut model = Some(model);
-        time_host_and_wall_ms::<B, _>(device, args.warmup, args.reps, || {
+        time_ms::<B, _>(device, args.warmup, args.reps, || {
             let m = model.take().expect("model");
             let loss = relative_l2(m.forward(x.clone()), y.clone(), None).mean();
             let grads = GradientsParams::from_grads(loss.backward(), &m);
