@@ -5,7 +5,8 @@
 # occupancy, launch statistics (registers, shared memory), warp states and scheduler statistics,
 # i.e. what bounds each kernel. Written in session 5; first run in session 6 (16:33 UTC, from
 # profile_steps.sh): the counters are exposed. With 10 queued calls per layer timing, the first 16
-# matching launches are all tiled-kernel launches of the first layer; narrow the regex (e.g.
+# matching launches were one of burn's own `direct_conv2d_kernel` (the pattern "direct_conv" matches it)
+# and 15 tiled-kernel launches of the first layer; narrow the regex (e.g.
 # NCU_LAUNCHES and --kernel-name regex:wgrad_partial) to reach the other kernels. The CSV starts after
 # the benchmark's own output: parse from the line that begins with "ID".
 # Run from a folder holding a fixed-kernel `gpu_bench` (see side_by_side.sh); writes $OUT/ncu.csv.
