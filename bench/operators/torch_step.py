@@ -273,7 +273,8 @@ def layer_table(args, device):
     print()
 
 
-def step_ms(model, batch, n, args, device):
+def training_step(model, batch, n, device):
+    """One training step of `model` (forward, relative L2, backward, Adam) on fixed random data."""
     x = torch.randn(batch, 1, n, n, device=device)
     y = torch.randn(batch, 1, n, n, device=device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -284,7 +285,11 @@ def step_ms(model, batch, n, args, device):
         loss.backward()
         opt.step()
 
-    return time_ms(step, device, args.warmup, args.reps)
+    return step
+
+
+def step_ms(model, batch, n, args, device):
+    return time_ms(training_step(model, batch, n, device), device, args.warmup, args.reps)
 
 
 def profile_steps(args, device, steps=5):
@@ -295,16 +300,7 @@ def profile_steps(args, device, steps=5):
     b = args.step_batch
     for n in args.sizes:
         for name, model in (("MgNO", MgNO()), ("FNO", FNO2d())):
-            model = model.to(device)
-            x = torch.randn(b, 1, n, n, device=device)
-            y = torch.randn(b, 1, n, n, device=device)
-            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-            def step():
-                opt.zero_grad(set_to_none=True)
-                relative_l2(model(x), y).backward()
-                opt.step()
-
+            step = training_step(model.to(device), b, n, device)
             for _ in range(args.warmup):
                 step()
             sync(device)

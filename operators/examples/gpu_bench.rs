@@ -256,8 +256,7 @@ fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     let mut worst = 0.0f64;
     for padding in [PaddingMode::Zeros, PaddingMode::Reflect, PaddingMode::Circular] {
         let model0 = MgNoConfig::new().with_padding(padding).init::<Autodiff<B>>(device).expect("MgNO config");
-        let x = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-        let y = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        let [x, y] = random_pair::<B>(device, b, n);
         // Parameters initialise lazily: touch them once so that both runs start from one model.
         let _ = model0.forward(x.clone());
         let curve = |path: ConvGradPath| -> Vec<f64> {
@@ -311,8 +310,7 @@ fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
     println!("| weight decay | output change by the steps | ‖fused − burn‖ / ‖burn‖ of the outputs |");
     println!("|---|---|---|");
     let model0 = MgNoConfig::new().init::<Autodiff<B>>(device).expect("MgNO config");
-    let x = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-    let y = Tensor::<Autodiff<B>, 4>::random([b, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+    let [x, y] = random_pair::<B>(device, b, n);
     let start = model0.forward(x.clone());
     let mut worst = 0.0f64;
     for wd in [0.0f32, 1e-4] {
@@ -365,8 +363,7 @@ where
     M::InnerModule: Operator2d<B>,
 {
     with_grad_path(ConvGradPath::Fast, || {
-        let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-        let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
+        let [x, y] = random_pair::<B>(device, batch, n);
         let inference = model.valid();
         let x_inner = x.clone().inner();
         let forward = time_ms::<B, _>(device, args.warmup, args.reps, || inference.forward(x_inner.clone()));
@@ -390,9 +387,8 @@ where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
-    let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-    let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-    let mut optim: OptimizerAdaptor<FusedAdam, M, Autodiff<B>> = FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into();
+    let [x, y] = random_pair::<B>(device, batch, n);
+    let mut optim = step_optimizer::<B, M>();
     let mut model = Some(model);
     let mut step = || {
         let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
@@ -606,6 +602,17 @@ fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
     println!();
 }
 
+/// An input and a target, `[batch, 1, n, n]`, standard normal (drawn in that order).
+fn random_pair<B: Backend>(device: &B::Device, batch: usize, n: usize) -> [Tensor<Autodiff<B>, 4>; 2] {
+    [(); 2].map(|_| Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device))
+}
+
+/// The optimizer of the timed training steps: burn's Adam (its default ε 1e-5), or the fused
+/// step under OPLAB_ADAM=fused.
+fn step_optimizer<B: ConvBackend, M: AutodiffModule<Autodiff<B>>>() -> OptimizerAdaptor<FusedAdam, M, Autodiff<B>> {
+    FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into()
+}
+
 /// Median time of one training step (forward, relative-L2 loss, backward, Adam) of `model`.
 fn step_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args, path: ConvGradPath) -> f64
 where
@@ -613,10 +620,8 @@ where
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
     with_grad_path(path, || {
-        let x = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-        let y = Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device);
-        // burn's Adam (its default ε 1e-5), or the fused step under OPLAB_ADAM=fused.
-        let mut optim: OptimizerAdaptor<FusedAdam, M, Autodiff<B>> = FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into();
+        let [x, y] = random_pair::<B>(device, batch, n);
+        let mut optim = step_optimizer::<B, M>();
         let mut model = Some(model);
         time_ms::<B, _>(device, args.warmup, args.reps, || {
             let m = model.take().expect("model");

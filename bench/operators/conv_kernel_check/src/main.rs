@@ -71,7 +71,6 @@ fn main() {
         let group = [1, 3, 4][h % 3];
         let layout = wgrad_columns(c, o, [k, k], s, wo, group).expect("fits");
         let ph = client.empty(slabs * pairs * taps * 4);
-        let outh = client.empty(pairs * taps * 4);
         unsafe {
             let xs = [b, c, h, w]; let dys = [b, o, ho, wo];
             kernel::wgrad_partial_kernel::launch_unchecked::<f32, R>(
@@ -83,18 +82,8 @@ fn main() {
                 TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * pairs * taps].into()),
                 rows_per_slab, s, p, p, layout.cols, layout.col_stride, layout.x_row, k, k, ot, s, group,
             );
-            let n = pairs * taps;
-            kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
-                &client,
-                CubeCount::Static(n.div_ceil(kernel::SUM_LANES) as u32, 1, 1),
-                CubeDim::new_2d(kernel::SUM_LANES as u32, kernel::SUM_ROWS as u32),
-                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * n].into()),
-                TensorArg::from_raw_parts(outh.clone(), vec![1].into(), vec![n].into()),
-                slabs,
-            );
         }
-        let bytes = client.read_one(outh).expect("read");
-        let got = f32::from_bytes(&bytes);
+        let got = sum_slabs(&client, ph, pairs * taps, slabs);
         let want = reference(&x, &dy, [b, c, h, w], [o, ho, wo], [k, k], s, p);
         let rel = rel_diff(&got, &want);
         worst = worst.max(rel);
@@ -203,6 +192,25 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
     worst
 }
 
+/// The `n` weight-gradient entries from `slabs` partial sums in `partial` (`wgrad_sum_kernel`,
+/// launched as the CUDA launcher does), read back.
+fn sum_slabs<R: Runtime>(client: &ComputeClient<R>, partial: cubecl::server::Handle, n: usize, slabs: usize) -> Vec<f32> {
+    let out = client.empty(n * 4);
+    let (cubes, dim) = kernel::wgrad_sum_launch(n);
+    // SAFETY: `partial` holds `slabs · n` f32 values and `out` n; the kernel indexes below those.
+    unsafe {
+        kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
+            client,
+            cubes,
+            dim,
+            TensorArg::from_raw_parts(partial, vec![1].into(), vec![slabs * n].into()),
+            TensorArg::from_raw_parts(out.clone(), vec![1].into(), vec![n].into()),
+            slabs,
+        );
+    }
+    f32::from_bytes(&client.read_one(out).expect("read")).to_vec()
+}
+
 /// The 1×1 weight-gradient kernel (`wgrad_pointwise_kernel`) and the slab sum, on channel counts
 /// that are and are not multiples of 4, several channel tiles (more than 256 blocks of 4 × 4),
 /// one slab and many, grids whose pixels do not fill the last round.
@@ -215,7 +223,7 @@ fn check_pointwise<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         let g = kernel::wgrad_pointwise_geometry(c, o, b, h * w, threads, LAVAPIPE_SMEM).expect("fits");
         let n = o * c;
         let (xh, dyh) = (client.create_from_slice(f32::as_bytes(&x)), client.create_from_slice(f32::as_bytes(&dy)));
-        let (ph, outh) = (client.empty(g.slabs * n * 4), client.empty(n * 4));
+        let ph = client.empty(g.slabs * n * 4);
         unsafe {
             let (xs, dys) = ([b, c, h, w], [b, o, h, w]);
             kernel::wgrad_pointwise_kernel::launch_unchecked::<f32, R>(
@@ -227,16 +235,8 @@ fn check_pointwise<R: Runtime>(client: &ComputeClient<R>) -> f64 {
                 TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![g.slabs * n].into()),
                 g.pixels_per_slab, g.slabs_per_image, g.chunk, g.ov, g.cv,
             );
-            kernel::wgrad_sum_kernel::launch_unchecked::<f32, R>(
-                client,
-                CubeCount::Static(n.div_ceil(kernel::SUM_LANES) as u32, 1, 1),
-                CubeDim::new_2d(kernel::SUM_LANES as u32, kernel::SUM_ROWS as u32),
-                TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![g.slabs * n].into()),
-                TensorArg::from_raw_parts(outh.clone(), vec![1].into(), vec![n].into()),
-                g.slabs,
-            );
         }
-        let got = f32::from_bytes(&client.read_one(outh).expect("read")).to_vec();
+        let got = sum_slabs(client, ph, n, g.slabs);
         let want = reference(&x, &dy, [b, c, h, w], [o, h, w], [1, 1], 1, 0);
         let rel = rel_diff(&got, &want);
         worst = worst.max(rel);

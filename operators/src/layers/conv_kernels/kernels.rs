@@ -30,11 +30,23 @@ pub const MAX_SLABS: usize = 2048;
 /// warps), so that few groups (e.g. a 1→24 layer) do not leave most lanes idle; the rows are then
 /// cut into more slabs to keep about `target_threads` units busy ([`TARGET_THREADS`] by default).
 pub fn slab_geometry(groups: usize, rows: usize, target_threads: usize) -> (usize, usize, usize, usize) {
-    let cube_dim = groups.next_multiple_of(32).clamp(32, UNITS);
-    let cubes_x = groups.div_ceil(cube_dim).max(1);
-    let want = (target_threads / (cubes_x * cube_dim)).clamp(1, MAX_SLABS);
+    let (cube_dim, cubes_x, want) = unit_grid(groups, target_threads);
     let rows_per_slab = rows.div_ceil(want).max(1);
     (cube_dim, cubes_x, rows_per_slab, rows.div_ceil(rows_per_slab).max(1))
+}
+
+/// For a weight-gradient launch whose units own `groups` channel blocks: (units per cube, whole
+/// warps up to [`UNITS`]; cubes along x; how many slabs would give about `target_threads` units,
+/// at most [`MAX_SLABS`]).
+fn unit_grid(groups: usize, target_threads: usize) -> (usize, usize, usize) {
+    let cube_dim = groups.next_multiple_of(32).clamp(32, UNITS);
+    let cubes_x = groups.div_ceil(cube_dim).max(1);
+    (cube_dim, cubes_x, (target_threads / (cubes_x * cube_dim)).clamp(1, MAX_SLABS))
+}
+
+/// Cube count and cube shape of a [`wgrad_sum_kernel`] launch over `n` weight-gradient entries.
+pub fn wgrad_sum_launch(n: usize) -> (CubeCount, CubeDim) {
+    (CubeCount::Static(n.div_ceil(SUM_LANES) as u32, 1, 1), CubeDim::new_2d(SUM_LANES as u32, SUM_ROWS as u32))
 }
 
 /// Floats of shared memory [`wgrad_partial_kernel`] stages output-gradient and input rows in
@@ -299,10 +311,8 @@ pub fn wgrad_pointwise_geometry(c_in: usize, c_out: usize, batch: usize, hw: usi
     if chunk == 0 || batch == 0 || hw == 0 {
         return None;
     }
-    let groups = og * cg;
-    let cube_dim = groups.next_multiple_of(32).clamp(32, UNITS);
-    let cubes_x = groups.div_ceil(cube_dim);
-    let want = (target_threads / (cubes_x * cube_dim)).clamp(1, MAX_SLABS).div_ceil(batch);
+    let (cube_dim, cubes_x, want) = unit_grid(og * cg, target_threads);
+    let want = want.div_ceil(batch);
     let pixels_per_slab = hw.div_ceil(want).next_multiple_of(chunk);
     let slabs_per_image = hw.div_ceil(pixels_per_slab);
     Some(PointwiseGeometry { ov, cv, chunk, cube_dim, cubes_x, pixels_per_slab, slabs_per_image, slabs: batch * slabs_per_image })

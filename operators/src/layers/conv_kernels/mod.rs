@@ -100,12 +100,13 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
             (partial, slabs)
         }
     };
+    let (sum_cubes, sum_dim) = kernels::wgrad_sum_launch(n);
     // SAFETY: the sum reads `partial` below `slabs · n` and writes `out` (n entries) below `n`.
     unsafe {
         kernels::wgrad_sum_kernel::launch_unchecked::<f32, R>(
             &client,
-            CubeCount::Static(n.div_ceil(kernels::SUM_LANES) as u32, 1, 1),
-            CubeDim::new_2d(kernels::SUM_LANES as u32, kernels::SUM_ROWS as u32),
+            sum_cubes,
+            sum_dim,
             partial.into_tensor_arg(),
             out.clone().into_tensor_arg(),
             slabs,

@@ -95,7 +95,7 @@ pub fn tile_span(n: usize, stride: usize, k: usize) -> usize {
 /// Choice: the fewest channel tiles (each at most 32 channels), then the tallest unit (`py` up
 /// to 4 within [`MAX_ACCUMULATORS`]) that still gives [`MIN_UNITS`] units; on grids too small
 /// for that, shorter units and then narrower channel tiles (down to 4) before giving up on the
-/// cube count. `cc` fills the shared memory of `limits` ([`staging_channels`]). For a
+/// cube count. `cc` fills the shared memory of `limits` ([`TileShape::staging_channels`]). For a
 /// transposed convolution by phases, pass the sub-kernel, stride 1, the phase's output size and
 /// `batch · S²` (one cube row per phase).
 #[allow(clippy::too_many_arguments)]
@@ -115,20 +115,20 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
         for py in (1..=(MAX_ACCUMULATORS / co_tile).clamp(1, max_py)).rev() {
             let cubes = [col_tiles, ho.div_ceil(warps * py), batch * c_out.div_ceil(co_tile)];
             if cubes.iter().product::<usize>() * TILE_W * warps >= MIN_UNITS {
-                return with_staging((py, warps, co_tile, cubes), c_in, k, stride, limits.smem_floats);
+                return with_staging((py, co_tile, cubes), warps, c_in, k, stride, limits.smem_floats);
             }
-            smallest = Some((py, warps, co_tile, cubes));
+            smallest = Some((py, co_tile, cubes));
         }
         if co_tile <= 4 {
-            return smallest.and_then(|g| with_staging(g, c_in, k, stride, limits.smem_floats));
+            return smallest.and_then(|g| with_staging(g, warps, c_in, k, stride, limits.smem_floats));
         }
         co_tile = (co_tile / 2).next_multiple_of(4);
     }
 }
 
-/// Adds the input channels per staging round to a (py, warps, co_tile, cubes) choice; `None` if
-/// not even one channel's tile and weights fit in `smem_floats`.
-fn with_staging((py, warps, co_tile, cubes): (usize, usize, usize, [usize; 3]), c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
+/// Adds the warps and the input channels per staging round to a (py, co_tile, cubes) choice;
+/// `None` if not even one channel's tile and weights fit in `smem_floats`.
+fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), warps: usize, c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
     let tile = TileShape { py, warps, co_tile, k, stride };
     (tile.channel_floats() <= smem_floats).then(|| TiledGeometry { py, warps, co_tile, cc: tile.staging_channels(c_in, smem_floats), cubes })
 }
