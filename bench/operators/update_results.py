@@ -4,7 +4,7 @@
 `bench/operators/device/side_by_side.sh` leaves, in the call's output folder, `oplab_steps.md`,
 `torch_steps.md` and (when the layer tables ran) `oplab_layers.md`, `torch_layers.md`, plus
 `oplab_check.md` / `oplab_breakdown.md` / `oplab_breakdown_raw.md` and `call.txt` (date, GPU,
-versions). This script pairs
+versions), and for two-round calls `torch_steps2.md` / `oplab_steps2.md` and `torch_steps_fp32.md`. This script pairs
 the rows by model and grid (steps) or by layer name (layers), computes oplab / PyTorch, and writes
 the result between the markers
 
@@ -72,29 +72,54 @@ def oplab_steps(path):
     return rows
 
 
-def torch_steps(folder):
-    """PyTorch step rows: (model, grid) -> (model name as printed, ms)."""
+def torch_steps(folder, name="torch_steps.md"):
+    """PyTorch step rows of `name`: (model, grid) -> (model name as printed, ms)."""
     rows = {}
-    for cells in table_rows(folder / "torch_steps.md"):
+    path = folder / name
+    if not path.is_file():
+        return rows
+    for cells in table_rows(path):
         if len(cells) == 4 and cells[0] != "model":
             rows[(model_key(cells[0]), cells[2])] = (cells[0], number(cells[3]))
     return rows
 
 
 def steps_table(folder):
-    torch = torch_steps(folder)
-    oplab = oplab_steps(folder / "oplab_steps.md")
-    keys = sorted(set(torch) | set(oplab), key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
+    """One row per model and grid; one PyTorch/oplab column pair per round (`torch_steps.md` with
+    `oplab_steps.md`, then `torch_steps2.md` with `oplab_steps2.md` where present), and PyTorch
+    with TF32 off (`torch_steps_fp32.md`) against the first round's oplab time where present."""
+    rounds = [(torch_steps(folder, "torch_steps.md"), oplab_steps(folder / "oplab_steps.md"))]
+    if (folder / "torch_steps2.md").is_file() or (folder / "oplab_steps2.md").is_file():
+        rounds.append((torch_steps(folder, "torch_steps2.md"), oplab_steps(folder / "oplab_steps2.md")))
+    fp32 = torch_steps(folder, "torch_steps_fp32.md")
+    keys = set(fp32)
+    for torch, oplab in rounds:
+        keys |= set(torch) | set(oplab)
+    keys = sorted(keys, key=lambda k: (k[0], int(re.sub(r"\D", "", k[1]) or 0)))
     if not keys:
         return []
-    out = [
-        "| training step, batch 8 | grid | PyTorch ms | oplab ms | oplab / PyTorch |",
-        "|---|---|---|---|---|",
-    ]
+    head = "| training step, batch 8 | grid |"
+    rule = "|---|---|"
+    for i in range(len(rounds)):
+        tag = f" (round {i + 1})" if len(rounds) > 1 else ""
+        head += f" PyTorch ms{tag} | oplab ms{tag} | oplab / PyTorch{tag} |"
+        rule += "---|---|---|"
+    if fp32:
+        head += " PyTorch ms, TF32 off | oplab / PyTorch TF32 off (round 1) |"
+        rule += "---|---|"
+    out = [head, rule]
     for key in keys:
-        name, t = torch.get(key, (key[0], None))
-        fast = oplab.get(key, (None, None))[1]
-        out.append(f"| {name} | {key[1]} | {fmt(t)} | {fmt(fast)} | {ratio(fast, t)} |")
+        name = next((t[key][0] for t, _ in rounds if key in t), fp32.get(key, (key[0],))[0])
+        row = f"| {name} | {key[1]} |"
+        for torch, oplab in rounds:
+            t = torch.get(key, (None, None))[1]
+            fast = oplab.get(key, (None, None))[1]
+            row += f" {fmt(t)} | {fmt(fast)} | {ratio(fast, t)} |"
+        if fp32:
+            t = fp32.get(key, (None, None))[1]
+            fast = rounds[0][1].get(key, (None, None))[1]
+            row += f" {fmt(t)} | {ratio(fast, t)} |"
+        out.append(row)
     return out
 
 
@@ -158,7 +183,7 @@ def main():
     for section in (steps_table(args.folder), layers_table(args.folder)):
         if section:
             parts += section + [""]
-    parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path):") + [""]
+    parts += passthrough(args.folder, "oplab_breakdown.md", "Step breakdown (oplab, fast path; MgNO on `--device cuda-direct`, FNO on `--device cuda`):") + [""]
     parts += passthrough(args.folder, "oplab_breakdown_raw.md", "The same on burn's CUDA backend without its fusion layer (`--device cuda-raw`):") + [""]
     parts += passthrough(args.folder, "oplab_breakdown_fused_adam.md", "The same with the fused Adam step (`OPLAB_ADAM=fused`):") + [""]
     parts += passthrough(args.folder, "oplab_check.md", "Fast vs stock path on the GPU (gradients, MgNO loss curves, fused vs burn's Adam):") + [""]

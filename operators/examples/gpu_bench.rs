@@ -6,11 +6,15 @@
 //! ```text
 //! cargo build --release -p oplab-operators --features cuda --example gpu_bench
 //! gpu_bench --device cuda                      # everything, batch 16 layers / batch 8 steps
+//! gpu_bench --device cuda-direct --models mgno # the same without burn's fusion layer (how MgNO trains)
 //! gpu_bench --device cpu --layer-max 64 --sizes 32 --reps 3    # a quick CPU run
 //! gpu_bench --device cuda --only check         # fast vs stock gradients (exit 1 above --tolerance)
 //! gpu_bench --device cuda --only breakdown     # MgNO/FNO step split into forward, backward, Adam
 //! gpu_bench --device cuda --only curve         # MgNO loss curves, fast vs stock path (exit 1 if apart)
 //! gpu_bench --device cuda --only adam          # fused Adam step vs burn's Adam (exit 1 if apart)
+//! gpu_bench --device cuda --only launch        # host cost per recorded operation and per launch
+//! gpu_bench --device cuda --only host-profile --models mgno --sizes 64   # where the host time goes
+//!                                              # (build with `--features host-profile`, keep symbols)
 //! ```
 //!
 //! Every timing is the median of `--reps` repetitions after `--warmup` untimed ones (burn
@@ -77,14 +81,14 @@ impl Args {
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda|cuda-raw|wgpu] [--only all|layers|steps|check|breakdown|curve|adam] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-direct|wgpu] [--only all|layers|steps|check|breakdown|curve|adam|launch|host-profile] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
             }
         }
-        if !["all", "layers", "steps", "check", "breakdown", "curve", "adam"].contains(&a.only.as_str()) {
-            return Err(format!("--only {} must be all, layers, steps, check, breakdown, curve or adam", a.only));
+        if !["all", "layers", "steps", "check", "breakdown", "curve", "adam", "launch", "host-profile"].contains(&a.only.as_str()) {
+            return Err(format!("--only {} must be all, layers, steps, check, breakdown, curve, adam, launch or host-profile", a.only));
         }
         Ok(a)
     }
@@ -102,17 +106,24 @@ fn main() {
         "cpu" => run::<Flex>(&Default::default(), &args),
         "cuda" | "gpu" => {
             #[cfg(feature = "cuda")]
-            run::<burn::backend::Cuda>(&Default::default(), &args);
+            {
+                oplab_operators::backend::configure_cuda_memory();
+                run::<burn::backend::Cuda>(&Default::default(), &args);
+            }
             #[cfg(not(feature = "cuda"))]
             {
                 eprintln!("gpu_bench: this build has no CUDA support; rebuild with `--features cuda`");
                 std::process::exit(2);
             }
         }
-        // burn's CUDA backend without its fusion layer: what fusion costs or saves.
-        "cuda-raw" => {
+        // burn's CUDA backend without its fusion layer, on which oplab trains MgNO
+        // (`oplab_operators::backend::CudaFlavor`).
+        "cuda-direct" | "cuda-raw" => {
             #[cfg(feature = "cuda")]
-            run::<burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>>(&Default::default(), &args);
+            {
+                oplab_operators::backend::configure_cuda_memory();
+                run::<oplab_operators::backend::CudaDirect>(&Default::default(), &args);
+            }
             #[cfg(not(feature = "cuda"))]
             {
                 eprintln!("gpu_bench: this build has no CUDA support; rebuild with `--features cuda`");
@@ -130,14 +141,14 @@ fn main() {
             }
         }
         other => {
-            eprintln!("gpu_bench: --device {other} must be cpu, cuda, cuda-raw or wgpu");
+            eprintln!("gpu_bench: --device {other} must be cpu, cuda, cuda-direct (alias cuda-raw) or wgpu");
             std::process::exit(2);
         }
     }
 }
 
 fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
-    println!("# oplab conv benchmark (burn 0.21, device {}, f32)\n", args.device);
+    println!("# oplab conv benchmark (burn 0.21, device {}, f32{})\n", args.device, cubecl_memory());
     match args.only.as_str() {
         "check" => {
             if !gradient_check::<B>(device, args) {
@@ -145,6 +156,8 @@ fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
             }
         }
         "breakdown" => step_breakdown::<B>(device, args),
+        "launch" => launch_overhead::<B>(device, args),
+        "host-profile" => host_profile::<B>(device, args),
         "curve" => {
             if !loss_curves::<B>(device, args) {
                 std::process::exit(1);
@@ -164,6 +177,17 @@ fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
             }
         }
     }
+}
+
+/// Which memory pool cubecl allocates from (CUDA and wgpu builds), for the table headers.
+fn cubecl_memory() -> String {
+    #[cfg(any(feature = "cuda", feature = "wgpu"))]
+    {
+        use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+        format!(", cubecl persistent_memory {:?}", CubeClRuntimeConfig::get().memory.persistent_memory)
+    }
+    #[cfg(not(any(feature = "cuda", feature = "wgpu")))]
+    String::new()
 }
 
 /// `‖a − b‖ / ‖b‖` over all elements (f64 accumulation).
@@ -374,6 +398,221 @@ where
         let phases = step_host_phases_ms::<B, _>(device, model.clone(), batch, n, args);
         [forward, backward, phases[4], phases[3], phases[0], phases[1], phases[2]]
     })
+}
+
+/// Operations chained per timed run of the launch table: enough that the per-run sync is small
+/// against them.
+const LAUNCH_CHAIN: usize = 200;
+
+/// The host cost of one operation, in µs, for chains of [`LAUNCH_CHAIN`] operations on tensors
+/// too small to keep the GPU busy (batch 8, 8 channels, 16²): host time until the last operation
+/// returns, and wall time after the sync, both per operation. It separates what a step pays per
+/// recorded operation (autodiff, fusion bookkeeping) from what it pays per kernel launch.
+fn launch_overhead<B: ConvBackend>(device: &B::Device, args: &Args) {
+    type Ad<B> = Autodiff<B>;
+    println!("## Host cost per operation, chains of {LAUNCH_CHAIN} on [8, 8, 16, 16] (µs per operation, median of {} runs)\n", args.reps);
+    println!("| chain | host µs / op | wall µs / op |");
+    println!("|---|---|---|");
+    let x0 = Tensor::<B, 4>::random([8, 8, 16, 16], Distribution::Normal(0.0, 1.0), device);
+    let w = Tensor::<B, 4>::random([8, 8, 3, 3], Distribution::Normal(0.0, 0.1), device);
+    let opts = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let row = |name: &str, f: &mut dyn FnMut() -> Box<dyn std::any::Any>| {
+        let mut runs: Vec<[f64; 2]> = (0..args.warmup + args.reps.max(1))
+            .map(|_| {
+                let start = Instant::now();
+                let out = f();
+                let host = start.elapsed().as_secs_f64();
+                let _ = B::sync(device);
+                let wall = start.elapsed().as_secs_f64();
+                drop(out);
+                [host, wall].map(|t| t * 1e6 / LAUNCH_CHAIN as f64)
+            })
+            .skip(args.warmup)
+            .collect();
+        let med = |k: usize, runs: &mut Vec<[f64; 2]>| {
+            runs.sort_by(|a, b| a[k].total_cmp(&b[k]));
+            runs[runs.len() / 2][k]
+        };
+        let (host, wall) = (med(0, &mut runs), med(1, &mut runs));
+        println!("| {name} | {host:.1} | {wall:.1} |");
+    };
+    row("elementwise `x·1.0001` (fusable)", &mut || {
+        let mut x = x0.clone();
+        for _ in 0..LAUNCH_CHAIN {
+            x = x * 1.0001;
+        }
+        Box::new(x)
+    });
+    row("3×3 conv forward (custom kernel)", &mut || {
+        let mut x = prim(x0.clone());
+        for _ in 0..LAUNCH_CHAIN {
+            x = forward_conv2d::<B>(x, prim(w.clone()), None, opts.clone());
+        }
+        Box::new(Tensor::<B, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(x)))
+    });
+    row("3×3 conv forward + residual add", &mut || {
+        let mut x = x0.clone();
+        for _ in 0..LAUNCH_CHAIN {
+            let y = Tensor::<B, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(forward_conv2d::<B>(prim(x.clone()), prim(w.clone()), None, opts.clone())));
+            x = y + x;
+        }
+        Box::new(x)
+    });
+    row("burn's stock conv2d forward", &mut || {
+        let mut x = x0.clone();
+        for _ in 0..LAUNCH_CHAIN {
+            x = conv2d(x, w.clone(), None, opts.clone());
+        }
+        Box::new(x)
+    });
+    with_grad_path(ConvGradPath::Fast, || {
+        let wa = Tensor::<Ad<B>, 4>::from_inner(w.clone()).require_grad();
+        let xa = Tensor::<Ad<B>, 4>::from_inner(x0.clone());
+        row("autodiff: conv forward + backward (per conv)", &mut || {
+            let mut x = xa.clone();
+            for _ in 0..LAUNCH_CHAIN {
+                x = oplab_operators::layers::fastconv::fast_conv2d(x, wa.clone(), None, opts.clone());
+            }
+            Box::new(x.sum().backward())
+        });
+        row("autodiff: conv + residual add, forward + backward (per conv)", &mut || {
+            let mut x = xa.clone();
+            for _ in 0..LAUNCH_CHAIN {
+                x = oplab_operators::layers::fastconv::fast_conv2d(x.clone(), wa.clone(), None, opts.clone()) + x;
+            }
+            Box::new(x.sum().backward())
+        });
+    });
+    println!();
+}
+
+/// A sampling profile (pprof, SIGPROF at 4 kHz over every thread) of the host side of `--reps`
+/// training steps of each model in `--models` at each size in `--sizes`, after `--warmup` steps:
+/// the functions with the most samples on top of the stack (self) and anywhere on it (inclusive).
+/// Needs `--features host-profile` and a binary with its symbol table (`strip --strip-debug`).
+#[cfg(feature = "host-profile")]
+fn host_profile<B: ConvBackend>(device: &B::Device, args: &Args) {
+    for &n in &args.sizes {
+        for name in &args.models {
+            let mut run: Box<dyn FnMut()> = match name.as_str() {
+                "mgno" => training_step_fn::<B, _>(device, MgNoConfig::new().init::<Autodiff<B>>(device).expect("MgNO config"), args.step_batch, n),
+                "fno" => training_step_fn::<B, _>(device, Fno2dConfig::new().init::<Autodiff<B>>(device).expect("FNO config"), args.step_batch, n),
+                other => {
+                    eprintln!("gpu_bench: unknown model {other}");
+                    continue;
+                }
+            };
+            with_grad_path(ConvGradPath::Fast, || {
+                for _ in 0..args.warmup {
+                    run();
+                }
+                let guard = pprof::ProfilerGuardBuilder::default().frequency(4000).blocklist(&["libc", "libgcc", "pthread", "vdso"]).build().expect("pprof profiler");
+                let start = Instant::now();
+                for _ in 0..args.reps {
+                    run();
+                }
+                let wall = start.elapsed().as_secs_f64() * 1e3 / args.reps as f64;
+                let report = guard.report().build().expect("pprof report");
+                print_host_profile(&format!("{name} {n}², batch {}, {} steps, {wall:.2} ms per step", args.step_batch, args.reps), &report.data);
+            });
+        }
+    }
+}
+
+/// One whole training step of `model` (forward, relative-L2 loss, backward, Adam, device sync) per
+/// call, on a fixed random input/target pair.
+#[cfg(feature = "host-profile")]
+fn training_step_fn<'a, B, M>(device: &'a B::Device, model: M, batch: usize, n: usize) -> Box<dyn FnMut() + 'a>
+where
+    B: ConvBackend,
+    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
+{
+    let [x, y] = random_pair::<B>(device, batch, n);
+    let mut optim = step_optimizer::<B, M>();
+    let mut model = Some(model);
+    Box::new(move || {
+        let m = model.take().expect("model");
+        let loss = relative_l2(m.forward(x.clone()), y.clone(), None).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        model = Some(optim.step(1e-3, m, grads));
+        let _ = B::sync(device);
+    })
+}
+
+#[cfg(not(feature = "host-profile"))]
+fn host_profile<B: ConvBackend>(_device: &B::Device, _args: &Args) {
+    eprintln!("gpu_bench: --only host-profile needs a build with `--features host-profile`");
+    std::process::exit(2);
+}
+
+/// The self and inclusive tables of a pprof sample map: per function, the share of all samples.
+#[cfg(feature = "host-profile")]
+fn print_host_profile(title: &str, data: &std::collections::HashMap<pprof::Frames, isize>) {
+    use std::collections::{HashMap, HashSet};
+    let total: isize = data.values().sum();
+    let (mut own, mut inclusive, mut threads) = (HashMap::<String, isize>::new(), HashMap::<String, isize>::new(), HashMap::<String, isize>::new());
+    for (frames, &count) in data {
+        *threads.entry(frames.thread_name_or_id()).or_default() += count;
+        let names: Vec<String> = frames.frames.iter().flat_map(|f| f.iter().map(|s| short_symbol(&s.name()))).collect();
+        if let Some(top) = names.first() {
+            *own.entry(top.clone()).or_default() += count;
+        }
+        for name in names.into_iter().collect::<HashSet<_>>() {
+            *inclusive.entry(name).or_default() += count;
+        }
+    }
+    let table = |heading: &str, map: HashMap<String, isize>, rows: usize| {
+        let mut v: Vec<(String, isize)> = map.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        println!("| {heading} | samples | share |\n|---|---|---|");
+        for (name, c) in v.into_iter().take(rows) {
+            println!("| `{name}` | {c} | {:.1} % |", 100.0 * c as f64 / total.max(1) as f64);
+        }
+        println!();
+    };
+    println!("## Host profile: {title} ({total} samples at 4 kHz)\n");
+    table("thread", threads, 10);
+    table("function (self)", own, 45);
+    table("function (inclusive)", inclusive, 120);
+}
+
+/// A demangled symbol without its hash and with generic arguments elided, so that the
+/// instantiations of one function count together.
+#[cfg(feature = "host-profile")]
+fn short_symbol(name: &str) -> String {
+    let name = match name.rfind("::h") {
+        Some(i) if name.len() - i == 19 => &name[..i],
+        _ => name,
+    };
+    // `Type<Args>` loses its arguments; a qualified path `<T as Trait>::f` keeps its brackets.
+    let mut out = String::with_capacity(name.len());
+    let mut brackets: Vec<bool> = Vec::new(); // per open '<': whether it elides its contents
+    let mut prev = ' ';
+    for c in name.chars() {
+        let eliding = brackets.iter().any(|&e| e);
+        match c {
+            '<' => {
+                let elide = prev.is_alphanumeric() || prev == '_';
+                if elide && !eliding {
+                    out.push_str("<…>");
+                } else if !eliding {
+                    out.push('<');
+                }
+                brackets.push(elide);
+            }
+            '>' if prev != '-' => {
+                if let Some(elide) = brackets.pop() {
+                    if !elide && !brackets.iter().any(|&e| e) {
+                        out.push('>');
+                    }
+                }
+            }
+            _ if !eliding => out.push(c),
+            _ => {}
+        }
+        prev = c;
+    }
+    out
 }
 
 /// Host milliseconds of the three phases of a whole training step (forward + loss recorded;
@@ -607,8 +846,8 @@ fn random_pair<B: Backend>(device: &B::Device, batch: usize, n: usize) -> [Tenso
     [(); 2].map(|_| Tensor::<Autodiff<B>, 4>::random([batch, 1, n, n], Distribution::Normal(0.0, 1.0), device))
 }
 
-/// The optimizer of the timed training steps: burn's Adam (its default ε 1e-5), or the fused
-/// step under OPLAB_ADAM=fused.
+/// The optimizer of the timed training steps, as the trainer builds it: the fused Adam step where
+/// the backend has one (burn's Adam under OPLAB_ADAM=burn), ε 1e-5.
 fn step_optimizer<B: ConvBackend, M: AutodiffModule<Autodiff<B>>>() -> OptimizerAdaptor<FusedAdam, M, Autodiff<B>> {
     FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into()
 }

@@ -17,6 +17,75 @@ pub type Cuda = burn::backend::Cuda;
 /// CUDA training backend.
 #[cfg(feature = "cuda")]
 pub type CudaTrain = burn::backend::Autodiff<Cuda>;
+/// CUDA inference backend without burn's fusion layer: every tensor operation launches its kernel
+/// at once (see [`CudaFlavor`]).
+#[cfg(feature = "cuda")]
+pub type CudaDirect = burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>;
+/// CUDA training backend without burn's fusion layer.
+#[cfg(feature = "cuda")]
+pub type CudaDirectTrain = burn::backend::Autodiff<CudaDirect>;
+
+/// Which of burn's two CUDA backends runs a model.
+///
+/// burn's default CUDA backend records operations in a fusion stream that a server thread
+/// optimises and launches; that pays off where many small elementwise operations fuse (FNO's
+/// spectral layers), and costs host time where nearly every operation is a convolution that
+/// cannot fuse (MgNO: about 700 kernels per training step, each then passing through the fusion
+/// server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`), MgNO's 64²
+/// step took 15.2 ms with fusion and 10.8 ms without it; FNO's 256² step 9.5 ms with fusion and
+/// 14.2 ms without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CudaFlavor {
+    /// `Fusion<CubeBackend<..>>` ([`Cuda`]).
+    Fusion,
+    /// `CubeBackend<..>` alone ([`CudaDirect`]).
+    Direct,
+}
+
+impl CudaFlavor {
+    /// The flavour for a model: [`CudaFlavor::Direct`] for convolutional models (MgNO),
+    /// [`CudaFlavor::Fusion`] otherwise; `OPLAB_CUDA_BACKEND=fusion|direct` overrides both.
+    pub fn for_model(convolutional: bool) -> Self {
+        match std::env::var("OPLAB_CUDA_BACKEND").ok().as_deref().map(str::trim) {
+            Some("fusion") => CudaFlavor::Fusion,
+            Some("direct") => CudaFlavor::Direct,
+            _ if convolutional => CudaFlavor::Direct,
+            _ => CudaFlavor::Fusion,
+        }
+    }
+}
+
+/// Sends every CUDA allocation of this process to cubecl's persistent memory pool, unless
+/// `OPLAB_CUDA_MEMORY=dynamic` or a `cubecl.toml` (of the working directory or a parent) sets
+/// `[memory] persistent_memory` itself. Call before the first CUDA tensor exists; later calls, or
+/// a cubecl configuration that was already read, leave everything as it is.
+///
+/// Why: cubecl's default pool carves tensors out of shared pages and searches and coalesces those
+/// pages on every allocation, on the thread that also launches the kernels. A training step of
+/// MgNO allocates about a thousand tensors; on an H200 host profile (session 7) that search was
+/// the largest single cost of the launching thread. The persistent pool keeps buckets of equal
+/// sizes, so an allocation is one hash lookup; it never returns memory to the device, which a
+/// training loop (the same shapes every step) does not need. Measured MgNO 64² step without
+/// fusion: 13.2 ms with the default pool, 10.8 ms with the persistent one.
+#[cfg(feature = "cuda")]
+pub fn configure_cuda_memory() {
+    use cubecl::config::memory::PersistentMemory;
+    use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+    if std::env::var("OPLAB_CUDA_MEMORY").ok().as_deref().map(str::trim) == Some("dynamic") {
+        return;
+    }
+    let mut state = CubeClRuntimeConfig::storage().lock();
+    if state.is_some() {
+        return;
+    }
+    let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+    // The default is `Enabled` (persistent only where asked for); a file that chose `disabled` or
+    // `enforced` is kept as it is.
+    if matches!(config.memory.persistent_memory, PersistentMemory::Enabled) {
+        config.memory.persistent_memory = PersistentMemory::Enforced;
+    }
+    *state = Some(std::sync::Arc::new(config));
+}
 
 /// Where to run, as chosen by `--device cpu|cuda`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,6 +175,18 @@ mod tests {
         let b = Tensor::<Cpu, 2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 0.25], [2, 2]), &device);
         let c: Vec<f32> = a.matmul(b).into_data().to_vec().unwrap();
         assert_eq!(c, vec![4.5, -0.5, 9.5, -2.0]);
+    }
+
+    #[test]
+    fn convolutional_models_get_the_backend_without_fusion_unless_overridden() {
+        match std::env::var("OPLAB_CUDA_BACKEND").ok().as_deref() {
+            Some("fusion") => assert_eq!(CudaFlavor::for_model(true), CudaFlavor::Fusion),
+            Some("direct") => assert_eq!(CudaFlavor::for_model(false), CudaFlavor::Direct),
+            _ => {
+                assert_eq!(CudaFlavor::for_model(true), CudaFlavor::Direct);
+                assert_eq!(CudaFlavor::for_model(false), CudaFlavor::Fusion);
+            }
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ use crate::data::{batches, epoch_order, FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
 use crate::layers::ConvBackend;
 use fused_adam::FusedAdam;
+#[cfg(feature = "cuda")]
+use crate::backend::CudaFlavor;
 use crate::losses::{quadrature_weights, relative_l2, H1Spectral, LossKind};
 use crate::models::{Fno2d, MgNo, Operator2d};
 use crate::normalizers::GaussianNormalizer;
@@ -146,7 +148,11 @@ pub fn train(data: &Path, run_dir: &Path, cfg: &TrainConfig, device: DeviceKind,
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                train_on::<crate::backend::CudaTrain>(&Default::default(), data, run_dir, cfg, opts, progress)
+                crate::backend::configure_cuda_memory();
+                match cuda_flavor(cfg.model) {
+                    CudaFlavor::Fusion => train_on::<crate::backend::CudaTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
+                    CudaFlavor::Direct => train_on::<crate::backend::CudaDirectTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
+                }
             }
             #[cfg(not(feature = "cuda"))]
             {
@@ -154,6 +160,14 @@ pub fn train(data: &Path, run_dir: &Path, cfg: &TrainConfig, device: DeviceKind,
             }
         }
     }
+}
+
+/// The CUDA backend a model trains and evaluates on: without burn's fusion layer for MgNO (its
+/// step is almost all convolutions, which do not fuse), with it for FNO
+/// ([`crate::backend::CudaFlavor`]).
+#[cfg(feature = "cuda")]
+fn cuda_flavor(model: ModelKind) -> CudaFlavor {
+    CudaFlavor::for_model(matches!(model, ModelKind::Mgno))
 }
 
 /// Reads the stored configuration of a run directory.
@@ -218,8 +232,8 @@ where
     let o = &cfg.optimizer;
     match o.kind {
         OptimizerKind::Adam => {
-            // burn's Adam, or the same step fused into one kernel per parameter tensor under
-            // OPLAB_ADAM=fused on a backend that has one (`fused_adam`); one state record for both.
+            // The Adam step fused into one kernel per parameter tensor on a backend that has one
+            // (`fused_adam`; OPLAB_ADAM=burn opts out), else burn's Adam; one state record for both.
             let adam = FusedAdam::new([o.betas[0] as f32, o.betas[1] as f32], o.eps as f32, o.weight_decay as f32);
             fit(model, OptimizerAdaptor::<FusedAdam, M, B>::from(adam), device, data, run_dir, cfg, opts, progress, train_set, val_set, names)
         }
@@ -446,7 +460,11 @@ pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn 
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                evaluate_on::<crate::backend::Cuda>(&Default::default(), run_dir, data, progress)
+                crate::backend::configure_cuda_memory();
+                match cuda_flavor(read_run_config(run_dir)?.model) {
+                    CudaFlavor::Fusion => evaluate_on::<crate::backend::Cuda>(&Default::default(), run_dir, data, progress),
+                    CudaFlavor::Direct => evaluate_on::<crate::backend::CudaDirect>(&Default::default(), run_dir, data, progress),
+                }
             }
             #[cfg(not(feature = "cuda"))]
             {

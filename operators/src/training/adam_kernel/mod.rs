@@ -4,7 +4,7 @@
 //!
 //! Checked against an f64 evaluation of burn's formulas on wgpu (Mesa lavapipe) by
 //! `bench/operators/conv_kernel_check`; on CUDA, `gpu_bench --only adam` compares it with burn's
-//! Adam. Used by [`super::fused_adam::FusedAdam`] under `OPLAB_ADAM=fused` until timed on a GPU.
+//! Adam. Used by [`super::fused_adam::FusedAdam`] unless `OPLAB_ADAM=burn`.
 
 mod kernel;
 
