@@ -494,7 +494,7 @@ fn launch_overhead<B: ConvBackend>(device: &B::Device, args: &Args) {
 fn host_profile<B: ConvBackend>(device: &B::Device, args: &Args) {
     for &n in &args.sizes {
         for name in &args.models {
-            let mut run: Box<dyn FnMut()> = match name.as_str() {
+            let mut run: Box<dyn FnMut() -> [f64; 5]> = match name.as_str() {
                 "mgno" => training_step_fn::<B, _>(device, MgNoConfig::new().init::<Autodiff<B>>(device).expect("MgNO config"), args.step_batch, n),
                 "fno" => training_step_fn::<B, _>(device, Fno2dConfig::new().init::<Autodiff<B>>(device).expect("FNO config"), args.step_batch, n),
                 other => {
@@ -517,26 +517,6 @@ fn host_profile<B: ConvBackend>(device: &B::Device, args: &Args) {
             });
         }
     }
-}
-
-/// One whole training step of `model` (forward, relative-L2 loss, backward, Adam, device sync) per
-/// call, on a fixed random input/target pair.
-#[cfg(feature = "host-profile")]
-fn training_step_fn<'a, B, M>(device: &'a B::Device, model: M, batch: usize, n: usize) -> Box<dyn FnMut() + 'a>
-where
-    B: ConvBackend,
-    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
-{
-    let [x, y] = random_pair::<B>(device, batch, n);
-    let mut optim = step_optimizer::<B, M>();
-    let mut model = Some(model);
-    Box::new(move || {
-        let m = model.take().expect("model");
-        let loss = relative_l2(m.forward(x.clone()), y.clone(), None).mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
-        model = Some(optim.step(1e-3, m, grads));
-        let _ = B::sync(device);
-    })
 }
 
 #[cfg(not(feature = "host-profile"))]
@@ -615,13 +595,11 @@ fn short_symbol(name: &str) -> String {
     out
 }
 
-/// Host milliseconds of the three phases of a whole training step (forward + loss recorded;
-/// backward, i.e. `loss.backward()` and the gradients' collection; the Adam step), of the whole
-/// step, and its wall time (after a sync): medians over `reps` steps after `warmup`. On a GPU that
-/// queues work asynchronously, host ≈ wall means the step is bound by the CPU side (operation
-/// recording, fusion, kernel launches; or the host waiting on a full launch queue), host ≪ wall
-/// that the GPU is; the phases then say which part of the step the host time goes to.
-fn step_host_phases_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 5]
+/// One whole training step of `model` (forward, relative-L2 loss, backward, Adam, device sync) per
+/// call, on a fixed random input/target pair; each call returns the host milliseconds of its
+/// phases (forward + loss recorded; backward and the gradients' collection; Adam), of the whole
+/// step before the sync, and the wall milliseconds after it.
+fn training_step_fn<'a, B, M>(device: &'a B::Device, model: M, batch: usize, n: usize) -> Box<dyn FnMut() -> [f64; 5] + 'a>
 where
     B: ConvBackend,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
@@ -629,7 +607,7 @@ where
     let [x, y] = random_pair::<B>(device, batch, n);
     let mut optim = step_optimizer::<B, M>();
     let mut model = Some(model);
-    let mut step = || {
+    Box::new(move || {
         let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
         let start = Instant::now();
         let m = model.take().expect("model");
@@ -644,7 +622,21 @@ where
         let host = ms(start);
         let _ = B::sync(device);
         [forward, backward, adam, host, ms(start)]
-    };
+    })
+}
+
+/// Host milliseconds of the three phases of a whole training step (forward + loss recorded;
+/// backward, i.e. `loss.backward()` and the gradients' collection; the Adam step), of the whole
+/// step, and its wall time (after a sync): medians over `reps` steps after `warmup`. On a GPU that
+/// queues work asynchronously, host ≈ wall means the step is bound by the CPU side (operation
+/// recording, fusion, kernel launches; or the host waiting on a full launch queue), host ≪ wall
+/// that the GPU is; the phases then say which part of the step the host time goes to.
+fn step_host_phases_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 5]
+where
+    B: ConvBackend,
+    M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
+{
+    let mut step = training_step_fn::<B, M>(device, model, batch, n);
     for i in 0..args.warmup {
         let t = step();
         eprintln!("  warm-up step {}: {:.2} s", i + 1, t[4] / 1e3);

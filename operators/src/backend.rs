@@ -31,9 +31,10 @@ pub type CudaDirectTrain = burn::backend::Autodiff<CudaDirect>;
 /// optimises and launches; that pays off where many small elementwise operations fuse (FNO's
 /// spectral layers), and costs host time where nearly every operation is a convolution that
 /// cannot fuse (MgNO: about 700 kernels per training step, each then passing through the fusion
-/// server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`), MgNO's 64²
-/// step took 15.2 ms with fusion and 10.8 ms without it; FNO's 256² step 9.5 ms with fusion and
-/// 14.2 ms without.
+/// server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`, one call):
+/// MgNO's 64² step took 15.2 ms with fusion (burn's Adam, cubecl's default pool), 13.2 ms without
+/// it (fused Adam) and 10.8 ms without it from the persistent pool ([`configure_cuda_memory`]);
+/// FNO's 256² step 9.5 ms with fusion against 14.2 ms without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CudaFlavor {
     /// `Fusion<CubeBackend<..>>` ([`Cuda`]).
