@@ -33,7 +33,7 @@ pub type CudaDirectTrain = burn::backend::Autodiff<CudaDirect>;
 /// cannot fuse (MgNO: about 700 kernels per training step, each then passing through the fusion
 /// server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`, one call):
 /// MgNO's 64² step took 15.2 ms with fusion (burn's Adam, cubecl's default pool), 13.2 ms without
-/// it (fused Adam) and 10.8 ms without it from the persistent pool ([`configure_cuda_memory`]);
+/// it (fused Adam) and 10.8 ms without it from the persistent pool (`configure_cuda_memory`, CUDA builds);
 /// FNO's 256² step 9.5 ms with fusion against 14.2 ms without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CudaFlavor {
