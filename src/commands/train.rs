@@ -95,6 +95,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     if let (false, Some(notice)) = (args.quiet, device.warm_up_notice()) {
         eprintln!("{notice}");
     }
+    if let (false, DeviceKind::Cuda, Some(notice)) = (args.quiet, device, training::cuda_setup_notice(cfg.model)) {
+        eprintln!("{notice}");
+    }
     let summary = training::train(&args.data, &args.out, &cfg, device, &opts, &Bar::new(args.quiet))?;
     if !args.quiet {
         let s = &summary.state;

@@ -170,6 +170,32 @@ fn cuda_flavor(model: ModelKind) -> CudaFlavor {
     CudaFlavor::for_model(matches!(model, ModelKind::Mgno))
 }
 
+/// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
+/// memory pool cubecl allocates from (after [`crate::backend::configure_cuda_memory`], which this
+/// calls), with the variables that change them; `None` in builds without CUDA.
+pub fn cuda_setup_notice(model: ModelKind) -> Option<String> {
+    #[cfg(feature = "cuda")]
+    {
+        use cubecl::config::memory::PersistentMemory;
+        use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+        crate::backend::configure_cuda_memory();
+        let backend = match cuda_flavor(model) {
+            CudaFlavor::Fusion => "with its fusion layer",
+            CudaFlavor::Direct => "without its fusion layer",
+        };
+        let pool = match CubeClRuntimeConfig::get().memory.persistent_memory {
+            PersistentMemory::Enforced => "its persistent memory pool",
+            _ => "its default memory pool",
+        };
+        Some(format!("note: {} runs on burn's CUDA backend {backend}, cubecl allocating from {pool} (OPLAB_CUDA_BACKEND=fusion|direct and OPLAB_CUDA_MEMORY=dynamic change them)", format!("{model:?}").to_lowercase()))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = model;
+        None
+    }
+}
+
 /// Reads the stored configuration of a run directory.
 pub fn read_run_config(run_dir: &Path) -> crate::Result<TrainConfig> {
     let path = run_dir.join(files::CONFIG);
