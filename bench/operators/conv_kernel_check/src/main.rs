@@ -295,7 +295,10 @@ fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         // channels as fit (or 1 or 2).
         let fit = |py, warps, co_tile| tiled::TileShape { py, warps, co_tile, k: k_sub, stride: conv_stride }.staging_channels(c, LAVAPIPE_SMEM);
         let forced = [(1, 8, 4, 1), (2, 4, 8, fit(2, 4, 8)), (3, 8, o.next_multiple_of(4).min(32), fit(3, 8, 32).min(2)), (4, 8, 32, fit(4, 8, 32)), (2, 2, 12, fit(2, 2, 12))];
-        for (py, warps, co_tile, cc) in picked.into_iter().chain(forced) {
+        let geometries: Vec<(usize, usize, usize, usize)> = picked.into_iter().chain(forced).collect();
+        let mut plain: Option<Vec<f32>> = None;
+        // Each geometry with the plain staging and with the register prefetch of the next round.
+        for (py, warps, co_tile, cc, prefetch) in geometries.into_iter().flat_map(|(py, warps, co_tile, cc)| [false, true].map(|f| (py, warps, co_tile, cc, f))) {
             let cubes = [pwo.div_ceil(tiled::TILE_W), pho.div_ceil(warps * py), b * o.div_ceil(co_tile) * phases];
             let yh = client.empty(b * o * ho * wo * 4);
             unsafe {
@@ -307,14 +310,20 @@ fn check_tiled<R: Runtime>(client: &ComputeClient<R>) -> f64 {
                     TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
                     TensorArg::from_raw_parts(wh.clone(), contiguous_strides(&ws).into(), ws.to_vec().into()),
                     TensorArg::from_raw_parts(yh.clone(), contiguous_strides(&ys).into(), ys.to_vec().into()),
-                    p, p, w_o, w_c, k, 1, k_sub, conv_stride, py, warps, co_tile, cc, transposed, phase_stride, k, [3, 8][py % 2],
+                    p, p, w_o, w_c, k, 1, k_sub, conv_stride, py, warps, co_tile, cc, transposed, phase_stride, k, [3, 8][py % 2], prefetch,
                 );
             }
             let got = f32::from_bytes(&client.read_one(yh).expect("read")).to_vec();
             let rel = rel_diff(&got, &want);
             worst = worst.max(rel);
+            // The prefetch stages the same values into the same places: the same sums, bit for bit.
+            if prefetch && plain.as_ref() != Some(&got) {
+                println!("tiled: the prefetch path differs from the plain staging (py {py}, warps {warps}, co {co_tile}, cc {cc})");
+                worst = f64::INFINITY;
+            }
+            plain = (!prefetch).then(|| got.clone());
             let kind = if transposed { "transposed" } else { "conv" };
-            println!("tiled {kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (py {py}, warps {warps}, co {co_tile}, cc {cc}): rel diff {rel:.2e}");
+            println!("tiled {kind} b{b} c{c} o{o} {h}x{w} -> {ho}x{wo} k{k} s{s} p{p} (py {py}, warps {warps}, co {co_tile}, cc {cc}, prefetch {prefetch}): rel diff {rel:.2e}");
         }
     }
     worst

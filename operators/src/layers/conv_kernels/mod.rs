@@ -169,6 +169,7 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
                 plan.phase_stride,
                 ws[2],
                 tuning().stage_batch,
+                tuning().tiled_prefetch,
             );
         }
         return y;
@@ -208,7 +209,8 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
 /// unit), `OPLAB_TILED_WARPS` (warps per cube), `OPLAB_TILED_MIN_W` (narrowest output the tiled
 /// kernel takes), `OPLAB_TILED_BATCH` (loads in flight per unit while staging), `OPLAB_WGRAD_GROUP`
 /// (pixels per step of the weight-gradient kernel), `OPLAB_WGRAD_OT` (most output channels per
-/// unit of the weight-gradient kernel), `OPLAB_WGRAD_THREADS` (units the
+/// unit of the weight-gradient kernel), `OPLAB_TILED_PREFETCH=1` (the tiled kernel's register
+/// prefetch of the next staging round), `OPLAB_WGRAD_THREADS` (units the
 /// weight-gradient kernel aims for, which sets how many partial sums it leaves). The tiled-kernel
 /// settings change speed only (the same sums in the same order); the weight-gradient ones and
 /// `OPLAB_TILED_MIN_W` (which moves layers between kernels) change the summation order.
@@ -218,6 +220,9 @@ struct Tuning {
     tiled: bool,
     limits: tiled::TiledLimits,
     stage_batch: usize,
+    /// `OPLAB_TILED_PREFETCH=1`: the tiled kernel loads the next round's input tile into registers
+    /// before the current round's products (same sums). Off by default until timed on a GPU.
+    tiled_prefetch: bool,
     wgrad_group: usize,
     wgrad_threads: usize,
     wgrad_max_ot: usize,
@@ -239,6 +244,7 @@ fn tuning() -> &'static Tuning {
                 min_width: var("OPLAB_TILED_MIN_W", defaults.min_width, 1..=1 << 16),
             },
             stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
+            tiled_prefetch: std::env::var("OPLAB_TILED_PREFETCH").map(|v| v.trim() == "1").unwrap_or(false),
             wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
             wgrad_threads: var("OPLAB_WGRAD_THREADS", kernels::TARGET_THREADS, 1 << 12..=1 << 22),
             wgrad_max_ot: var("OPLAB_WGRAD_OT", kernels::WGRAD_MAX_OT, 1..=8),

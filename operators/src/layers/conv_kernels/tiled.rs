@@ -204,6 +204,7 @@ pub fn tiled_conv_kernel<F: Float>(
     #[comptime] phase_stride: usize,
     #[comptime] k_full: usize,
     #[comptime] stage_batch: usize,
+    #[comptime] prefetch: bool,
 ) {
     let rh = comptime!((warps * py - 1) * stride + k);
     let rw = comptime!((TILE_W - 1) * stride + k);
@@ -259,29 +260,48 @@ pub fn tiled_conv_kernel<F: Float>(
     let mut loaded = Array::<F>::new(stage_batch);
 
     let rounds = (c_in + cc - 1) / cc;
+    let total = comptime!(cc * rh * rw);
+    // With `prefetch`, each unit holds the tile values of the next round in registers: their
+    // loads are issued before the current round's products, which hide their latency, and are
+    // stored after. The unit's values are elements `tid + u·units`, as in the plain staging loop,
+    // so both fill the same shared memory and give the same sums.
+    let per_unit = comptime!((cc * rh * rw).div_ceil(TILE_W * warps));
+    let mut ahead = Array::<F>::new(comptime!(if prefetch { per_unit } else { 1 }));
+    if prefetch {
+        load_tile_values::<F>(x, &mut ahead, b, 0, in_row0, in_col0, pad_y, pad_x, tid, rh, rw, cc, per_unit, comptime!(TILE_W * warps));
+    }
     for round in 0..rounds {
         let c0 = round * cc;
         sync_cube();
-        let total = comptime!(cc * rh * rw);
-        for e0 in range_stepped(tid, total, comptime!(units * stage_batch)) {
+        if prefetch {
             #[unroll]
-            for u in 0..stage_batch {
-                let e = e0 + u * units;
-                let ci = e / plane;
-                let rest = e % plane;
-                let r = in_row0 + rest / rw;
-                let q = in_col0 + rest % rw;
-                let c = c0 + ci;
-                loaded[u] = F::new(0.0);
-                if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
-                    loaded[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
+            for u in 0..per_unit {
+                let e = tid + u * units;
+                if e < total {
+                    xs[e] = ahead[u];
                 }
             }
-            #[unroll]
-            for u in 0..stage_batch {
-                let e = e0 + u * units;
-                if e < total {
-                    xs[e] = loaded[u];
+        } else {
+            for e0 in range_stepped(tid, total, comptime!(units * stage_batch)) {
+                #[unroll]
+                for u in 0..stage_batch {
+                    let e = e0 + u * units;
+                    let ci = e / plane;
+                    let rest = e % plane;
+                    let r = in_row0 + rest / rw;
+                    let q = in_col0 + rest % rw;
+                    let c = c0 + ci;
+                    loaded[u] = F::new(0.0);
+                    if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
+                        loaded[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
+                    }
+                }
+                #[unroll]
+                for u in 0..stage_batch {
+                    let e = e0 + u * units;
+                    if e < total {
+                        xs[e] = loaded[u];
+                    }
                 }
             }
         }
@@ -307,6 +327,11 @@ pub fn tiled_conv_kernel<F: Float>(
             ws[e] = v;
         }
         sync_cube();
+        if prefetch {
+            if round + 1 < rounds {
+                load_tile_values::<F>(x, &mut ahead, b, c0 + cc, in_row0, in_col0, pad_y, pad_x, tid, rh, rw, cc, per_unit, comptime!(TILE_W * warps));
+            }
+        }
         for ci in 0..cc {
             let base = ci * plane + ty * comptime!(py * stride) * rw + tx * stride;
             let wbase = ci * comptime!(k * k * co_tile / 4);
@@ -348,6 +373,47 @@ pub fn tiled_conv_kernel<F: Float>(
                     y[y_base + (o0 + t) * y.stride(1)] = acc[p * co_tile + t];
                 }
             }
+        }
+    }
+}
+
+/// The input-tile values unit `tid` stages for the round starting at channel `c0` (elements
+/// `tid + u·units` of the `[cc][rh][rw]` tile, zeros outside the input and past `c_in`), loaded
+/// into `out` (`per_unit` values) for [`tiled_conv_kernel`]'s prefetch.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn load_tile_values<F: Float>(
+    x: &Tensor<F>,
+    out: &mut Array<F>,
+    b: usize,
+    c0: usize,
+    in_row0: usize,
+    in_col0: usize,
+    pad_y: usize,
+    pad_x: usize,
+    tid: usize,
+    #[comptime] rh: usize,
+    #[comptime] rw: usize,
+    #[comptime] cc: usize,
+    #[comptime] per_unit: usize,
+    #[comptime] units: usize,
+) {
+    let c_in = x.shape(1);
+    let h = x.shape(2);
+    let wi = x.shape(3);
+    let plane = comptime!(rh * rw);
+    let total = comptime!(cc * rh * rw);
+    #[unroll]
+    for u in 0..per_unit {
+        let e = tid + u * units;
+        let ci = e / plane;
+        let rest = e % plane;
+        let r = in_row0 + rest / rw;
+        let q = in_col0 + rest % rw;
+        let c = c0 + ci;
+        out[u] = F::new(0.0);
+        if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
+            out[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
         }
     }
 }
