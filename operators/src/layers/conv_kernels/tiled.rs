@@ -215,8 +215,6 @@ pub fn tiled_conv_kernel<F: Float>(
     let mut ws = SharedMemory::<Vector<F, Const<4>>>::new(comptime!(cc * k * k * co_tile / 4));
 
     let c_in = x.shape(1);
-    let h = x.shape(2);
-    let wi = x.shape(3);
     let c_out = y.shape(1);
     let ho = y.shape(2);
     let wo = y.shape(3);
@@ -285,16 +283,7 @@ pub fn tiled_conv_kernel<F: Float>(
             for e0 in range_stepped(tid, total, comptime!(units * stage_batch)) {
                 #[unroll]
                 for u in 0..stage_batch {
-                    let e = e0 + u * units;
-                    let ci = e / plane;
-                    let rest = e % plane;
-                    let r = in_row0 + rest / rw;
-                    let q = in_col0 + rest % rw;
-                    let c = c0 + ci;
-                    loaded[u] = F::new(0.0);
-                    if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
-                        loaded[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
-                    }
+                    loaded[u] = tile_value::<F>(x, e0 + u * units, b, c0, in_row0, in_col0, pad_y, pad_x, rh, rw, cc);
                 }
                 #[unroll]
                 for u in 0..stage_batch {
@@ -378,8 +367,8 @@ pub fn tiled_conv_kernel<F: Float>(
 }
 
 /// The input-tile values unit `tid` stages for the round starting at channel `c0` (elements
-/// `tid + u·units` of the `[cc][rh][rw]` tile, zeros outside the input and past `c_in`), loaded
-/// into `out` (`per_unit` values) for [`tiled_conv_kernel`]'s prefetch.
+/// `tid + u·units` of the `[cc][rh][rw]` tile, see [`tile_value`]), loaded into `out`
+/// (`per_unit` values) for [`tiled_conv_kernel`]'s prefetch.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn load_tile_values<F: Float>(
@@ -398,22 +387,39 @@ fn load_tile_values<F: Float>(
     #[comptime] per_unit: usize,
     #[comptime] units: usize,
 ) {
-    let c_in = x.shape(1);
-    let h = x.shape(2);
-    let wi = x.shape(3);
-    let plane = comptime!(rh * rw);
-    let total = comptime!(cc * rh * rw);
     #[unroll]
     for u in 0..per_unit {
-        let e = tid + u * units;
-        let ci = e / plane;
-        let rest = e % plane;
-        let r = in_row0 + rest / rw;
-        let q = in_col0 + rest % rw;
-        let c = c0 + ci;
-        out[u] = F::new(0.0);
-        if e < total && c < c_in && r >= pad_y && r < h + pad_y && q >= pad_x && q < wi + pad_x {
-            out[u] = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
-        }
+        out[u] = tile_value::<F>(x, tid + u * units, b, c0, in_row0, in_col0, pad_y, pad_x, rh, rw, cc);
     }
+}
+
+/// Element `e` of a round's `[cc][rh][rw]` input tile of [`tiled_conv_kernel`] (channels from
+/// `c0`, padded rows and columns from `in_row0`, `in_col0`): the input value, or zero outside the
+/// input, past `c_in` and past the tile.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn tile_value<F: Float>(
+    x: &Tensor<F>,
+    e: usize,
+    b: usize,
+    c0: usize,
+    in_row0: usize,
+    in_col0: usize,
+    pad_y: usize,
+    pad_x: usize,
+    #[comptime] rh: usize,
+    #[comptime] rw: usize,
+    #[comptime] cc: usize,
+) -> F {
+    let plane = comptime!(rh * rw);
+    let ci = e / plane;
+    let rest = e % plane;
+    let r = in_row0 + rest / rw;
+    let q = in_col0 + rest % rw;
+    let c = c0 + ci;
+    let mut v = F::new(0.0);
+    if e < comptime!(cc * rh * rw) && c < x.shape(1) && r >= pad_y && r < x.shape(2) + pad_y && q >= pad_x && q < x.shape(3) + pad_x {
+        v = x[b * x.stride(0) + c * x.stride(1) + (r - pad_y) * x.stride(2) + (q - pad_x) * x.stride(3)];
+    }
+    v
 }
