@@ -95,8 +95,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     if let (false, Some(notice)) = (args.quiet, device.warm_up_notice()) {
         eprintln!("{notice}");
     }
-    if let (false, DeviceKind::Cuda, Some(notice)) = (args.quiet, device, training::cuda_setup_notice(cfg.model)) {
-        eprintln!("{notice}");
+    // Only for CUDA runs: building the notice fixes cubecl's configuration for the process.
+    if !args.quiet && device == DeviceKind::Cuda {
+        if let Some(notice) = training::cuda_setup_notice(cfg.model) {
+            eprintln!("{notice}");
+        }
     }
     let summary = training::train(&args.data, &args.out, &cfg, device, &opts, &Bar::new(args.quiet))?;
     if !args.quiet {

@@ -481,15 +481,16 @@ pub struct EvalSummary {
 /// Evaluates the best model of `run_dir` on the test split of `data`; writes `eval.json` and
 /// `eval_samples.png` into the run directory.
 pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn Progress) -> crate::Result<EvalSummary> {
+    let cfg = read_run_config(run_dir)?;
     match device {
-        DeviceKind::Cpu => evaluate_on::<crate::backend::Cpu>(&Default::default(), run_dir, data, progress),
+        DeviceKind::Cpu => evaluate_on::<crate::backend::Cpu>(&Default::default(), &cfg, run_dir, data, progress),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 crate::backend::configure_cuda_memory();
-                match cuda_flavor(read_run_config(run_dir)?.model) {
-                    CudaFlavor::Fusion => evaluate_on::<crate::backend::Cuda>(&Default::default(), run_dir, data, progress),
-                    CudaFlavor::Direct => evaluate_on::<crate::backend::CudaDirect>(&Default::default(), run_dir, data, progress),
+                match cuda_flavor(cfg.model) {
+                    CudaFlavor::Fusion => evaluate_on::<crate::backend::Cuda>(&Default::default(), &cfg, run_dir, data, progress),
+                    CudaFlavor::Direct => evaluate_on::<crate::backend::CudaDirect>(&Default::default(), &cfg, run_dir, data, progress),
                 }
             }
             #[cfg(not(feature = "cuda"))]
@@ -500,8 +501,8 @@ pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn 
     }
 }
 
-fn evaluate_on<B: ConvBackend>(device: &B::Device, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
-    let cfg = read_run_config(run_dir)?;
+/// [`evaluate`] on backend `B`, with the run's stored configuration `cfg`.
+fn evaluate_on<B: ConvBackend>(device: &B::Device, cfg: &TrainConfig, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let state = read_run_state(run_dir)?;
     let norm_path = run_dir.join(files::NORMALIZERS);
     let text = std::fs::read_to_string(&norm_path).map_err(|e| OperatorError::io(&norm_path, e))?;
@@ -529,12 +530,12 @@ fn evaluate_on<B: ConvBackend>(device: &B::Device, run_dir: &Path, data: &Path, 
         ModelKind::Mgno => {
             let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
             let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, &cfg, quad.as_ref(), &h1, device)
+            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno.model(c_in, c_out).init(device)?;
             let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, &cfg, quad.as_ref(), &h1, device)
+            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
         }
     };
     progress.advance(1);

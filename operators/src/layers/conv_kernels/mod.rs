@@ -234,9 +234,15 @@ fn tuning() -> &'static Tuning {
     static TUNING: std::sync::OnceLock<Tuning> = std::sync::OnceLock::new();
     TUNING.get_or_init(|| {
         let var = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|v| range.contains(v)).unwrap_or(default);
+        // A switch: "0" off, "1" on, anything else (or unset) its default.
+        let flag = |name: &str, default: bool| match std::env::var(name).as_deref().map(str::trim) {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => default,
+        };
         let defaults = tiled::TiledLimits::CUDA;
         Tuning {
-            tiled: std::env::var("OPLAB_CONV_TILED").map(|v| v.trim() != "0").unwrap_or(true),
+            tiled: flag("OPLAB_CONV_TILED", true),
             limits: tiled::TiledLimits {
                 smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats),
                 max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4),
@@ -244,11 +250,11 @@ fn tuning() -> &'static Tuning {
                 min_width: var("OPLAB_TILED_MIN_W", defaults.min_width, 1..=1 << 16),
             },
             stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
-            tiled_prefetch: std::env::var("OPLAB_TILED_PREFETCH").map(|v| v.trim() == "1").unwrap_or(false),
+            tiled_prefetch: flag("OPLAB_TILED_PREFETCH", false),
             wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
             wgrad_threads: var("OPLAB_WGRAD_THREADS", kernels::TARGET_THREADS, 1 << 12..=1 << 22),
             wgrad_max_ot: var("OPLAB_WGRAD_OT", kernels::WGRAD_MAX_OT, 1..=8),
-            wgrad_pointwise: std::env::var("OPLAB_WGRAD_POINTWISE").map(|v| v.trim() != "0").unwrap_or(true),
+            wgrad_pointwise: flag("OPLAB_WGRAD_POINTWISE", true),
         }
     })
 }
