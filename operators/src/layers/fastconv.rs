@@ -166,6 +166,26 @@ pub trait ConvBackend: Backend {
         None
     }
 
+    /// `gelu(a + b)` (two f32 tensors of one shape) in one kernel of this backend; `None` (the
+    /// default) where it has none, and burn's composition runs (see `super::activation`).
+    fn add_gelu_kernel(a: FloatTensor<Self>, b: FloatTensor<Self>) -> Option<FloatTensor<Self>> {
+        let _ = (a, b);
+        None
+    }
+
+    /// The gradient of `gelu(a + b)` with respect to either summand, `grad · gelu'(a + b)`, in one
+    /// kernel of this backend; `None` (the default) where it has none.
+    fn add_gelu_backward_kernel(a: FloatTensor<Self>, b: FloatTensor<Self>, grad: FloatTensor<Self>) -> Option<FloatTensor<Self>> {
+        let _ = (a, b, grad);
+        None
+    }
+
+    /// `gelu(a + b)` for two tensors of one shape; under autodiff with the exact gradient
+    /// (`super::activation::add_gelu` is the tensor-level entry point).
+    fn add_gelu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        super::activation::add_gelu_forward::<Self>(a, b)
+    }
+
     /// `conv2d(x, weight, bias, options)` whose gradients, under autodiff, follow `path`.
     ///
     /// Shapes as burn's `conv2d`: `x` `[batch, c_in, H, W]`, `weight` `[c_out, c_in, kh, kw]`,
@@ -288,6 +308,14 @@ impl ConvBackend for burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i3
 
     fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: crate::training::fused_adam::AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
         crate::training::adam_kernel::direct_adam_step(param, grad, m1, m2, hyper)
+    }
+
+    fn add_gelu_kernel(a: FloatTensor<Self>, b: FloatTensor<Self>) -> Option<FloatTensor<Self>> {
+        super::gelu_kernel::direct_add_gelu(a, b)
+    }
+
+    fn add_gelu_backward_kernel(a: FloatTensor<Self>, b: FloatTensor<Self>, grad: FloatTensor<Self>) -> Option<FloatTensor<Self>> {
+        super::gelu_kernel::direct_add_gelu_backward(a, b, grad)
     }
 }
 
@@ -835,6 +863,10 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
 
     fn preferred_spectral_layout() -> SpectralLayout {
         B::preferred_spectral_layout()
+    }
+
+    fn add_gelu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        super::activation::record_add_gelu::<B, C>(a, b)
     }
 
     fn fast_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvOptions<2>, path: ConvGradPath) -> FloatTensor<Self> {

@@ -2,6 +2,7 @@
 //! the custom-backward convolution of [`fastconv`]), the multigrid V-cycle of MgNO, and
 //! truncated-Fourier spectral convolutions of FNO.
 
+pub mod activation;
 pub mod dft;
 pub mod fastconv;
 pub mod mgconv;
@@ -9,7 +10,10 @@ pub mod padding;
 pub mod spectral;
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub mod conv_kernels;
+#[cfg(feature = "cuda")]
+pub mod gelu_kernel;
 
+pub use activation::add_gelu;
 pub use fastconv::{ConvBackend, ConvGradPath};
 pub use mgconv::{MgConv, MgConvConfig};
 pub use padding::{PaddedConv2d, PaddedConv2dConfig, PaddingMode};

@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use crate::error::OperatorError;
 use crate::layers::dft::{spectral_layout_override, SpectralBasis1d, SpectralBasis2d};
 use crate::layers::padding::zero_pad;
-use crate::layers::{ConvBackend, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
+use crate::layers::{add_gelu, ConvBackend, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
 
 /// Configuration of an [`Fno2d`]. Defaults are the Darcy script (modes 12, width 32, 4 layers,
 /// 2,368,001 parameters with one input channel plus the two grid channels).
@@ -143,8 +143,8 @@ impl<B: ConvBackend> Fno2d<B> {
         let basis = SpectralBasis2d::with_layout(h + p, w + p, self.modes, layout, &v.device(), v.dtype());
         let n = self.spectral.len();
         for (i, (k, pw)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
-            let y = k.forward(v.clone(), &basis) + pw.forward(v);
-            v = if i + 1 < n { gelu(y) } else { y };
+            let (spectral, pointwise) = (k.forward(v.clone(), &basis), pw.forward(v));
+            v = if i + 1 < n { add_gelu(spectral, pointwise) } else { spectral + pointwise };
         }
         if p > 0 {
             v = v.narrow(2, 0, h).narrow(3, 0, w);
@@ -249,8 +249,8 @@ impl<B: ConvBackend> Fno1d<B> {
         let basis = SpectralBasis1d::new(n, self.modes, &v.device(), v.dtype());
         let layers = self.spectral.len();
         for (i, (k, pw)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
-            let y = k.forward(v.clone(), &basis) + as1(pw.forward(as2(v)));
-            v = if i + 1 < layers { gelu(y) } else { y };
+            let (spectral, pointwise) = (k.forward(v.clone(), &basis), as1(pw.forward(as2(v))));
+            v = if i + 1 < layers { add_gelu(spectral, pointwise) } else { spectral + pointwise };
         }
         as1(self.proj2.forward(gelu(self.proj1.forward(as2(v)))))
     }

@@ -6,12 +6,11 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::error::OperatorError;
-use crate::layers::{ConvBackend, MgConv, MgConvConfig, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
+use crate::layers::{add_gelu, ConvBackend, MgConv, MgConvConfig, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
 
 /// Configuration of an [`MgNo`]. Defaults are the Darcy-rough model of the paper,
 /// `MgNO_DC(4, 24, 1, [[1,0]]*5 + [[2,0]])`, 572,661 parameters.
@@ -98,7 +97,7 @@ impl<B: ConvBackend> MgNo<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let mut u = x;
         for (block, skip) in self.blocks.iter().zip(&self.skips) {
-            u = gelu(block.forward(u.clone()) + skip.forward(u));
+            u = add_gelu(block.forward(u.clone()), skip.forward(u));
         }
         self.head.forward(u)
     }

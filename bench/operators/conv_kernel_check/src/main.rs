@@ -4,7 +4,9 @@
 //! Then the direct forward kernel, as a convolution and as a transposed convolution (strides 1
 //! and 2, cropped and `padding_out`-extended outputs, channel counts that need a channel tile).
 //! Then the fused Adam step (`operators/src/training/adam_kernel/kernel.rs`) against burn's
-//! formulas in f64. Exits non-zero if a relative difference exceeds 1e-5.
+//! formulas in f64, and the fused `gelu(a + b)` with its gradient
+//! (`operators/src/layers/gelu_kernel/kernel.rs`) against libm's erf in f64. Exits non-zero if a
+//! relative difference exceeds 1e-5.
 
 #[path = "../../../../operators/src/layers/conv_kernels/kernels.rs"]
 #[allow(dead_code)] // WGRAD_GROUP is the launcher's default; the check passes its own.
@@ -14,6 +16,8 @@ mod kernel;
 mod tiled;
 #[path = "../../../../operators/src/training/adam_kernel/kernel.rs"]
 mod adam;
+#[path = "../../../../operators/src/layers/gelu_kernel/kernel.rs"]
+mod gelu;
 use cubecl::prelude::*;
 use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, TARGET_THREADS, UNITS};
 
@@ -55,7 +59,7 @@ fn main() {
     let device = Default::default();
     let client = R::client(&device);
     let mut worst = 0.0f64;
-    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1), (1, 24, 24, 5, 256, 3, 1, 1), (2, 24, 24, 7, 199, 3, 2, 1), (1, 24, 24, 6, 130, 4, 2, 1), (1, 128, 1, 4, 70, 1, 1, 0), (2, 32, 128, 3, 66, 1, 1, 0), (1, 2, 3, 301, 8, 3, 1, 1)] {
+    for &(b, c, o, h, w, k, s, p) in &[(2usize, 3usize, 4usize, 9usize, 7usize, 3usize, 1usize, 1usize), (1, 1, 5, 8, 8, 3, 1, 1), (2, 5, 3, 11, 6, 3, 2, 1), (1, 2, 2, 7, 9, 4, 2, 1), (3, 4, 2, 6, 5, 1, 1, 0), (2, 24, 24, 16, 16, 3, 1, 1), (1, 3, 3, 2, 2, 3, 1, 1), (2, 24, 24, 64, 64, 3, 2, 1), (1, 24, 24, 33, 32, 4, 2, 1), (1, 1, 24, 40, 40, 3, 1, 1), (1, 3, 40, 6, 300, 3, 1, 1), (2, 2, 100, 5, 333, 3, 2, 1), (1, 32, 64, 6, 9, 3, 1, 1), (1, 24, 24, 5, 256, 3, 1, 1), (2, 24, 24, 7, 199, 3, 2, 1), (1, 24, 24, 6, 130, 4, 2, 1), (1, 128, 1, 4, 70, 1, 1, 0), (2, 32, 128, 3, 66, 1, 1, 0), (1, 2, 3, 301, 8, 3, 1, 1), (1, 1, 24, 4, 256, 3, 1, 1)] {
         let ho = (h + 2 * p - k) / s + 1; let wo = (w + 2 * p - k) / s + 1;
         let mut rnd = uniform(12345);
         let x: Vec<f32> = (0..b * c * h * w).map(|_| rnd()).collect();
@@ -80,14 +84,14 @@ fn main() {
                 TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
                 TensorArg::from_raw_parts(dyh.clone(), contiguous_strides(&dys).into(), dys.to_vec().into()),
                 TensorArg::from_raw_parts(ph.clone(), vec![1].into(), vec![slabs * pairs * taps].into()),
-                rows_per_slab, s, p, p, layout.cols, layout.col_stride, layout.x_row, k, k, ot, s, group,
+                rows_per_slab, s, p, p, layout.cols, layout.col_stride, layout.x_row, k, k, ot, s, group, layout.dy_spans, layout.x_spans,
             );
         }
         let got = sum_slabs(&client, ph, pairs * taps, slabs);
         let want = reference(&x, &dy, [b, c, h, w], [o, ho, wo], [k, k], s, p);
         let rel = rel_diff(&got, &want);
         worst = worst.max(rel);
-        println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, group {group}, {} columns per chunk, rel diff {rel:.2e}", layout.cols);
+        println!("b{b} c{c} o{o} {h}x{w} k{k} s{s} p{p}: slabs {slabs}, cube {cube_dim}, {ot} channels per unit, group {group}, {} columns per chunk ({}/{} spans), rel diff {rel:.2e}", layout.cols, layout.dy_spans, layout.x_spans);
     }
     println!("weight gradient: worst relative difference {worst:.2e} (adapter: {:?}, {} bytes of shared memory per cube)", R::name(&client), client.properties().hardware.max_shared_memory_size);
     let worst_pointwise = check_pointwise::<R>(&client);
@@ -99,7 +103,9 @@ fn main() {
     println!("tiled convolution: worst relative difference {worst_tiled:.2e}");
     let worst_adam = check_adam::<R>(&client);
     println!("fused Adam: worst relative difference {worst_adam:.2e}");
-    if worst.max(worst_direct).max(worst_tiled).max(worst_adam) >= 1e-5 {
+    let worst_gelu = check_gelu::<R>(&client);
+    println!("fused gelu(a + b): worst relative difference {worst_gelu:.2e}");
+    if worst.max(worst_direct).max(worst_tiled).max(worst_adam).max(worst_gelu) >= 1e-5 {
         eprintln!("conv-kernel-check: above the 1e-5 tolerance");
         std::process::exit(1);
     }
@@ -383,6 +389,42 @@ fn check_adam<R: Runtime>(client: &ComputeClient<R>) -> f64 {
         }
         worst = worst.max(moments).max(update);
         println!("adam n{n} wd{wd}: 5 steps, rel diff of the moments {moments:.2e}, of the update {update:.2e}");
+    }
+    worst
+}
+
+/// [`gelu::add_gelu_kernel`] and [`gelu::add_gelu_backward_kernel`] against `s·Φ(s)` and
+/// `g·(Φ(s) + s·φ(s))` in f64 (libm's erf) from the same f32 inputs, `s = a + b` over about
+/// [−7, 7] (both tails and the bend), for lengths that do and do not fill whole cubes.
+fn check_gelu<R: Runtime>(client: &ComputeClient<R>) -> f64 {
+    let mut worst = 0.0f64;
+    for n in [4096usize, 777, 3] {
+        let mut rnd = uniform(7 + n as u64);
+        let a: Vec<f32> = (0..n).map(|_| 12.0 * rnd()).collect();
+        let b: Vec<f32> = (0..n).map(|_| 2.0 * rnd()).collect();
+        let g: Vec<f32> = (0..n).map(|_| rnd()).collect();
+        let h = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+        let (ah, bh, gh, yh, dh) = (h(&a), h(&b), h(&g), client.empty(n * 4), client.empty(n * 4));
+        // SAFETY (both blocks): every handle holds n f32 values, the kernels index below n.
+        let arg = |handle: &cubecl::server::Handle| unsafe { TensorArg::from_raw_parts(handle.clone(), vec![1].into(), vec![n].into()) };
+        let (count, dim) = (CubeCount::Static(n.div_ceil(gelu::GELU_UNITS) as u32, 1, 1), CubeDim::new_1d(gelu::GELU_UNITS as u32));
+        unsafe {
+            gelu::add_gelu_kernel::launch_unchecked::<R>(client, count.clone(), dim, arg(&ah), arg(&bh), arg(&yh));
+            gelu::add_gelu_backward_kernel::launch_unchecked::<R>(client, count, dim, arg(&ah), arg(&bh), arg(&gh), arg(&dh));
+        }
+        let read = |handle| f32::from_bytes(&client.read_one(handle).expect("read")).to_vec();
+        let (y, dz) = (read(yh), read(dh));
+        let (mut y64, mut dz64) = (vec![0.0f64; n], vec![0.0f64; n]);
+        for i in 0..n {
+            // The sum as the kernel forms it (one f32 addition), then f64.
+            let s = (a[i] + b[i]) as f64;
+            let cdf = 0.5 * (1.0 + libm::erf(s / std::f64::consts::SQRT_2));
+            y64[i] = s * cdf;
+            dz64[i] = g[i] as f64 * (cdf + s * (-0.5 * s * s).exp() / (2.0 * std::f64::consts::PI).sqrt());
+        }
+        let (ry, rd) = (rel_diff(&y, &y64), rel_diff(&dz, &dz64));
+        worst = worst.max(ry).max(rd);
+        println!("gelu n{n}: rel diff of gelu(a + b) {ry:.2e}, of its gradient {rd:.2e}");
     }
     worst
 }

@@ -53,9 +53,14 @@ pub fn wgrad_sum_launch(n: usize) -> (CubeCount, CubeDim) {
 /// (32 KiB: lavapipe's limit, and six cubes of 160 units still fit on one H200 SM).
 pub const WGRAD_SMEM: usize = 8192;
 
-/// Values each unit of [`wgrad_partial_kernel`] loads before storing them to shared memory (their
-/// loads are in flight together; a 256-column row is one batch per lane).
+/// About how many values each unit of [`wgrad_partial_kernel`] loads before storing them to
+/// shared memory (their loads are in flight together): a warp stages `⌊8 / spans⌋` rows of
+/// `spans` 32-column spans at once (at least one row).
 pub const WGRAD_STAGE_BATCH: usize = 8;
+
+/// Most 32-column spans a staged row of [`wgrad_partial_kernel`] may have ([`wgrad_columns`]
+/// cuts wider rows into chunks): 288 input columns, a 256-wide output row with its halo.
+pub const WGRAD_MAX_SPANS: usize = 9;
 
 /// Neighbouring pixels a unit of [`wgrad_partial_kernel`] takes at once.
 pub const WGRAD_GROUP: usize = 4;
@@ -72,6 +77,10 @@ pub struct WgradColumns {
     /// Row stride of the staged input rows (at least the columns a chunk reads, odd where the
     /// kernel height is: lanes of different input channels then hit different banks).
     pub x_row: usize,
+    /// 32-column spans of a staged output-gradient row (`⌈cols / 32⌉`).
+    pub dy_spans: usize,
+    /// 32-column spans of a staged input row (`⌈input span / 32⌉`, at most [`WGRAD_MAX_SPANS`]).
+    pub x_spans: usize,
 }
 
 /// Input columns a chunk of `cols` output columns reads at column stride `sw`, rounded up to whole
@@ -81,15 +90,16 @@ pub fn wgrad_input_span(cols: usize, group: usize, kw: usize, sw: usize) -> usiz
 }
 
 /// The widest column chunk (at most the row, `wo`) whose `c_out` output-gradient rows and
-/// `c_in × kh` input rows fit in [`WGRAD_SMEM`] floats; `None` if not even one column does.
+/// `c_in × kh` input rows fit in [`WGRAD_SMEM`] floats and whose input rows span at most
+/// [`WGRAD_MAX_SPANS`] warp widths; `None` if not even one column fits.
 pub fn wgrad_columns(c_in: usize, c_out: usize, [kh, kw]: [usize; 2], sw: usize, wo: usize, group: usize) -> Option<WgradColumns> {
     let layout = |cols: usize| {
-        let x_row = wgrad_input_span(cols, group, kw, sw);
-        let x_row = if kh % 2 == 1 { x_row | 1 } else { x_row };
-        WgradColumns { cols, col_stride: cols | 1, x_row }
+        let span = wgrad_input_span(cols, group, kw, sw);
+        let x_row = if kh % 2 == 1 { span | 1 } else { span };
+        WgradColumns { cols, col_stride: cols | 1, x_row, dy_spans: cols.div_ceil(32), x_spans: span.div_ceil(32) }
     };
     let floats = |l: &WgradColumns| c_out * l.col_stride + c_in * kh * l.x_row;
-    (1..=wo.max(1)).rev().map(layout).find(|l| floats(l) <= WGRAD_SMEM)
+    (1..=wo.max(1)).rev().map(layout).find(|l| floats(l) <= WGRAD_SMEM && l.x_spans <= WGRAD_MAX_SPANS)
 }
 
 /// Most output channels one unit of [`wgrad_partial_kernel`] owns by default.
@@ -111,7 +121,9 @@ pub fn wgrad_channel_tile(c_in: usize, c_out: usize, max_ot: usize) -> usize {
 /// Per output row and chunk of `cols` columns ([`wgrad_columns`]), the cube stages in shared
 /// memory the chunk's output gradient (all O planes, row stride `col_stride`) and the input rows
 /// it meets (all C channels × kh tap rows, row stride `x_row`, zeros outside the input), one warp
-/// per staged row with [`WGRAD_STAGE_BATCH`] coalesced loads in flight per lane. Then a unit takes `group` neighbouring pixels at once: it reads
+/// a few staged rows at a time with about [`WGRAD_STAGE_BATCH`] coalesced loads in flight per lane
+/// (`dy_spans`, `x_spans`: the rows' 32-column spans, [`wgrad_columns`]). Then a unit takes `group`
+/// neighbouring pixels at once: it reads
 /// their kh × ((group − 1)·s_w + kw) input values (the windows overlap) and `ot` gradient values
 /// per pixel from shared memory and accumulates the ot·kh·kw products in registers. Why the input
 /// is staged: the lanes of a warp hold about six input channels, so each read of `x` straight
@@ -134,6 +146,8 @@ pub fn wgrad_partial_kernel<F: Float>(
     #[comptime] ot: usize,
     #[comptime] sw: usize,
     #[comptime] group: usize,
+    #[comptime] dy_spans: usize,
+    #[comptime] x_spans: usize,
 ) {
     let c_count = x.shape(1);
     let o_count = dy.shape(1);
@@ -161,7 +175,15 @@ pub fn wgrad_partial_kernel<F: Float>(
     let mut acc = Array::<F>::new(comptime!(ot * kh * kw));
     let mut win = Array::<F>::new(comptime!(kh * ((group - 1) * sw + kw)));
     let mut d = Array::<F>::new(ot);
-    let mut loaded = Array::<F>::new(WGRAD_STAGE_BATCH);
+    // Staging: a warp takes `dy_rows` output-gradient rows (`x_rows` input rows) at once, each
+    // lane one value per 32-column span of each, all loads in flight together.
+    let dy_rows = comptime!((WGRAD_STAGE_BATCH / dy_spans).max(1));
+    let x_rows = comptime!((WGRAD_STAGE_BATCH / x_spans).max(1));
+    let mut loaded = Array::<F>::new(comptime!((dy_rows * dy_spans).max(x_rows * x_spans)));
+    // Strides read once: inside the loops each read is a load from the launch's metadata.
+    let (dy_s0, dy_s1, dy_s2, dy_s3) = (dy.stride(0), dy.stride(1), dy.stride(2), dy.stride(3));
+    let (x_s0, x_s1, x_s2, x_s3) = (x.stride(0), x.stride(1), x.stride(2), x.stride(3));
+    let x_rows_total = c_count * kh;
     #[unroll]
     for t in 0..ot * kh * kw {
         acc[t] = F::new(0.0);
@@ -172,61 +194,56 @@ pub fn wgrad_partial_kernel<F: Float>(
     for r in r0..r1 {
         let b = r / ho;
         let y = r % ho;
-        let dy_row = b * dy.stride(0) + y * dy.stride(2);
+        let dy_row = b * dy_s0 + y * dy_s2;
         for chunk in 0..chunks {
             let x0 = chunk * cols;
             let n = cubecl::prelude::select(x0 + cols < wo, cols, wo - x0);
             // Input columns the chunk's groups read (padded coordinates from x0·s_w).
             let xn = ((n + group - 1) / group * group - 1) * sw + kw;
             sync_cube();
-            // One warp per staged row, its lanes along the columns: no per-element index
-            // division (the flat layout this replaced divided by run-time widths several times per
-            // value, most of the kernel's instructions on the H200).
-            for o in range_stepped(warp, o_count, warps) {
-                let src = dy_row + o * dy.stride(1) + x0 * dy.stride(3);
-                let dst = o * col_stride;
-                for c0 in range_stepped(lane, n, comptime!(32 * WGRAD_STAGE_BATCH)) {
-                    #[unroll]
-                    for u in 0..WGRAD_STAGE_BATCH {
-                        let col = c0 + u * 32;
-                        loaded[u] = F::new(0.0);
-                        if col < n {
-                            loaded[u] = dy[src + col * dy.stride(3)];
-                        }
+            // Warps take whole rows, lanes the columns: no per-element division by run-time
+            // widths (a flat layout did that several times per value, most of the kernel's
+            // instructions on the H200), and no load slots past a narrow chunk's columns (a fixed
+            // batch of 8 × 32 columns per row left three quarters of them idle at 64–96 columns).
+            for o_first in range_stepped(warp * dy_rows, o_count, warps * dy_rows) {
+                #[unroll]
+                for u in 0..dy_rows * dy_spans {
+                    let o = o_first + u / dy_spans;
+                    let col = lane + 32 * (u % dy_spans);
+                    loaded[u] = F::new(0.0);
+                    if o < o_count && col < n {
+                        loaded[u] = dy[dy_row + o * dy_s1 + (x0 + col) * dy_s3];
                     }
-                    #[unroll]
-                    for u in 0..WGRAD_STAGE_BATCH {
-                        let col = c0 + u * 32;
-                        if col < n {
-                            staged[dst + col] = loaded[u];
-                        }
+                }
+                #[unroll]
+                for u in 0..dy_rows * dy_spans {
+                    let o = o_first + u / dy_spans;
+                    let col = lane + 32 * (u % dy_spans);
+                    if o < o_count && col < n {
+                        staged[o * col_stride + col] = loaded[u];
                     }
                 }
             }
             // Input rows (channel ci, tap row i) in padded coordinates from (y·s_h, x0·s_w),
             // shifted by the padding to stay unsigned; zeros outside the input.
-            for row in range_stepped(warp, c_count * kh, warps) {
-                let ci = row / kh;
-                let yy = y * stride_h + row % kh;
-                let row_in = yy >= pad_h && yy < h + pad_h;
-                let src = b * x.stride(0) + ci * x.stride(1) + cubecl::prelude::select(row_in, yy - pad_h, 0) * x.stride(2);
-                let dst = x_off + row * x_row;
-                for c0 in range_stepped(lane, xn, comptime!(32 * WGRAD_STAGE_BATCH)) {
-                    #[unroll]
-                    for u in 0..WGRAD_STAGE_BATCH {
-                        let col = c0 + u * 32;
-                        let xx = x0 * sw + col;
-                        loaded[u] = F::new(0.0);
-                        if row_in && col < xn && xx >= pad_w && xx < w + pad_w {
-                            loaded[u] = x[src + (xx - pad_w) * x.stride(3)];
-                        }
+            for row_first in range_stepped(warp * x_rows, x_rows_total, warps * x_rows) {
+                #[unroll]
+                for u in 0..x_rows * x_spans {
+                    let row = row_first + u / x_spans;
+                    let col = lane + 32 * (u % x_spans);
+                    let yy = y * stride_h + row % kh;
+                    let xx = x0 * sw + col;
+                    loaded[u] = F::new(0.0);
+                    if row < x_rows_total && col < xn && yy >= pad_h && yy < h + pad_h && xx >= pad_w && xx < w + pad_w {
+                        loaded[u] = x[b * x_s0 + (row / kh) * x_s1 + (yy - pad_h) * x_s2 + (xx - pad_w) * x_s3];
                     }
-                    #[unroll]
-                    for u in 0..WGRAD_STAGE_BATCH {
-                        let col = c0 + u * 32;
-                        if col < xn {
-                            staged[dst + col] = loaded[u];
-                        }
+                }
+                #[unroll]
+                for u in 0..x_rows * x_spans {
+                    let row = row_first + u / x_spans;
+                    let col = lane + 32 * (u % x_spans);
+                    if row < x_rows_total && col < xn {
+                        staged[x_off + row * x_row + col] = loaded[u];
                     }
                 }
             }

@@ -95,6 +95,8 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
                     ot,
                     stride[1],
                     group,
+                    layout.dy_spans,
+                    layout.x_spans,
                 );
             }
             (partial, slabs)
