@@ -120,15 +120,14 @@ pub fn wgrad_channel_tile(c_in: usize, c_out: usize, max_ot: usize) -> usize {
 ///
 /// Per output row and chunk of `cols` columns ([`wgrad_columns`]), the cube stages in shared
 /// memory the chunk's output gradient (all O planes, row stride `col_stride`) and the input rows
-/// it meets (all C channels × kh tap rows, row stride `x_row`, zeros outside the input), one warp
-/// a few staged rows at a time with about [`WGRAD_STAGE_BATCH`] coalesced loads in flight per lane
-/// (`dy_spans`, `x_spans`: the rows' 32-column spans, [`wgrad_columns`]). Then a unit takes `group`
-/// neighbouring pixels at once: it reads
-/// their kh × ((group − 1)·s_w + kw) input values (the windows overlap) and `ot` gradient values
-/// per pixel from shared memory and accumulates the ot·kh·kw products in registers. Why the input
-/// is staged: the lanes of a warp hold about six input channels, so each read of `x` straight
-/// from global memory touched six cache lines; from shared memory (odd strides) it is one
-/// conflict-free read.
+/// it meets (all C channels × kh tap rows, row stride `x_row`, zeros outside the input), each warp
+/// taking a few staged rows at a time with about [`WGRAD_STAGE_BATCH`] coalesced loads in flight
+/// per lane (`dy_spans`, `x_spans`: the rows' 32-column spans, [`wgrad_columns`]). Then a unit
+/// takes `group` neighbouring pixels at once: it reads their kh × ((group − 1)·s_w + kw) input
+/// values (the windows overlap) and `ot` gradient values per pixel from shared memory and
+/// accumulates the ot·kh·kw products in registers. Why the input is staged: the lanes of a warp
+/// hold about six input channels, so each read of `x` straight from global memory touched six
+/// cache lines; from shared memory (odd strides) it is one conflict-free read.
 #[cube(launch_unchecked)]
 pub fn wgrad_partial_kernel<F: Float>(
     x: &Tensor<F>,

@@ -24,6 +24,7 @@ fn applies<R: CubeRuntime>(tensors: &[&CubeTensor<R>]) -> bool {
     tensors.iter().all(|t| t.dtype == DType::F32 && t.meta.shape() == first)
 }
 
+/// Cube count and shape of a launch over `n` elements, one unit each.
 fn launch_shape(n: usize) -> (CubeCount, CubeDim) {
     (CubeCount::Static(n.div_ceil(kernel::GELU_UNITS).max(1) as u32, 1, 1), CubeDim::new_1d(kernel::GELU_UNITS as u32))
 }
@@ -35,13 +36,12 @@ pub fn direct_add_gelu<R: CubeRuntime>(a: CubeTensor<R>, b: CubeTensor<R>) -> Op
     }
     // The kernel walks the flat index of every tensor: all must be contiguous.
     let [a, b] = [a, b].map(into_contiguous);
-    let shape = a.meta.shape().clone();
-    let n = shape.num_elements();
-    let y = empty_device_contiguous_dtype(a.client.clone(), a.device.clone(), shape, DType::F32);
-    let (count, dim) = launch_shape(n);
+    let (client, shape) = (a.client.clone(), a.meta.shape().clone());
+    let (count, dim) = launch_shape(shape.num_elements());
+    let y = empty_device_contiguous_dtype(client.clone(), a.device.clone(), shape, DType::F32);
     // SAFETY: the three tensors are contiguous with n elements; the kernel indexes below n.
     unsafe {
-        kernel::add_gelu_kernel::launch_unchecked::<R>(&a.client.clone(), count, dim, a.into_tensor_arg(), b.into_tensor_arg(), y.clone().into_tensor_arg());
+        kernel::add_gelu_kernel::launch_unchecked::<R>(&client, count, dim, a.into_tensor_arg(), b.into_tensor_arg(), y.clone().into_tensor_arg());
     }
     Some(y)
 }
@@ -53,13 +53,12 @@ pub fn direct_add_gelu_backward<R: CubeRuntime>(a: CubeTensor<R>, b: CubeTensor<
         return None;
     }
     let [a, b, grad] = [a, b, grad].map(into_contiguous);
-    let shape = a.meta.shape().clone();
-    let n = shape.num_elements();
-    let dz = empty_device_contiguous_dtype(a.client.clone(), a.device.clone(), shape, DType::F32);
-    let (count, dim) = launch_shape(n);
+    let (client, shape) = (a.client.clone(), a.meta.shape().clone());
+    let (count, dim) = launch_shape(shape.num_elements());
+    let dz = empty_device_contiguous_dtype(client.clone(), a.device.clone(), shape, DType::F32);
     // SAFETY: the four tensors are contiguous with n elements; the kernel indexes below n.
     unsafe {
-        kernel::add_gelu_backward_kernel::launch_unchecked::<R>(&a.client.clone(), count, dim, a.into_tensor_arg(), b.into_tensor_arg(), grad.into_tensor_arg(), dz.clone().into_tensor_arg());
+        kernel::add_gelu_backward_kernel::launch_unchecked::<R>(&client, count, dim, a.into_tensor_arg(), b.into_tensor_arg(), grad.into_tensor_arg(), dz.clone().into_tensor_arg());
     }
     Some(dz)
 }
