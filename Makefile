@@ -1,12 +1,14 @@
 # oplab: two commands on a fresh Debian machine.
-#   make quickstart   install missing system packages, build, generate a small dataset, inspect it
+#   make quickstart   install missing system packages, build, then a short tour: generate a small
+#                     Darcy dataset, train MgNO on the CPU, evaluate it, run the quick theory report
 #   make test         install missing system packages, run the whole test suite
+# Other targets: make build | cuda | cuda-autotune | test-hpc | test-fresh | clean-quickstart
 SHELL := /bin/bash
 CARGO ?= cargo
 OPLAB := $(or $(CARGO_TARGET_DIR),target)/release/oplab
 QUICKSTART_DIR ?= quickstart
 
-.PHONY: deps quickstart test test-hpc build cuda cuda-fixed clean-quickstart
+.PHONY: deps quickstart test test-hpc test-fresh build cuda cuda-autotune clean-quickstart
 
 deps:
 	@./scripts/install-deps.sh
@@ -14,10 +16,19 @@ deps:
 build: deps
 	$(CARGO) build --release --features mpi
 
+# The shortest honest tour of what oplab is for; every step prints where its output went.
 quickstart: build
 	@mkdir -p $(QUICKSTART_DIR)
-	$(OPLAB) generate grf --n 64 --resolution 64 --seed 0 --out $(QUICKSTART_DIR)/grf.h5 --force
-	$(OPLAB) inspect $(QUICKSTART_DIR)/grf.h5
+	$(OPLAB) generate darcy --n 240 --resolution 65 --seed 0 --out $(QUICKSTART_DIR)/darcy.h5
+	$(OPLAB) inspect $(QUICKSTART_DIR)/darcy.h5
+	$(OPLAB) train mgno --data $(QUICKSTART_DIR)/darcy.h5 --config scripts/quickstart-mgno.toml --out $(QUICKSTART_DIR)/mgno-run
+	$(OPLAB) eval --run $(QUICKSTART_DIR)/mgno-run --data $(QUICKSTART_DIR)/darcy.h5
+	$(OPLAB) validate --quick --out $(QUICKSTART_DIR)/report
+	@echo
+	@echo "quickstart done:"
+	@echo "  dataset           $(QUICKSTART_DIR)/darcy.h5   (h5py reads it: see README)"
+	@echo "  trained operator  $(QUICKSTART_DIR)/mgno-run/  (config.toml, metrics.jsonl, loss_curve.png, eval.json, eval_samples.png)"
+	@echo "  theory report     $(QUICKSTART_DIR)/report/index.html"
 
 test: deps
 	$(CARGO) test --workspace --features oplab/mpi
@@ -30,16 +41,22 @@ test-hpc: deps
 	@eval "$$(./scripts/slurm-local.sh start)" && \
 	  $(CARGO) test --workspace --features oplab/mpi --test slurm -- --ignored; rc=$$?; ./scripts/slurm-local.sh stop; exit $$rc
 
-# The CUDA build (no toolkit needed to build; NVRTC and the driver are needed at run time).
+# The CUDA build (no toolkit needed to build; NVRTC and the driver are needed at run time), with
+# burn's fixed default kernels: oplab's own kernels carry the convolutions, and every model starts
+# within seconds.
 cuda: deps
 	$(CARGO) build --release --features cuda
 
-# The same without burn's kernel autotuner: burn's fixed default kernels, so the first step of every
-# new shape compiles a handful of kernels instead of benchmarking candidates for minutes. Slower
-# steady state for MgNO at 256² (180 vs 106 ms/step on an H200), but FNO and small grids start at
-# once; measured in bench/RESULTS.md, "Operators".
-cuda-fixed: deps
-	$(CARGO) build --release --no-default-features --features cuda
+# The same with burn's kernel autotuner: it benchmarks candidate kernels for every new tensor shape
+# before the first step that uses it, which stalled first steps for minutes on the GPUs measured
+# (bench/RESULTS.md) and buys nothing measurable for oplab's models.
+cuda-autotune: deps
+	$(CARGO) build --release --features cuda,autotune
+
+# The README's promise, proven: a minimal Debian 12 root (debootstrap), the README's prerequisites
+# only, a clean clone of this repository, and the README's two commands, from a cold build.
+test-fresh:
+	./scripts/test-fresh.sh
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)

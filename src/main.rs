@@ -7,7 +7,7 @@ mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use commands::Command;
 
@@ -31,23 +31,42 @@ pub struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_command_line() {
         Ok(cli) => cli,
         // --help and --version, and the help shown for a missing subcommand, print as clap
         // renders them (exit 0, or 2 for the missing subcommand).
         Err(err) if !err.use_stderr() || err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
         Err(err) => {
+            if !commands::reports_errors_before_mpi() {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("{}", one_line_usage_error(&err.render().to_string()));
             return ExitCode::from(2);
         }
     };
     match commands::run(cli.command) {
         Ok(code) => code,
+        // Under mpirun, a rank that only learns of an error another rank reports leaves quietly
+        // with status 0: mpirun aborts the whole job at the first non-zero exit, which could
+        // kill the reporting rank before its message is out. The job still fails with that
+        // rank's status.
+        Err(err) if !commands::reports_error(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// Parse the command line. Every option that takes a value accepts a negative number as that
+/// value (`--tau -2`, not only `--tau=-2`): oplab has no short flags that look like digits.
+fn parse_command_line() -> Result<Cli, clap::Error> {
+    fn negative_values(cmd: clap::Command) -> clap::Command {
+        cmd.mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg })
+            .mut_subcommands(negative_values)
+    }
+    let matches = negative_values(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// clap's usage error on one line, as every other oplab error: its message and any list of

@@ -31,6 +31,10 @@ fn bad_input_gives_one_line_errors_and_exit_code_2() {
     assert_one_line_error(&run(&["generate", "grf", "--config", "missing.toml"], d), "missing.toml");
     assert_one_line_error(&run(&["generate", "grf", "--out", "/nonexistent-dir/x.h5"], d), "/nonexistent-dir");
     assert_one_line_error(&run(&["generate", "grf", "--tau=-2"], d), "tau = -2");
+    // A negative number is a value without `=` too, for every problem's options.
+    assert_one_line_error(&run(&["generate", "grf", "--tau", "-2"], d), "tau = -2");
+    assert_one_line_error(&run(&["generate", "darcy", "--n", "-3"], d), "-3");
+    assert_one_line_error(&run(&["generate", "burgers", "--viscosity", "-0.1"], d), "viscosity = -0.1");
     std::fs::write(d.join("bad.toml"), "n = 4\n[grf]\nresolution = 8\nwavelength = 3\n").unwrap();
     assert_one_line_error(&run(&["generate", "grf", "--config", "bad.toml"], d), "wavelength");
     // Nothing that looks complete was left behind by any of these.
@@ -42,9 +46,89 @@ fn bad_input_gives_one_line_errors_and_exit_code_2() {
     std::fs::write(d.join("trunc.h5"), &bytes[..bytes.len() / 3]).unwrap();
     assert_one_line_error(&run(&["inspect", "trunc.h5"], d), "trunc.h5");
     assert_one_line_error(&run(&["inspect", "nothing-here.h5"], d), "nothing-here.h5");
-    // A finished file is not overwritten without --force.
-    assert_one_line_error(&run(&["generate", "grf", "--n", "3", "--resolution", "16", "--out", "ok.h5"], d), "--force");
+    // The same command again finds its finished output: success, nothing touched.
+    let again = run(&["generate", "grf", "--n", "3", "--resolution", "16", "--out", "ok.h5"], d);
+    assert!(again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already complete"), "{}", String::from_utf8_lossy(&again.stderr));
+    // Another config is refused without --force, naming what differs.
+    let other = run(&["generate", "grf", "--n", "3", "--resolution", "16", "--seed", "5", "--out", "ok.h5"], d);
+    assert_one_line_error(&other, "--force");
+    assert!(String::from_utf8_lossy(&other.stderr).contains("`seed`"), "{}", String::from_utf8_lossy(&other.stderr));
     assert_eq!(std::fs::read(d.join("ok.h5")).unwrap(), bytes);
+    // Likewise for an export: the rerun is complete, another config refused.
+    let export = ["generate", "darcy", "--n", "2", "--resolution", "17", "--layout", "fno", "--out", "d.mat"];
+    for _ in 0..2 {
+        let out = run(&export, d);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(String::from_utf8_lossy(&run(&export, d).stderr).contains("already complete"));
+    assert_one_line_error(&run(&["generate", "darcy", "--n", "3", "--resolution", "17", "--layout", "fno", "--out", "d.mat"], d), "--force");
+}
+
+/// A crash during final assembly leaves `OUT.tmp-<pid>`; the rerun removes the stale scratch
+/// file of its own output and leaves every other file alone.
+#[test]
+fn a_rerun_removes_the_stale_scratch_file_of_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["g.h5.tmp-0", "g.h5.tmp-1", "other.h5.tmp-0", "g.h5.tmp-x"] {
+        std::fs::write(d.join(name), b"half-written").unwrap();
+    }
+    let out = run(&["generate", "grf", "--n", "2", "--resolution", "8", "--out", "g.h5", "-q"], d);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!d.join("g.h5.tmp-0").exists(), "the scratch file of a dead process stays behind");
+    for kept in ["g.h5.tmp-1", "other.h5.tmp-0", "g.h5.tmp-x"] {
+        assert!(d.join(kept).exists(), "{kept} was removed");
+    }
+}
+
+/// A first run needs no config: the split adapts to the file (80/10/10 %), the AL-RNN's
+/// subsequence length to `oplab generate ode`'s default trajectory, and rerunning a finished
+/// training command is a success.
+#[test]
+fn first_runs_need_no_config_and_finished_runs_rerun_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "darcy", "--n", "24", "--resolution", "17", "--out", "small.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    std::fs::write(d.join("tiny.toml"), "batch_size = 4
+[mgno]
+channels = 4
+layers = 1
+levels = [[1, 0], [2, 0]]
+").unwrap();
+    let train = ["train", "mgno", "--data", "small.h5", "--config", "tiny.toml", "--epochs", "1", "--out", "run"];
+    let first = run(&train, d);
+    let text = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{text}");
+    assert!(text.contains("20 training, 2 validation, 2 test samples"), "{text}");
+    let stored = std::fs::read_to_string(d.join("run/config.toml")).unwrap();
+    assert!(stored.contains("n_train = 20") && stored.contains("n_val = 2") && stored.contains("n_test = 2"), "{stored}");
+    let checkpoint = std::fs::read(d.join("run/checkpoint.bin")).unwrap();
+    let again = run(&train, d);
+    assert!(again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already complete"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read(d.join("run/checkpoint.bin")).unwrap(), checkpoint);
+    // A longer run of the same config is this run unfinished; another config is another run.
+    assert_one_line_error(&run(&["train", "mgno", "--data", "small.h5", "--config", "tiny.toml", "--epochs", "3", "--out", "run"], d), "--resume");
+    assert_one_line_error(&run(&["train", "mgno", "--data", "small.h5", "--epochs", "1", "--out", "run"], d), "config differs at `batch_size`");
+    let eval = run(&["eval", "--run", "run", "--data", "small.h5", "-q"], d);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+
+    let ode = run(&["generate", "ode", "--system", "lorenz", "--out", "lorenz.h5", "-q"], d);
+    assert!(ode.status.success(), "{}", String::from_utf8_lossy(&ode.stderr));
+    std::fs::write(d.join("short.toml"), "batches_per_epoch = 2
+[eval]
+every = 1
+test_len = 200
+coding_len = 500
+gmm_len = 200
+").unwrap();
+    let alrnn = ["train", "alrnn", "--data", "lorenz.h5", "--config", "short.toml", "--epochs", "1", "--out", "arun", "-q"];
+    let trained = run(&alrnn, d);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let stored = std::fs::read_to_string(d.join("arun/config.toml")).unwrap();
+    assert!(stored.contains("seq_len = 95"), "half of the 192-step series: {stored}");
+    let again = run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "short.toml", "--epochs", "1", "--out", "arun"], d);
+    assert!(again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already complete"), "{}", String::from_utf8_lossy(&again.stderr));
 }
 
 #[test]
@@ -184,7 +268,7 @@ fn alrnn_trains_resumes_and_evaluates_on_a_small_lorenz_file() {
     }
 
     // Bad input: one line, exit code 2.
-    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--out", "run"], d), "already holds a run");
+    assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--out", "run"], d), "already holds another run");
     assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--device", "cuda", "--out", "r2"], d), "device = cuda");
     assert_one_line_error(&run(&["train", "rnn", "--data", "lorenz.h5", "--out", "r2"], d), "model = rnn");
     std::fs::write(d.join("bad.toml"), "[forcing]\ntau = 0\n").unwrap();
@@ -231,7 +315,7 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad.toml", "--out", "bad_run"], d), "channels");
     assert!(!d.join("bad_run/checkpoint.bin").exists() && !d.join("bad_run/best_model.mpk").exists());
     assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "bad_run2"], d), "missing.h5");
-    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--out", "run_mgno"], d), "already holds a run");
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--out", "run_mgno"], d), "already holds another run");
     // ... but a config that no longer describes the stored run is refused, naming the field.
     std::fs::write(d.join("other.toml"), std::fs::read_to_string(d.join("small.toml")).unwrap().replace("batch_size = 4", "batch_size = 2")).unwrap();
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "other.toml", "--out", "run_mgno", "--resume"], d), "batch_size differs");

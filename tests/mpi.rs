@@ -72,3 +72,32 @@ fn a_failed_distributed_run_resumes_with_another_rank_count() {
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(field_bytes(&d.join("single.h5")), field_bytes(&d.join("x.h5")));
 }
+
+/// Under mpirun every rank sees the same bad input: it is reported once, by rank 0, whether it
+/// is found before MPI starts (a flag) or after (the plan, the output file); a rerun of a
+/// finished job succeeds on every rank.
+#[test]
+fn bad_input_under_mpirun_is_reported_once_and_a_finished_job_reruns_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let count_errors = |out: &Output| String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.starts_with("error")).count();
+    for (args, needle) in [
+        (&["generate", "grf", "--n", "0", "--out", "a.h5"][..], "n = 0"),
+        (&["generate", "grf", "--n", "4", "--tau", "-2", "--out", "a.h5"][..], "tau = -2"),
+        (&["generate", "grf", "--n", "2", "--shard", "1/3", "--out", "a.h5"][..], "shard = 1/3"),
+        (&["generate", "grf", "--n", "4", "--layout", "foo"][..], "'foo'"),
+    ] {
+        let out = mpirun(3, args, d);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert_eq!(count_errors(&out), 1, "one error line for {args:?}:\n{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    let args = ["generate", "grf", "--n", "6", "--resolution", "8", "--out", "g.h5"];
+    assert!(mpirun(3, &args, d).status.success());
+    let again = mpirun(3, &args, d);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && stderr.matches("already complete").count() == 1, "{stderr}");
+    let other = mpirun(3, &["generate", "grf", "--n", "6", "--resolution", "8", "--seed", "2", "--out", "g.h5"], d);
+    assert_eq!(count_errors(&other), 1, "{}", String::from_utf8_lossy(&other.stderr));
+}

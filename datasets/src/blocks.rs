@@ -266,6 +266,35 @@ pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Remove the temporary siblings of `out` (`OUT.tmp-<pid>`, see [`temp_sibling`]) left by a
+/// process that died while writing it, e.g. during final assembly. Only names of exactly that
+/// pattern whose process is no longer running on this machine are touched; another file, or the
+/// scratch file of a live writer, is never removed.
+pub fn remove_stale_temporaries(out: &Path) -> Result<()> {
+    let (Some(dir), Some(name)) = (out.parent(), out.file_name()) else { return Ok(()) };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let Some(pid) = file_name.strip_prefix(&prefix) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if pid != std::process::id() && process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        fs::remove_file(&path).map_err(|e| DatasetError::io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Whether process `pid` runs on this machine. Where that cannot be known (no `/proc`), every
+/// process counts as running, so nothing is removed.
+fn process_alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// fsync a directory so that a rename inside it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     let d = fs::File::open(dir).map_err(|e| DatasetError::io(dir, e))?;

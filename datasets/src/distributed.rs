@@ -14,9 +14,9 @@ use std::time::Instant;
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 
-use crate::blocks::PartialRun;
+use crate::blocks::{remove_stale_temporaries, PartialRun};
 use crate::error::{DatasetError, Result};
-use crate::generate::{check_output_path, thread_pool, Plan, RunOptions, RunSummary};
+use crate::generate::{check_output_path, existing_output, thread_pool, ExistingOutput, Plan, RunOptions, RunSummary};
 use crate::header::ShardInfo;
 use crate::problem::Problem;
 use crate::progress::Progress;
@@ -41,7 +41,18 @@ fn agree<C: CommunicatorCollectives, T>(world: &C, local: Result<T>) -> Result<T
     match local {
         Err(e) => Err(e),
         Ok(v) if any == 0 => Ok(v),
-        Ok(_) => Err(DatasetError::Distributed("another rank failed (its error is printed above); rerun the same command to resume".into())),
+        Ok(_) => Err(DatasetError::OtherRankFailed),
+    }
+}
+
+/// Like [`agree`] for a result every rank computes identically from the same inputs (validation):
+/// rank 0 keeps the error, the others learn only that the run stops, so a bad input is reported
+/// once, not once per rank.
+fn agree_on_input<C: Communicator + CommunicatorCollectives, T>(world: &C, local: Result<T>) -> Result<T> {
+    let rank = world.rank();
+    match agree(world, local) {
+        Err(_) if rank != 0 => Err(DatasetError::OtherRankFailed),
+        other => other,
     }
 }
 
@@ -62,13 +73,33 @@ pub fn generate_mpi<C: Communicator + CommunicatorCollectives>(
 ) -> Result<Option<RunSummary>> {
     let started = Instant::now();
     let (rank, size) = (world.rank() as u64, world.size() as u64);
-    let plan = agree(world, Plan::new(problem, settings, opts))?;
-    if finish == Finish::Virtual && !plan.schema.texts.is_empty() {
-        return Err(DatasetError::invalid("mpi-finish", "virtual", "this problem stores text datasets; use merged"));
+    // Every rank validates the same inputs and gets the same answer: rank 0 alone reports it.
+    let plan = agree_on_input(world, Plan::new(problem, settings, opts))?;
+    // A rerun of a finished job (a requeued array task, a job script run again) is a success.
+    let existing = if rank == 0 { Some(existing_output(&plan, settings, opts, &opts.out)) } else { None };
+    let finished = matches!(existing, Some(ExistingOutput::SameRun)) && !opts.force;
+    let mut any_finished: i32 = 0;
+    world.all_reduce_into(&i32::from(finished), &mut any_finished, SystemOperation::max());
+    if any_finished == 1 {
+        return Ok((rank == 0).then(|| RunSummary::already_complete(&opts.out, plan.total(), started)));
     }
+    let finish_ok = if finish == Finish::Virtual && !plan.schema.texts.is_empty() {
+        Err(DatasetError::invalid("mpi-finish", "virtual", "this problem stores text datasets; use merged"))
+    } else {
+        Ok(())
+    };
+    agree_on_input(world, finish_ok)?;
     // Rank 0 owns the output path and creates or resumes the partial run; the others join it.
     let root = if rank == 0 {
-        check_output_path(&opts.out, opts.force).and_then(|_| PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force)).map(Some)
+        let differs = match existing {
+            Some(ExistingOutput::Different(why)) if !opts.force => Err(DatasetError::OutputExists { path: opts.out.clone(), why }),
+            _ => Ok(()),
+        };
+        differs
+            .and_then(|_| remove_stale_temporaries(&opts.out))
+            .and_then(|_| check_output_path(&opts.out, opts.force))
+            .and_then(|_| PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force))
+            .map(Some)
     } else {
         Ok(None)
     };
@@ -153,7 +184,7 @@ pub fn generate_mpi<C: Communicator + CommunicatorCollectives>(
     if rank == 0 {
         partial.remove()?;
         let generated = plan.total() - already_all;
-        return Ok(Some(RunSummary { path: opts.out.clone(), samples: plan.total(), generated, elapsed: started.elapsed() }));
+        return Ok(Some(RunSummary { path: opts.out.clone(), samples: plan.total(), generated, elapsed: started.elapsed(), already_complete: false }));
     }
     Ok(None)
 }
@@ -168,8 +199,14 @@ pub fn parts_dir(out: &Path) -> PathBuf {
 /// The MPI bindings, re-exported so the CLI initialises the same library.
 pub use mpi;
 
-/// Whether this process was started by an MPI launcher (OpenMPI, MPICH/Hydra, PMIx, Slurm's srun
-/// with PMI), judged from the environment it sets.
+/// This process's rank as the MPI launcher (OpenMPI, MPICH/Hydra, PMIx, Slurm's srun with PMI)
+/// announced it in the environment, before MPI is initialised; `None` outside a launcher.
+pub fn launcher_rank() -> Option<u64> {
+    ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].iter().find_map(|v| std::env::var(v).ok()?.parse().ok())
+}
+
+/// Whether this process was started by an MPI launcher (`mpirun`, `srun --mpi`), from the
+/// variables the common launchers set.
 pub fn launched_under_mpi() -> bool {
     ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"].iter().any(|v| std::env::var_os(v).is_some())
 }

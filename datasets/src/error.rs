@@ -17,9 +17,14 @@ pub enum DatasetError {
         /// The allowed range, in words.
         allowed: String,
     },
-    /// The output exists and is finished; overwriting needs `--force`.
-    #[error("{0} already exists and is a finished dataset; pass --force to overwrite it")]
-    OutputExists(PathBuf),
+    /// The output exists and is not this run's finished output; overwriting needs `--force`.
+    #[error("{path} already exists and is not this command's output ({why}); pass --force to overwrite it, or choose another --out")]
+    OutputExists {
+        /// The existing file.
+        path: PathBuf,
+        /// How it differs from what the command would write.
+        why: String,
+    },
     /// A partial run with a different configuration exists.
     #[error("{path} holds an unfinished run with a different configuration ({difference}); rerun the original command to resume, or pass --force to discard it")]
     ResumeMismatch {
@@ -39,9 +44,10 @@ pub enum DatasetError {
     /// Parts given to merge do not fit together.
     #[error("cannot merge: {0}")]
     Merge(String),
-    /// A distributed (MPI) run failed on another rank.
-    #[error("distributed run: {0}")]
-    Distributed(String),
+    /// A distributed (MPI) run failed on another rank, which reports its own error; this rank
+    /// has nothing to add (the command line prints nothing for it).
+    #[error("distributed run: another rank failed (it printed the error); rerun the same command to resume")]
+    OtherRankFailed,
     /// A sample could not be generated.
     #[error(transparent)]
     Sample(#[from] SampleError),

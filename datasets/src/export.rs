@@ -29,6 +29,7 @@ use std::path::Path;
 use hdf5::types::FixedAscii;
 use ndarray::{ArrayD, Axis, IxDyn};
 
+use crate::blocks::{remove_stale_temporaries, sync_dir, temp_sibling};
 use crate::error::{DatasetError, Result};
 use crate::reader::DatasetFile;
 use crate::settings::Precision;
@@ -78,8 +79,27 @@ pub fn unsupported_message(layout: ExportLayout, problem: &str) -> String {
     )
 }
 
-/// Write `out` in `layout` from the finished native file `native`.
+/// Write `out` in `layout` from the finished native file `native`. `out` appears only when
+/// complete (written under a temporary name, fsynced, renamed), so an existing export is a
+/// finished one.
 pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
+    remove_stale_temporaries(out)?;
+    let tmp = temp_sibling(out);
+    let written = write_layout(native, out, &tmp, layout).and_then(|_| {
+        let f = std::fs::File::open(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
+        f.sync_all().map_err(|e| DatasetError::io(&tmp, e))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, out).map_err(|e| DatasetError::io(out, e))?;
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    sync_dir(dir)
+}
+
+/// Write the export of `native` for `out` into the file `scratch` (errors name `out`).
+fn write_layout(native: &Path, out: &Path, scratch: &Path, layout: ExportLayout) -> Result<()> {
     let info = DatasetFile::open(native)?.info().clone();
     if !supports(layout, &info.problem) {
         let allowed = format!("not available for {}; allowed for {}", info.problem, supported_problems(layout).join(", "));
@@ -97,7 +117,7 @@ pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
     };
     match layout {
         ExportLayout::Fno => {
-            let file = hdf5::File::with_options().with_fcpl(|p| p.userblock(512)).create(out).map_err(h5)?;
+            let file = hdf5::File::with_options().with_fcpl(|p| p.userblock(512)).create(scratch).map_err(h5)?;
             match info.problem.as_str() {
                 "darcy" | "poisson" | "helmholtz" => {
                     // The schema read back from a file lists fields by name, not in generation
@@ -130,10 +150,10 @@ pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
                 }
             }
             file.close().map_err(h5)?;
-            write_matlab_header(out)?;
+            write_matlab_header(scratch)?;
         }
         ExportLayout::Pdebench => {
-            let file = hdf5::File::create(out).map_err(h5)?;
+            let file = hdf5::File::create(scratch).map_err(h5)?;
             let f32_of = |a: &ArrayD<f64>| a.mapv(|v| v as f32);
             if info.problem == "darcy" {
                 let u = read("fields/solution")?.insert_axis(Axis(1));

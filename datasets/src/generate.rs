@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::batch::Batch;
-use crate::blocks::PartialRun;
+use crate::blocks::{remove_stale_temporaries, PartialRun};
 use crate::error::{DatasetError, Result};
 use crate::header::{Header, ShardInfo};
 use crate::problem::{sample_rng, Problem, Sample, Schema};
 use crate::progress::Progress;
+use crate::reader::DatasetFile;
 use crate::settings::{GenerationSettings, Shard};
 use crate::writer::Hdf5Writer;
 
@@ -46,6 +47,47 @@ pub struct RunSummary {
     pub generated: u64,
     /// Wall time of this invocation.
     pub elapsed: Duration,
+    /// The output was already finished with the same resolved configuration: nothing was done.
+    pub already_complete: bool,
+}
+
+/// What an existing output file holds, compared with the run that would write it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExistingOutput {
+    /// There is no file.
+    Absent,
+    /// A finished file with the same resolved configuration, seed, sample range and shard.
+    SameRun,
+    /// A file that is not this run's output; the reason names the first difference.
+    Different(String),
+}
+
+/// Compare the file at `out` with what `plan` would write there. Batch pipelines rerun whole job
+/// scripts after a failure elsewhere, so a finished, identical output is success, not a clash.
+pub fn existing_output(plan: &Plan, settings: &GenerationSettings, opts: &RunOptions, out: &Path) -> ExistingOutput {
+    if !out.exists() {
+        return ExistingOutput::Absent;
+    }
+    let file = match DatasetFile::open(out) {
+        Ok(f) => f,
+        Err(e) => return ExistingOutput::Different(format!("it is not a finished oplab dataset ({e})")),
+    };
+    let info = file.info();
+    if info.config != plan.config {
+        let field = crate::config_diff::first_difference(&info.config, &plan.config).unwrap_or_else(|| "config".into());
+        return ExistingOutput::Different(format!("its config differs at `{field}`"));
+    }
+    if info.seed != settings.seed || info.n_samples != plan.total() {
+        return ExistingOutput::Different(format!("it holds {} samples of seed {}", info.n_samples, info.seed));
+    }
+    let shard_matches = match &info.shard {
+        None => opts.shard.is_whole(),
+        Some(s) => !opts.shard.is_whole() && s.index == opts.shard.index && s.count == opts.shard.count,
+    };
+    if !shard_matches {
+        return ExistingOutput::Different("it holds another shard".into());
+    }
+    ExistingOutput::SameRun
 }
 
 /// The fully resolved configuration stored in the file: generation settings, then the problem's
@@ -203,6 +245,14 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
     let started = Instant::now();
     let plan = Plan::new(problem, settings, opts)?;
+    if !opts.force {
+        match existing_output(&plan, settings, opts, &opts.out) {
+            ExistingOutput::SameRun => return Ok(RunSummary::already_complete(&opts.out, plan.total(), started)),
+            ExistingOutput::Different(why) => return Err(DatasetError::OutputExists { path: opts.out.clone(), why }),
+            ExistingOutput::Absent => {}
+        }
+    }
+    remove_stale_temporaries(&opts.out)?;
     check_output_path(&opts.out, opts.force)?;
     let partial = PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force)?;
     let total = plan.total();
@@ -224,7 +274,14 @@ pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &Run
     });
     plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, total, shard), &opts.out)?;
     partial.remove()?;
-    Ok(RunSummary { path: opts.out.clone(), samples: total, generated: total - already, elapsed: started.elapsed() })
+    Ok(RunSummary { path: opts.out.clone(), samples: total, generated: total - already, elapsed: started.elapsed(), already_complete: false })
+}
+
+impl RunSummary {
+    /// The summary of a run whose output was already finished.
+    pub fn already_complete(out: &Path, samples: u64, started: Instant) -> Self {
+        RunSummary { path: out.to_path_buf(), samples, generated: 0, elapsed: started.elapsed(), already_complete: true }
+    }
 }
 
 /// Refuse to touch a finished output without `force`, and fail early (before any work) when the
@@ -234,7 +291,7 @@ pub(crate) fn check_output_path(out: &Path, force: bool) -> Result<()> {
         return Err(DatasetError::invalid("out", out.display(), "must be a file path, not a directory"));
     }
     if out.exists() && !force {
-        return Err(DatasetError::OutputExists(out.to_path_buf()));
+        return Err(DatasetError::OutputExists { path: out.to_path_buf(), why: "it is a finished file".into() });
     }
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !parent.is_dir() {

@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod blocks;
+pub mod config_diff;
 #[cfg(feature = "mpi")]
 pub mod distributed;
 pub mod error;
@@ -26,7 +27,7 @@ pub mod settings;
 pub mod writer;
 
 pub use error::{DatasetError, Result};
-pub use generate::{generate, resolved_config, thread_pool, Plan, RunOptions, RunSummary};
+pub use generate::{existing_output, generate, resolved_config, thread_pool, ExistingOutput, Plan, RunOptions, RunSummary};
 pub use header::oplab_version;
 pub use inspect::{inspect, Inspection};
 pub use merge::merge;

@@ -148,7 +148,11 @@ fn finished_file_is_not_overwritten_without_force() {
     generate(&grf(8), &settings(4), &opts(&out), &Silent).unwrap();
     let before = std::fs::read(&out).unwrap();
     let err = generate(&grf(8), &GenerationSettings { seed: 9, ..settings(4) }, &opts(&out), &Silent).unwrap_err();
-    assert!(matches!(err, DatasetError::OutputExists(_)), "{err}");
+    assert!(matches!(err, DatasetError::OutputExists { .. }) && err.to_string().contains("config differs at `seed`"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    // The same command again is a success that touches nothing.
+    let again = generate(&grf(8), &settings(4), &opts(&out), &Silent).unwrap();
+    assert!(again.already_complete && again.generated == 0 && again.samples == 4, "{again:?}");
     assert_eq!(std::fs::read(&out).unwrap(), before);
     generate(&grf(8), &GenerationSettings { seed: 9, ..settings(4) }, &RunOptions { force: true, ..opts(&out) }, &Silent).unwrap();
     assert_eq!(DatasetFile::open(&out).unwrap().info().seed, 9);
@@ -187,4 +191,25 @@ fn reader_rejects_files_that_are_not_complete_datasets() {
     let text = dir.path().join("text.h5");
     std::fs::write(&text, b"hello").unwrap();
     assert!(DatasetFile::open(&text).err().unwrap().to_string().contains("not an HDF5 file"));
+}
+
+/// A process killed during final assembly leaves `OUT.tmp-<pid>`; the rerun removes exactly the
+/// stale scratch files of its own output and nothing else.
+#[test]
+fn rerun_removes_stale_scratch_files_of_its_output_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grf.h5");
+    // pid 0 is never a user process: a scratch file of a dead writer.
+    let stale = dir.path().join("grf.h5.tmp-0");
+    let live = dir.path().join("grf.h5.tmp-1");
+    let unrelated = [dir.path().join("other.h5.tmp-0"), dir.path().join("grf.h5.tmp-notapid"), dir.path().join("grf.h5.bak")];
+    for f in [&stale, &live].into_iter().chain(unrelated.iter()) {
+        std::fs::write(f, b"scratch").unwrap();
+    }
+    generate(&grf(8), &settings(4), &opts(&out), &Silent).unwrap();
+    assert!(!stale.exists(), "the dead writer's scratch file must go");
+    assert!(live.exists(), "pid 1 (init) is alive: its file is not ours to remove");
+    for f in &unrelated {
+        assert!(f.exists(), "{} is not a scratch file of grf.h5", f.display());
+    }
 }

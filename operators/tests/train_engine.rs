@@ -11,9 +11,9 @@ fn tiny_config() -> TrainConfig {
     let mut c = TrainConfig::default();
     c.epochs = 12;
     c.batch_size = 4;
-    c.data.n_train = 32;
-    c.data.n_val = 8;
-    c.data.n_test = 8;
+    c.data.n_train = Some(32);
+    c.data.n_val = Some(8);
+    c.data.n_test = Some(8);
     c.optimizer.lr = 3e-3;
     c.schedule.kind = ScheduleKind::Constant;
     c.mgno.channels = 8;
@@ -81,7 +81,7 @@ fn fno_trains_on_the_same_data() {
     let mut cfg = tiny_config();
     cfg.model = ModelKind::Fno;
     cfg.epochs = 4;
-    cfg.data.n_train = 24;
+    cfg.data.n_train = Some(24);
     cfg.loss = oplab_operators::losses::LossKind::L2;
     cfg.optimizer.kind = training::OptimizerKind::Adamw;
     cfg.optimizer.grad_clip_norm = 1.0;
@@ -99,12 +99,12 @@ fn bad_data_settings_name_the_field() {
     let data = dir.path().join("synthetic.h5");
     common::write_dataset(&data, 8, 10);
     let mut cfg = tiny_config();
-    cfg.data.n_train = 8;
+    cfg.data.n_train = Some(8);
     let err = training::train(&data, &dir.path().join("r"), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.n_train + n_val + n_test = 24 is invalid"), "{err}");
-    cfg.data.n_train = 2;
-    cfg.data.n_val = 1;
-    cfg.data.n_test = 1;
+    cfg.data.n_train = Some(2);
+    cfg.data.n_val = Some(1);
+    cfg.data.n_test = Some(1);
     cfg.data.inputs = vec!["nope".into()];
     let err = training::train(&data, &dir.path().join("r"), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.inputs = nope is invalid: must name a field of the file: coeff, solution"), "{err}");

@@ -49,3 +49,20 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
     }
 }
+
+/// Whether this process prints an error found before MPI starts (a bad flag or config): under
+/// `mpirun` every rank finds the same one, so only rank 0 reports it.
+pub fn reports_errors_before_mpi() -> bool {
+    #[cfg(feature = "mpi")]
+    if !generate::mpi_started() {
+        return oplab_datasets::distributed::launcher_rank().is_none_or(|rank| rank == 0);
+    }
+    true
+}
+
+/// Whether this process prints `err`: not when another rank failed and reports it itself, and
+/// under `mpirun` an error found before MPI starts only on rank 0.
+pub fn reports_error(err: &anyhow::Error) -> bool {
+    let other_rank = err.chain().any(|cause| matches!(cause.downcast_ref(), Some(oplab_datasets::DatasetError::OtherRankFailed)));
+    !other_rank && reports_errors_before_mpi()
+}

@@ -48,6 +48,24 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let model = ModelKind::parse(&args.model)?;
     let device: DeviceKind = args.device.parse()?;
     let has_checkpoint = args.out.join(files::CHECKPOINT).is_file();
+    if has_checkpoint && !args.resume {
+        if dynamics::is_alrnn_run(&args.out) {
+            bail!("--out {} already holds another run (an alrnn run); choose another directory", args.out.display());
+        }
+        let mut wanted = match &args.config {
+            Some(path) => read_config_file(path, TrainConfig::from_toml)?,
+            None => TrainConfig::default(),
+        };
+        wanted.model = model;
+        if let Some(e) = args.epochs {
+            wanted.epochs = e;
+        }
+        let wanted = wanted.with_split_of(&args.data)?;
+        let stored = training::read_run_config(&args.out)?;
+        let state = training::read_run_state(&args.out)?;
+        let verdict = compare_runs(&stored.to_toml(), &wanted.to_toml(), &state.data, &args.data, state.epochs_done, wanted.epochs);
+        return finished_or_refused(&args, verdict);
+    }
     let mut cfg = if args.resume {
         if !has_checkpoint {
             bail!("--resume: {} holds no checkpoint ({}); start a new run without --resume", args.out.display(), files::CHECKPOINT);
@@ -66,16 +84,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         stored
     } else {
-        if has_checkpoint {
-            bail!("--out {} already holds a run; pass --resume to continue it or choose another directory", args.out.display());
-        }
         let mut cfg = match &args.config {
-            Some(path) => {
-                read_config_file(path, TrainConfig::from_toml)?
-            }
+            Some(path) => read_config_file(path, TrainConfig::from_toml)?,
             None => TrainConfig::default(),
         };
         cfg.model = model;
+        cfg.validate()?;
+        if !cfg.data.split_is_resolved() {
+            cfg = cfg.with_split_of(&args.data)?;
+            if !args.quiet {
+                let (n_train, n_val, n_test) = cfg.data.split_sizes();
+                eprintln!(
+                    "split of {}: {n_train} training, {n_val} validation, {n_test} test samples (sizes not set in [data] take 80/10/10 % of the file)",
+                    args.data.display()
+                );
+            }
+        }
         cfg
     };
     if let Some(e) = args.epochs {
@@ -118,6 +142,22 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         bail!("device = {} is invalid: alrnn trains on the CPU only (a 20-unit RNN gains nothing from a GPU)", args.device);
     }
     let has_checkpoint = args.out.join(dynamics::train::files::CHECKPOINT).is_file();
+    if has_checkpoint && !args.resume && dynamics::is_alrnn_run(&args.out) {
+        let mut wanted = match &args.config {
+            Some(path) => read_config_file(path, AlrnnTrainConfig::from_toml)?,
+            None => AlrnnTrainConfig::default(),
+        };
+        if let Some(e) = args.epochs {
+            wanted.epochs = e;
+        }
+        let d = &wanted.data;
+        let series_len = dynamics::train::load_series(&args.data, &d.field, d.train_sample, d.skip, d.length)?.len();
+        let wanted = wanted.with_seq_len_for(series_len);
+        let stored = dynamics::train::read_config(&args.out)?;
+        let state = dynamics::train::read_state(&args.out)?;
+        let verdict = compare_runs(&stored.to_toml(), &wanted.to_toml(), &state.data, &args.data, state.epochs_done, wanted.epochs);
+        return finished_or_refused(&args, verdict);
+    }
     let mut cfg = if args.resume {
         if !has_checkpoint {
             bail!("--resume: {} holds no checkpoint ({}); start a new run without --resume", args.out.display(), dynamics::train::files::CHECKPOINT);
@@ -136,7 +176,7 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         stored
     } else {
         if has_checkpoint || args.out.join(files::CHECKPOINT).is_file() {
-            bail!("--out {} already holds a run; pass --resume to continue it or choose another directory", args.out.display());
+            bail!("--out {} already holds another run (not an alrnn run); choose another directory", args.out.display());
         }
         match &args.config {
             Some(path) => {
@@ -171,6 +211,52 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `--out` holds, against the run the command would start there.
+enum ExistingRun {
+    /// The same configuration and data, all epochs done.
+    Finished { epochs: usize },
+    /// The same configuration and data, stopped after `done` of `epochs` epochs.
+    Unfinished { done: usize, epochs: usize },
+    /// Another run; the reason names the first difference.
+    Different(String),
+}
+
+/// Compare a stored run (config TOML, data file, epochs done) with the run a command asks for.
+fn compare_runs(stored: &str, wanted: &str, stored_data: &Path, data: &Path, done: usize, epochs: usize) -> ExistingRun {
+    if let Some(field) = oplab_datasets::config_diff::first_difference(stored, wanted) {
+        return ExistingRun::Different(format!("its config differs at `{field}`"));
+    }
+    let same_file = |a: &Path, b: &Path| a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    if !same_file(stored_data, data) {
+        return ExistingRun::Different(format!("it was trained on {}", stored_data.display()));
+    }
+    if done >= epochs {
+        ExistingRun::Finished { epochs: done }
+    } else {
+        ExistingRun::Unfinished { done, epochs }
+    }
+}
+
+/// A rerun of the command that finished a run succeeds without touching it (job scripts rerun
+/// whole pipelines); an unfinished or different run is refused with what to do instead.
+fn finished_or_refused(args: &TrainArgs, existing: ExistingRun) -> Result<ExitCode> {
+    let out = args.out.display();
+    match existing {
+        ExistingRun::Finished { epochs } => {
+            if !args.quiet {
+                eprintln!("{out} is already complete ({epochs} epochs, same config and data); nothing to do");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ExistingRun::Unfinished { done, epochs } => {
+            bail!("--out {out} holds this run stopped after {done} of {epochs} epochs; pass --resume to continue it")
+        }
+        ExistingRun::Different(why) => {
+            bail!("--out {out} already holds another run ({why}); pass --resume to continue that run, or choose another directory")
+        }
+    }
+}
+
 /// Reads and parses a `--config` file; errors name the flag and the file.
 fn read_config_file<T>(path: &Path, parse: impl FnOnce(&str) -> oplab_operators::Result<T>) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
@@ -180,38 +266,12 @@ fn read_config_file<T>(path: &Path, parse: impl FnOnce(&str) -> oplab_operators:
 /// With `--resume`, a `--config` file must still describe the stored run (its `epochs` aside):
 /// otherwise one line naming the first differing field.
 fn ensure_same_config(path: &Path, given: &str, stored: &str, out: &Path, stored_name: &str) -> Result<()> {
-    match first_difference(given, stored) {
+    match oplab_datasets::config_diff::first_difference(given, stored) {
         None => Ok(()),
         Some(field) => bail!(
             "--config {}: {field} differs from the run's stored {stored_name} in {}; drop --config to continue the stored run, or start a new run elsewhere",
             path.display(),
             out.display()
         ),
-    }
-}
-
-/// The first dotted key at which two TOML documents differ (`None` when they are equal).
-fn first_difference(a: &str, b: &str) -> Option<String> {
-    fn walk(a: &toml::Value, b: &toml::Value, path: &str) -> Option<String> {
-        match (a, b) {
-            (toml::Value::Table(x), toml::Value::Table(y)) => {
-                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                keys.into_iter().find_map(|k| {
-                    let sub = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    match (x.get(k), y.get(k)) {
-                        (Some(v), Some(w)) => walk(v, w, &sub),
-                        _ => Some(sub),
-                    }
-                })
-            }
-            _ if a == b => None,
-            _ => Some(if path.is_empty() { "the config".to_string() } else { path.to_string() }),
-        }
-    }
-    match (a.parse::<toml::Value>(), b.parse::<toml::Value>()) {
-        (Ok(x), Ok(y)) => walk(&x, &y, ""),
-        _ => (a != b).then(|| "the config".to_string()),
     }
 }

@@ -25,21 +25,28 @@ pub struct DataConfig {
     pub inputs: Vec<String>,
     /// Target fields (empty: every field with `role = target`).
     pub targets: Vec<String>,
-    /// Training samples (the first ones in the file).
-    pub n_train: usize,
-    /// Validation samples (the next ones), used for model selection.
-    pub n_val: usize,
-    /// Test samples (the next ones), used only by `eval`.
-    pub n_test: usize,
+    /// Training samples (the first ones in the file) [default: the file's samples less the
+    /// validation and test ones].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_train: Option<usize>,
+    /// Validation samples (the next ones), used for model selection [default: 10 % of the file].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_val: Option<usize>,
+    /// Test samples (the next ones), used only by `eval` [default: 10 % of the file].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_test: Option<usize>,
     /// Keep every `subsample`-th grid point along each axis (`::s` in the reference scripts).
     pub subsample: usize,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        DataConfig { inputs: Vec::new(), targets: Vec::new(), n_train: 1000, n_val: 100, n_test: 100, subsample: 1 }
+        DataConfig { inputs: Vec::new(), targets: Vec::new(), n_train: None, n_val: None, n_test: None, subsample: 1 }
     }
 }
+
+/// Share of a file's samples that an unset `n_val` or `n_test` takes.
+const DEFAULT_HELD_OUT_SHARE: f64 = 0.1;
 
 /// Which part of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +94,8 @@ fn data_err(path: &Path, message: impl Into<String>) -> OperatorError {
 impl DataConfig {
     /// Checks the ranges that do not need the file.
     pub fn validate(&self) -> crate::Result<()> {
-        if self.n_train == 0 {
-            return Err(OperatorError::invalid("data.n_train", self.n_train, "must be >= 1"));
+        if self.n_train == Some(0) {
+            return Err(OperatorError::invalid("data.n_train", 0, "must be >= 1"));
         }
         if self.subsample == 0 || self.subsample > 1024 {
             return Err(OperatorError::invalid("data.subsample", self.subsample, "must be 1 to 1024"));
@@ -96,12 +103,47 @@ impl DataConfig {
         Ok(())
     }
 
+    /// Whether every split size is set (as in a stored run's config).
+    pub fn split_is_resolved(&self) -> bool {
+        self.n_train.is_some() && self.n_val.is_some() && self.n_test.is_some()
+    }
+
+    /// This configuration with every split size set for a file of `n_samples` samples: sizes
+    /// given stay; an unset `n_val` or `n_test` is 10 % of the file (at least 1), an unset
+    /// `n_train` the rest. So a first run needs no config: 80/10/10 % of whatever file it gets.
+    pub fn with_split_for(&self, n_samples: usize) -> crate::Result<DataConfig> {
+        let held_out = ((n_samples as f64 * DEFAULT_HELD_OUT_SHARE).round() as usize).max(1);
+        let n_val = self.n_val.unwrap_or(held_out);
+        let n_test = self.n_test.unwrap_or(held_out);
+        let n_train = match self.n_train {
+            Some(n) => n,
+            None if n_samples > n_val + n_test => n_samples - n_val - n_test,
+            None => {
+                return Err(OperatorError::invalid(
+                    "data.n_train",
+                    format!("{n_samples} - {n_val} - {n_test}"),
+                    format!("must be >= 1: a file of {n_samples} samples leaves none for training after {n_val} validation and {n_test} test samples"),
+                ))
+            }
+        };
+        let resolved = DataConfig { n_train: Some(n_train), n_val: Some(n_val), n_test: Some(n_test), ..self.clone() };
+        resolved.validate()?;
+        Ok(resolved)
+    }
+
+    /// `(n_train, n_val, n_test)`, unset sizes counted as 0 (resolve them first with
+    /// [`DataConfig::with_split_for`]).
+    pub fn split_sizes(&self) -> (usize, usize, usize) {
+        (self.n_train.unwrap_or(0), self.n_val.unwrap_or(0), self.n_test.unwrap_or(0))
+    }
+
     /// The index range of a split.
     pub fn range(&self, split: Split) -> std::ops::Range<usize> {
+        let (n_train, n_val, n_test) = self.split_sizes();
         match split {
-            Split::Train => 0..self.n_train,
-            Split::Val => self.n_train..self.n_train + self.n_val,
-            Split::Test => self.n_train + self.n_val..self.n_train + self.n_val + self.n_test,
+            Split::Train => 0..n_train,
+            Split::Val => n_train..n_train + n_val,
+            Split::Test => n_train + n_val..n_train + n_val + n_test,
         }
     }
 
@@ -142,7 +184,15 @@ impl DataConfig {
             }
         }
         let total = info.n_samples as usize;
-        let need = self.n_train + self.n_val + self.n_test;
+        let resolved;
+        let this = if self.split_is_resolved() {
+            self
+        } else {
+            resolved = self.with_split_for(total)?;
+            &resolved
+        };
+        let (n_train, n_val, n_test) = this.split_sizes();
+        let need = n_train + n_val + n_test;
         if need > total {
             return Err(OperatorError::invalid(
                 "data.n_train + n_val + n_test",
@@ -150,7 +200,7 @@ impl DataConfig {
                 format!("must be at most the {total} samples of {}", path.display()),
             ));
         }
-        let range = self.range(split);
+        let range = this.range(split);
         let (h0, w0) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
         let s = self.subsample;
         let (h, w) = (h0.div_ceil(s).max(1), w0.div_ceil(s));
@@ -228,6 +278,19 @@ pub fn batches(order: &[usize], batch_size: usize) -> impl Iterator<Item = &[usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unset_split_takes_80_10_10_percent_of_the_file() {
+        let d = DataConfig::default().with_split_for(24).unwrap();
+        assert_eq!(d.split_sizes(), (20, 2, 2));
+        assert_eq!(DataConfig::default().with_split_for(1504).unwrap().split_sizes(), (1203, 150, 150));
+        let given = DataConfig { n_train: Some(1280), n_val: Some(112), n_test: Some(112), ..DataConfig::default() };
+        assert_eq!(given.with_split_for(1504).unwrap().split_sizes(), (1280, 112, 112));
+        let only_train = DataConfig { n_train: Some(10), ..DataConfig::default() };
+        assert_eq!(only_train.with_split_for(100).unwrap().split_sizes(), (10, 10, 10));
+        let err = DataConfig::default().with_split_for(2).unwrap_err().to_string();
+        assert!(err.starts_with("data.n_train = 2 - 1 - 1 is invalid"), "{err}");
+    }
 
     #[test]
     fn epoch_orders_are_seeded_permutations() {

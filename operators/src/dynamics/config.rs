@@ -182,8 +182,10 @@ pub struct AlrnnTrainConfig {
     pub batches_per_epoch: usize,
     /// Subsequences per batch (sampled with replacement at random start points).
     pub batch_size: usize,
-    /// Subsequence length T̃ (predicted steps).
-    pub seq_len: usize,
+    /// Subsequence length T̃ (predicted steps) [default: the reference's 200, or half the
+    /// training series where that is shorter than 401 steps].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<usize>,
     /// Gaussian noise σ added to every sampled batch.
     pub noise: f64,
     /// Worker threads for the batch gradient (0: all cores). Results do not depend on it.
@@ -200,6 +202,9 @@ pub struct AlrnnTrainConfig {
     pub eval: EvalSection,
 }
 
+/// The subsequence length of the reference's Lorenz-63 and Rössler settings.
+pub const REFERENCE_SEQ_LEN: usize = 200;
+
 impl Default for AlrnnTrainConfig {
     fn default() -> Self {
         AlrnnTrainConfig {
@@ -208,7 +213,7 @@ impl Default for AlrnnTrainConfig {
             epochs: 2000,
             batches_per_epoch: 50,
             batch_size: 16,
-            seq_len: 200,
+            seq_len: None,
             noise: 0.05,
             threads: 0,
             alrnn: AlrnnSection::default(),
@@ -236,6 +241,15 @@ impl AlrnnTrainConfig {
         Ok(cfg)
     }
 
+    /// This configuration with `seq_len` set for a training series of `series_len` steps: a
+    /// given length stays (the training checks it fits); an unset one is the reference's
+    /// [`REFERENCE_SEQ_LEN`] where the series holds at least twice that, else half the series, so
+    /// the default works with `oplab generate ode`'s 192-point trajectories too.
+    pub fn with_seq_len_for(&self, series_len: usize) -> AlrnnTrainConfig {
+        let seq_len = self.seq_len.unwrap_or_else(|| REFERENCE_SEQ_LEN.min(series_len.saturating_sub(1) / 2).max(1));
+        AlrnnTrainConfig { seq_len: Some(seq_len), ..self.clone() }
+    }
+
     /// The resolved TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
@@ -247,7 +261,9 @@ impl AlrnnTrainConfig {
         check(self.epochs >= 1 && self.epochs <= 10_000_000, "epochs", self.epochs, "must be in [1, 10000000]")?;
         check(self.batches_per_epoch >= 1, "batches_per_epoch", self.batches_per_epoch, "must be >= 1")?;
         check((1..=1_000_000).contains(&self.batch_size), "batch_size", self.batch_size, "must be in [1, 1000000]")?;
-        check(self.seq_len >= 1, "seq_len", self.seq_len, "must be >= 1")?;
+        if let Some(len) = self.seq_len {
+            check(len >= 1, "seq_len", len, "must be >= 1")?;
+        }
         check(self.noise.is_finite() && self.noise >= 0.0, "noise", self.noise, "must be finite and >= 0")?;
         check(self.threads <= 1024, "threads", self.threads, "must be in [0, 1024] (0: all cores)")?;
         check(self.alrnn.latent_dim >= 1 && self.alrnn.latent_dim <= 4096, "alrnn.latent_dim", self.alrnn.latent_dim, "must be in [1, 4096]")?;

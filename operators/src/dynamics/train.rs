@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind};
+use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind, REFERENCE_SEQ_LEN};
 use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
 use super::model::{normal, Alrnn, AlrnnShape, Forcing};
 use super::symbolic::{code, Subregion};
@@ -398,15 +398,17 @@ pub fn train(data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTr
 
 /// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
 pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+    let cfg = &cfg.with_seq_len_for(series.len());
     cfg.validate()?;
+    let seq_len = cfg.seq_len.unwrap_or(REFERENCE_SEQ_LEN);
     let ck_path = run_dir.join(files::CHECKPOINT);
     let resumed = if opts.resume { Some(read_checkpoint(run_dir)?) } else { None };
     let n = series.n;
     let shape = AlrnnShape { m: cfg.alrnn.latent_dim, p: cfg.alrnn.relu_units, n };
     shape.validate()?;
     let t_len = series.len();
-    if t_len < cfg.seq_len + 1 {
-        return Err(OperatorError::invalid("seq_len", cfg.seq_len, format!("must be < {t_len}, the training series' length")));
+    if t_len < seq_len + 1 {
+        return Err(OperatorError::invalid("seq_len", seq_len, format!("must be < {t_len}, the training series' length")));
     }
     let (mut model, mut moments, mut state) = match resumed {
         Some((params, moments, state)) => {
@@ -450,7 +452,7 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
     }
     let np = shape.n_params();
     let mut grad = vec![0.0; np];
-    let width = (cfg.seq_len + 1) * n;
+    let width = (seq_len + 1) * n;
     let mut seqs: Vec<Vec<f64>> = vec![vec![0.0; width]; cfg.batch_size];
     let mut call_start = Instant::now();
     for epoch in state.epochs_done..last {
@@ -461,7 +463,7 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
         let mut loss_sum = 0.0;
         for _ in 0..cfg.batches_per_epoch {
             for s in seqs.iter_mut() {
-                let start = rng.random_range(0..t_len - cfg.seq_len);
+                let start = rng.random_range(0..t_len - seq_len);
                 s.copy_from_slice(&series.values[start * n..start * n + width]);
                 if cfg.noise > 0.0 {
                     for v in s.iter_mut() {
@@ -706,7 +708,7 @@ mod tests {
             epochs: 6,
             batches_per_epoch: 4,
             batch_size: 4,
-            seq_len: 30,
+            seq_len: Some(30),
             alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 8, relu_units: 2 },
             eval: crate::dynamics::config::EvalSection { every: 2, select_len: 2000, ..Default::default() },
             ..Default::default()

@@ -206,6 +206,17 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// This configuration with the data split set for the file `data` (sizes not given take
+    /// 80/10/10 % of its samples, see [`DataConfig::with_split_for`]); the file is only opened
+    /// when a size is unset.
+    pub fn with_split_of(&self, data: &std::path::Path) -> crate::Result<TrainConfig> {
+        if self.data.split_is_resolved() {
+            return Ok(self.clone());
+        }
+        let n_samples = oplab_datasets::DatasetFile::open(data)?.info().n_samples as usize;
+        Ok(TrainConfig { data: self.data.with_split_for(n_samples)?, ..self.clone() })
+    }
+
     /// Parses TOML, naming unknown or mistyped fields.
     pub fn from_toml(text: &str) -> crate::Result<Self> {
         let cfg: TrainConfig = toml::from_str(text).map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid training configuration (see `oplab train --help`)"))?;

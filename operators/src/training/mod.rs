@@ -143,6 +143,7 @@ fn from_bytes<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B::Device, path
 
 /// Trains `cfg.model` on `data`, writing the run to `run_dir`.
 pub fn train(data: &Path, run_dir: &Path, cfg: &TrainConfig, device: DeviceKind, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary> {
+    let cfg = &cfg.with_split_of(data)?;
     match device {
         DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
         DeviceKind::Cuda => {
@@ -217,7 +218,7 @@ where
     B::InnerBackend: ConvBackend,
 {
     cfg.validate()?;
-    if cfg.data.n_val == 0 {
+    if cfg.data.n_val == Some(0) {
         return Err(OperatorError::invalid("data.n_val", 0, "must be >= 1: the best model is chosen on the validation split"));
     }
     let (mut train_set, names) = cfg.data.load(data, Split::Train)?;
@@ -507,7 +508,7 @@ fn evaluate_on<B: ConvBackend>(device: &B::Device, cfg: &TrainConfig, run_dir: &
     let norm_path = run_dir.join(files::NORMALIZERS);
     let text = std::fs::read_to_string(&norm_path).map_err(|e| OperatorError::io(&norm_path, e))?;
     let norms: Normalizers = serde_json::from_str(&text).map_err(|e| ck_err(&norm_path, format!("unreadable: {e}")))?;
-    if cfg.data.n_test == 0 {
+    if cfg.data.n_test == Some(0) {
         return Err(OperatorError::invalid("data.n_test", 0, "must be >= 1 to evaluate"));
     }
     let (mut set, names) = cfg.data.load(data, Split::Test)?;

@@ -72,6 +72,16 @@ pub fn run(args: GenerateArgs) -> Result<ExitCode> {
     }
 }
 
+/// Set once this process has initialised MPI: from then on each rank reports its own errors.
+#[cfg(feature = "mpi")]
+static MPI_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process has initialised MPI.
+#[cfg(feature = "mpi")]
+pub fn mpi_started() -> bool {
+    MPI_STARTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Output layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Layout {
@@ -188,14 +198,19 @@ impl CommonArgs {
         Ok(())
     }
 
-    /// Run the generation of `problem` with these options and print a one-line summary.
-    pub fn run(&self, problem: &dyn Problem, settings: &GenerationSettings) -> Result<ExitCode> {
+    /// Where and how the native file of `problem` is written.
+    pub fn run_options(&self, problem: &dyn Problem) -> Result<RunOptions> {
         let shard = match &self.shard {
             Some(s) => s.parse::<Shard>()?,
             None => Shard::WHOLE,
         };
         let out = self.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.h5", problem.name())));
-        let opts = RunOptions { out, shard, threads: self.threads, block_size: self.block_size, force: self.force };
+        Ok(RunOptions { out, shard, threads: self.threads, block_size: self.block_size, force: self.force })
+    }
+
+    /// Run the generation of `problem` with these options and print a one-line summary.
+    pub fn run(&self, problem: &dyn Problem, settings: &GenerationSettings) -> Result<ExitCode> {
+        let opts = self.run_options(problem)?;
         #[cfg(feature = "mpi")]
         if oplab_datasets::distributed::launched_under_mpi() {
             return self.run_mpi(problem, settings, &opts);
@@ -211,6 +226,7 @@ impl CommonArgs {
         use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
         use mpi::traits::Communicator;
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
+        MPI_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         let world = universe.world();
         let finish = match self.mpi_finish {
             MpiFinish::Merged => Finish::Merged,
@@ -226,6 +242,12 @@ impl CommonArgs {
     }
 
     fn print_summary(&self, summary: &oplab_datasets::RunSummary) {
+        if summary.already_complete {
+            if !self.quiet {
+                eprintln!("{} is already complete ({} samples, same config); nothing to do", summary.path.display(), summary.samples);
+            }
+            return;
+        }
         if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
             eprintln!(

@@ -16,7 +16,7 @@ use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
 
 use oplab_datasets::export::{export, supports, unsupported_message, ExportLayout};
-use oplab_datasets::{GenerationSettings, Problem};
+use oplab_datasets::{existing_output, ExistingOutput, GenerationSettings, Plan, Problem};
 use oplab_solvers::navier_stokes::TimeScheme;
 
 use super::{CommonArgs, Layout};
@@ -34,15 +34,37 @@ fn run_in_layout(mut common: CommonArgs, problem: &dyn Problem, settings: &Gener
     }
     let extension = if layout == ExportLayout::Fno { "mat" } else { "hdf5" };
     let out = common.out.clone().unwrap_or_else(|| format!("{}.{extension}", problem.name()).into());
-    if out.exists() && !common.force {
-        anyhow::bail!("{} already exists; pass --force to overwrite it", out.display());
-    }
     let mut native = out.clone().into_os_string();
     native.push(".native.h5");
-    common.out = Some(native.clone().into());
+    let native = std::path::PathBuf::from(native);
+    common.out = Some(native.clone());
     let quiet = common.quiet;
+    // The export is written atomically from the kept native file, so a finished export whose
+    // native file holds this command's dataset is this command's output.
+    if out.exists() && !common.force {
+        let opts = common.run_options(problem)?;
+        let plan = Plan::new(problem, settings, &opts)?;
+        match existing_output(&plan, settings, &opts, &native) {
+            ExistingOutput::SameRun => {
+                if !quiet {
+                    eprintln!("{} is already complete ({} samples, same config); nothing to do", out.display(), plan.total());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            ExistingOutput::Absent => anyhow::bail!(
+                "{} already exists and its native file {} is gone, so it cannot be matched to this command; pass --force to overwrite it",
+                out.display(),
+                native.display()
+            ),
+            ExistingOutput::Different(why) => anyhow::bail!(
+                "{} already exists and is not this command's output (its native file {}: {why}); pass --force to overwrite it, or choose another --out",
+                out.display(),
+                native.display()
+            ),
+        }
+    }
     let code = common.run(problem, settings)?;
-    export(native.as_ref(), &out, layout)?;
+    export(&native, &out, layout)?;
     if !quiet {
         eprintln!("exported {} ({:?} layout)", out.display(), layout);
     }
