@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
+use oplab_common::Progress;
 
 use crate::blocks::PartialRun;
 use crate::error::{DatasetError, Result};
 use crate::generate::{check_output_path, thread_pool, Plan, RunOptions, RunSummary};
 use crate::header::ShardInfo;
 use crate::problem::Problem;
-use crate::progress::Progress;
 use crate::settings::GenerationSettings;
 use crate::writer::{write_virtual_file, VirtualPart};
 
