@@ -1,8 +1,9 @@
-//! The CLI's implementation of the libraries' progress trait: an indicatif bar on stderr with rate
+//! The CLI's implementation of the libraries' progress trait ([`oplab_common::Progress`], used by
+//! generation, merging, training and validation alike): an indicatif bar on stderr with rate
 //! and ETA (hidden automatically when stderr is not a terminal, or with `--quiet`).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oplab_datasets::Progress;
+use oplab_common::Progress;
 
 /// A progress bar shared by worker threads.
 pub struct Bar {

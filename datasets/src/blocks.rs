@@ -11,8 +11,9 @@
 //! each text as u64 length + UTF-8), then an FNV-1a 64 checksum of everything before it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use oplab_common::atomic;
 
 use crate::batch::{Batch, Values};
 use crate::error::{DatasetError, Result};
@@ -57,7 +58,6 @@ impl PartialRun {
         }
         fs::create_dir(&dir).map_err(|e| DatasetError::io(&dir, e))?;
         write_atomically(&dir.join(MANIFEST), manifest.as_bytes())?;
-        sync_dir(&dir)?;
         Ok(PartialRun { dir })
     }
 
@@ -106,8 +106,7 @@ impl PartialRun {
         bytes[32..40].copy_from_slice(&payload_len.to_le_bytes());
         let checksum = fnv1a64(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
-        write_atomically(&self.block_path(block), &bytes)?;
-        sync_dir(&self.dir)
+        write_atomically(&self.block_path(block), &bytes)
     }
 
     /// Read and verify a finished block.
@@ -140,7 +139,7 @@ impl PartialRun {
     fn remove_temporaries(&self) -> Result<()> {
         let entries = fs::read_dir(&self.dir).map_err(|e| DatasetError::io(&self.dir, e))?;
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().contains(".tmp") {
+            if atomic::is_temp_sibling(&entry.file_name()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -248,57 +247,15 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// Write `bytes` to `path` so that `path` either does not exist or holds all of `bytes`:
-/// write a temporary sibling, fsync it, rename it over `path`.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_sibling(path);
-    let mut file = fs::File::create(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| DatasetError::io(&tmp, e))?;
-    file.sync_all().map_err(|e| DatasetError::io(&tmp, e))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(|e| DatasetError::io(path, e))
+/// [`oplab_common::atomic::write_atomically`] (temporary, fsync, rename, fsync of the directory)
+/// with the target named in the error.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic::write_atomically(path, bytes).map_err(|e| DatasetError::io(path, e))
 }
 
-/// `path` with `.tmp-<pid>` appended: unique per process, recognisable as scratch.
-pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp-{}", std::process::id()));
-    PathBuf::from(name)
-}
-
-/// Remove the temporary siblings of `out` (`OUT.tmp-<pid>`, see [`temp_sibling`]) left by a
-/// process that died while writing it, e.g. during final assembly. Only names of exactly that
-/// pattern whose process is no longer running on this machine are touched; another file, or the
-/// scratch file of a live writer, is never removed.
+/// [`oplab_common::atomic::remove_stale_temporaries`] of `out`, with the path named in the error.
 pub fn remove_stale_temporaries(out: &Path) -> Result<()> {
-    let (Some(dir), Some(name)) = (out.parent(), out.file_name()) else { return Ok(()) };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let prefix = format!("{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let file_name = file_name.to_string_lossy();
-        let Some(pid) = file_name.strip_prefix(&prefix) else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
-        if pid != std::process::id() && process_alive(pid) {
-            continue;
-        }
-        let path = entry.path();
-        fs::remove_file(&path).map_err(|e| DatasetError::io(&path, e))?;
-    }
-    Ok(())
-}
-
-/// Whether process `pid` runs on this machine. Where that cannot be known (no `/proc`), every
-/// process counts as running, so nothing is removed.
-fn process_alive(pid: u32) -> bool {
-    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// fsync a directory so that a rename inside it is durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    let d = fs::File::open(dir).map_err(|e| DatasetError::io(dir, e))?;
-    d.sync_all().map_err(|e| DatasetError::io(dir, e))
+    atomic::remove_stale_temporaries(out).map_err(|e| DatasetError::io(out, e))
 }
 
 fn first_difference(old: &str, new: &str) -> String {

@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
+use oplab_common::Progress;
 
 use crate::blocks::{remove_stale_temporaries, PartialRun};
 use crate::error::{DatasetError, Result};
 use crate::generate::{check_output_path, existing_output, thread_pool, ExistingOutput, Plan, RunOptions, RunSummary};
 use crate::header::ShardInfo;
 use crate::problem::Problem;
-use crate::progress::Progress;
 use crate::settings::GenerationSettings;
 use crate::writer::{write_virtual_file, VirtualPart};
 

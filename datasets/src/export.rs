@@ -29,7 +29,9 @@ use std::path::Path;
 use hdf5::types::FixedAscii;
 use ndarray::{ArrayD, Axis, IxDyn};
 
-use crate::blocks::{remove_stale_temporaries, sync_dir, temp_sibling};
+use oplab_common::atomic::{commit, temp_sibling};
+
+use crate::blocks::remove_stale_temporaries;
 use crate::error::{DatasetError, Result};
 use crate::reader::DatasetFile;
 use crate::settings::Precision;
@@ -85,17 +87,11 @@ pub fn unsupported_message(layout: ExportLayout, problem: &str) -> String {
 pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
     remove_stale_temporaries(out)?;
     let tmp = temp_sibling(out);
-    let written = write_layout(native, out, &tmp, layout).and_then(|_| {
-        let f = std::fs::File::open(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| DatasetError::io(&tmp, e))
-    });
-    if let Err(e) = written {
+    let written = write_layout(native, out, &tmp, layout).and_then(|_| commit(&tmp, out).map_err(|e| DatasetError::io(out, e)));
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e);
     }
-    std::fs::rename(&tmp, out).map_err(|e| DatasetError::io(out, e))?;
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    sync_dir(dir)
+    written
 }
 
 /// Write the export of `native` for `out` into the file `scratch` (errors name `out`).

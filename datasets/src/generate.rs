@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use oplab_common::Progress;
 use rayon::prelude::*;
 
 use crate::batch::Batch;
@@ -11,7 +12,6 @@ use crate::blocks::{remove_stale_temporaries, PartialRun};
 use crate::error::{DatasetError, Result};
 use crate::header::{Header, ShardInfo};
 use crate::problem::{sample_rng, Problem, Sample, Schema};
-use crate::progress::Progress;
 use crate::reader::DatasetFile;
 use crate::settings::{GenerationSettings, Shard};
 use crate::writer::Hdf5Writer;
@@ -293,11 +293,11 @@ pub(crate) fn check_output_path(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !force {
         return Err(DatasetError::OutputExists { path: out.to_path_buf(), why: "it is a finished file".into() });
     }
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = oplab_common::atomic::parent_dir(out);
     if !parent.is_dir() {
         return Err(DatasetError::invalid("out", out.display(), format!("its directory {} does not exist", parent.display())));
     }
-    let probe = crate::blocks::temp_sibling(&out.with_extension("write-probe"));
+    let probe = oplab_common::atomic::temp_sibling(&out.with_extension("write-probe"));
     match std::fs::File::create(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);

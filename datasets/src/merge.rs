@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use oplab_common::Progress;
+
 use crate::error::{DatasetError, Result};
 use crate::generate::check_output_path;
 use crate::header::Header;
-use crate::progress::Progress;
 use crate::reader::DatasetFile;
 use crate::writer::Hdf5Writer;
 

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 use ndarray::ArrayView;
+use oplab_common::atomic::{self, temp_sibling};
 
 use crate::batch::{Batch, Values};
-use crate::blocks::{sync_dir, temp_sibling};
 use crate::error::{DatasetError, Result};
 use crate::header::{now_rfc3339, oplab_version, Header, SCHEMA_VERSION};
 use crate::settings::Precision;
@@ -95,11 +95,7 @@ impl Hdf5Writer {
         drop((fields, scalars, texts));
         file.flush().map_err(|e| DatasetError::hdf5(&tmp, e))?;
         file.close().map_err(|e| DatasetError::hdf5(&tmp, e))?;
-        let f = std::fs::File::open(&tmp).map_err(|e| DatasetError::io(&tmp, e))?;
-        f.sync_all().map_err(|e| DatasetError::io(&tmp, e))?;
-        std::fs::rename(&tmp, final_path).map_err(|e| DatasetError::io(final_path, e))?;
-        let parent = final_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        sync_dir(parent)
+        atomic::commit(&tmp, final_path).map_err(|e| DatasetError::io(final_path, e))
     }
 
     /// Abandon the file: close and delete the temporary.

@@ -1,40 +1,21 @@
-//! Figures of a run: the loss curve and input/target/prediction/error panels. Text uses
-//! DejaVu Sans embedded in the binary (`assets/`), so rendering never depends on system fonts.
+//! Figures of a run: the loss curve and input/target/prediction/error panels. The embedded
+//! font, the palette and PNG output are [`oplab_common::figure`]'s.
 
 use std::path::Path;
-use std::sync::Once;
 
+use oplab_common::figure::{self, register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 
 use crate::error::OperatorError;
 use crate::training::EpochMetrics;
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-pub(crate) const FAMILY: &str = "sans-serif";
-
-pub(crate) fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is compiled in; a failure would mean a corrupt asset, caught by the tests.
-        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
-    });
-}
-
 pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> OperatorError {
     OperatorError::io(path, std::io::Error::other(format!("cannot draw figure: {e}")))
 }
 
+/// Writes an RGB image to `path` as PNG, atomically.
 pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Result<()> {
-    let mut bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut bytes, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(|e| plot_err(path, e))?;
-        writer.write_image_data(rgb).map_err(|e| plot_err(path, e))?;
-        writer.finish().map_err(|e| plot_err(path, e))?;
-    }
-    crate::training::checkpoint::write_atomic(path, &bytes)
+    figure::write_png(path, rgb, w, h).map_err(|e| OperatorError::io(path, e))
 }
 
 /// A labelled, coloured curve of (x, y) points.
@@ -44,9 +25,9 @@ pub(crate) type Curve<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 pub fn loss_curve(path: &Path, history: &[EpochMetrics]) -> crate::Result<()> {
     let per_epoch = |f: fn(&EpochMetrics) -> f64| history.iter().enumerate().map(|(i, m)| ((i + 1) as f64, f(m))).collect();
     let series = [
-        ("train loss", per_epoch(|m| m.train_loss), RGBColor(0, 114, 178)),
-        ("val rel. L2", per_epoch(|m| m.val_l2), RGBColor(213, 94, 0)),
-        ("val rel. H1", per_epoch(|m| m.val_h1), RGBColor(0, 158, 115)),
+        ("train loss", per_epoch(|m| m.train_loss), PALETTE[0]),
+        ("val rel. L2", per_epoch(|m| m.val_l2), PALETTE[1]),
+        ("val rel. H1", per_epoch(|m| m.val_h1), PALETTE[2]),
     ];
     log_curves(path, "training curve", "error (log10)", history.len(), &series)
 }

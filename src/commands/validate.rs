@@ -42,23 +42,6 @@ pub struct ValidateArgs {
     pub quiet: bool,
 }
 
-/// The validation harness reports through its own progress trait (same four methods as
-/// the datasets one), so the CLI's bar serves both.
-impl oplab_validation::Progress for Bar {
-    fn start(&self, label: &str, total: u64, done: u64) {
-        oplab_datasets::Progress::start(self, label, total, done);
-    }
-    fn advance(&self, n: u64) {
-        oplab_datasets::Progress::advance(self, n);
-    }
-    fn message(&self, text: &str) {
-        oplab_datasets::Progress::message(self, text);
-    }
-    fn finish(&self) {
-        oplab_datasets::Progress::finish(self);
-    }
-}
-
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     if args.list {
         for name in oplab_validation::check_names() {

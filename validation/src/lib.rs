@@ -16,14 +16,13 @@ pub mod checks;
 pub mod error;
 pub mod icl;
 pub mod plot;
-pub mod progress;
 pub mod quad;
 pub mod report;
 pub mod rmt;
 pub mod stats;
 
 pub use error::{Result, ValidationError};
-pub use progress::{Progress, Silent};
+pub use oplab_common::progress::{Progress, Silent};
 pub use report::{CheckResult, Measurement, Report, Status};
 
 use std::path::PathBuf;
@@ -80,7 +79,9 @@ pub fn run(options: &Options) -> Result<Report> {
 
 /// Runs the selected checks, writes figures, `index.html` and `summary.json` into
 /// `options.out_dir`, and returns the report. A failing check is reported, not an error;
-/// errors are bad options, I/O failures and numerical breakdowns.
+/// errors are bad options, I/O failures and numerical breakdowns. The harness never prints:
+/// `progress` gets `start` once with the number of checks, `message` for the running check and
+/// its inner steps, `advance(1)` after each check, `finish` at the end (also on error).
 pub fn run_with_progress(options: &Options, progress: &dyn Progress) -> Result<Report> {
     let selected = select(&options.only)?;
     std::fs::create_dir_all(&options.out_dir)

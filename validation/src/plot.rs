@@ -3,33 +3,17 @@
 //!
 //! Log axes are drawn by plotting log₁₀ of the data on a linear axis and labelling ticks
 //! with the original values; this keeps one code path for all four lin/log combinations.
-//! Text uses DejaVu Sans embedded in the binary (registered with plotters' ab_glyph
-//! support), so rendering never depends on fonts installed on the machine.
+//! The embedded font, the palette (series pick colours by index) and PNG output are
+//! [`oplab_common::figure`]'s.
 
 use crate::error::{Result, ValidationError};
+use oplab_common::figure::{self, register_font, FAMILY, PALETTE};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::Once;
 
-/// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`).
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-/// Family name under which the embedded font is registered.
-const FAMILY: &str = "sans-serif";
 /// Size of the rendered figures in pixels.
 const SIZE: (u32, u32) = (900, 600);
-
-/// Colour-blind-friendly palette (Okabe–Ito); series pick colours by index.
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(120, 120, 120),
-    RGBColor(0, 0, 0),
-];
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,14 +123,6 @@ impl Figure {
         self.series.push(s);
         self
     }
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is compiled in; failure would mean a corrupt asset, caught by the tests.
-        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
-    });
 }
 
 /// Maps a data value to plot coordinates (log₁₀ on log axes); None if not drawable.
@@ -345,17 +321,7 @@ pub fn render(fig: &Figure, dir: &Path) -> Result<()> {
         draw(&root, fig).map_err(plot_err)?;
     }
     let png_path = dir.join(format!("{}.png", fig.stem));
-    write_png(&png_path, &rgb, w, h).map_err(|e| ValidationError::Io { path: png_path, source: e })
-}
-
-fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> std::io::Result<()> {
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut enc = png::Encoder::new(file, w, h);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-    writer.write_image_data(rgb).map_err(std::io::Error::other)?;
-    writer.finish().map_err(std::io::Error::other)
+    figure::write_png(&png_path, &rgb, w, h).map_err(|e| ValidationError::Io { path: png_path, source: e })
 }
 
 #[cfg(test)]

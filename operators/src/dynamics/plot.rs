@@ -1,19 +1,19 @@
 //! Figures of an AL-RNN run: training curves, true vs generated attractor (2-D projections),
 //! power spectra, and the subregion coding over time. Text uses the embedded font of
-//! [`crate::plot`].
+//! [`oplab_common::figure`].
 
 use std::path::Path;
 
+use oplab_common::figure::{register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 use rustfft::FftPlanner;
 
 use super::metrics::power_spectrum;
 use super::train::AlrnnEpoch;
-use crate::plot::{log_curves, plot_err, register_font, write_png, Curve, FAMILY};
+use crate::plot::{log_curves, plot_err, write_png, Curve};
 
-
-const TRUE_COLOR: RGBColor = RGBColor(0, 114, 178);
-const GEN_COLOR: RGBColor = RGBColor(213, 94, 0);
+const TRUE_COLOR: RGBColor = PALETTE[0];
+const GEN_COLOR: RGBColor = PALETTE[1];
 
 fn finite_range<'a>(vals: impl Iterator<Item = &'a f64>) -> (f64, f64) {
     let (lo, hi) = vals.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
@@ -32,8 +32,8 @@ pub fn training_curves(path: &Path, history: &[AlrnnEpoch]) -> crate::Result<()>
     let series: [Curve; 4] = [
         ("forced loss (MSE)", history.iter().map(|e| (e.epoch as f64, e.loss)).collect(), TRUE_COLOR),
         ("D_stsp (train series)", history.iter().filter_map(|e| e.dstsp.map(|v| (e.epoch as f64, v))).collect(), GEN_COLOR),
-        ("D_H", history.iter().filter_map(|e| e.dh.map(|v| (e.epoch as f64, v))).collect(), RGBColor(0, 158, 115)),
-        ("prediction error", history.iter().filter_map(|e| e.pe.map(|v| (e.epoch as f64, v))).collect(), RGBColor(204, 121, 167)),
+        ("D_H", history.iter().filter_map(|e| e.dh.map(|v| (e.epoch as f64, v))).collect(), PALETTE[2]),
+        ("prediction error", history.iter().filter_map(|e| e.pe.map(|v| (e.epoch as f64, v))).collect(), PALETTE[3]),
     ];
     log_curves(path, "AL-RNN training", "log10", history.len(), &series)
 }
@@ -129,17 +129,10 @@ pub fn spectra(path: &Path, truth: &[f64], gen: &[f64], n: usize, sigma: f64) ->
 }
 
 fn region_color(id: u32) -> RGBColor {
-    const PALETTE: [RGBColor; 8] = [
-        RGBColor(0, 114, 178),
-        RGBColor(213, 94, 0),
-        RGBColor(0, 158, 115),
-        RGBColor(204, 121, 167),
-        RGBColor(230, 159, 0),
-        RGBColor(86, 180, 233),
-        RGBColor(240, 228, 66),
-        RGBColor(0, 0, 0),
-    ];
-    PALETTE[(id as usize) % PALETTE.len()]
+    // Eight distinct hues: Okabe–Ito's own yellow where the shared palette has grey.
+    let mut colors = PALETTE;
+    colors[6] = RGBColor(240, 228, 66);
+    colors[(id as usize) % colors.len()]
 }
 
 /// The generated `x1` over time coloured by subregion (top) and the subregion id itself

@@ -20,7 +20,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use oplab_datasets::{DatasetFile, Progress};
+use oplab_common::Progress;
+use oplab_datasets::DatasetFile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -716,7 +717,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
         let data = Path::new("lorenz-in-memory");
-        let silent = oplab_datasets::Silent;
+        let silent = oplab_common::Silent;
         train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
         // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
         train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3) }, &silent).unwrap();

@@ -1,12 +1,11 @@
-//! Crash-safe files: every write goes to a temporary file in the same directory, is fsynced,
-//! then renamed over the target (and the directory fsynced), so a reader sees either the old or
-//! the new file, never a torn one.
+//! Crash-safe files of a run, and the checkpoint format. Every write goes through
+//! [`oplab_common::atomic`] (temporary sibling, fsync, rename, fsync of the directory), so a
+//! reader sees either the old or the new file, never a torn one.
 //!
 //! A checkpoint is one file holding three length-prefixed parts: the model record, the
 //! optimiser record (both burn's named MessagePack) and the run state (JSON), written together
 //! so they can never disagree.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::OperatorError;
@@ -15,25 +14,7 @@ const MAGIC: &[u8; 8] = b"OPLABCK1";
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // Persist the rename itself.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        OperatorError::io(path, e)
-    })
+    oplab_common::atomic::write_atomically(path, bytes).map_err(|e| OperatorError::io(path, e))
 }
 
 /// Packs the parts of a checkpoint.

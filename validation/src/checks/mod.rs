@@ -7,9 +7,9 @@ pub mod solvers;
 pub mod solvers_pde;
 
 use crate::error::Result;
-use crate::progress::Progress;
 use crate::report::CheckResult;
 use crate::rmt::sim::StandardTrial;
+use oplab_common::Progress;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
-//! The reporting hook long-running library code uses. The CLI implements it with a progress bar;
-//! libraries and tests use [`Silent`].
+//! The reporting hook long-running library code uses: libraries never print, they tell a
+//! [`Progress`] what they are doing. The CLI implements it once with a progress bar, for
+//! generation, training and validation alike; libraries and tests use [`Silent`].
 
 /// Receives progress of a long job. Implementations must be cheap and thread-safe: `advance` is
 /// called from worker threads.
