@@ -40,6 +40,10 @@ pub enum OperatorError {
         /// What is wrong.
         message: String,
     },
+    /// A training or evaluation request does not fit its files (the run directory it names, the
+    /// `--config` it gives); the message says what to do instead.
+    #[error("{0}")]
+    Request(String),
     /// An error from the dataset layer.
     #[error(transparent)]
     Dataset(#[from] oplab_datasets::DatasetError),

@@ -24,6 +24,8 @@ pub mod losses;
 pub mod models;
 pub mod normalizers;
 pub mod plot;
+pub mod registry;
+pub mod run;
 pub mod training;
 
 pub use backend::DeviceKind;

@@ -12,12 +12,14 @@ pub mod config;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod run;
 pub mod symbolic;
 pub mod train;
 
 pub use config::AlrnnTrainConfig;
 pub use model::{Alrnn, AlrnnShape, Forcing};
-pub use train::{evaluate, is_alrnn_run, train, AlrnnEvalSummary, AlrnnTrainOptions, AlrnnTrainSummary};
+pub use run::AlrnnRuns;
+pub use train::{evaluate, train, AlrnnEvalSummary, AlrnnTrainOptions, AlrnnTrainSummary};
 
 /// Exact f64 (de)serialisation for run files: numbers are written as strings in Rust's shortest
 /// round-trip form and parsed with `str::parse` (correctly rounded), because serde_json's default

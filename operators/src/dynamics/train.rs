@@ -13,9 +13,10 @@
 //! are written atomically at every evaluation epoch and at the end (`kill -9` loses at most
 //! `eval.every` epochs).
 //!
-//! A run directory holds `config.toml` (resolved [`AlrnnTrainConfig`]), `checkpoint.bin`
-//! (parameters, optimiser moments, run state), `best_model.json`, `metrics.jsonl`,
-//! `training.png`; after `eval`: `eval.json`, `attractor.png`, `spectra.png`, `subregions.png`.
+//! A run directory ([`RunDir`]) holds `config.toml` (resolved [`AlrnnTrainConfig`]),
+//! `checkpoint.bin` (parameters, optimiser moments, run state), `best_model.json`,
+//! `metrics.jsonl`, `training.png`; after `eval`: `eval.json`, `attractor.png`, `spectra.png`,
+//! `subregions.png`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,22 +32,15 @@ use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
 use super::model::{normal, Alrnn, AlrnnShape, Forcing};
 use super::symbolic::{code, Subregion};
 use crate::error::OperatorError;
-use crate::training::checkpoint;
+use crate::run::{run_err, RunDir};
 
-/// File names inside an AL-RNN run directory.
+/// File names inside an AL-RNN run directory (besides the shared [`crate::run::files`]).
 pub mod files {
-    /// Resolved configuration.
-    pub const CONFIG: &str = "config.toml";
-    /// Last checkpoint.
-    pub const CHECKPOINT: &str = "checkpoint.bin";
+    pub use crate::run::files::*;
     /// Model with the lowest `D_stsp` so far.
     pub const BEST: &str = "best_model.json";
-    /// One JSON line per epoch.
-    pub const METRICS: &str = "metrics.jsonl";
     /// Loss and metric curves.
     pub const CURVE: &str = "training.png";
-    /// Evaluation summary.
-    pub const EVAL: &str = "eval.json";
     /// True vs generated attractor, 2-D projections.
     pub const ATTRACTOR: &str = "attractor.png";
     /// True vs generated power spectra.
@@ -285,54 +279,33 @@ fn bytes_to_f64s(b: &[u8]) -> Vec<f64> {
     b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect()
 }
 
-fn ck_err(path: &Path, m: impl Into<String>) -> OperatorError {
-    OperatorError::Checkpoint { path: path.to_path_buf(), message: m.into() }
-}
-
-/// True when `run_dir/config.toml` describes an AL-RNN run.
-pub fn is_alrnn_run(run_dir: &Path) -> bool {
-    std::fs::read_to_string(run_dir.join(files::CONFIG))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("model").and_then(|m| m.as_str().map(|s| s == "alrnn")))
-        .unwrap_or(false)
-}
-
 /// Reads the stored configuration of an AL-RNN run.
-pub fn read_config(run_dir: &Path) -> crate::Result<AlrnnTrainConfig> {
-    let path = run_dir.join(files::CONFIG);
-    let text = std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))?;
-    AlrnnTrainConfig::from_toml(&text)
+pub fn read_config(run: &RunDir) -> crate::Result<AlrnnTrainConfig> {
+    AlrnnTrainConfig::from_toml(&run.read_config()?)
 }
 
 /// The checkpoint's parts: model parameters, optimiser (moments and step), run state.
-fn read_checkpoint(run_dir: &Path) -> crate::Result<(Vec<f64>, Moments, AlrnnRunState)> {
-    let path = run_dir.join(files::CHECKPOINT);
-    let bytes = std::fs::read(&path).map_err(|e| OperatorError::io(&path, e))?;
-    let parts = checkpoint::unpack(&path, &bytes)?;
-    if parts.len() != 4 {
-        return Err(ck_err(&path, "expected parameters, two moment vectors and the run state"));
-    }
-    let state: AlrnnRunState = serde_json::from_slice(&parts[3]).map_err(|e| ck_err(&path, format!("run state unreadable: {e}")))?;
+fn read_checkpoint(run: &RunDir) -> crate::Result<(Vec<f64>, Moments, AlrnnRunState)> {
+    let path = run.file(files::CHECKPOINT);
+    let parts = run.read_checkpoint(4)?;
+    let state: AlrnnRunState = serde_json::from_slice(&parts[3]).map_err(|e| run_err(&path, format!("run state unreadable: {e}")))?;
     let params = bytes_to_f64s(&parts[0]);
     let moments = Moments { m: bytes_to_f64s(&parts[1]), v: bytes_to_f64s(&parts[2]) };
     let np = state.shape.n_params();
     if params.len() != np || moments.m.len() != np || moments.v.len() != np {
-        return Err(ck_err(&path, format!("holds {} parameters; the stored shape needs {np}", params.len())));
+        return Err(run_err(&path, format!("holds {} parameters; the stored shape needs {np}", params.len())));
     }
     Ok((params, moments, state))
 }
 
 /// Reads the run state of the last checkpoint.
-pub fn read_state(run_dir: &Path) -> crate::Result<AlrnnRunState> {
-    read_checkpoint(run_dir).map(|c| c.2)
+pub fn read_state(run: &RunDir) -> crate::Result<AlrnnRunState> {
+    read_checkpoint(run).map(|c| c.2)
 }
 
 /// Reads the kept model.
-pub fn read_best(run_dir: &Path) -> crate::Result<BestModel> {
-    let path = run_dir.join(files::BEST);
-    let text = std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))?;
-    let best: BestModel = serde_json::from_str(&text).map_err(|e| ck_err(&path, format!("unreadable: {e}")))?;
+pub fn read_best(run: &RunDir) -> crate::Result<BestModel> {
+    let best: BestModel = run.read_json(files::BEST)?;
     Alrnn::from_params(best.model.shape, best.model.params.clone())?;
     Ok(best)
 }
@@ -389,21 +362,21 @@ pub struct AlrnnTrainSummary {
     pub run_dir: PathBuf,
 }
 
-/// Trains an AL-RNN on `cfg.data.train_sample` of `data`, writing the run to `run_dir`.
-pub fn train(data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+/// Trains an AL-RNN on `cfg.data.train_sample` of `data`, writing the run to `run`.
+pub fn train(data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
     cfg.validate()?;
-    let resumed = if opts.resume { Some(read_checkpoint(run_dir)?) } else { None };
+    let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
     let (series, standardizer) = prepare_series(data, cfg, cfg.data.train_sample, resumed.as_ref().map(|r| &r.2.standardizer))?;
-    train_series(&series, &standardizer, data, run_dir, cfg, opts, progress)
+    train_series(&series, &standardizer, data, run, cfg, opts, progress)
 }
 
 /// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
-pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, run_dir: &Path, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
     let cfg = &cfg.with_seq_len_for(series.len());
     cfg.validate()?;
     let seq_len = cfg.seq_len.unwrap_or(REFERENCE_SEQ_LEN);
-    let ck_path = run_dir.join(files::CHECKPOINT);
-    let resumed = if opts.resume { Some(read_checkpoint(run_dir)?) } else { None };
+    let ck_path = run.file(files::CHECKPOINT);
+    let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
     let n = series.n;
     let shape = AlrnnShape { m: cfg.alrnn.latent_dim, p: cfg.alrnn.relu_units, n };
     shape.validate()?;
@@ -414,13 +387,13 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
     let (mut model, mut moments, mut state) = match resumed {
         Some((params, moments, state)) => {
             if state.shape != shape {
-                return Err(ck_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
+                return Err(run_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
             }
             (Alrnn::from_params(shape, params)?, moments, state)
         }
         None => {
-            std::fs::create_dir_all(run_dir).map_err(|e| OperatorError::io(run_dir, e))?;
-            checkpoint::write_atomic(&run_dir.join(files::CONFIG), cfg.to_toml().as_bytes())?;
+            run.create()?;
+            run.write_config(&cfg.to_toml())?;
             let model = Alrnn::init(shape, cfg.seed)?;
             let state = AlrnnRunState {
                 epochs_done: 0,
@@ -448,9 +421,6 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.batches_per_epoch as u64;
     progress.start("train alrnn", cfg.epochs as u64 * per_epoch, state.epochs_done as u64 * per_epoch);
-    if opts.resume {
-        progress.message(&format!("resuming {} after epoch {} of {}", run_dir.display(), state.epochs_done, cfg.epochs));
-    }
     let np = shape.n_params();
     let mut grad = vec![0.0; np];
     let width = (seq_len + 1) * n;
@@ -499,8 +469,8 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
                 state.best_dstsp = record.dstsp;
                 state.best_epoch = done;
                 let best = BestModel { epoch: done, dstsp: record.dstsp, standardizer: state.standardizer.clone(), model: model.clone() };
-                let text = serde_json::to_string(&best).map_err(|e| ck_err(&run_dir.join(files::BEST), e.to_string()))?;
-                checkpoint::write_atomic(&run_dir.join(files::BEST), text.as_bytes())?;
+                let text = serde_json::to_string(&best).map_err(|e| run_err(&run.file(files::BEST), e.to_string()))?;
+                run.write_bytes(files::BEST, text.as_bytes())?;
             }
         }
         record.seconds = epoch_start.elapsed().as_secs_f64();
@@ -509,20 +479,18 @@ pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, r
         if evaluate_now || done == last {
             state.train_seconds += call_start.elapsed().as_secs_f64();
             call_start = Instant::now();
-            save(run_dir, &model, &moments, &state)?;
+            save(run, &model, &moments, &state)?;
         }
     }
     progress.finish();
-    Ok(AlrnnTrainSummary { state, run_dir: run_dir.to_path_buf() })
+    Ok(AlrnnTrainSummary { state, run_dir: run.path().to_path_buf() })
 }
 
-fn save(run_dir: &Path, model: &Alrnn, moments: &Moments, state: &AlrnnRunState) -> crate::Result<()> {
-    let ck_path = run_dir.join(files::CHECKPOINT);
-    let s = serde_json::to_vec(state).map_err(|e| ck_err(&ck_path, e.to_string()))?;
-    checkpoint::write_atomic(&ck_path, &checkpoint::pack(&[&f64s_to_bytes(&model.params), &f64s_to_bytes(&moments.m), &f64s_to_bytes(&moments.v), &s]))?;
-    let lines: String = state.history.iter().map(|m| serde_json::to_string(m).unwrap_or_default() + "\n").collect();
-    checkpoint::write_atomic(&run_dir.join(files::METRICS), lines.as_bytes())?;
-    super::plot::training_curves(&run_dir.join(files::CURVE), &state.history)
+fn save(run: &RunDir, model: &Alrnn, moments: &Moments, state: &AlrnnRunState) -> crate::Result<()> {
+    let s = serde_json::to_vec(state).map_err(|e| run_err(&run.file(files::CHECKPOINT), e.to_string()))?;
+    run.write_checkpoint(&[&f64s_to_bytes(&model.params), &f64s_to_bytes(&moments.m), &f64s_to_bytes(&moments.v), &s])?;
+    run.write_metrics(&state.history)?;
+    super::plot::training_curves(&run.file(files::CURVE), &state.history)
 }
 
 /// Result of `eval` on the test series.
@@ -564,12 +532,12 @@ pub struct AlrnnEvalSummary {
     pub train_seconds: f64,
 }
 
-/// Evaluates the kept model of `run_dir` on the test series of `data`: `D_stsp`, `D_H`,
+/// Evaluates the kept model of `run` on the test series of `data`: `D_stsp`, `D_H`,
 /// prediction error, symbolic coding; writes `eval.json` and three figures.
-pub fn evaluate(run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<AlrnnEvalSummary> {
-    let cfg = read_config(run_dir)?;
-    let state = read_state(run_dir)?;
-    let best = read_best(run_dir)?;
+pub fn evaluate(run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Result<AlrnnEvalSummary> {
+    let cfg = read_config(run)?;
+    let state = read_state(run)?;
+    let best = read_best(run)?;
     let (test, _) = prepare_series(data, &cfg, cfg.data.test_sample, Some(&best.standardizer))?;
     let n = test.n;
     if n != best.model.shape.n {
@@ -619,14 +587,13 @@ pub fn evaluate(run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::
         diverged,
         train_seconds: state.train_seconds,
     };
-    let text = serde_json::to_string_pretty(&summary).map_err(|err| ck_err(&run_dir.join(files::EVAL), err.to_string()))?;
-    checkpoint::write_atomic(&run_dir.join(files::EVAL), text.as_bytes())?;
+    run.write_json(files::EVAL, &summary)?;
     let truth_cmp = &test.values[..compared.min(test.len()) * n];
-    super::plot::attractor(&run_dir.join(files::ATTRACTOR), truth_cmp, gen, n)?;
-    super::plot::spectra(&run_dir.join(files::SPECTRA), truth_cmp, gen, n, e.psd_sigma)?;
+    super::plot::attractor(&run.file(files::ATTRACTOR), truth_cmp, gen, n)?;
+    super::plot::spectra(&run.file(files::SPECTRA), truth_cmp, gen, n, e.psd_sigma)?;
     let shown = 2000.min(coding.sequence.len());
     let lo = e.transient;
-    super::plot::subregions(&run_dir.join(files::SUBREGIONS), &observed[lo * n..(lo + shown) * n], &coding.sequence[..shown], n, model.shape.p)?;
+    super::plot::subregions(&run.file(files::SUBREGIONS), &observed[lo * n..(lo + shown) * n], &coding.sequence[..shown], n, model.shape.p)?;
     Ok(summary)
 }
 
@@ -715,7 +682,7 @@ mod tests {
             ..Default::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
+        let (a, b) = (RunDir::new(dir.path().join("straight")), RunDir::new(dir.path().join("resumed")));
         let data = Path::new("lorenz-in-memory");
         let silent = oplab_common::Silent;
         train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
@@ -730,11 +697,11 @@ mod tests {
         assert_eq!((sa.steps, sa.best_epoch, sa.best_dstsp), (sb.steps, sb.best_epoch, sb.best_dstsp));
         let strip = |s: &AlrnnRunState| s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>();
         assert_eq!(strip(&sa), strip(&sb));
-        assert_eq!(std::fs::read(a.join(files::BEST)).unwrap(), std::fs::read(b.join(files::BEST)).unwrap());
+        assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap());
         // Same seed, same bytes: a second straight run gives the identical model file.
-        let c = dir.path().join("again");
+        let c = RunDir::new(dir.path().join("again"));
         train_series(&series, &st, data, &c, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
-        assert_eq!(std::fs::read(a.join(files::BEST)).unwrap(), std::fs::read(c.join(files::BEST)).unwrap());
+        assert_eq!(a.read_bytes(files::BEST).unwrap(), c.read_bytes(files::BEST).unwrap());
     }
 
     /// The measurement behind writing the AL-RNN by hand: one forced forward + backward of a

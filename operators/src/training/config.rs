@@ -31,6 +31,14 @@ impl ModelKind {
             _ => Err(OperatorError::invalid("model", s, "must be one of: mgno, fno")),
         }
     }
+
+    /// The name a command and `config.toml` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Mgno => "mgno",
+            ModelKind::Fno => "fno",
+        }
+    }
 }
 
 /// MgNO hyper-parameters (channels in and out come from the data).

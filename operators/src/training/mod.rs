@@ -11,9 +11,9 @@
 //! - `metrics.jsonl`: one JSON object per epoch; `loss_curve.png`;
 //! - after `eval`: `eval.json`, `eval_samples.png`.
 
-pub mod checkpoint;
 pub mod clip;
 pub mod config;
+mod run;
 pub mod fused_adam;
 pub mod schedule;
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
@@ -32,6 +32,7 @@ use oplab_common::Progress;
 use serde::{Deserialize, Serialize};
 
 pub use config::{FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig};
+pub use run::OperatorRuns;
 pub use schedule::{ScheduleConfig, ScheduleKind};
 
 use crate::backend::DeviceKind;
@@ -208,7 +209,7 @@ pub fn read_run_config(run_dir: &Path) -> crate::Result<TrainConfig> {
 pub fn read_run_state(run_dir: &Path) -> crate::Result<RunState> {
     let path = run_dir.join(files::CHECKPOINT);
     let bytes = std::fs::read(&path).map_err(|e| OperatorError::io(&path, e))?;
-    let parts = checkpoint::unpack(&path, &bytes)?;
+    let parts = crate::run::unpack(&path, &bytes)?;
     let state = parts.get(2).ok_or_else(|| ck_err(&path, "has no run state"))?;
     serde_json::from_slice(state).map_err(|e| ck_err(&path, format!("run state unreadable: {e}")))
 }
@@ -351,7 +352,7 @@ where
     };
     if opts.resume {
         let bytes = std::fs::read(&ck_path).map_err(|e| OperatorError::io(&ck_path, e))?;
-        let parts = checkpoint::unpack(&ck_path, &bytes)?;
+        let parts = crate::run::unpack(&ck_path, &bytes)?;
         if parts.len() != 3 {
             return Err(ck_err(&ck_path, "expected model, optimiser and state"));
         }
@@ -382,9 +383,6 @@ where
     let per_epoch = train_set.n.div_ceil(cfg.batch_size);
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     progress.start("train", (cfg.epochs * per_epoch) as u64, (state.epochs_done * per_epoch) as u64);
-    if opts.resume {
-        progress.message(&format!("resuming {} after epoch {} of {}", run_dir.display(), state.epochs_done, cfg.epochs));
-    }
     for epoch in state.epochs_done..last {
         let started = Instant::now();
         let lr = cfg.schedule.lr(cfg.optimizer.lr, epoch, cfg.epochs);
@@ -440,12 +438,12 @@ where
             state.best_val_l2 = val_l2;
             state.best_epoch = epoch + 1;
             let bytes = to_bytes::<B::InnerBackend, _>(valid.into_record(), &run_dir.join(files::BEST))?;
-            checkpoint::write_atomic(&run_dir.join(files::BEST), &bytes)?;
+            crate::run::write_atomic(&run_dir.join(files::BEST), &bytes)?;
         }
         let m = to_bytes::<B, _>(model.clone().into_record(), &ck_path)?;
         let o = to_bytes::<B, _>(optim.to_record(), &ck_path)?;
         let s = serde_json::to_vec(&state).map_err(|e| ck_err(&ck_path, e.to_string()))?;
-        checkpoint::write_atomic(&ck_path, &checkpoint::pack(&[&m, &o, &s]))?;
+        crate::run::write_atomic(&ck_path, &crate::run::pack(&[&m, &o, &s]))?;
         // Metrics are rewritten from the checkpointed history, so a resumed run never holds
         // lines from epochs it is about to redo.
         let lines: String = state.history.iter().map(|m| serde_json::to_string(m).unwrap_or_default() + "\n").collect();
@@ -457,7 +455,7 @@ where
 }
 
 fn write_atomic_text(path: &Path, text: &str) -> crate::Result<()> {
-    checkpoint::write_atomic(path, text.as_bytes())
+    crate::run::write_atomic(path, text.as_bytes())
 }
 
 /// Result of evaluating a run on the test split.

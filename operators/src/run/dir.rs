@@ -1,0 +1,193 @@
+//! A run directory: the files of one training run, each written atomically.
+//!
+//! Every model family keeps the same skeleton: `config.toml` (the fully resolved configuration,
+//! whose `model` key names the family, so `oplab eval` needs no guessing), `checkpoint.bin` (the
+//! state after the last finished epoch, in one framed file so its parts can never disagree),
+//! `metrics.jsonl` (one record per epoch, rewritten from the checkpointed history so a resumed
+//! run never holds lines of epochs it redoes), and whatever figures and records the family adds.
+//! Every write goes through [`oplab_common::atomic`]: a reader, or a rerun after `kill -9`, sees
+//! the old file or the complete new one, never a torn one.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::checkpoint;
+use crate::error::OperatorError;
+
+/// File names every run directory shares.
+pub mod files {
+    /// The fully resolved configuration; its `model` key names the run's family.
+    pub const CONFIG: &str = "config.toml";
+    /// The state after the last finished epoch.
+    pub const CHECKPOINT: &str = "checkpoint.bin";
+    /// One JSON record per finished epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// The evaluation summary written by `eval`.
+    pub const EVAL: &str = "eval.json";
+}
+
+/// The files of one run. Creating the value touches nothing; [`RunDir::create`] makes the
+/// directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// The run directory at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        RunDir { path: path.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of file `name` inside it.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Whether a training call finished at least one epoch here.
+    pub fn has_checkpoint(&self) -> bool {
+        self.file(files::CHECKPOINT).is_file()
+    }
+
+    /// Make the directory (and its parents) and clear the temporaries a killed writer left of
+    /// its files.
+    pub fn create(&self) -> crate::Result<()> {
+        std::fs::create_dir_all(&self.path).map_err(|e| OperatorError::io(&self.path, e))?;
+        let entries = std::fs::read_dir(&self.path).map_err(|e| OperatorError::io(&self.path, e))?;
+        let mut targets: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| oplab_common::atomic::is_temp_sibling(&e.file_name()))
+            .filter_map(|e| e.file_name().to_string_lossy().rsplit_once(".tmp-").map(|(stem, _)| self.file(stem)))
+            .collect();
+        targets.dedup();
+        for target in targets {
+            oplab_common::atomic::remove_stale_temporaries(&target).map_err(|e| OperatorError::io(&target, e))?;
+        }
+        Ok(())
+    }
+
+    /// The stored configuration's text.
+    pub fn read_config(&self) -> crate::Result<String> {
+        self.read_text(files::CONFIG)
+    }
+
+    /// Store the resolved configuration.
+    pub fn write_config(&self, toml: &str) -> crate::Result<()> {
+        self.write_bytes(files::CONFIG, toml.as_bytes())
+    }
+
+    /// The family named by the stored configuration's `model` key.
+    pub fn model(&self) -> crate::Result<String> {
+        let path = self.file(files::CONFIG);
+        let text = self.read_config()?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| run_err(&path, format!("is not valid TOML: {}", e.message())))?;
+        match table.get("model").and_then(|m| m.as_str()) {
+            Some(model) => Ok(model.to_string()),
+            None => Err(run_err(&path, "names no model (no `model` key); it was not written by `oplab train`")),
+        }
+    }
+
+    /// Write the checkpoint's parts together, atomically.
+    pub fn write_checkpoint(&self, parts: &[&[u8]]) -> crate::Result<()> {
+        self.write_bytes(files::CHECKPOINT, &checkpoint::pack(parts))
+    }
+
+    /// The checkpoint's parts, checking there are `expected` of them.
+    pub fn read_checkpoint(&self, expected: usize) -> crate::Result<Vec<Vec<u8>>> {
+        let path = self.file(files::CHECKPOINT);
+        let bytes = std::fs::read(&path).map_err(|e| OperatorError::io(&path, e))?;
+        let parts = checkpoint::unpack(&path, &bytes)?;
+        if parts.len() != expected {
+            return Err(run_err(&path, format!("holds {} parts; this run's checkpoints hold {expected}", parts.len())));
+        }
+        Ok(parts)
+    }
+
+    /// Rewrite `metrics.jsonl` from `records`, one JSON object a line.
+    pub fn write_metrics<T: Serialize>(&self, records: &[T]) -> crate::Result<()> {
+        let path = self.file(files::METRICS);
+        let mut text = String::new();
+        for r in records {
+            text += &serde_json::to_string(r).map_err(|e| run_err(&path, e.to_string()))?;
+            text.push('\n');
+        }
+        self.write_bytes(files::METRICS, text.as_bytes())
+    }
+
+    /// Store `value` as pretty JSON in file `name`.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> crate::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(|e| run_err(&self.file(name), e.to_string()))?;
+        self.write_bytes(name, text.as_bytes())
+    }
+
+    /// Read file `name` as JSON.
+    pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
+        let text = self.read_text(name)?;
+        serde_json::from_str(&text).map_err(|e| run_err(&self.file(name), format!("unreadable: {e}")))
+    }
+
+    /// Write file `name` atomically.
+    pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> crate::Result<()> {
+        checkpoint::write_atomic(&self.file(name), bytes)
+    }
+
+    /// Read file `name`.
+    pub fn read_bytes(&self, name: &str) -> crate::Result<Vec<u8>> {
+        let path = self.file(name);
+        std::fs::read(&path).map_err(|e| OperatorError::io(&path, e))
+    }
+
+    fn read_text(&self, name: &str) -> crate::Result<String> {
+        let path = self.file(name);
+        std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))
+    }
+}
+
+/// An unusable file of a run directory.
+pub fn run_err(path: &Path, message: impl Into<String>) -> OperatorError {
+    OperatorError::Checkpoint { path: path.to_path_buf(), message: message.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_round_trip_and_the_model_key_names_the_family() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path().join("run"));
+        assert!(!run.has_checkpoint());
+        run.create().unwrap();
+        run.write_config("model = \"fno\"\nepochs = 3\n").unwrap();
+        assert_eq!(run.model().unwrap(), "fno");
+        run.write_checkpoint(&[b"model", b"", b"{}"]).unwrap();
+        assert!(run.has_checkpoint());
+        assert_eq!(run.read_checkpoint(3).unwrap(), vec![b"model".to_vec(), vec![], b"{}".to_vec()]);
+        let err = run.read_checkpoint(4).unwrap_err().to_string();
+        assert!(err.contains("holds 3 parts; this run's checkpoints hold 4"), "{err}");
+        run.write_metrics(&[serde_json::json!({"epoch": 1}), serde_json::json!({"epoch": 2})]).unwrap();
+        assert_eq!(std::fs::read_to_string(run.file(files::METRICS)).unwrap(), "{\"epoch\":1}\n{\"epoch\":2}\n");
+        run.write_config("epochs = 3\n").unwrap();
+        assert!(run.model().unwrap_err().to_string().contains("names no model"));
+    }
+
+    #[test]
+    fn creating_clears_temporaries_of_dead_writers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        for name in ["checkpoint.bin.tmp-0", "metrics.jsonl.tmp-1", "notes.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        run.create().unwrap();
+        assert!(!dir.path().join("checkpoint.bin.tmp-0").exists(), "pid 0 never runs a writer");
+        assert!(dir.path().join("metrics.jsonl.tmp-1").exists(), "pid 1 is alive: not ours to remove");
+        assert!(dir.path().join("notes.txt").exists());
+    }
+}

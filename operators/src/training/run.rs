@@ -1,0 +1,105 @@
+//! The neural operators (MgNO, FNO) as a run family: `oplab train mgno|fno` and `oplab eval` on
+//! their run directories.
+
+use std::path::Path;
+
+use oplab_common::Progress;
+
+use super::config::{ModelKind, TrainConfig};
+use super::{evaluate, read_run_state, train, TrainOptions};
+use crate::backend::DeviceKind;
+use crate::run::{Report, RunConfig, RunDir, RunFamily, RunRecord};
+
+/// Runs of the 2-D neural operators on field-to-field datasets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OperatorRuns;
+
+impl RunConfig for TrainConfig {
+    fn default_for(model: &str) -> crate::Result<Self> {
+        ModelKind::parse(model).map(|model| TrainConfig { model, ..TrainConfig::default() })
+    }
+
+    fn from_toml(text: &str) -> crate::Result<Self> {
+        TrainConfig::from_toml(text)
+    }
+
+    fn to_toml(&self) -> String {
+        TrainConfig::to_toml(self)
+    }
+
+    fn set_model(&mut self, model: &str) -> crate::Result<()> {
+        self.model = ModelKind::parse(model)?;
+        Ok(())
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        TrainConfig::validate(self)
+    }
+
+    fn epochs(&self) -> usize {
+        self.epochs
+    }
+
+    fn set_epochs(&mut self, epochs: usize) {
+        self.epochs = epochs;
+    }
+
+    fn resolve(&self, data: &Path) -> crate::Result<(Self, Vec<String>)> {
+        if self.data.split_is_resolved() {
+            return Ok((self.clone(), Vec::new()));
+        }
+        let resolved = self.with_split_of(data)?;
+        let (n_train, n_val, n_test) = resolved.data.split_sizes();
+        let note = format!(
+            "split of {}: {n_train} training, {n_val} validation, {n_test} test samples (sizes not set in [data] take 80/10/10 % of the file)",
+            data.display()
+        );
+        Ok((resolved, vec![note]))
+    }
+}
+
+impl RunFamily for OperatorRuns {
+    type Config = TrainConfig;
+
+    fn record(&self, run: &RunDir) -> crate::Result<RunRecord> {
+        let state = read_run_state(run.path())?;
+        Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
+    }
+
+    fn train(&self, run: &RunDir, data: &Path, cfg: &TrainConfig, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+        if device == DeviceKind::Cuda {
+            if let Some(notice) = super::cuda_setup_notice(cfg.model) {
+                progress.message(&notice);
+            }
+        }
+        let summary = train(data, run.path(), cfg, device, &TrainOptions { resume, stop_after: None }, progress)?;
+        let s = &summary.state;
+        Ok(Report {
+            lines: vec![format!(
+                "trained {} ({} parameters) for {} epochs; best validation rel. L2 {:.4e} at epoch {}; run in {}",
+                cfg.model.name(),
+                s.params,
+                s.epochs_done,
+                s.best_val_l2,
+                s.best_epoch,
+                run.path().display()
+            )],
+        })
+    }
+
+    fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &TrainConfig, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+        let s = evaluate(run.path(), data, device, progress)?;
+        Ok(Report {
+            lines: vec![format!(
+                "test samples {}..{}: mean rel. L2 {:.4e}, mean rel. H1 {:.4e} (model of epoch {}); per-sample errors in {}, figure in {}",
+                s.first_index,
+                s.first_index + s.n,
+                s.mean_l2,
+                s.mean_h1,
+                s.best_epoch,
+                run.file(super::files::EVAL).display(),
+                run.file(super::files::EVAL_PNG).display()
+            )],
+        })
+    }
+}
