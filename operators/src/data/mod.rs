@@ -283,7 +283,7 @@ mod tests {
     fn an_unset_split_takes_80_10_10_percent_of_the_file() {
         let d = DataConfig::default().with_split_for(24).unwrap();
         assert_eq!(d.split_sizes(), (20, 2, 2));
-        assert_eq!(DataConfig::default().with_split_for(1504).unwrap().split_sizes(), (1203, 150, 150));
+        assert_eq!(DataConfig::default().with_split_for(1504).unwrap().split_sizes(), (1204, 150, 150));
         let given = DataConfig { n_train: Some(1280), n_val: Some(112), n_test: Some(112), ..DataConfig::default() };
         assert_eq!(given.with_split_for(1504).unwrap().split_sizes(), (1280, 112, 112));
         let only_train = DataConfig { n_train: Some(10), ..DataConfig::default() };

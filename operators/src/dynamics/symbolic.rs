@@ -6,6 +6,8 @@
 //! `z* = (I − diag(A) − W D_Φ)⁻¹ h` and its stability is the spectral radius of
 //! `diag(A) + W D_Φ` (`evaluate.jl: calc_FP` in the reference).
 
+use faer::linalg::solvers::Solve;
+use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
 use super::model::Alrnn;
@@ -82,86 +84,39 @@ pub fn analyse(model: &Alrnn, id: u32, steps: usize) -> Subregion {
     for i in 0..m {
         lhs[i * m + i] += 1.0;
     }
-    let fixed_point = solve(&mut lhs, model.h().to_vec(), m);
+    let fixed_point = solve(&lhs, model.h(), m);
     let fixed_point_is_real = fixed_point.as_ref().is_some_and(|z| model.region(z) == id);
     let spectral_radius = spectral_radius(&jac, m);
     Subregion { id, steps, fixed_point, fixed_point_is_real, spectral_radius, stable: spectral_radius < 1.0 }
 }
 
-/// Solves `a x = b` (a: row-major n×n, overwritten) by Gaussian elimination with partial
-/// pivoting; `None` when `a` is numerically singular.
-pub fn solve(a: &mut [f64], mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
-    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
-    if scale == 0.0 || !scale.is_finite() {
+/// Solves `a x = b` (a: row-major n×n) by LU with partial pivoting; `None` when `a` is
+/// numerically singular (a pivot at most `1e-13 · max|a_ij|`) or not finite.
+fn solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    if !a.iter().all(|v| v.is_finite()) {
         return None;
     }
-    for col in 0..n {
-        let piv = (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
-        if a[piv * n + col].abs() <= 1e-13 * scale {
-            return None;
-        }
-        if piv != col {
-            for c in 0..n {
-                a.swap(piv * n + c, col * n + c);
-            }
-            b.swap(piv, col);
-        }
-        for r in col + 1..n {
-            let f = a[r * n + col] / a[col * n + col];
-            if f != 0.0 {
-                for c in col..n {
-                    a[r * n + c] -= f * a[col * n + c];
-                }
-                b[r] -= f * b[col];
-            }
-        }
+    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    let lu = MatRef::from_row_major_slice(a, n, n).partial_piv_lu();
+    if scale == 0.0 || lu.U().diagonal().column_vector().iter().any(|u| u.abs() <= 1e-13 * scale) {
+        return None;
     }
-    for r in (0..n).rev() {
-        let s: f64 = (r + 1..n).map(|c| a[r * n + c] * b[c]).sum();
-        b[r] = (b[r] - s) / a[r * n + r];
-    }
-    Some(b)
+    let x = lu.solve(MatRef::from_column_major_slice(b, n, 1));
+    Some(x.col(0).iter().copied().collect())
 }
 
-/// Spectral radius of a real n×n matrix by Gelfand's formula `ρ = lim ‖J^k‖^{1/k}`, evaluated
-/// at `k = 2^60` by repeated squaring with rescaling (no eigen-decomposition needed; handles
-/// complex pairs and defective matrices, unlike power iteration). Relative accuracy is far
-/// better than needed to tell a stable region (ρ < 1) from an unstable one.
-pub fn spectral_radius(j: &[f64], n: usize) -> f64 {
-    let frob = |m: &[f64]| m.iter().map(|v| v * v).sum::<f64>().sqrt();
-    let mut b = j.to_vec();
-    let s0 = frob(&b);
-    if s0 == 0.0 || !s0.is_finite() {
-        return if s0 == 0.0 { 0.0 } else { f64::INFINITY };
+/// Spectral radius `max |λ_i|` of a real n×n matrix from its eigenvalues (Hessenberg
+/// reduction and the real Schur form, so complex pairs and non-normal matrices are handled);
+/// infinite for a matrix with non-finite entries, NaN if the eigenvalue iteration does not
+/// converge (neither is then `< 1`, so such a region is reported unstable).
+fn spectral_radius(j: &[f64], n: usize) -> f64 {
+    if !j.iter().all(|v| v.is_finite()) {
+        return f64::INFINITY;
     }
-    b.iter_mut().for_each(|v| *v /= s0);
-    // log ‖J^{2^k}‖ ≈ 2^k log ρ; track c_k = log of the scale stripped off so far.
-    let mut c = s0.ln();
-    let mut power = 1.0f64;
-    let mut sq = vec![0.0; n * n];
-    for _ in 0..60 {
-        sq.iter_mut().for_each(|v| *v = 0.0);
-        for r in 0..n {
-            for k in 0..n {
-                let v = b[r * n + k];
-                if v != 0.0 {
-                    for col in 0..n {
-                        sq[r * n + col] += v * b[k * n + col];
-                    }
-                }
-            }
-        }
-        let s = frob(&sq);
-        if s == 0.0 {
-            return 0.0;
-        }
-        c = 2.0 * c + s.ln();
-        power *= 2.0;
-        for (d, v) in b.iter_mut().zip(&sq) {
-            *d = v / s;
-        }
+    match MatRef::from_row_major_slice(j, n, n).eigenvalues() {
+        Ok(eig) => eig.iter().map(|l| l.norm()).fold(0.0, f64::max),
+        Err(_) => f64::NAN,
     }
-    (c / power).exp()
 }
 
 #[cfg(test)]
@@ -169,14 +124,54 @@ mod tests {
     use super::*;
     use crate::dynamics::model::AlrnnShape;
 
+    /// Row-major `S · B · S⁻¹` for a block-diagonal `B` and a fixed well-conditioned `S`: a
+    /// dense non-normal matrix whose spectrum is that of `B`.
+    fn similar(b: &[f64], n: usize) -> Vec<f64> {
+        let s = faer::Mat::from_fn(n, n, |i, j| if i == j { 2.0 } else { ((i * n + j) as f64 * 0.7).sin() * 0.5 });
+        let s_inv = faer::linalg::solvers::DenseSolveCore::inverse(&s.partial_piv_lu());
+        let m = &s * MatRef::from_row_major_slice(b, n, n) * &s_inv;
+        (0..n * n).map(|k| m[(k / n, k % n)]).collect()
+    }
+
     #[test]
     fn spectral_radius_of_known_matrices() {
-        // Rotation by 30° scaled by 0.9: complex pair of modulus 0.9 (power iteration fails here).
+        // Rotation by 0.5 rad scaled by 0.9: complex pair of modulus 0.9 (power iteration fails here).
         let (c, s) = (0.9 * (0.5f64).cos(), 0.9 * (0.5f64).sin());
-        assert!((spectral_radius(&[c, -s, s, c], 2) - 0.9).abs() < 1e-6);
-        // Triangular with eigenvalues 1.2 and -0.5: defective-ish, non-normal.
-        assert!((spectral_radius(&[1.2, 5.0, 0.0, -0.5], 2) - 1.2).abs() < 1e-6);
+        assert!((spectral_radius(&[c, -s, s, c], 2) - 0.9).abs() < 1e-14);
+        // Triangular with eigenvalues 1.2 and -0.5, non-normal.
+        assert!((spectral_radius(&[1.2, 5.0, 0.0, -0.5], 2) - 1.2).abs() < 1e-14);
         assert_eq!(spectral_radius(&[0.0, 1.0, 0.0, 0.0], 2), 0.0, "nilpotent");
+        // Dense 4×4 with eigenvalues 0.3, -0.7 and the pair 0.8 e^{±0.5i}: radius 0.8 from the
+        // complex pair although the largest real eigenvalue has modulus 0.7.
+        let mut b = vec![0.0; 16];
+        b[0] = 0.3;
+        b[5] = -0.7;
+        b[10] = c / 0.9 * 0.8;
+        b[11] = -s / 0.9 * 0.8;
+        b[14] = s / 0.9 * 0.8;
+        b[15] = c / 0.9 * 0.8;
+        assert!((spectral_radius(&similar(&b, 4), 4) - 0.8).abs() < 1e-12);
+        // Dense defective 3×3 (a Jordan block of 0.95 and a simple 0.5): eigenvalues of a
+        // Jordan block are sensitive at the √ε level, still far finer than the `< 1` decision.
+        let jordan = [0.95, 1.0, 0.0, 0.0, 0.95, 0.0, 0.0, 0.0, 0.5];
+        assert!((spectral_radius(&similar(&jordan, 3), 3) - 0.95).abs() < 1e-6);
+        assert_eq!(spectral_radius(&[f64::NAN, 0.0, 0.0, 0.0], 2), f64::INFINITY);
+    }
+
+    #[test]
+    fn solve_checks_residual_and_singularity() {
+        let a = similar(&[2.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.5], 3);
+        let b = [1.0, -2.0, 3.0];
+        let x = solve(&a, &b, 3).unwrap();
+        for i in 0..3 {
+            let r: f64 = (0..3).map(|j| a[i * 3 + j] * x[j]).sum::<f64>() - b[i];
+            assert!(r.abs() < 1e-14, "residual {r:e}");
+        }
+        // Rank 2 (row 2 = row 0 + row 1), then a zero matrix and a non-finite one.
+        let sing = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 5.0, 7.0, 9.0];
+        assert_eq!(solve(&sing, &b, 3), None);
+        assert_eq!(solve(&[0.0; 4], &b[..2], 2), None);
+        assert_eq!(solve(&[1.0, 0.0, 0.0, f64::INFINITY], &b[..2], 2), None);
     }
 
     #[test]

@@ -183,7 +183,8 @@ fn preconditioner(ctx: &Ctx) -> Result<CheckResult> {
         let sigma = dist.covariance();
         let sigma_w = match prior {
             Prior::Isotropic => (0..d * d).map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 }).collect::<Vec<_>>(),
-            Prior::InverseCovariance => inverse_from_eigen(&rotation, &scales, d),
+            Prior::InverseCovariance => gd::spd_inverse(&sigma, d)
+                .ok_or(ValidationError::Numerical { context: "Σ⁻¹", message: "covariance not positive definite".into() })?,
         };
         let g_star = gd::optimal_preconditioner(&sigma, &sigma_w, n, s2)
             .ok_or(ValidationError::Numerical { context: "Γ*", message: "singular system".into() })?;
@@ -213,16 +214,6 @@ fn preconditioner(ctx: &Ctx) -> Result<CheckResult> {
     }
     render(ctx, &mut res, fig)?;
     Ok(res.finish())
-}
-
-fn inverse_from_eigen(u: &[f64], scales: &[f64], d: usize) -> Vec<f64> {
-    let mut m = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..d {
-            m[i * d + j] = (0..d).map(|k| u[i * d + k] * u[j * d + k] / (scales[k] * scales[k])).sum();
-        }
-    }
-    m
 }
 
 /// Train options of the single-layer run.

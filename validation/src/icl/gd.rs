@@ -1,7 +1,9 @@
 //! Gradient-descent predictors, their optimal hyper-parameters and the Bayes/OLS baselines
-//! (theory.md §2.4–§2.7), all in f64 on plain vectors.
+//! (theory.md §2.4–§2.7), all in f64 on plain vectors; the dense solves and products are faer's.
 
 use super::data::{dot, Batch, TaskDistribution};
+use faer::linalg::solvers::{DenseSolveCore, Solve};
+use faer::{Mat, MatRef, Side};
 
 /// One GD step from w = 0 on L(w) = (1/2n)Σ(w·x_i − y_i)², evaluated at the query:
 /// ŷ = η · x_q·h with h = (1/n)Σ y_i x_i.
@@ -198,66 +200,38 @@ fn mean_sq_norm(batch: &Batch) -> f64 {
     batch.xs.iter().map(|v| v * v).sum::<f64>() / (batch.b * batch.n) as f64
 }
 
-/// Solves the symmetric positive-definite system A x = b (row-major m×m) by Cholesky;
-/// None if A is not numerically positive definite.
+/// Solves the symmetric positive-definite system A x = b (row-major m×m, lower triangle read)
+/// by Cholesky; None if A is not numerically positive definite.
 pub fn spd_solve(a: &[f64], b: &[f64], m: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; m * m];
-    for i in 0..m {
-        for j in 0..=i {
-            let s: f64 = a[i * m + j] - (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum::<f64>();
-            if i == j {
-                if s <= 0.0 {
-                    return None;
-                }
-                l[i * m + i] = s.sqrt();
-            } else {
-                l[i * m + j] = s / l[j * m + j];
-            }
-        }
-    }
-    let mut z = vec![0.0; m];
-    for i in 0..m {
-        z[i] = (b[i] - (0..i).map(|k| l[i * m + k] * z[k]).sum::<f64>()) / l[i * m + i];
-    }
-    let mut x = vec![0.0; m];
-    for i in (0..m).rev() {
-        x[i] = (z[i] - (i + 1..m).map(|k| l[k * m + i] * x[k]).sum::<f64>()) / l[i * m + i];
-    }
-    Some(x)
+    let llt = MatRef::from_row_major_slice(a, m, m).llt(Side::Lower).ok()?;
+    Some(column(&llt.solve(MatRef::from_column_major_slice(b, m, 1))))
+}
+
+/// Inverse of the symmetric positive-definite A (row-major m×m, lower triangle read) by
+/// Cholesky; None if A is not numerically positive definite.
+pub fn spd_inverse(a: &[f64], m: usize) -> Option<Vec<f64>> {
+    let inv = MatRef::from_row_major_slice(a, m, m).llt(Side::Lower).ok()?.inverse();
+    Some((0..m * m).map(|k| inv[(k / m, k % m)]).collect())
+}
+
+/// The single column of an m×1 matrix.
+fn column(x: &Mat<f64>) -> Vec<f64> {
+    x.col(0).iter().copied().collect()
 }
 
 /// Ridge estimate ŵ = (XᵀX + λI)⁻¹Xᵀy of prompt t; with λ = 0 it is OLS when n ≥ d and the
 /// minimum-norm interpolant Xᵀ(XXᵀ)⁻¹y when n < d.
 pub fn ridge_weights(batch: &Batch, t: usize, lambda: f64) -> Option<Vec<f64>> {
     let (n, d) = (batch.n, batch.d);
+    let x = MatRef::from_row_major_slice(&batch.xs[t * n * d..(t + 1) * n * d], n, d);
+    let y = MatRef::from_column_major_slice(&batch.ys[t * n..(t + 1) * n], n, 1);
     if lambda == 0.0 && n < d {
-        let mut g = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                g[i * n + j] = dot(batch.x(t, i), batch.x(t, j));
-            }
-        }
-        let ys: Vec<f64> = (0..n).map(|i| batch.y(t, i)).collect();
-        let c = spd_solve(&g, &ys, n)?;
-        let mut w = vec![0.0; d];
-        for i in 0..n {
-            w.iter_mut().zip(batch.x(t, i)).for_each(|(a, b)| *a += c[i] * b);
-        }
-        return Some(w);
+        let c = (x * x.transpose()).llt(Side::Lower).ok()?.solve(y);
+        return Some(column(&(x.transpose() * c)));
     }
-    let mut a = vec![0.0; d * d];
-    let mut rhs = vec![0.0; d];
-    for i in 0..n {
-        let x = batch.x(t, i);
-        for p in 0..d {
-            rhs[p] += x[p] * batch.y(t, i);
-            for q in 0..d {
-                a[p * d + q] += x[p] * x[q];
-            }
-        }
-    }
-    (0..d).for_each(|p| a[p * d + p] += lambda);
-    spd_solve(&a, &rhs, d)
+    let mut a = x.transpose() * x;
+    a.diagonal_mut().column_vector_mut().iter_mut().for_each(|v| *v += lambda);
+    Some(column(&a.llt(Side::Lower).ok()?.solve(x.transpose() * y)))
 }
 
 /// Squared query errors (ŷ − y_q)² of ridge with penalty λ (λ = 0: OLS / min-norm).
@@ -289,12 +263,10 @@ pub fn bayes_risk_gaussian(n: usize, d: usize, noise_var: f64, designs: usize, r
             }
         }
         (0..d).for_each(|p| a[p * d + p] += noise_var);
-        let mut tr = 0.0;
-        for p in 0..d {
-            let mut e = vec![0.0; d];
-            e[p] = 1.0;
-            tr += spd_solve(&a, &e, d).map(|c| c[p]).unwrap_or(f64::NAN);
-        }
+        let tr = match MatRef::from_row_major_slice(&a, d, d).llt(Side::Lower) {
+            Ok(llt) => llt.inverse().diagonal().column_vector().iter().sum(),
+            Err(_) => f64::NAN,
+        };
         v.push(noise_var * tr + noise_var);
     }
     mean_se(&v)
@@ -321,30 +293,15 @@ pub mod closed_form {
 /// (theory.md §2.5): Γ* = Σ_wΣ[((n+1)/n)ΣΣ_wΣ + ((tr(Σ_wΣ) + σ²)/n)Σ]⁻¹ (row-major).
 pub fn optimal_preconditioner(sigma: &[f64], sigma_w: &[f64], n: usize, noise_var: f64) -> Option<Vec<f64>> {
     let d = (sigma.len() as f64).sqrt() as usize;
-    let mm = |a: &[f64], b: &[f64]| -> Vec<f64> {
-        let mut c = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                c[i * d + j] = (0..d).map(|k| a[i * d + k] * b[k * d + j]).sum();
-            }
-        }
-        c
-    };
-    let ws = mm(sigma_w, sigma);
-    let sws = mm(sigma, &ws);
-    let tr: f64 = (0..d).map(|i| ws[i * d + i]).sum();
+    let s = MatRef::from_row_major_slice(sigma, d, d);
+    let ws = MatRef::from_row_major_slice(sigma_w, d, d) * s;
+    let sws = s * &ws;
+    let tr: f64 = ws.diagonal().column_vector().iter().sum();
     let nf = n as f64;
-    let m: Vec<f64> = (0..d * d).map(|k| (nf + 1.0) / nf * sws[k] + (tr + noise_var) / nf * sigma[k]).collect();
-    // Γ* = ws · M⁻¹  ⇔  M Γ*ᵀ = wsᵀ (M symmetric): solve column by column.
-    let mut g = vec![0.0; d * d];
-    for r in 0..d {
-        let rhs: Vec<f64> = (0..d).map(|k| ws[r * d + k]).collect();
-        let col = spd_solve(&m, &rhs, d)?;
-        for k in 0..d {
-            g[r * d + k] = col[k];
-        }
-    }
-    Some(g)
+    let m = Mat::from_fn(d, d, |i, j| (nf + 1.0) / nf * sws[(i, j)] + (tr + noise_var) / nf * s[(i, j)]);
+    // Γ* = ws · M⁻¹  ⇔  M Γ*ᵀ = wsᵀ (M symmetric).
+    let gt = m.llt(Side::Lower).ok()?.solve(ws.transpose());
+    Some((0..d * d).map(|k| gt[(k % d, k / d)]).collect())
 }
 
 /// Least-squares fit of Γ in ŷ = x_qᵀ Γ h over a batch (the best linear one-step
@@ -370,11 +327,7 @@ pub fn fit_preconditioner(batch: &Batch) -> Option<Vec<f64>> {
             }
         }
     }
-    for p in 0..m {
-        for r in 0..p {
-            a[r * m + p] = a[p * m + r];
-        }
-    }
+    // Only the lower triangle is accumulated: the Cholesky solve reads nothing else.
     spd_solve(&a, &rhs, m)
 }
 
@@ -416,11 +369,70 @@ mod tests {
         }
     }
 
+    /// Row-major `U diag(s) Uᵀ` for a rotation `U` in the planes (0,1) and (1,2).
+    fn rotated(s: &[f64; 3]) -> Vec<f64> {
+        let (c1, s1, c2, s2) = (0.6, 0.8, (0.3f64).cos(), (0.3f64).sin());
+        let u = [c1, -s1 * c2, s1 * s2, s1, c1 * c2, -c1 * s2, 0.0, s2, c2];
+        (0..9).map(|k| (0..3).map(|j| u[(k / 3) * 3 + j] * s[j] * u[(k % 3) * 3 + j]).sum()).collect()
+    }
+
     #[test]
-    fn spd_solve_inverts() {
+    fn spd_solve_and_inverse_against_constructions() {
         let a = [4.0, 1.0, 1.0, 3.0];
         let x = spd_solve(&a, &[1.0, 2.0], 2).unwrap();
         assert!((4.0 * x[0] + x[1] - 1.0).abs() < 1e-14 && (x[0] + 3.0 * x[1] - 2.0).abs() < 1e-14);
+        // The inverse of U diag(s) Uᵀ is U diag(1/s) Uᵀ.
+        let inv = spd_inverse(&rotated(&[4.0, 1.0, 0.25]), 3).unwrap();
+        for (a, b) in inv.iter().zip(rotated(&[0.25, 1.0, 4.0])) {
+            assert!((a - b).abs() < 1e-13, "{inv:?}");
+        }
+        // Indefinite (eigenvalues 3 and −1) and singular matrices are refused.
+        assert_eq!(spd_solve(&[1.0, 2.0, 2.0, 1.0], &[1.0, 1.0], 2), None);
+        assert_eq!(spd_inverse(&[1.0, 1.0, 1.0, 1.0], 2), None);
+    }
+
+    #[test]
+    fn ridge_recovers_noiseless_tasks() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let d = 4;
+        let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for n in [2, 6] {
+            let xs: Vec<f64> = (0..n * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let ys: Vec<f64> = xs.chunks(d).map(|x| dot(x, &w)).collect();
+            let batch = Batch { b: 1, n, d, xs, ys, xq: vec![0.0; d], yq: vec![0.0], ws: w.clone() };
+            let w_hat = ridge_weights(&batch, 0, 0.0).unwrap();
+            // Every prediction on the context is exact; with n ≥ d the task itself is recovered,
+            // with n < d the minimum-norm interpolant is no longer than the true task.
+            for i in 0..n {
+                assert!((dot(batch.x(0, i), &w_hat) - batch.y(0, i)).abs() < 1e-12);
+            }
+            if n >= d {
+                w_hat.iter().zip(&w).for_each(|(a, b)| assert!((a - b).abs() < 1e-12, "{w_hat:?} vs {w:?}"));
+            } else {
+                assert!(dot(&w_hat, &w_hat) <= dot(&w, &w) + 1e-12);
+            }
+            // Ridge with λ > 0 satisfies its normal equations (XᵀX + λI)ŵ = Xᵀy.
+            let wr = ridge_weights(&batch, 0, 0.5).unwrap();
+            for p in 0..d {
+                let lhs: f64 = (0..n).map(|i| batch.x(0, i)[p] * dot(batch.x(0, i), &wr)).sum::<f64>() + 0.5 * wr[p];
+                let rhs: f64 = (0..n).map(|i| batch.x(0, i)[p] * batch.y(0, i)).sum();
+                assert!((lhs - rhs).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_covariance_preconditioner_is_scaled_precision() {
+        // w ~ N(0, Σ⁻¹): Γ* = n/(n+d+1+σ²) Σ⁻¹ (Mahankali Thm 2), from the general formula.
+        let (n, s2) = (8, 0.25);
+        let sigma = rotated(&[1.0, 0.64, 0.09]);
+        let precision = rotated(&[1.0, 1.0 / 0.64, 1.0 / 0.09]);
+        let g = optimal_preconditioner(&sigma, &precision, n, s2).unwrap();
+        let c = n as f64 / (n as f64 + 3.0 + 1.0 + s2);
+        for (a, b) in g.iter().zip(&precision) {
+            assert!((a - c * b).abs() < 1e-12, "{g:?}");
+        }
     }
 
     #[test]
