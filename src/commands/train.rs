@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use oplab_operators::backend::BackendOptions;
 use oplab_operators::dynamics::{self, AlrnnTrainConfig, AlrnnTrainOptions};
 use oplab_operators::training::{self, files, ModelKind, TrainConfig, TrainOptions};
 use oplab_operators::DeviceKind;
@@ -33,6 +34,14 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (a --config given too must match the stored one).
     #[arg(long)]
     pub resume: bool,
+    /// CUDA runs: burn's CUDA backend for the model (auto: without its fusion layer for mgno, with it
+    /// for fno); sets `cuda` of the config's [backend] table, which the run stores.
+    #[arg(long, value_name = "auto|fusion|direct")]
+    pub backend_cuda: Option<String>,
+    /// CUDA runs: cubecl's memory pool (dynamic: cubecl's default); sets `memory` of the config's
+    /// [backend] table, which the run stores.
+    #[arg(long, value_name = "persistent|dynamic")]
+    pub backend_memory: Option<String>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -64,6 +73,16 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         if stored.model != model {
             bail!("model = {} is invalid: the run in {} trains {:?}", args.model, args.out.display(), stored.model);
         }
+        // The stored [backend] options hold for the whole run; a flag may only repeat them.
+        let flagged = with_backend_flags(stored.backend, &args)?;
+        if let Some(field) = first_difference(&toml::to_string(&flagged).unwrap_or_default(), &toml::to_string(&stored.backend).unwrap_or_default()) {
+            bail!(
+                "--backend-{}: backend.{field} differs from the run's stored {} in {}; drop the flag to continue the stored run, or start a new run elsewhere",
+                field.replace('_', "-"),
+                files::CONFIG,
+                args.out.display()
+            );
+        }
         stored
     } else {
         if has_checkpoint {
@@ -76,6 +95,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             None => TrainConfig::default(),
         };
         cfg.model = model;
+        cfg.backend = with_backend_flags(cfg.backend, &args)?;
         cfg
     };
     if let Some(e) = args.epochs {
@@ -97,7 +117,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     // Only for CUDA runs: building the notice fixes cubecl's configuration for the process.
     if !args.quiet && device == DeviceKind::Cuda {
-        if let Some(notice) = training::cuda_setup_notice(cfg.model) {
+        if let Some(notice) = training::cuda_setup_notice(cfg.model, &cfg.backend) {
             eprintln!("{notice}");
         }
     }
@@ -116,6 +136,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
     if args.device != "cpu" {
         bail!("device = {} is invalid: alrnn trains on the CPU only (a 20-unit RNN gains nothing from a GPU)", args.device);
+    }
+    if let Some(flag) = [("--backend-cuda", &args.backend_cuda), ("--backend-memory", &args.backend_memory)].into_iter().find_map(|(f, v)| v.as_ref().map(|_| f)) {
+        bail!("{flag} is invalid: alrnn trains on the CPU only and has no [backend] options");
     }
     let has_checkpoint = args.out.join(dynamics::train::files::CHECKPOINT).is_file();
     let mut cfg = if args.resume {
@@ -169,6 +192,17 @@ fn run_alrnn(args: TrainArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `options` with the `--backend-*` flags applied; errors name the flag, the field and the allowed
+/// values.
+fn with_backend_flags(mut options: BackendOptions, args: &TrainArgs) -> Result<BackendOptions> {
+    for (flag, field, value) in [("--backend-cuda", "cuda", &args.backend_cuda), ("--backend-memory", "memory", &args.backend_memory)] {
+        if let Some(v) = value {
+            options = options.with_setting(field, v).with_context(|| flag.to_string())?;
+        }
+    }
+    Ok(options)
 }
 
 /// Reads and parses a `--config` file; errors name the flag and the file.
