@@ -301,9 +301,11 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
         assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
         let metrics = std::fs::read_to_string(d.join(&out).join("metrics.jsonl")).unwrap();
         assert_eq!(metrics.lines().count(), 2, "two epochs, one line each:\n{metrics}");
-        // The run directory stores the resolved config, so it can be rerun as is.
+        // The run directory stores the resolved config, so it can be rerun as is, [backend]
+        // options included.
         let stored = std::fs::read_to_string(d.join(&out).join("config.toml")).unwrap();
         assert!(stored.contains(&format!("model = \"{model}\"")) && stored.contains("epochs = 2"), "{stored}");
+        assert!(stored.contains("\n[backend]\ncuda = \"auto\"\nmemory = \"persistent\""), "{stored}");
         let eval = run(&["eval", "--run", &out, "--data", "darcy.h5", "-q"], d);
         assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
         let text = String::from_utf8_lossy(&eval.stdout).to_string();
@@ -319,6 +321,18 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
     // ... but a config that no longer describes the stored run is refused, naming the field.
     std::fs::write(d.join("other.toml"), std::fs::read_to_string(d.join("small.toml")).unwrap().replace("batch_size = 4", "batch_size = 2")).unwrap();
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "other.toml", "--out", "run_mgno", "--resume"], d), "batch_size differs");
+    // [backend] options: a bad value names the field and what is allowed; a flag is stored with a
+    // new run, and on resume it may only repeat the stored value.
+    std::fs::write(d.join("bad_backend.toml"), "[backend]\nadam = \"sgd\"\n").unwrap();
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad_backend.toml", "--out", "bad_run3"], d), "backend.adam = \"sgd\" is invalid: must be one of: fused, burn");
+    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--backend-cuda", "gpu", "--out", "bad_run4"], d), "--backend-cuda: backend.cuda = \"gpu\" is invalid: must be one of: auto, fusion, direct");
+    let flagged = run(&["train", "fno", "--data", "darcy.h5", "--config", "small.toml", "--epochs", "1", "--backend-cuda", "fusion", "--backend-memory", "dynamic", "--out", "run_flags", "-q"], d);
+    assert!(flagged.status.success(), "{}", String::from_utf8_lossy(&flagged.stderr));
+    let stored = std::fs::read_to_string(d.join("run_flags/config.toml")).unwrap();
+    assert!(stored.contains("cuda = \"fusion\"\nmemory = \"dynamic\""), "{stored}");
+    let again = run(&["train", "fno", "--data", "darcy.h5", "--epochs", "2", "--backend-cuda", "fusion", "--out", "run_flags", "--resume", "-q"], d);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_one_line_error(&run(&["train", "fno", "--data", "darcy.h5", "--epochs", "3", "--backend-cuda", "direct", "--out", "run_flags", "--resume"], d), "backend.cuda differs");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Side-by-side timings of burn's stock convolution backward and oplab's fast one
-//! (`oplab_operators::layers::fastconv`): single layers, then whole MgNO and FNO training steps.
+//! (`oplab_operators::backend::conv`): single layers, then whole MgNO and FNO training steps.
 //! `bench/operators/torch_step.py` prints the same tables for PyTorch; `bench/operators/README.md`
 //! has the one-line command that runs both on the GPU machine.
 //!
@@ -15,7 +15,14 @@
 //! gpu_bench --device cuda --only launch        # host cost per recorded operation and per launch
 //! gpu_bench --device cuda --only host-profile --models mgno --sizes 64   # where the host time goes
 //!                                              # (build with `--features host-profile`, keep symbols)
+//! gpu_bench --device cuda --backend conv_wgrad=im2col --backend adam=burn   # `[backend]` options
+//! gpu_bench --device cuda --knob tiled_py=2 --knob tiled_prefetch=true      # kernel tuning
+//!                                              # (build with `--features bench-knobs`)
 //! ```
+//!
+//! `--backend name=value` sets a field of the `[backend]` options a training run stores in its
+//! `config.toml` (`oplab_operators::backend::options`), `--knob name=value` a tuning parameter of
+//! the GPU kernels (`BenchKnobs`, only in builds with the `bench-knobs` feature); both repeat.
 //!
 //! Every timing is the median of `--reps` repetitions after `--warmup` untimed ones (burn
 //! autotunes each new shape on its first call, for seconds), each repetition ending in a device
@@ -31,9 +38,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
-use oplab_operators::layers::fastconv::{
-    conv2d_input_grad, conv2d_on_path, forward_conv2d, forward_conv_transpose2d, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_on_path, conv_transpose2d_weight_grad_on, wgrad_kind, with_grad_path, ConvBackend, ConvGradPath,
-};
+use oplab_operators::backend::conv::grads::{conv2d_input_grad, conv2d_weight_grad_on, conv_transpose2d_input_grad, conv_transpose2d_weight_grad_on};
+use oplab_operators::backend::conv::{conv2d_with, conv_transpose2d_with, forward_conv2d, forward_conv_transpose2d};
+use oplab_operators::backend::options::{BenchKnobs, Named};
+use oplab_operators::backend::select::{self, with_grad_path};
+use oplab_operators::backend::{BackendOptions, ConvBackend, ConvGradPath, ModelBackend, OptimBackend};
 use oplab_operators::losses::relative_l2;
 use oplab_operators::training::fused_adam::FusedAdam;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
@@ -54,16 +63,36 @@ struct Args {
     models: Vec<String>,
     /// Largest relative difference of the fast gradients from the stock ones that `check` accepts.
     tolerance: f64,
+    /// `--backend name=value`: the options every timed operation runs under.
+    backend: BackendOptions,
+    /// `--knob name=value`: the kernels' tuning (builds with the `bench-knobs` feature).
+    #[cfg_attr(not(feature = "bench-knobs"), allow(dead_code))]
+    knobs: BenchKnobs,
+}
+
+/// What the benchmarks need of a backend: a model's capabilities and the optimiser step.
+trait Bench: ModelBackend + OptimBackend {}
+
+impl<B: ModelBackend + OptimBackend> Bench for B {}
+
+/// `conv2d` whose backward follows `path`, the rest of its plan as the options choose.
+fn conv2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, w: Tensor<B, 4>, b: Option<Tensor<B, 1>>, opts: ConvOptions<2>, path: ConvGradPath) -> Tensor<B, 4> {
+    conv2d_with(x, w, b, opts, select::conv_plan_on::<B>(path))
+}
+
+/// `conv_transpose2d` whose backward follows `path`, the rest of its plan as the options choose.
+fn conv_transpose2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, w: Tensor<B, 4>, b: Option<Tensor<B, 1>>, opts: ConvTransposeOptions<2>, path: ConvGradPath) -> Tensor<B, 4> {
+    conv_transpose2d_with(x, w, b, opts, select::conv_plan_on::<B>(path))
 }
 
 impl Args {
     /// Whether `--paths` asks for `path` (all paths when it is not given).
     fn wants(&self, path: ConvGradPath) -> bool {
-        self.paths.is_empty() || self.paths.iter().any(|w| ConvGradPath::parse(w) == Some(path))
+        self.paths.is_empty() || self.paths.iter().any(|w| ConvGradPath::from_name(w) == Some(path))
     }
 
     fn parse() -> Result<Self, String> {
-        let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()], tolerance: 1e-4 };
+        let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()], tolerance: 1e-4, backend: BackendOptions::default(), knobs: BenchKnobs::default() };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -80,8 +109,21 @@ impl Args {
                 "--paths" => a.paths = value()?.split(',').map(str::to_string).collect(),
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
+                "--backend" => {
+                    let v = value()?;
+                    let (name, setting) = v.split_once('=').ok_or_else(|| format!("--backend {v}: must be name=value"))?;
+                    a.backend = a.backend.with_setting(name.trim(), setting.trim()).map_err(|e| e.to_string())?;
+                }
+                "--knob" => {
+                    let v = value()?;
+                    if cfg!(not(feature = "bench-knobs")) {
+                        return Err(format!("--knob {v}: this build has no kernel knobs; rebuild with `--features bench-knobs`"));
+                    }
+                    let (name, setting) = v.split_once('=').ok_or_else(|| format!("--knob {v}: must be name=value"))?;
+                    a.knobs = a.knobs.with_setting(name.trim(), setting.trim()).map_err(|e| e.to_string())?;
+                }
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda|cuda-direct|wgpu] [--only all|layers|steps|check|breakdown|curve|adam|launch|host-profile] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-direct|wgpu] [--only all|layers|steps|check|breakdown|curve|adam|launch|host-profile] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno] [--backend name=value ...] [--knob name=value ...]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
@@ -102,13 +144,22 @@ fn main() {
             std::process::exit(2);
         }
     };
+    #[cfg(feature = "bench-knobs")]
+    if let Err(e) = select::set_bench_knobs(args.knobs) {
+        eprintln!("gpu_bench: {e}");
+        std::process::exit(2);
+    }
+    select::with_options(&args.backend, || run_on_device(&args));
+}
+
+fn run_on_device(args: &Args) {
     match args.device.as_str() {
-        "cpu" => run::<Flex>(&Default::default(), &args),
+        "cpu" => run::<Flex>(&Default::default(), args),
         "cuda" | "gpu" => {
             #[cfg(feature = "cuda")]
             {
-                oplab_operators::backend::configure_cuda_memory();
-                run::<burn::backend::Cuda>(&Default::default(), &args);
+                oplab_operators::backend::cuda::device::configure_memory(args.backend.memory);
+                run::<burn::backend::Cuda>(&Default::default(), args);
             }
             #[cfg(not(feature = "cuda"))]
             {
@@ -117,12 +168,12 @@ fn main() {
             }
         }
         // burn's CUDA backend without its fusion layer, on which oplab trains MgNO
-        // (`oplab_operators::backend::CudaFlavor`).
+        // (`oplab_operators::backend::CudaFlavor`; `oplab train` picks it with `backend.cuda`).
         "cuda-direct" | "cuda-raw" => {
             #[cfg(feature = "cuda")]
             {
-                oplab_operators::backend::configure_cuda_memory();
-                run::<oplab_operators::backend::CudaDirect>(&Default::default(), &args);
+                oplab_operators::backend::cuda::device::configure_memory(args.backend.memory);
+                run::<oplab_operators::backend::CudaDirect>(&Default::default(), args);
             }
             #[cfg(not(feature = "cuda"))]
             {
@@ -133,7 +184,7 @@ fn main() {
         // burn's wgpu backend (e.g. Mesa's lavapipe): the GPU checks without an NVIDIA GPU.
         "wgpu" => {
             #[cfg(feature = "wgpu")]
-            run::<burn::backend::Wgpu>(&Default::default(), &args);
+            run::<burn::backend::Wgpu>(&Default::default(), args);
             #[cfg(not(feature = "wgpu"))]
             {
                 eprintln!("gpu_bench: this build has no wgpu support; rebuild with `--features wgpu`");
@@ -147,8 +198,11 @@ fn main() {
     }
 }
 
-fn run<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn run<B: Bench>(device: &B::Device, args: &Args) {
     println!("# oplab conv benchmark (burn 0.21, device {}, f32{})\n", args.device, cubecl_memory());
+    println!("backend options: {}", toml::to_string(&args.backend).unwrap_or_default().trim().replace('\n', ", "));
+    let knobs = toml::to_string(&select::bench_knobs()).unwrap_or_default();
+    println!("kernel knobs: {}\n", if knobs.trim().is_empty() { "defaults".to_string() } else { knobs.trim().replace('\n', ", ") });
     match args.only.as_str() {
         "check" => {
             // Both run, so that one report shows every line.
@@ -208,7 +262,7 @@ fn relative_difference<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B,
 /// bias gradient of the fast path against burn's stock path, for MgNO's layer kinds (3×3 smoother,
 /// stride-2 restriction, 4×4 stride-2 transposed prolongation, 1×1 skip), 1-channel ends and
 /// odd, non-square grids. Returns whether every relative difference is within `--tolerance`.
-fn gradient_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+fn gradient_check<B: Bench>(device: &B::Device, args: &Args) -> bool {
     type Ad<B> = Autodiff<B>;
     // (batch, c_in, c_out, [h, w], kernel, stride, padding, transposed)
     let cases: [(usize, usize, usize, [usize; 2], usize, usize, usize, bool); 10] = [
@@ -266,7 +320,7 @@ fn gradient_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
 /// written out with primitive operations (exact derivatives, erf's included), on MgNO's largest
 /// activation `[batch, 24, 256, 256]` (capped by `--layer-max`) with values in the range where
 /// GELU bends. Returns whether output and gradient are within `--tolerance`.
-fn add_gelu_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+fn add_gelu_check<B: Bench>(device: &B::Device, args: &Args) -> bool {
     type Ad<B> = Autodiff<B>;
     let n = 256.min(args.layer_max);
     let dims = [args.step_batch, 24, n, n];
@@ -306,7 +360,7 @@ fn output_weights(dims: [usize; 4]) -> burn::tensor::TensorData {
 /// the first of `--sizes`, each boundary mode) from one initial model and one batch, on the fast
 /// and the stock path; prints both loss curves and returns whether they agree to 1e-3 relative
 /// at every step (f32 on a GPU: the paths sum in different orders, and Adam amplifies that).
-fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+fn loss_curves<B: Bench>(device: &B::Device, args: &Args) -> bool {
     use oplab_operators::layers::PaddingMode;
     let (b, n, steps, tol) = (args.step_batch, args.sizes[0], 20, 1e-3);
     println!("## MgNO Darcy-rough loss curves, fast vs stock path (batch {b}, {n}², Adam lr 1e-3, {steps} steps)\n");
@@ -345,7 +399,7 @@ fn loss_curves<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
 /// loss: the trained model and the loss before each step.
 fn train_steps<B, O>(mut model: oplab_operators::MgNo<Autodiff<B>>, optim: &mut O, x: &Tensor<Autodiff<B>, 4>, y: &Tensor<Autodiff<B>, 4>, steps: usize) -> (oplab_operators::MgNo<Autodiff<B>>, Vec<f64>)
 where
-    B: ConvBackend,
+    B: Bench,
     O: Optimizer<oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>>,
 {
     let mut losses = Vec::with_capacity(steps);
@@ -362,7 +416,7 @@ where
 /// 10 steps of the Darcy-rough MgNO from one model and one batch, with and without weight decay;
 /// prints the relative difference of the model outputs after the steps and returns whether it
 /// is within 1e-4 (f32 updates in a different order, amplified by the steps).
-fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
+fn adam_check<B: Bench>(device: &B::Device, args: &Args) -> bool {
     use burn::optim::decay::WeightDecayConfig;
     let (b, n, steps) = (args.step_batch, args.sizes[0], 10);
     println!("## Fused Adam vs burn's Adam (MgNO Darcy-rough, batch {b}, {n}², lr 1e-3, {steps} steps)\n");
@@ -393,7 +447,7 @@ fn adam_check<B: ConvBackend>(device: &B::Device, args: &Args) -> bool {
 
 /// Where a training step's time goes: forward alone (no autodiff), forward + loss + backward, and
 /// the whole step with Adam, per model and grid (fast path).
-fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn step_breakdown<B: Bench>(device: &B::Device, args: &Args) {
     let b = args.step_batch;
     println!("## Training-step breakdown, batch {b}, fast path (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
     println!("| model | grid | forward (inference) | forward + loss + backward | whole step (+ Adam) | host time of the whole step | host: forward + loss | host: backward | host: Adam |");
@@ -417,7 +471,7 @@ fn step_breakdown<B: ConvBackend>(device: &B::Device, args: &Args) {
 
 fn breakdown_of<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 7]
 where
-    B: ConvBackend,
+    B: Bench,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
     M::InnerModule: Operator2d<B>,
 {
@@ -443,7 +497,7 @@ const LAUNCH_CHAIN: usize = 200;
 /// too small to keep the GPU busy (batch 8, 8 channels, 16²): host time until the last operation
 /// returns, and wall time after the sync, both per operation. It separates what a step pays per
 /// recorded operation (autodiff, fusion bookkeeping) from what it pays per kernel launch.
-fn launch_overhead<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn launch_overhead<B: Bench>(device: &B::Device, args: &Args) {
     type Ad<B> = Autodiff<B>;
     println!("## Host cost per operation, chains of {LAUNCH_CHAIN} on [8, 8, 16, 16] (µs per operation, median of {} runs)\n", args.reps);
     println!("| chain | host µs / op | wall µs / op |");
@@ -506,14 +560,14 @@ fn launch_overhead<B: ConvBackend>(device: &B::Device, args: &Args) {
         row("autodiff: conv forward + backward (per conv)", &mut || {
             let mut x = xa.clone();
             for _ in 0..LAUNCH_CHAIN {
-                x = oplab_operators::layers::fastconv::fast_conv2d(x, wa.clone(), None, opts.clone());
+                x = conv2d_with(x, wa.clone(), None, opts.clone(), select::conv_plan::<Ad<B>>());
             }
             Box::new(x.sum().backward())
         });
         row("autodiff: conv + residual add, forward + backward (per conv)", &mut || {
             let mut x = xa.clone();
             for _ in 0..LAUNCH_CHAIN {
-                x = oplab_operators::layers::fastconv::fast_conv2d(x.clone(), wa.clone(), None, opts.clone()) + x;
+                x = conv2d_with(x.clone(), wa.clone(), None, opts.clone(), select::conv_plan::<Ad<B>>()) + x;
             }
             Box::new(x.sum().backward())
         });
@@ -526,7 +580,7 @@ fn launch_overhead<B: ConvBackend>(device: &B::Device, args: &Args) {
 /// the functions with the most samples on top of the stack (self) and anywhere on it (inclusive).
 /// Needs `--features host-profile` and a binary with its symbol table (`strip --strip-debug`).
 #[cfg(feature = "host-profile")]
-fn host_profile<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn host_profile<B: Bench>(device: &B::Device, args: &Args) {
     for &n in &args.sizes {
         for name in &args.models {
             let mut run: Box<dyn FnMut() -> [f64; 5]> = match name.as_str() {
@@ -555,7 +609,7 @@ fn host_profile<B: ConvBackend>(device: &B::Device, args: &Args) {
 }
 
 #[cfg(not(feature = "host-profile"))]
-fn host_profile<B: ConvBackend>(_device: &B::Device, _args: &Args) {
+fn host_profile<B: Bench>(_device: &B::Device, _args: &Args) {
     eprintln!("gpu_bench: --only host-profile needs a build with `--features host-profile`");
     std::process::exit(2);
 }
@@ -636,7 +690,7 @@ fn short_symbol(name: &str) -> String {
 /// step before the sync, and the wall milliseconds after it.
 fn training_step_fn<'a, B, M>(device: &'a B::Device, model: M, batch: usize, n: usize) -> Box<dyn FnMut() -> [f64; 5] + 'a>
 where
-    B: ConvBackend,
+    B: Bench,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
     let [x, y] = random_pair::<B>(device, batch, n);
@@ -668,7 +722,7 @@ where
 /// that the GPU is; the phases then say which part of the step the host time goes to.
 fn step_host_phases_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args) -> [f64; 5]
 where
-    B: ConvBackend,
+    B: Bench,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
     let mut step = training_step_fn::<B, M>(device, model, batch, n);
@@ -774,12 +828,12 @@ fn layers(max: usize) -> Vec<Layer> {
     ]
 }
 
-fn layer_table<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn layer_table<B: Bench>(device: &B::Device, args: &Args) {
     let b = args.layer_batch;
-    // The same settings the autodiff op records (environment overrides included).
-    let chunk = std::env::var("OPLAB_CONV_WGRAD_CHUNK").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(B::wgrad_chunk);
-    let kind = wgrad_kind::<B>();
-    println!("fast wgrad: {kind:?} (OPLAB_CONV_WGRAD), split-K chunk {chunk}\n");
+    // The same settings the autodiff op records (options and knobs included).
+    let plan = select::conv_plan_on::<B>(ConvGradPath::Fast);
+    let (chunk, kind) = (plan.chunk, plan.wgrad);
+    println!("fast wgrad: {kind:?} (option conv_wgrad), split-K chunk {chunk}\n");
     println!("## Single layers, batch {b} (ms per call: median over {} runs of {LAYER_QUEUE} queued calls and one sync, after {} warm-up)\n", args.reps, args.warmup);
     println!("| layer | stock fwd | fast fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
@@ -874,15 +928,15 @@ fn random_pair<B: Backend>(device: &B::Device, batch: usize, n: usize) -> [Tenso
 }
 
 /// The optimizer of the timed training steps, as the trainer builds it: the fused Adam step where
-/// the backend has one (burn's Adam under OPLAB_ADAM=burn), ε 1e-5.
-fn step_optimizer<B: ConvBackend, M: AutodiffModule<Autodiff<B>>>() -> OptimizerAdaptor<FusedAdam, M, Autodiff<B>> {
+/// the backend has one (burn's Adam under `--backend adam=burn`), ε 1e-5.
+fn step_optimizer<B: Bench, M: AutodiffModule<Autodiff<B>>>() -> OptimizerAdaptor<FusedAdam, M, Autodiff<B>> {
     FusedAdam::new([0.9, 0.999], 1e-5, 0.0).into()
 }
 
 /// Median time of one training step (forward, relative-L2 loss, backward, Adam) of `model`.
 fn step_ms<B, M>(device: &B::Device, model: M, batch: usize, n: usize, args: &Args, path: ConvGradPath) -> f64
 where
-    B: ConvBackend,
+    B: Bench,
     M: AutodiffModule<Autodiff<B>> + Operator2d<Autodiff<B>> + Clone + 'static,
 {
     with_grad_path(path, || {
@@ -898,7 +952,7 @@ where
     })
 }
 
-fn step_table<B: ConvBackend>(device: &B::Device, args: &Args) {
+fn step_table<B: Bench>(device: &B::Device, args: &Args) {
     let b = args.step_batch;
     println!("## Training steps (forward + relative L2 + backward + Adam), batch {b} (ms, median of {} after {} warm-up)\n", args.reps, args.warmup);
     // A backend that mixes the two formulations (the CPU) also gets a column for the mix.

@@ -4,10 +4,12 @@
 //! Layout (mirroring neuraloperator's package): [`layers`] (padded convolutions, the multigrid
 //! V-cycle, spectral convolutions), [`models`] (MgNO, FNO 2-D/1-D), [`losses`] (relative L2 with
 //! quadrature weights, spectral relative H1), [`normalizers`], [`data`] (loading, splitting,
-//! batching), [`training`] (optimisers, schedules, checkpoints, metrics, plots). Models are
-//! generic over `B: Backend` and run on `B: ConvBackend` (a backend whose convolutions carry the
-//! fast backward of [`layers::fastconv`]), so the CPU (`Flex`) and CUDA builds share one
-//! implementation.
+//! batching), [`training`] (optimisers, schedules, checkpoints, metrics, plots), and
+//! [`backend`] (the capability traits the layers run on, the GPU kernels, and the typed
+//! `[backend]` options that choose between implementations). Models are generic over
+//! `B: Backend` and run on the capabilities of [`backend::ModelBackend`] (convolutions with a fast
+//! backward, the exact-gradient GELU, the spectral layout), so the CPU (`Flex`) and CUDA builds
+//! share one implementation.
 //!
 //! [`dynamics`] holds the almost-linear RNN (AL-RNN) for dynamical-systems reconstruction: model,
 //! teacher-forcing training, `D_stsp`/`D_H` metrics and symbolic coding, in plain f64 Rust.
@@ -17,8 +19,6 @@ pub mod backend;
 pub mod data;
 pub mod dynamics;
 pub mod error;
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-pub mod fusion_job;
 pub mod layers;
 pub mod losses;
 pub mod models;

@@ -45,6 +45,11 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
         assert!(full_dir.join(f).is_file(), "{f} missing");
     }
     assert_eq!(std::fs::read_to_string(full_dir.join(files::METRICS)).unwrap().lines().count(), 12);
+    // The stored configuration holds the [backend] options the run used, so the directory alone
+    // reproduces it.
+    let stored = std::fs::read_to_string(full_dir.join(files::CONFIG)).unwrap();
+    assert!(stored.contains("\n[backend]\n") && stored.contains("conv_grad = \"auto\""), "{stored}");
+    assert_eq!(training::read_run_config(&full_dir).unwrap(), cfg);
 
     // Interrupted after 5 epochs, then resumed: the same numbers, bit for bit.
     let part_dir = dir.path().join("part");

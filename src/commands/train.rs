@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use oplab_operators::registry::run_kind;
-use oplab_operators::run::{RunDir, TrainOutcome, TrainRequest};
+use oplab_operators::run::{RunDir, Setting, TrainOutcome, TrainRequest};
 use oplab_operators::DeviceKind;
 
 use crate::progress::Bar;
@@ -36,6 +36,14 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (a --config given too must match the stored one).
     #[arg(long)]
     pub resume: bool,
+    /// CUDA runs: burn's CUDA backend for the model (auto: without its fusion layer for mgno, with it
+    /// for fno); sets `cuda` of the config's [backend] table, which the run stores.
+    #[arg(long, value_name = "auto|fusion|direct")]
+    pub backend_cuda: Option<String>,
+    /// CUDA runs: cubecl's memory pool (dynamic: cubecl's default); sets `memory` of the config's
+    /// [backend] table, which the run stores.
+    #[arg(long, value_name = "persistent|dynamic")]
+    pub backend_memory: Option<String>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -51,6 +59,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         config: args.config.as_deref().zip(config_text.as_deref()),
         epochs: args.epochs,
         resume: args.resume,
+        settings: [("--backend-cuda", "backend.cuda", &args.backend_cuda), ("--backend-memory", "backend.memory", &args.backend_memory)]
+            .into_iter()
+            .filter_map(|(flag, key, value)| value.as_ref().map(|v| Setting { flag: flag.into(), key: key.into(), value: v.clone() }))
+            .collect(),
     };
     if let (false, Some(notice)) = (args.quiet, device.warm_up_notice()) {
         eprintln!("{notice}");

@@ -1,115 +1,29 @@
-//! `gelu(a + b)`, the activation of every MgNO and FNO layer, with the exact gradient and, where
-//! the backend has one, a one-pass kernel for each direction ([`ConvBackend::add_gelu_kernel`],
-//! [`ConvBackend::add_gelu_backward_kernel`]; CUDA without fusion: `super::gelu_kernel`).
-//!
-//! Two reasons for a custom operation instead of burn's `gelu(a + b)`:
-//! - **Speed** on a backend without fusion: burn composes the forward from six element-wise
-//!   kernels (the add, then `x · (erf(x/√2) + 1) / 2`) and its gradient from about fifteen, each
-//!   a pass over the layer's activations.
-//! - **The gradient itself**: burn 0.21's default `gelu_backward` (`burn-backend`'s
-//!   `ActivationOps`, which its CubeCL backends keep; Flex overrides it) differentiates the tanh
-//!   approximation of GELU, not the erf form its forward computes: up to 8.7e-4 off, near s = −2
-//!   (numpy over [−6, 6]). This operation's gradient is the derivative of the forward,
-//!   `Φ(s) + s·φ(s)` (what PyTorch's default GELU uses), on every backend.
-//!
-//! The forward without a kernel is burn's own `gelu(a + b)`, so a CPU forward pass is bit-for-bit
-//! what it was. `OPLAB_GELU=burn` restores burn's operation whole (its forward and its
-//! tanh-approximation gradient) for comparisons.
+//! `gelu(a + b)`, the activation of every MgNO and FNO layer, with the exact gradient of the erf
+//! form on every backend and, where the backend has them, one kernel each way
+//! (`backend::activation` has the operation and the reasons for it).
 
-use std::sync::OnceLock;
-
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::NodeId;
-use burn::backend::Autodiff;
 use burn::tensor::activation::gelu;
-use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::Tensor;
 
-use super::fastconv::ConvBackend;
+use crate::backend::select;
+use crate::backend::tensor::{prim, wrap};
+use crate::backend::ActivationBackend;
 
-/// 1/√(2π).
-const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
-
-/// Whether `OPLAB_GELU=burn` asks for burn's own `gelu(a + b)` (read once per process).
-fn burn_gelu_requested() -> bool {
-    static BURN: OnceLock<bool> = OnceLock::new();
-    *BURN.get_or_init(|| std::env::var("OPLAB_GELU").is_ok_and(|v| v.trim().eq_ignore_ascii_case("burn")))
-}
-
-/// `gelu(a + b)` for two tensors of one shape, with the exact gradient (module docs).
-pub fn add_gelu<B: ConvBackend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
-    if burn_gelu_requested() || a.dims() != b.dims() {
+/// `gelu(a + b)` for two tensors of one shape, with the exact gradient; burn's own `gelu(a + b)`
+/// under the option `gelu = "burn"` (its forward and its tanh-approximation gradient, for
+/// comparisons) and for tensors of different shapes (broadcasting).
+pub fn add_gelu<B: ActivationBackend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
+    if !select::exact_gelu() || a.dims() != b.dims() {
         return gelu(a + b);
     }
-    let y = B::add_gelu(a.into_primitive().tensor(), b.into_primitive().tensor());
-    Tensor::from_primitive(TensorPrimitive::Float(y))
-}
-
-/// The forward of a plain backend: its kernel, else burn's composition.
-pub(crate) fn add_gelu_forward<B: ConvBackend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
-    B::add_gelu_kernel(a.clone(), b.clone()).unwrap_or_else(|| B::gelu(B::float_add(a, b)))
-}
-
-/// `grad · (Φ(s) + s·φ(s))` with `s = a + b`: the backend's kernel, else composed from burn's
-/// element-wise operations.
-fn add_gelu_grad<B: ConvBackend>(a: FloatTensor<B>, b: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
-    if let Some(dz) = B::add_gelu_backward_kernel(a.clone(), b.clone(), grad.clone()) {
-        return dz;
-    }
-    let s = B::float_add(a, b);
-    let erf = B::float_erf(B::float_mul_scalar(s.clone(), std::f32::consts::FRAC_1_SQRT_2.into()));
-    let cdf = B::float_mul_scalar(B::float_add_scalar(erf, 1f32.into()), 0.5f32.into());
-    let square = B::float_mul(s.clone(), s.clone());
-    let pdf = B::float_mul_scalar(B::float_exp(B::float_mul_scalar(square, (-0.5f32).into())), FRAC_1_SQRT_2PI.into());
-    let slope = B::float_add(cdf, B::float_mul(s, pdf));
-    B::float_mul(slope, grad)
-}
-
-/// The recorded operation: parents (a, b), state their checkpointed values.
-#[derive(Debug)]
-struct AddGelu;
-
-impl<B: ConvBackend> Backward<B, 2> for AddGelu {
-    type State = (NodeId, NodeId);
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_a, node_b] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (a, b) = ops.state;
-        let a = checkpointer.retrieve_node_output::<FloatTensor<B>>(a);
-        let b = checkpointer.retrieve_node_output::<FloatTensor<B>>(b);
-        let dz = add_gelu_grad::<B>(a, b, grad);
-        // Both summands get the same gradient (registering it twice for one node, as for
-        // `add_gelu(x, x)`, adds the two contributions, which is right).
-        match (node_a, node_b) {
-            (Some(na), Some(nb)) => {
-                grads.register::<B>(na.id, dz.clone());
-                grads.register::<B>(nb.id, dz);
-            }
-            (Some(n), None) | (None, Some(n)) => grads.register::<B>(n.id, dz),
-            (None, None) => {}
-        }
-    }
-}
-
-/// `gelu(a + b)` under autodiff: the inner backend's forward, recorded with [`AddGelu`]'s backward.
-pub(crate) fn record_add_gelu<B: ConvBackend, C: CheckpointStrategy>(a: FloatTensor<Autodiff<B, C>>, b: FloatTensor<Autodiff<B, C>>) -> FloatTensor<Autodiff<B, C>> {
-    match AddGelu.prepare::<C>([a.node.clone(), b.node.clone()]).compute_bound().stateful() {
-        OpsKind::Tracked(mut prep) => {
-            let state = (prep.checkpoint(&a), prep.checkpoint(&b));
-            prep.finish(state, B::add_gelu(a.primitive, b.primitive))
-        }
-        OpsKind::UnTracked(prep) => prep.finish(B::add_gelu(a.primitive, b.primitive)),
-    }
+    wrap(B::add_gelu(prim(a), prim(b)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::Cpu;
+    use burn::backend::Autodiff;
     use burn::tensor::backend::Backend;
     use burn::tensor::Distribution;
 
@@ -162,5 +76,26 @@ mod tests {
         let grads = (add_gelu(a.clone(), c.clone()) * weights).sum().backward();
         assert!(close(values(a.grad(&grads).unwrap()), &want), "gradient next to a constant");
         assert!(c.grad(&grads).is_none());
+    }
+
+    /// Under the option `gelu = "burn"` the layers' activation is burn's own `gelu(a + b)`,
+    /// forward and gradient.
+    #[test]
+    fn the_burn_option_gives_burns_operation() {
+        use crate::backend::options::Gelu;
+        use crate::backend::{select, BackendOptions};
+        let device = Default::default();
+        let data_a = Tensor::<Cpu, 3>::random([2, 3, 17], Distribution::Normal(0.0, 2.0), &device).into_data();
+        let data_b = Tensor::<Cpu, 3>::random([2, 3, 17], Distribution::Normal(0.0, 2.0), &device).into_data();
+        let leaf = |d: &burn::tensor::TensorData| Tensor::<Ad, 3>::from_data(d.clone(), &device).require_grad();
+        let run = |f: &dyn Fn(Tensor<Ad, 3>, Tensor<Ad, 3>) -> Tensor<Ad, 3>| {
+            let (a, b) = (leaf(&data_a), leaf(&data_b));
+            let y = f(a.clone(), b);
+            let grads = y.clone().sum().backward();
+            (values(y.inner()), values(a.grad(&grads).unwrap()))
+        };
+        let burn = BackendOptions { gelu: Gelu::Burn, ..Default::default() };
+        let ours = select::with_options(&burn, || run(&|a, b| add_gelu(a, b)));
+        assert_eq!(ours, run(&|a, b| gelu(a + b)));
     }
 }

@@ -11,38 +11,9 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use std::f64::consts::PI;
-use std::sync::OnceLock;
 
-/// How a 2-D spectral layer lays out its complex products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpectralLayout {
-    /// Real and imaginary parts as separate tensors: four real products per complex one.
-    Split,
-    /// Real and imaginary parts side by side in the contracted axis, against block tables
-    /// `[[c, −s], [s, c]]`: one real product per transform axis and one batched product for the
-    /// mode mixing (5 products per layer instead of 16). Fewer, larger launches for a GPU, where
-    /// these small products are bound by launch overhead; on the 2-core CPU (FNO 64², batch 8) the
-    /// forward is 6 % and the training step 10 % slower (`gpu_bench --only breakdown`); on an H200
-    /// the FNO 64² training step went from 10.9 to 6.7 ms (the CUDA default since).
-    Stacked,
-}
-
-/// The layout `OPLAB_SPECTRAL=split|stacked` asks for (read once), if it is set.
-pub fn spectral_layout_override() -> Option<SpectralLayout> {
-    static ENV: OnceLock<Option<SpectralLayout>> = OnceLock::new();
-    *ENV.get_or_init(|| match std::env::var("OPLAB_SPECTRAL").ok().as_deref().map(str::trim) {
-        Some("stacked") => Some(SpectralLayout::Stacked),
-        Some("split") => Some(SpectralLayout::Split),
-        _ => None,
-    })
-}
-
-/// The layout of [`SpectralBasis2d::new`]: [`spectral_layout_override`], else
-/// [`SpectralLayout::Split`]. (FNO asks its backend instead:
-/// `ConvBackend::preferred_spectral_layout`, stacked on CUDA.)
-pub fn spectral_layout() -> SpectralLayout {
-    spectral_layout_override().unwrap_or(SpectralLayout::Split)
-}
+/// The layouts of a 2-D spectral layer (chosen per backend by `backend::select::spectral_layout`).
+pub use crate::backend::SpectralLayout;
 
 /// `[[a, b], [c, d]]` of four `[r, k]` blocks as one `[2r, 2k]` table.
 fn block2<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>, c: Tensor<B, 2>, d: Tensor<B, 2>) -> Tensor<B, 2> {
@@ -173,12 +144,6 @@ pub struct StackedTables<B: Backend> {
 }
 
 impl<B: Backend> SpectralBasis2d<B> {
-    /// Tables for an `h × w` grid keeping `modes = [m1, m2]`, in the process's
-    /// [`spectral_layout`].
-    pub fn new(h: usize, w: usize, modes: [usize; 2], device: &B::Device, dtype: DType) -> Self {
-        Self::with_layout(h, w, modes, spectral_layout(), device, dtype)
-    }
-
     /// Tables for an `h × w` grid keeping `modes = [m1, m2]`, for the given layout.
     pub fn with_layout(h: usize, w: usize, modes: [usize; 2], layout: SpectralLayout, device: &B::Device, dtype: DType) -> Self {
         let (idx_h, m1_pos, m1_neg) = full_axis_indices(h, modes[0]);

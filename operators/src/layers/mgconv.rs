@@ -21,8 +21,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::Tensor;
 
-use super::fastconv::{fast_conv_transpose2d, ConvBackend};
 use super::padding::{torch_uniform, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
+use crate::backend::conv::conv_transpose2d_with;
+use crate::backend::{select, ConvBackend};
 use crate::error::OperatorError;
 
 /// Configuration of one V-cycle.
@@ -167,7 +168,7 @@ impl<B: ConvBackend> Prolongation<B> {
         let (nh, nw) = (natural(h), natural(w));
         let extra = |want: usize, got: usize| if want == got + 1 { 1 } else { 0 };
         let opts = ConvTransposeOptions::new([2, 2], [1, 1], [extra(fine[0], nh), extra(fine[1], nw)], [1, 1], 1);
-        let y = fast_conv_transpose2d(u, self.weight.val(), None, opts);
+        let y = conv_transpose2d_with(u, self.weight.val(), None, opts, select::conv_plan::<B>());
         let [_, _, yh, yw] = y.dims();
         if yh == fine[0] && yw == fine[1] {
             y

@@ -10,7 +10,10 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::fastconv::{fast_conv2d, ConvBackend};
+use crate::backend::conv::conv2d_with;
+use crate::backend::{select, ConvBackend};
+
+pub use crate::backend::tensor::zero_pad;
 
 /// How a convolution sees the outside of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,33 +67,6 @@ pub fn pad2d<B: Backend>(x: Tensor<B, 4>, p: usize, mode: PaddingMode) -> Tensor
             wrap(x, 3, p, w)
         }
     }
-}
-
-/// Appends `before` and `after` zeros along axis `dim`, in the dtype of `x`.
-///
-/// burn 0.21's `Tensor::pad` with a constant builds its fill in the backend's default float
-/// type, which breaks f64 tensors on Flex (used by the gradient checks); concatenating zeros of
-/// the input's own dtype works for every dtype.
-pub fn zero_pad<B: Backend>(x: Tensor<B, 4>, dim: usize, before: usize, after: usize) -> Tensor<B, 4> {
-    if before == 0 && after == 0 {
-        return x;
-    }
-    let dims = x.dims();
-    let (device, dtype) = (x.device(), x.dtype());
-    let block = |n: usize| {
-        let mut d = dims;
-        d[dim] = n;
-        Tensor::<B, 4>::zeros(d, (&device, dtype))
-    };
-    let mut parts = Vec::with_capacity(3);
-    if before > 0 {
-        parts.push(block(before));
-    }
-    parts.push(x);
-    if after > 0 {
-        parts.push(block(after));
-    }
-    Tensor::cat(parts, dim)
 }
 
 /// Reflect padding of axis `dim` (length `n`) by `p < n`; when `p ≥ n` (a grid too small to
@@ -184,27 +160,30 @@ pub fn torch_uniform(fan_in: usize) -> Initializer {
 }
 
 impl<B: ConvBackend> PaddedConv2d<B> {
-    /// Applies the convolution (through [`fast_conv2d`], whose backward avoids burn's slow
-    /// GPU convolution gradients).
+    /// Applies the convolution (through the backend's convolution capability, on the path
+    /// `backend::select` plans, whose backward avoids burn's slow GPU convolution gradients).
     ///
     /// # Shapes
     /// - `x`: `[batch, channels_in, H, W]`
     /// - output: `[batch, channels_out, (H + 2p − k)/s + 1, (W + 2p − k)/s + 1]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let bias = self.bias.as_ref().map(|b| b.val());
+        let plan = select::conv_plan::<B>();
         match self.mode {
             // Zero halos are handled inside the convolution kernel, which saves a copy.
-            PaddingMode::Zeros => fast_conv2d(
+            PaddingMode::Zeros => conv2d_with(
                 x,
                 self.weight.val(),
                 bias,
                 ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1),
+                plan,
             ),
-            mode => fast_conv2d(
+            mode => conv2d_with(
                 pad2d(x, self.padding, mode),
                 self.weight.val(),
                 bias,
                 ConvOptions::new([self.stride; 2], [0, 0], [1, 1], 1),
+                plan,
             ),
         }
     }
@@ -213,8 +192,12 @@ impl<B: ConvBackend> PaddedConv2d<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::conv::ConvPlan;
+    use crate::backend::tensor::testing::{randn, rel_err, vec64, Ad};
+    use crate::backend::{ConvGradPath, Cpu};
+    use burn::tensor::module::conv2d;
     use burn::tensor::TensorData;
+    use rand::{Rng, SeedableRng};
 
     fn grid(h: usize, w: usize) -> Tensor<Cpu, 4> {
         let v: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
@@ -241,5 +224,109 @@ mod tests {
             assert!(PaddingMode::parse(name).is_some());
         }
         assert!(PaddingMode::parse("same").is_none());
+    }
+
+
+    /// One convolution case of the custom-backward convolution (`backend::conv`): geometry plus
+    /// the boundary mode applied around it.
+    #[derive(Debug, Clone, Copy)]
+    struct Case {
+        batch: usize,
+        c_in: usize,
+        c_out: usize,
+        hw: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        mode: PaddingMode,
+        bias: bool,
+    }
+
+    /// Output, dX, dW, db of `L = Σ r · conv(pad(x))` on one path.
+    fn conv_grads_on(case: Case, x: &Tensor<Ad, 4>, w: &Tensor<Ad, 4>, b: &Option<Tensor<Ad, 1>>, r: &Tensor<Ad, 4>, path: Option<ConvGradPath>) -> Vec<Vec<f64>> {
+        let (x, w) = (x.clone().detach().require_grad(), w.clone().detach().require_grad());
+        let b = b.clone().map(|b| b.detach().require_grad());
+        let (halo, inner) = match case.mode {
+            PaddingMode::Zeros => (0, case.padding),
+            _ => (case.padding, 0),
+        };
+        let opts = ConvOptions::new([case.stride; 2], [inner; 2], [1, 1], 1);
+        let xin = pad2d(x.clone(), halo, case.mode);
+        let y = match path {
+            Some(p) => conv2d_with(xin, w.clone(), b.clone(), opts, ConvPlan::preferred::<Ad>(p)),
+            None => conv2d(xin, w.clone(), b.clone(), opts),
+        };
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let mut out = vec![vec64(y.inner()), vec64(x.grad(&grads).unwrap()), vec64(w.grad(&grads).unwrap())];
+        if let Some(b) = b {
+            out.push(vec64(b.grad(&grads).unwrap()));
+        }
+        out
+    }
+
+    fn check_case(case: Case) -> f64 {
+        let [h, w] = case.hw;
+        let k = case.kernel;
+        let x = randn([case.batch, case.c_in, h, w]);
+        let wt = randn([case.c_out, case.c_in, k, k]);
+        let b = case.bias.then(|| randn([case.c_out]));
+        let hp = h + 2 * case.padding;
+        let wp = w + 2 * case.padding;
+        let out = [case.batch, case.c_out, (hp - k) / case.stride + 1, (wp - k) / case.stride + 1];
+        let r = randn(out);
+        let stock = conv_grads_on(case, &x, &wt, &b, &r, None);
+        let fast = conv_grads_on(case, &x, &wt, &b, &r, Some(ConvGradPath::Fast));
+        let stock_path = conv_grads_on(case, &x, &wt, &b, &r, Some(ConvGradPath::Stock));
+        let tuned = conv_grads_on(case, &x, &wt, &b, &r, Some(ConvGradPath::Tuned));
+        let names = ["output", "dX", "dW", "db"];
+        let mut worst: f64 = 0.0;
+        for (i, ((f, s), t)) in fast.iter().zip(&stock).zip(&tuned).enumerate() {
+            let e = rel_err(f, s);
+            assert!(e < 1e-10, "{case:?}: {} differs from stock by {e:e}", names[i]);
+            assert_eq!(stock_path[i], *s, "{case:?}: the stock path must be burn's own op");
+            let et = rel_err(t, s);
+            assert!(et < 1e-10, "{case:?}: {} (tuned path) differs from stock by {et:e}", names[i]);
+            worst = worst.max(e);
+        }
+        worst
+    }
+
+    #[test]
+    fn fastconv_gradients_equal_stock_in_f64() {
+        use PaddingMode::*;
+        let c = |batch, c_in, c_out, hw, kernel, stride, padding, mode, bias| Case { batch, c_in, c_out, hw, kernel, stride, padding, mode, bias };
+        // The MgNO shapes (3×3 smoother and stride-2 restriction, 1×1 skip and head), 1-channel
+        // ends, odd and non-square grids, every boundary mode.
+        let mut cases = vec![
+            c(2, 3, 4, [9, 7], 3, 1, 1, Zeros, false),
+            c(2, 1, 3, [8, 8], 3, 1, 1, Zeros, false),
+            c(1, 3, 1, [5, 11], 3, 1, 1, Reflect, false),
+            c(2, 2, 2, [7, 6], 3, 1, 1, Circular, false),
+            c(2, 3, 2, [9, 9], 3, 2, 1, Zeros, false),
+            c(1, 2, 3, [10, 7], 3, 2, 1, Circular, false),
+            c(2, 2, 2, [6, 13], 3, 2, 1, Reflect, false),
+            c(1, 1, 1, [3, 2], 3, 2, 1, Zeros, false),
+            c(3, 4, 2, [6, 5], 1, 1, 0, Zeros, true),
+            c(2, 1, 3, [1, 9], 1, 1, 0, Zeros, true),
+            c(2, 3, 2, [8, 9], 3, 1, 1, Zeros, true),
+            c(2, 2, 3, [8, 7], 4, 2, 1, Zeros, true),
+            c(1, 2, 2, [7, 7], 5, 1, 2, Zeros, false),
+            c(1, 2, 2, [9, 8], 3, 3, 0, Zeros, false),
+        ];
+        // Plus random shapes from a fixed seed.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..8 {
+            let kernel = [1, 3, 3, 4][rng.random_range(0..4)];
+            let stride = rng.random_range(1..=2);
+            let mode = [Zeros, Circular, Reflect][rng.random_range(0..3)];
+            let padding = if kernel == 1 { 0 } else { 1 };
+            let hw = [rng.random_range(4..12), rng.random_range(4..12)];
+            cases.push(c(rng.random_range(1..4), rng.random_range(1..5), rng.random_range(1..5), hw, kernel, stride, padding, mode, rng.random_bool(0.5)));
+        }
+        let mut worst: f64 = 0.0;
+        for case in cases {
+            worst = worst.max(check_case(case));
+        }
+        eprintln!("conv2d: worst relative difference fast vs stock {worst:.2e}");
     }
 }

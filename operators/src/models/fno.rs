@@ -10,9 +10,10 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::OperatorError;
-use crate::layers::dft::{spectral_layout_override, SpectralBasis1d, SpectralBasis2d};
+use crate::backend::{select, ActivationBackend, ConvBackend, ModelBackend};
+use crate::layers::dft::{SpectralBasis1d, SpectralBasis2d};
 use crate::layers::padding::zero_pad;
-use crate::layers::{add_gelu, ConvBackend, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
+use crate::layers::{add_gelu, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
 
 /// Configuration of an [`Fno2d`]. Defaults are the Darcy script (modes 12, width 32, 4 layers,
 /// 2,368,001 parameters with one input channel plus the two grid channels).
@@ -125,7 +126,7 @@ fn grid2d<B: Backend>(like: &Tensor<B, 4>) -> Tensor<B, 4> {
     Tensor::<B, 4>::from_data(data, (&like.device(), like.dtype())).repeat_dim(0, b)
 }
 
-impl<B: ConvBackend> Fno2d<B> {
+impl<B: ModelBackend> Fno2d<B> {
     /// Applies the operator.
     ///
     /// # Shapes
@@ -139,7 +140,7 @@ impl<B: ConvBackend> Fno2d<B> {
         if p > 0 {
             v = zero_pad(zero_pad(v, 2, 0, p), 3, 0, p);
         }
-        let layout = spectral_layout_override().unwrap_or_else(B::preferred_spectral_layout);
+        let layout = select::spectral_layout::<B>();
         let basis = SpectralBasis2d::with_layout(h + p, w + p, self.modes, layout, &v.device(), v.dtype());
         let n = self.spectral.len();
         for (i, (k, pw)) in self.spectral.iter().zip(&self.pointwise).enumerate() {
@@ -228,7 +229,7 @@ pub struct Fno1d<B: Backend> {
     pub grid: bool,
 }
 
-impl<B: ConvBackend> Fno1d<B> {
+impl<B: ConvBackend + ActivationBackend> Fno1d<B> {
     /// Applies the operator.
     ///
     /// # Shapes

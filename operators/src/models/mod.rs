@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::layers::ConvBackend;
+use crate::backend::{ActivationBackend, ConvBackend, ModelBackend};
 
 /// A 2-D operator the training engine can fit: maps `[batch, c_in, H, W]` to
 /// `[batch, c_out, H, W]` on any grid.
@@ -19,13 +19,13 @@ pub trait Operator2d<B: Backend>: Module<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4>;
 }
 
-impl<B: ConvBackend> Operator2d<B> for MgNo<B> {
+impl<B: ConvBackend + ActivationBackend> Operator2d<B> for MgNo<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         MgNo::forward(self, x)
     }
 }
 
-impl<B: ConvBackend> Operator2d<B> for Fno2d<B> {
+impl<B: ModelBackend> Operator2d<B> for Fno2d<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         Fno2d::forward(self, x)
     }

@@ -114,6 +114,47 @@ pub struct TrainRequest<'a> {
     pub epochs: Option<usize>,
     /// `--resume`: continue the run's checkpoint.
     pub resume: bool,
+    /// Single settings from flags (e.g. `--backend-cuda direct`): the flag, the dotted key it
+    /// sets (`backend.cuda`) and the value (TOML syntax; a bare word is a string). They override
+    /// the configuration; on resume they may only repeat the stored values.
+    pub settings: Vec<Setting>,
+}
+
+/// One configuration value given by a flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The flag, for messages (`--backend-cuda`).
+    pub flag: String,
+    /// The dotted key it sets (`backend.cuda`).
+    pub key: String,
+    /// The value as given.
+    pub value: String,
+}
+
+/// `cfg` with `settings` applied; errors name the flag, the key and the value.
+pub fn with_settings<C: RunConfig>(cfg: &C, model: &str, settings: &[Setting]) -> crate::Result<C> {
+    if settings.is_empty() {
+        return Ok(cfg.clone());
+    }
+    let mut doc: toml::Table = cfg.to_toml().parse().map_err(|e: toml::de::Error| OperatorError::Request(e.message().to_string()))?;
+    for s in settings {
+        let (tables, leaf) = s.key.rsplit_once('.').map_or((None, s.key.as_str()), |(t, l)| (Some(t), l));
+        let mut table = &mut doc;
+        for name in tables.into_iter().flat_map(|t| t.split('.')) {
+            table = match table.get_mut(name) {
+                Some(toml::Value::Table(t)) => t,
+                _ => return Err(OperatorError::Request(format!("{}: {model} has no [{name}] options", s.flag))),
+            };
+        }
+        if !table.contains_key(leaf) {
+            return Err(OperatorError::Request(format!("{}: {model} has no setting {}", s.flag, s.key)));
+        }
+        let parsed = format!("v = {}", s.value).parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
+        table.insert(leaf.to_string(), parsed.unwrap_or_else(|| toml::Value::String(s.value.clone())));
+    }
+    let flags: Vec<&str> = settings.iter().map(|s| s.flag.as_str()).collect();
+    let text = toml::to_string(&doc).map_err(|e| OperatorError::Request(e.to_string()))?;
+    C::from_toml(&text).map_err(|e| OperatorError::Request(format!("{}: {e}", flags.join(", "))))
 }
 
 /// The one place that decides how a `train` command meets its run directory:
@@ -135,6 +176,7 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
         if let Some(e) = req.epochs {
             cfg.set_epochs(e);
         }
+        let cfg = with_settings(&cfg, req.model, &req.settings)?;
         cfg.validate()?;
         cfg.resolve(req.data)
     };
@@ -166,6 +208,15 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
                     files::CONFIG
                 )));
             }
+        }
+        // Flags may repeat what the run stores, never change it mid-run.
+        if let Some(field) = oplab_datasets::config_diff::first_difference(&with_settings(&stored, req.model, &req.settings)?.to_toml(), &stored.to_toml()) {
+            let flags: Vec<&str> = req.settings.iter().map(|s| s.flag.as_str()).collect();
+            return Err(OperatorError::Request(format!(
+                "{}: {field} differs from the run's stored {} in {out}; drop the flag to continue the stored run, or start a new run elsewhere",
+                flags.join(", "),
+                files::CONFIG
+            )));
         }
         if let Some(e) = req.epochs {
             stored.set_epochs(e);

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::BackendOptions;
 use crate::data::DataConfig;
 use crate::error::OperatorError;
 use crate::layers::PaddingMode;
@@ -187,6 +188,8 @@ pub struct TrainConfig {
     pub mgno: MgNoSection,
     /// FNO hyper-parameters.
     pub fno: FnoSection,
+    /// Which implementation runs each part of the step (`backend::options`; stored with the run).
+    pub backend: BackendOptions,
 }
 
 impl Default for TrainConfig {
@@ -209,6 +212,7 @@ impl Default for TrainConfig {
             schedule: ScheduleConfig::default(),
             mgno: MgNoSection::default(),
             fno: FnoSection::default(),
+            backend: BackendOptions::default(),
         }
     }
 }
@@ -227,7 +231,7 @@ impl TrainConfig {
 
     /// Parses TOML, naming unknown or mistyped fields.
     pub fn from_toml(text: &str) -> crate::Result<Self> {
-        let cfg: TrainConfig = toml::from_str(text).map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid training configuration (see `oplab train --help`)"))?;
+        let cfg: TrainConfig = toml::from_str(text).map_err(|e| parse_error(text, &e))?;
         Ok(cfg)
     }
 
@@ -263,11 +267,41 @@ impl TrainConfig {
         }
         self.schedule.validate()?;
         self.data.validate()?;
+        self.backend.validate()?;
         match self.model {
             ModelKind::Mgno => self.mgno.model(1, 1).validate(),
             ModelKind::Fno => self.fno.model(1, 1).validate(),
         }
     }
+}
+
+/// A TOML error as one line: `table.key = value is invalid: <toml's message>` where the error
+/// points at the value of a `key = value` line (a bad option name, a negative count), else the
+/// message with a pointer to the configuration's documentation.
+fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
+    let message = e.message().replace('\n', " ");
+    if let Some((field, value)) = e.span().and_then(|span| Some((key_at(text, span.start)?, text.get(span)?.trim()))) {
+        return OperatorError::invalid(field, value, message);
+    }
+    OperatorError::invalid("config", message, "must be a valid training configuration (see `oplab train --help`)")
+}
+
+/// The dotted key whose value starts at byte `at`: the `key` of the `key = value` line holding it,
+/// under the last `[table]` header above. `None` when `at` is not in a plain value (a key, an
+/// inline table, a line of a multi-line array).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let (key, value) = text[start..].lines().next()?.split_once('=')?;
+    let before = value.get(..(at - start).checked_sub(key.len() + 1)?)?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with(['[', '#', '"', '\'']) || before.contains(['{', '[']) {
+        return None;
+    }
+    let table = text[..start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).map(|h| h.trim_matches(['[', ']']).trim());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -290,5 +324,29 @@ mod tests {
         assert!(err.contains("epoch"), "{err}");
         let err = TrainConfig { epochs: 0, ..Default::default() }.validate().unwrap_err().to_string();
         assert_eq!(err, "epochs = 0 is invalid: must be 1 to 1000000");
+    }
+
+    /// The `[backend]` table: stored in the resolved configuration, read back, and bad values
+    /// rejected in one line naming the field, the value and what is allowed.
+    #[test]
+    fn backend_table_is_stored_and_bad_values_are_named() {
+        use crate::backend::{Choice, CudaFlavor, SpectralLayout};
+        let text = TrainConfig::default().to_toml();
+        assert!(text.contains("\n[backend]\ncuda = \"auto\"\nmemory = \"persistent\"\nadam = \"fused\"\ngelu = \"exact\"\n"), "{text}");
+        let c = TrainConfig::from_toml("epochs = 2\n[backend]\ncuda = \"fusion\"\nspectral = \"stacked\"\n").unwrap();
+        assert_eq!((c.backend.cuda, c.backend.spectral), (Choice::Fixed(CudaFlavor::Fusion), Choice::Fixed(SpectralLayout::Stacked)));
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+        // A configuration written before the table existed reads as the defaults.
+        assert_eq!(TrainConfig::from_toml("epochs = 2\n").unwrap().backend, BackendOptions::default());
+        let err = TrainConfig::from_toml("epochs = 2\n[backend]\ncuda = \"bogus\"\n").unwrap_err().to_string();
+        assert_eq!(err, "backend.cuda = \"bogus\" is invalid: must be one of: auto, fusion, direct");
+        let err = TrainConfig::from_toml("[mgno]\npadding = \"same\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("mgno.padding = \"same\" is invalid: unknown variant `same`"), "{err}");
+        let err = TrainConfig::from_toml("[backend]\nconv_grad = \"stock\"\nconv_wgrad = \"taps\"\n").unwrap().validate().unwrap_err().to_string();
+        assert!(err.starts_with("backend.conv_wgrad = taps is invalid"), "{err}");
+        let err = TrainConfig::from_toml("[backend]\nkernels = 1\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `kernels`") && !err.contains('\n'), "{err}");
+        let err = TrainConfig::from_toml("backend = { cuda = \"x\" }\n").unwrap_err().to_string();
+        assert!(err.starts_with("config = must be one of: auto, fusion, direct"), "{err}");
     }
 }

@@ -5,50 +5,26 @@
 //! recording work, and for MgNO (≈ 150 parameter tensors) Adam plus gradient bookkeeping measured
 //! 6.3 of the 20.8 ms of a 64² training step on an H200 (`bench/RESULTS.md`, session 4).
 //! [`FusedAdam`] does the same step as one operation per parameter tensor through
-//! [`ConvBackend::adam_step_kernel`] (CUDA: `super::adam_kernel`), and is burn's own `Adam`
+//! [`OptimBackend::adam_step_kernel`] (CUDA: `backend::cuda::adam`), and is burn's own `Adam`
 //! everywhere else: same formulas, same L2 weight decay, and the same state record
 //! (`AdamState`), so checkpoints of either resume with the other.
 //!
 //! On by default where the backend has the kernel (CUDA), since session 7: without burn's fusion
 //! layer (how MgNO trains on CUDA) burn's Adam launches each of its operations separately, and the
 //! MgNO step measured 24.8 ms at 64² with it against 18.2 ms with the fused step (H200, same call).
-//! `OPLAB_ADAM=burn` asks for burn's `Adam` everywhere; on a backend without the kernel every step
-//! is burn's `Adam` anyway.
-
-use std::sync::OnceLock;
+//! The run's option `adam = "burn"` asks for burn's `Adam` everywhere; on a backend without the
+//! kernel every step is burn's `Adam` anyway.
 
 use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, SimpleOptimizer};
 use burn::optim::decay::WeightDecayConfig;
-use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::Tensor;
 
-use crate::layers::ConvBackend;
-
-/// What one fused Adam step needs besides the tensors.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AdamHyper {
-    /// Learning rate of this step.
-    pub lr: f64,
-    /// Decay of the first moment.
-    pub beta_1: f32,
-    /// Decay of the second moment.
-    pub beta_2: f32,
-    /// ε of the denominator.
-    pub epsilon: f32,
-    /// L2 penalty added to the gradient (burn's `WeightDecay`); 0 for none.
-    pub weight_decay: f32,
-    /// The step number t ≥ 1 (bias corrections).
-    pub step: usize,
-}
-
-/// Whether the fused step is wanted: yes unless `OPLAB_ADAM=burn` (read once).
-pub fn fused_adam_requested() -> bool {
-    static ENV: OnceLock<bool> = OnceLock::new();
-    *ENV.get_or_init(|| std::env::var("OPLAB_ADAM").ok().as_deref().map(str::trim) != Some("burn"))
-}
+use crate::backend::optim::{AdamHyper, OptimBackend};
+use crate::backend::select;
+use crate::backend::tensor::{prim, wrap};
 
 /// Adam (burn's formulation, optional L2 weight decay, no AMSGrad) with a fused step where the
-/// backend has one, unless `OPLAB_ADAM=burn`.
+/// backend has one, unless the run's options say `adam = "burn"`.
 #[derive(Clone)]
 pub struct FusedAdam {
     beta_1: f32,
@@ -62,9 +38,9 @@ pub struct FusedAdam {
 
 impl FusedAdam {
     /// Adam with `betas`, `epsilon` and an L2 `weight_decay` (0: none); the fused step is used
-    /// unless `OPLAB_ADAM=burn` is set.
+    /// as the options in force choose (`backend::select::fused_adam`).
     pub fn new(betas: [f32; 2], epsilon: f32, weight_decay: f32) -> Self {
-        Self::with_fused(betas, epsilon, weight_decay, fused_adam_requested())
+        Self::with_fused(betas, epsilon, weight_decay, select::fused_adam())
     }
 
     /// As [`FusedAdam::new`], choosing the fused step explicitly (tests and benchmarks).
@@ -77,15 +53,7 @@ impl FusedAdam {
     }
 }
 
-fn prim<B: Backend, const D: usize>(t: Tensor<B, D>) -> burn::tensor::ops::FloatTensor<B> {
-    t.into_primitive().tensor()
-}
-
-fn wrap<B: Backend, const D: usize>(p: burn::tensor::ops::FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(p))
-}
-
-impl<B: ConvBackend> SimpleOptimizer<B> for FusedAdam {
+impl<B: OptimBackend> SimpleOptimizer<B> for FusedAdam {
     type State<const D: usize> = AdamState<B, D>;
 
     fn step<const D: usize>(&self, lr: f64, tensor: Tensor<B, D>, grad: Tensor<B, D>, state: Option<Self::State<D>>) -> (Tensor<B, D>, Option<Self::State<D>>) {

@@ -16,8 +16,6 @@ pub mod config;
 mod run;
 pub mod fused_adam;
 pub mod schedule;
-#[cfg(any(feature = "cuda", feature = "wgpu"))]
-pub mod adam_kernel;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,10 +33,9 @@ pub use config::{FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSec
 pub use run::OperatorRuns;
 pub use schedule::{ScheduleConfig, ScheduleKind};
 
-use crate::backend::DeviceKind;
+use crate::backend::{select, BackendOptions, DeviceKind, ModelBackend, OptimBackend};
 use crate::data::{batches, epoch_order, FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
-use crate::layers::ConvBackend;
 use fused_adam::FusedAdam;
 #[cfg(feature = "cuda")]
 use crate::backend::CudaFlavor;
@@ -142,16 +139,16 @@ fn from_bytes<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B::Device, path
     Recorder::<B>::load(&recorder(), bytes, device).map_err(|e| ck_err(path, format!("cannot be read: {e}")))
 }
 
-/// Trains `cfg.model` on `data`, writing the run to `run_dir`.
+/// Trains `cfg.model` on `data`, writing the run to `run_dir`, with the paths the configuration's
+/// `[backend]` options select (`backend::select`).
 pub fn train(data: &Path, run_dir: &Path, cfg: &TrainConfig, device: DeviceKind, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary> {
     let cfg = &cfg.with_split_of(data)?;
-    match device {
+    select::with_options(&cfg.backend, || match device {
         DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                crate::backend::configure_cuda_memory();
-                match cuda_flavor(cfg.model) {
+                match cuda_setup(&cfg.backend, cfg.model) {
                     CudaFlavor::Fusion => train_on::<crate::backend::CudaTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
                     CudaFlavor::Direct => train_on::<crate::backend::CudaDirectTrain>(&Default::default(), data, run_dir, cfg, opts, progress),
                 }
@@ -161,39 +158,38 @@ pub fn train(data: &Path, run_dir: &Path, cfg: &TrainConfig, device: DeviceKind,
                 Err(OperatorError::invalid("device", "cuda", DeviceKind::available()))
             }
         }
-    }
+    })
 }
 
-/// The CUDA backend a model trains and evaluates on: without burn's fusion layer for MgNO (its
-/// step is almost all convolutions, which do not fuse), with it for FNO
-/// ([`crate::backend::CudaFlavor`]).
+/// Prepares a CUDA run of `model` with `options` (cubecl's memory pool) and returns the CUDA
+/// backend it runs on (`backend::select::cuda_flavor`).
 #[cfg(feature = "cuda")]
-fn cuda_flavor(model: ModelKind) -> CudaFlavor {
-    CudaFlavor::for_model(matches!(model, ModelKind::Mgno))
+fn cuda_setup(options: &BackendOptions, model: ModelKind) -> CudaFlavor {
+    crate::backend::cuda::device::configure_memory(options.memory);
+    select::cuda_flavor(options, matches!(model, ModelKind::Mgno))
 }
 
 /// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
-/// memory pool cubecl allocates from (after [`crate::backend::configure_cuda_memory`], which this
-/// calls), with the variables that change them; `None` in builds without CUDA.
-pub fn cuda_setup_notice(model: ModelKind) -> Option<String> {
+/// memory pool cubecl allocates from (after preparing the run, which this does), with the
+/// `[backend]` options that change them; `None` in builds without CUDA.
+pub fn cuda_setup_notice(model: ModelKind, options: &BackendOptions) -> Option<String> {
     #[cfg(feature = "cuda")]
     {
-        use cubecl::config::memory::PersistentMemory;
-        use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
-        crate::backend::configure_cuda_memory();
-        let backend = match cuda_flavor(model) {
+        let backend = match cuda_setup(options, model) {
             CudaFlavor::Fusion => "with its fusion layer",
             CudaFlavor::Direct => "without its fusion layer",
         };
-        let pool = match CubeClRuntimeConfig::get().memory.persistent_memory {
-            PersistentMemory::Enforced => "its persistent memory pool",
-            _ => "its default memory pool",
-        };
-        Some(format!("note: {} runs on burn's CUDA backend {backend}, cubecl allocating from {pool} (OPLAB_CUDA_BACKEND=fusion|direct and OPLAB_CUDA_MEMORY=dynamic change them)", format!("{model:?}").to_lowercase()))
+        let pool = crate::backend::cuda::device::memory_pool_in_use();
+        Some(format!(
+            "note: {} runs on burn's CUDA backend {backend}, cubecl allocating from {pool} (the run's [backend] options cuda = \"{}\" and memory = \"{}\"; --backend-cuda auto|fusion|direct and --backend-memory persistent|dynamic change them)",
+            format!("{model:?}").to_lowercase(),
+            options.cuda,
+            options.memory
+        ))
     }
     #[cfg(not(feature = "cuda"))]
     {
-        let _ = model;
+        let _ = (model, options);
         None
     }
 }
@@ -214,9 +210,9 @@ pub fn read_run_state(run_dir: &Path) -> crate::Result<RunState> {
     serde_json::from_slice(state).map_err(|e| ck_err(&path, format!("run state unreadable: {e}")))
 }
 
-fn train_on<B: AutodiffBackend + ConvBackend>(device: &B::Device, data: &Path, run_dir: &Path, cfg: &TrainConfig, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary>
+fn train_on<B: AutodiffBackend + ModelBackend>(device: &B::Device, data: &Path, run_dir: &Path, cfg: &TrainConfig, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary>
 where
-    B::InnerBackend: ConvBackend,
+    B::InnerBackend: ModelBackend + OptimBackend,
 {
     cfg.validate()?;
     if cfg.data.n_val == Some(0) {
@@ -253,7 +249,7 @@ fn with_optimizer<B, M>(
 ) -> crate::Result<TrainSummary>
 where
     B: AutodiffBackend,
-    B::InnerBackend: ConvBackend,
+    B::InnerBackend: OptimBackend,
     M: AutodiffModule<B> + Operator2d<B> + 'static,
     M::InnerModule: Operator2d<B::InnerBackend>,
 {
@@ -261,7 +257,8 @@ where
     match o.kind {
         OptimizerKind::Adam => {
             // The Adam step fused into one kernel per parameter tensor on a backend that has one
-            // (`fused_adam`; OPLAB_ADAM=burn opts out), else burn's Adam; one state record for both.
+            // (`fused_adam`; the option `adam = "burn"` opts out), else burn's Adam; one state
+            // record for both.
             let adam = FusedAdam::new([o.betas[0] as f32, o.betas[1] as f32], o.eps as f32, o.weight_decay as f32);
             fit(model, OptimizerAdaptor::<FusedAdam, M, B>::from(adam), device, data, run_dir, cfg, opts, progress, train_set, val_set, names)
         }
@@ -481,13 +478,12 @@ pub struct EvalSummary {
 /// `eval_samples.png` into the run directory.
 pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let cfg = read_run_config(run_dir)?;
-    match device {
+    select::with_options(&cfg.backend, || match device {
         DeviceKind::Cpu => evaluate_on::<crate::backend::Cpu>(&Default::default(), &cfg, run_dir, data, progress),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                crate::backend::configure_cuda_memory();
-                match cuda_flavor(cfg.model) {
+                match cuda_setup(&cfg.backend, cfg.model) {
                     CudaFlavor::Fusion => evaluate_on::<crate::backend::Cuda>(&Default::default(), &cfg, run_dir, data, progress),
                     CudaFlavor::Direct => evaluate_on::<crate::backend::CudaDirect>(&Default::default(), &cfg, run_dir, data, progress),
                 }
@@ -497,11 +493,11 @@ pub fn evaluate(run_dir: &Path, data: &Path, device: DeviceKind, progress: &dyn 
                 Err(OperatorError::invalid("device", "cuda", DeviceKind::available()))
             }
         }
-    }
+    })
 }
 
 /// [`evaluate`] on backend `B`, with the run's stored configuration `cfg`.
-fn evaluate_on<B: ConvBackend>(device: &B::Device, cfg: &TrainConfig, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
+fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run_dir: &Path, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let state = read_run_state(run_dir)?;
     let norm_path = run_dir.join(files::NORMALIZERS);
     let text = std::fs::read_to_string(&norm_path).map_err(|e| OperatorError::io(&norm_path, e))?;

@@ -68,7 +68,7 @@ impl RunFamily for OperatorRuns {
 
     fn train(&self, run: &RunDir, data: &Path, cfg: &TrainConfig, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         if device == DeviceKind::Cuda {
-            if let Some(notice) = super::cuda_setup_notice(cfg.model) {
+            if let Some(notice) = super::cuda_setup_notice(cfg.model, &cfg.backend) {
                 progress.message(&notice);
             }
         }

@@ -1,25 +1,28 @@
-//! The conv weight-gradient kernels of `oplab-operators` (same source file) on wgpu, against a
+//! The conv weight-gradient kernels of `oplab-operators` (same source files) on wgpu, against a
 //! direct f64 sum, for MgNO's layer kinds and awkward shapes: 3×3 stride 1 and 2, the 4×4 stride-2
 //! kernel of the transposed prolongation's gradient, 1×1, one channel, odd and 2×2 grids.
 //! Then the direct forward kernel, as a convolution and as a transposed convolution (strides 1
 //! and 2, cropped and `padding_out`-extended outputs, channel counts that need a channel tile).
-//! Then the fused Adam step (`operators/src/training/adam_kernel/kernel.rs`) against burn's
+//! Then the fused Adam step (`operators/src/backend/cuda/adam/kernel.rs`) against burn's
 //! formulas in f64, and the fused `gelu(a + b)` with its gradient
-//! (`operators/src/layers/gelu_kernel/kernel.rs`) against libm's erf in f64. Exits non-zero if a
+//! (`operators/src/backend/cuda/gelu/kernel.rs`) against libm's erf in f64. Exits non-zero if a
 //! relative difference exceeds 1e-5.
 
-#[path = "../../../../operators/src/layers/conv_kernels/kernels.rs"]
+#[path = "../../../../operators/src/backend/cuda/conv/wgrad.rs"]
 #[allow(dead_code)] // WGRAD_GROUP is the launcher's default; the check passes its own.
 mod kernel;
-#[path = "../../../../operators/src/layers/conv_kernels/tiled.rs"]
+#[path = "../../../../operators/src/backend/cuda/conv/gather.rs"]
+mod gather;
+#[path = "../../../../operators/src/backend/cuda/conv/tiled.rs"]
 #[allow(dead_code)] // TILED_SMEM is the CUDA budget; the check passes lavapipe's.
 mod tiled;
-#[path = "../../../../operators/src/training/adam_kernel/kernel.rs"]
+#[path = "../../../../operators/src/backend/cuda/adam/kernel.rs"]
 mod adam;
-#[path = "../../../../operators/src/layers/gelu_kernel/kernel.rs"]
+#[path = "../../../../operators/src/backend/cuda/gelu/kernel.rs"]
 mod gelu;
 use cubecl::prelude::*;
-use kernel::{direct_conv_geometry, slab_geometry, wgrad_channel_tile, wgrad_columns, TARGET_THREADS, UNITS};
+use gather::{direct_conv_geometry, GATHER_UNITS};
+use kernel::{slab_geometry, wgrad_channel_tile, wgrad_columns, TARGET_THREADS};
 
 fn reference(x: &[f32], dy: &[f32], [b, c, h, w]: [usize; 4], [o, ho, wo]: [usize; 3], [kh, kw]: [usize; 2], s: usize, p: usize) -> Vec<f64> {
     let mut g = vec![0.0f64; o * c * kh * kw];
@@ -68,7 +71,7 @@ fn main() {
         let dyh = client.create_from_slice(f32::as_bytes(&dy));
         let pairs = o * c; let taps = k * k;
         let rows = b * ho;
-        // Up to 4 output channels per unit (the default) and up to 8 (OPLAB_WGRAD_OT=8).
+        // Up to 4 output channels per unit (the default) and up to 8 (the `wgrad_ot = 8` knob).
         let ot = wgrad_channel_tile(c, o, [4, 8][h % 2]);
         // Both the default slab count and few slabs (fewer than the sum kernel's unit rows).
         let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, rows, [TARGET_THREADS, 1 << 9][w % 2]);
@@ -177,10 +180,10 @@ fn check_direct<R: Runtime>(client: &ComputeClient<R>) -> f64 {
             let (w_o, w_c) = if transposed { (k * k, o * k * k) } else { (c * k * k, k * k) };
             unsafe {
                 let (xs, ws, ys) = ([b, c, h, w], if transposed { [c, o, k, k] } else { [o, c, k, k] }, [b, o, ho, wo]);
-                kernel::direct_conv_kernel::launch_unchecked::<f32, R>(
+                gather::direct_conv_kernel::launch_unchecked::<f32, R>(
                     client,
-                    CubeCount::Static(units.div_ceil(UNITS) as u32, 1, 1),
-                    CubeDim::new_1d(UNITS as u32),
+                    CubeCount::Static(units.div_ceil(GATHER_UNITS) as u32, 1, 1),
+                    CubeDim::new_1d(GATHER_UNITS as u32),
                     TensorArg::from_raw_parts(xh.clone(), contiguous_strides(&xs).into(), xs.to_vec().into()),
                     TensorArg::from_raw_parts(wh.clone(), contiguous_strides(&ws).into(), ws.to_vec().into()),
                     TensorArg::from_raw_parts(yh.clone(), contiguous_strides(&ys).into(), ys.to_vec().into()),

@@ -1,17 +1,19 @@
-//! Dedicated convolution kernels for the CUDA backend (cubecl), wired into burn's fusion stream as
-//! custom operations: direct forward kernels (convolution and transposed convolution, which also
-//! serve as the input gradients: the shared-memory tiled kernel of [`tiled`] where it applies, the
-//! gather kernel of [`kernels`] elsewhere) and weight-gradient kernels (a general one and one for
-//! 1×1 layers), whose per-slab partial sums a third kernel adds up in a fixed order.
+//! Dedicated convolution kernels for the GPU backends (cubecl), launched at once or wired into
+//! burn's fusion stream as custom operations: direct forward kernels (convolution and transposed
+//! convolution, which also serve as the input gradients: the shared-memory tiled kernel of
+//! [`tiled`] where it applies, the gather kernel of [`gather`] elsewhere) and weight-gradient
+//! kernels ([`wgrad`]: a general one and one for 1×1 layers), whose per-slab partial sums a third
+//! kernel adds up in a fixed order.
 //!
 //! Why: with burn's autotuner off (`make cuda-fixed`), its fixed direct convolution is 13–32×
 //! slower than cuDNN on MgNO's layers, and its GEMM-based weight gradients miss the 1e-4 gradient
-//! tolerance against its own stock gradient (2e-4). Correctness: the kernels in [`kernels`] are
+//! tolerance against its own stock gradient (2e-4). Correctness: the kernels of these files are
 //! checked against an f64 reference on wgpu (Mesa lavapipe) by `bench/operators/conv_kernel_check`;
 //! on CUDA, `gpu_bench --only check` compares the whole fast path with burn's stock convolution.
 
-mod kernels;
+mod gather;
 mod tiled;
+mod wgrad;
 
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape};
@@ -21,8 +23,10 @@ use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElemen
 use burn_fusion::Fusion;
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use crate::fusion_job::DeviceJob;
-use kernels::{slab_geometry, UNITS};
+use super::fusion_job::DeviceJob;
+use crate::backend::options::BenchKnobs;
+use crate::backend::select::bench_knobs;
+use wgrad::slab_geometry;
 
 /// The weight gradient `[c_out, c_in, kh, kw]` of a `conv2d` (dilation 1, one group) from its
 /// input `x` `[batch, c_in, H, W]` and output gradient `dy` `[batch, c_out, Ho, Wo]`, any strides
@@ -40,7 +44,7 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
     let pointwise = (kernel == [1, 1] && stride == [1, 1] && padding == [0, 0] && tuning().wgrad_pointwise)
         .then(|| {
             let device_floats = client.properties().hardware.max_shared_memory_size / 4;
-            kernels::wgrad_pointwise_geometry(c_in, c_out, batch, ho * dys[3], tuning().wgrad_threads, kernels::POINTWISE_SMEM.min(device_floats))
+            wgrad::wgrad_pointwise_geometry(c_in, c_out, batch, ho * dys[3], tuning().wgrad_threads, wgrad::POINTWISE_SMEM.min(device_floats))
         })
         .flatten();
     let (partial, slabs) = match pointwise {
@@ -50,7 +54,7 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
             // 1×1 unpadded stride-1 layer: same grid), and writes `partial` (sized for
             // `g.slabs · n`) only below `slabs · c_out · c_in`.
             unsafe {
-                kernels::wgrad_pointwise_kernel::launch_unchecked::<f32, R>(
+                wgrad::wgrad_pointwise_kernel::launch_unchecked::<f32, R>(
                     &client,
                     CubeCount::Static(g.cubes_x as u32, g.slabs as u32, 1),
                     CubeDim::new_1d(g.cube_dim as u32),
@@ -68,15 +72,15 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
         }
         None => {
             let group = tuning().wgrad_group;
-            let layout = kernels::wgrad_columns(c_in, c_out, kernel, stride[1], dys[3], group).expect("weight_grad_fits was checked by the caller");
-            let ot = kernels::wgrad_channel_tile(c_in, c_out, tuning().wgrad_max_ot);
+            let layout = wgrad::wgrad_columns(c_in, c_out, kernel, stride[1], dys[3], group).expect("weight_grad_fits was checked by the caller");
+            let ot = wgrad::wgrad_channel_tile(c_in, c_out, tuning().wgrad_max_ot);
             let (cube_dim, cubes_x, rows_per_slab, slabs) = slab_geometry(pairs / ot, batch * ho, tuning().wgrad_threads);
             let partial = partial_for(slabs);
             // SAFETY: the kernel indexes `x` and `dy` through their own shapes and strides with
             // bounds checks on the input, and writes `partial` (sized for `slabs · n`) only below
             // `slabs · n`.
             unsafe {
-                kernels::wgrad_partial_kernel::launch_unchecked::<f32, R>(
+                wgrad::wgrad_partial_kernel::launch_unchecked::<f32, R>(
                     &client,
                     CubeCount::Static(cubes_x as u32, slabs as u32, 1),
                     CubeDim::new_1d(cube_dim as u32),
@@ -102,10 +106,10 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
             (partial, slabs)
         }
     };
-    let (sum_cubes, sum_dim) = kernels::wgrad_sum_launch(n);
+    let (sum_cubes, sum_dim) = wgrad::wgrad_sum_launch(n);
     // SAFETY: the sum reads `partial` below `slabs · n` and writes `out` (n entries) below `n`.
     unsafe {
-        kernels::wgrad_sum_kernel::launch_unchecked::<f32, R>(
+        wgrad::wgrad_sum_kernel::launch_unchecked::<f32, R>(
             &client,
             sum_cubes,
             sum_dim,
@@ -129,7 +133,7 @@ pub fn direct_weight_grad<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, k
 /// A direct convolution (`transposed = false`, `w` `[c_out, c_in, kh, kw]`) or transposed
 /// convolution (`w` `[c_in, c_out, kh, kw]`) of `x` `[batch, c_in, H, W]` into a
 /// `[batch, c_out, out_hw]` output (dilation 1, one group, zero padding, f32), by
-/// [`kernels::direct_conv_kernel`]. A transposed output may be cropped or extended (`padding_out`)
+/// [`gather::direct_conv_kernel`]. A transposed output may be cropped or extended (`padding_out`)
 /// to any size; a convolution's `out_hw` is normally its natural size.
 pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> CubeTensor<R> {
     let (xs, ws) = (x.meta.shape().clone(), w.meta.shape().clone());
@@ -176,15 +180,15 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
         }
         return y;
     }
-    let (px, tile, units) = kernels::direct_conv_geometry(c_out, batch, out_hw[0], out_hw[1]);
+    let (px, tile, units) = gather::direct_conv_geometry(c_out, batch, out_hw[0], out_hw[1]);
     // SAFETY: every unit checks its flat position against the output size, and reads `x` only
     // where the row and column checks of the kernel put the tap inside the input; the weight
     // index stays below c_out·c_in·kh·kw through the caller-given strides of `w`.
     unsafe {
-        kernels::direct_conv_kernel::launch_unchecked::<f32, R>(
+        gather::direct_conv_kernel::launch_unchecked::<f32, R>(
             &client,
-            CubeCount::Static(units.div_ceil(UNITS).max(1) as u32, 1, 1),
-            CubeDim::new_1d(UNITS as u32),
+            CubeCount::Static(units.div_ceil(gather::GATHER_UNITS).max(1) as u32, 1, 1),
+            CubeDim::new_1d(gather::GATHER_UNITS as u32),
             x.into_tensor_arg(),
             w.into_tensor_arg(),
             y.clone().into_tensor_arg(),
@@ -206,59 +210,47 @@ pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>,
     y
 }
 
-/// Tuning of the kernels, from the environment (read once) for benchmark runs, else the defaults:
-/// `OPLAB_TILED_SMEM` (floats of shared memory per cube), `OPLAB_TILED_PY` (most output rows per
-/// unit), `OPLAB_TILED_WARPS` (warps per cube), `OPLAB_TILED_MIN_W` (narrowest output the tiled
-/// kernel takes), `OPLAB_TILED_BATCH` (loads in flight per unit while staging), `OPLAB_WGRAD_GROUP`
-/// (pixels per step of the weight-gradient kernel), `OPLAB_WGRAD_OT` (most output channels per
-/// unit of the weight-gradient kernel), `OPLAB_TILED_PREFETCH=1` (the tiled kernel's register
-/// prefetch of the next staging round), `OPLAB_WGRAD_THREADS` (units the
-/// weight-gradient kernel aims for, which sets how many partial sums it leaves). The tiled-kernel
-/// settings change speed only (the same sums in the same order); the weight-gradient ones and
-/// `OPLAB_TILED_MIN_W` (which moves layers between kernels) change the summation order.
+/// Tuning of the kernels: the defaults, or what a benchmark set ([`BenchKnobs`], read per launch
+/// from `backend::select::bench_knobs`).
 struct Tuning {
-    /// `OPLAB_CONV_TILED=0` sends every direct convolution to the gather kernel, for comparisons
-    /// (a different summation order, so results differ in the last bits).
+    /// Whether the tiled kernel takes the direct convolutions it applies to (else all go to the
+    /// gather kernel: a different summation order, so results differ in the last bits).
     tiled: bool,
     limits: tiled::TiledLimits,
     stage_batch: usize,
-    /// `OPLAB_TILED_PREFETCH=1`: the tiled kernel loads the next round's input tile into registers
-    /// before the current round's products (same sums). Off by default until timed on a GPU.
+    /// The tiled kernel loads the next round's input tile into registers before the current
+    /// round's products (same sums). Off by default until timed on a GPU.
     tiled_prefetch: bool,
     wgrad_group: usize,
     wgrad_threads: usize,
     wgrad_max_ot: usize,
-    /// `OPLAB_WGRAD_POINTWISE=0` sends 1×1 weight gradients to the general kernel, for comparisons.
+    /// Whether 1×1 weight gradients take their own kernel (else the general one).
     wgrad_pointwise: bool,
 }
 
-fn tuning() -> &'static Tuning {
-    static TUNING: std::sync::OnceLock<Tuning> = std::sync::OnceLock::new();
-    TUNING.get_or_init(|| {
-        let var = |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|v| range.contains(v)).unwrap_or(default);
-        // A switch: "0" off, "1" on, anything else (or unset) its default.
-        let flag = |name: &str, default: bool| match std::env::var(name).as_deref().map(str::trim) {
-            Ok("0") => false,
-            Ok("1") => true,
-            _ => default,
-        };
+impl Tuning {
+    fn from_knobs(k: BenchKnobs) -> Self {
         let defaults = tiled::TiledLimits::CUDA;
         Tuning {
-            tiled: flag("OPLAB_CONV_TILED", true),
+            tiled: k.conv_tiled.unwrap_or(true),
             limits: tiled::TiledLimits {
-                smem_floats: var("OPLAB_TILED_SMEM", defaults.smem_floats, 1024..=defaults.smem_floats),
-                max_py: var("OPLAB_TILED_PY", defaults.max_py, 1..=4),
-                warps: var("OPLAB_TILED_WARPS", defaults.warps, 1..=8),
-                min_width: var("OPLAB_TILED_MIN_W", defaults.min_width, 1..=1 << 16),
+                smem_floats: k.tiled_smem.map_or(defaults.smem_floats, |v| v.min(defaults.smem_floats)),
+                max_py: k.tiled_py.unwrap_or(defaults.max_py),
+                warps: k.tiled_warps.unwrap_or(defaults.warps),
+                min_width: k.tiled_min_w.unwrap_or(defaults.min_width),
             },
-            stage_batch: var("OPLAB_TILED_BATCH", tiled::STAGE_BATCH, 1..=16),
-            tiled_prefetch: flag("OPLAB_TILED_PREFETCH", false),
-            wgrad_group: var("OPLAB_WGRAD_GROUP", kernels::WGRAD_GROUP, 1..=8),
-            wgrad_threads: var("OPLAB_WGRAD_THREADS", kernels::TARGET_THREADS, 1 << 12..=1 << 22),
-            wgrad_max_ot: var("OPLAB_WGRAD_OT", kernels::WGRAD_MAX_OT, 1..=8),
-            wgrad_pointwise: flag("OPLAB_WGRAD_POINTWISE", true),
+            stage_batch: k.tiled_batch.unwrap_or(tiled::STAGE_BATCH),
+            tiled_prefetch: k.tiled_prefetch.unwrap_or(false),
+            wgrad_group: k.wgrad_group.unwrap_or(wgrad::WGRAD_GROUP),
+            wgrad_threads: k.wgrad_threads.unwrap_or(wgrad::TARGET_THREADS),
+            wgrad_max_ot: k.wgrad_ot.unwrap_or(wgrad::WGRAD_MAX_OT),
+            wgrad_pointwise: k.wgrad_pointwise.unwrap_or(true),
         }
-    })
+    }
+}
+
+fn tuning() -> Tuning {
+    Tuning::from_knobs(bench_knobs())
 }
 
 /// How [`tiled::tiled_conv_kernel`] computes one direct convolution.
@@ -275,9 +267,9 @@ struct TiledPlan {
 /// Whether [`tiled::tiled_conv_kernel`] computes this direct convolution, and how. It takes square
 /// kernels at equal strides: convolutions at stride 1 or 2, transposed convolutions at stride 1
 /// or 2 whose phases need no negative padding (`⌈k/S⌉ − 1 ≥ ⌊(S − 1 + p)/S⌋`, true for
-/// `p ≤ k − S`), on outputs (of a phase) at least `OPLAB_TILED_MIN_W` wide (default: all), where one input channel's tile fits
-/// `device_floats` floats of shared memory. `OPLAB_CONV_TILED=0` (read once)
-/// sends everything to the gather kernel, for comparisons.
+/// `p ≤ k − S`), on outputs (of a phase) at least the `tiled_min_w` knob wide (default: all), where
+/// one input channel's tile fits `device_floats` floats of shared memory. The `conv_tiled = false`
+/// knob sends everything to the gather kernel, for comparisons.
 #[allow(clippy::too_many_arguments)]
 fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool, device_floats: usize) -> Option<TiledPlan> {
     let (k_full, s) = (kernel[0], stride[0]);
@@ -321,18 +313,18 @@ impl DeviceJob for ConvJob {
 
 /// Whether [`weight_grad_on_device`] serves this layer: 4-D input and output gradient, a column
 /// stride of at most 4 (compiled per stride), and at least one output column's staged rows within
-/// its shared memory ([`kernels::wgrad_columns`], [`kernels::WGRAD_SMEM`] floats).
+/// its shared memory ([`wgrad::wgrad_columns`], [`wgrad::WGRAD_SMEM`] floats).
 pub fn weight_grad_fits(x_shape: &Shape, dy_shape: &Shape, kernel: [usize; 2], stride: [usize; 2]) -> bool {
     x_shape.num_dims() == 4
         && dy_shape.num_dims() == 4
         && (1..=4).contains(&stride[1])
-        && kernels::wgrad_columns(x_shape[1], dy_shape[1], kernel, stride[1], dy_shape[3], tuning().wgrad_group).is_some()
+        && wgrad::wgrad_columns(x_shape[1], dy_shape[1], kernel, stride[1], dy_shape[3], tuning().wgrad_group).is_some()
 }
 
 /// Whether the device allows the weight-gradient kernel's fixed shared memory
-/// ([`kernels::WGRAD_SMEM`] floats; the H200 allows far more, Mesa's lavapipe exactly that).
+/// ([`wgrad::WGRAD_SMEM`] floats; the H200 allows far more, Mesa's lavapipe exactly that).
 fn wgrad_smem_fits<R: CubeRuntime>(client: &cubecl::prelude::ComputeClient<R>) -> bool {
-    client.properties().hardware.max_shared_memory_size >= kernels::WGRAD_SMEM * 4
+    client.properties().hardware.max_shared_memory_size >= wgrad::WGRAD_SMEM * 4
 }
 
 /// Whether both tensors are 4-D f32 (what the kernels are compiled for).
@@ -351,7 +343,7 @@ where
     if !kernel_inputs_ok((&a.dtype, a.shape.num_dims()), (&b.dtype, b.shape.num_dims())) {
         return None;
     }
-    crate::fusion_job::register::<R, F, I, BT, _>(vec![a, b], vec![shape], name, job).pop()
+    super::fusion_job::register::<R, F, I, BT, _>(vec![a, b], vec![shape], name, job).pop()
 }
 
 /// [`direct_conv_on_device`] as one operation of a fusion backend's stream; `None` for tensors
@@ -391,4 +383,17 @@ where
     }
     let shape = Shape::new([dy.shape[1], x.shape[1], kernel[0], kernel[1]]);
     register_job::<R, F, I, BT>(x, dy, shape, "oplab_conv2d_weight_grad", ConvJob::WeightGrad { kernel, stride, padding })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::options::TILED_SMEM_MAX;
+
+    /// The knobs' range check allows exactly the shared memory the tiled kernel declares.
+    #[test]
+    fn the_tiled_budget_matches_the_knob_range() {
+        assert_eq!(tiled::TILED_SMEM, TILED_SMEM_MAX);
+        assert_eq!(tiled::TiledLimits::CUDA.smem_floats, TILED_SMEM_MAX);
+    }
 }

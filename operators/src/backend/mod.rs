@@ -1,11 +1,41 @@
-//! Backends the operators run on, and choosing one at run time.
+//! The backends the operators run on, and everything that is specific to one: the capability
+//! traits the layers and the training engine use, each backend's implementation of them, the GPU
+//! kernels, and the one place that chooses between implementations.
 //!
-//! Models are generic over `B: Backend`; these aliases name the two oplab builds use. `Flex` is
-//! burn's pure-Rust CPU backend (always available); `Cuda` (cubecl, NVRTC at run time) exists when
-//! the crate is built with the `cuda` feature.
+//! - Capabilities, one trait per concern, each with the plain (no kernel) behaviour as default
+//!   methods and an `Autodiff<B>` implementation that records oplab's operations:
+//!   [`conv::ConvBackend`] (convolutions with a hand-written backward), [`activation::ActivationBackend`]
+//!   (`gelu(a + b)` with the exact gradient), [`optim::OptimBackend`] (a fused Adam step) and
+//!   [`spectral::SpectralBackend`] (the layout of FNO's spectral products). [`ModelBackend`] is
+//!   what a model needs of its backend.
+//! - [`options`]: [`BackendOptions`], the typed `[backend]` table of a run's configuration.
+//! - [`select`]: the one place that turns those options and the backends' preferences into the
+//!   paths each operation takes.
+//! - `cuda` (builds with the `cuda` or `wgpu` feature): the cubecl kernels, their launchers, the
+//!   GPU backends' capability implementations and CUDA device setup.
+//!
+//! Models are generic over `B: Backend`; the aliases below name the backends oplab builds use.
+//! `Flex` is burn's pure-Rust CPU backend (always available); the CUDA backends (cubecl, NVRTC at
+//! run time) exist when the crate is built with the `cuda` feature.
+
+pub mod activation;
+pub mod conv;
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+pub mod cuda;
+pub mod optim;
+pub mod options;
+pub mod select;
+pub mod spectral;
+pub mod tensor;
 
 use std::fmt;
 use std::str::FromStr;
+
+pub use activation::ActivationBackend;
+pub use conv::{ConvBackend, ConvPlan};
+pub use optim::{AdamHyper, OptimBackend};
+pub use options::{BackendOptions, Choice, ConvGradPath, CudaFlavor, SpectralLayout, WgradKind};
+pub use spectral::SpectralBackend;
 
 /// CPU inference backend.
 pub type Cpu = burn::backend::Flex;
@@ -25,68 +55,11 @@ pub type CudaDirect = burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i
 #[cfg(feature = "cuda")]
 pub type CudaDirectTrain = burn::backend::Autodiff<CudaDirect>;
 
-/// Which of burn's two CUDA backends runs a model.
-///
-/// burn's default CUDA backend records operations in a fusion stream that a server thread
-/// optimises and launches; that pays off where many small elementwise operations fuse (FNO's
-/// spectral layers), and costs host time where nearly every operation is a convolution that
-/// cannot fuse (MgNO: about 700 kernels per training step, each then passing through the fusion
-/// server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`, one call):
-/// MgNO's 64² step took 15.2 ms with fusion (burn's Adam, cubecl's default pool), 13.2 ms without
-/// it (fused Adam) and 10.8 ms without it from the persistent pool (`configure_cuda_memory`, CUDA builds);
-/// FNO's 256² step 9.5 ms with fusion against 14.2 ms without.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CudaFlavor {
-    /// `Fusion<CubeBackend<..>>` ([`Cuda`]).
-    Fusion,
-    /// `CubeBackend<..>` alone ([`CudaDirect`]).
-    Direct,
-}
+/// What a model of this crate needs of its backend: convolutions, the layers' activation and the
+/// spectral layout (the training engine adds [`OptimBackend`] for the inner backend).
+pub trait ModelBackend: ConvBackend + ActivationBackend + SpectralBackend {}
 
-impl CudaFlavor {
-    /// The flavour for a model: [`CudaFlavor::Direct`] for convolutional models (MgNO),
-    /// [`CudaFlavor::Fusion`] otherwise; `OPLAB_CUDA_BACKEND=fusion|direct` overrides both.
-    pub fn for_model(convolutional: bool) -> Self {
-        match std::env::var("OPLAB_CUDA_BACKEND").ok().as_deref().map(str::trim) {
-            Some("fusion") => CudaFlavor::Fusion,
-            Some("direct") => CudaFlavor::Direct,
-            _ if convolutional => CudaFlavor::Direct,
-            _ => CudaFlavor::Fusion,
-        }
-    }
-}
-
-/// Sends every CUDA allocation of this process to cubecl's persistent memory pool, unless
-/// `OPLAB_CUDA_MEMORY=dynamic` or a `cubecl.toml` (of the working directory or a parent) sets
-/// `[memory] persistent_memory` itself. Call before the first CUDA tensor exists; later calls, or
-/// a cubecl configuration that was already read, leave everything as it is.
-///
-/// Why: cubecl's default pool carves tensors out of shared pages and searches and coalesces those
-/// pages on every allocation, on the thread that also launches the kernels. A training step of
-/// MgNO allocates about a thousand tensors; on an H200 host profile (session 7) that search was
-/// the largest single cost of the launching thread. The persistent pool keeps buckets of equal
-/// sizes, so an allocation is one hash lookup; it never returns memory to the device, which a
-/// training loop (the same shapes every step) does not need. Measured MgNO 64² step without
-/// fusion: 13.2 ms with the default pool, 10.8 ms with the persistent one.
-#[cfg(feature = "cuda")]
-pub fn configure_cuda_memory() {
-    use cubecl::config::memory::PersistentMemory;
-    use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
-    if std::env::var("OPLAB_CUDA_MEMORY").ok().as_deref().map(str::trim) == Some("dynamic") {
-        return;
-    }
-    let mut state = CubeClRuntimeConfig::storage().lock();
-    if state.is_some() {
-        return;
-    }
-    let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-    // The default is `Enabled` (persistent only where asked for); a file that chose `disabled` or
-    // `enforced` is kept as it is.
-    if matches!(config.memory.persistent_memory, PersistentMemory::Enabled) {
-        config.memory.persistent_memory = PersistentMemory::Enforced;
-    }
-    *state = Some(std::sync::Arc::new(config));
-}
+impl<B: ConvBackend + ActivationBackend + SpectralBackend> ModelBackend for B {}
 
 /// Where to run, as chosen by `--device cpu|cuda`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,18 +149,6 @@ mod tests {
         let b = Tensor::<Cpu, 2>::from_data(TensorData::new(vec![0.5f32, -1.0, 2.0, 0.25], [2, 2]), &device);
         let c: Vec<f32> = a.matmul(b).into_data().to_vec().unwrap();
         assert_eq!(c, vec![4.5, -0.5, 9.5, -2.0]);
-    }
-
-    #[test]
-    fn convolutional_models_get_the_backend_without_fusion_unless_overridden() {
-        match std::env::var("OPLAB_CUDA_BACKEND").ok().as_deref() {
-            Some("fusion") => assert_eq!(CudaFlavor::for_model(true), CudaFlavor::Fusion),
-            Some("direct") => assert_eq!(CudaFlavor::for_model(false), CudaFlavor::Direct),
-            _ => {
-                assert_eq!(CudaFlavor::for_model(true), CudaFlavor::Direct);
-                assert_eq!(CudaFlavor::for_model(false), CudaFlavor::Fusion);
-            }
-        }
     }
 
     #[test]

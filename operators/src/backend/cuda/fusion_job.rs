@@ -1,10 +1,10 @@
-//! Running oplab's own cubecl kernels as custom operations of burn's fusion stream (CUDA builds).
+//! Running oplab's own cubecl kernels as custom operations of burn's fusion stream.
 //!
 //! burn's CUDA backend is `Fusion<CubeBackend<..>>`: tensor operations are recorded in a stream
 //! and executed later, so a hand-written kernel has to be registered there too, as a
 //! `CustomOpIr` with its inputs and outputs (the mechanism burn-vision uses). A [`DeviceJob`]
 //! says what runs on the device tensors; [`register`] does the bookkeeping once for every job
-//! (the convolution kernels of `layers::conv_kernels`, the Adam step of `training::adam_kernel`).
+//! (the convolution kernels of [`super::conv`], the Adam step of [`super::adam`]).
 
 use std::marker::PhantomData;
 

@@ -5,7 +5,7 @@
 //! GELU here is the exact (erf) form that burn's `gelu` and PyTorch's default compute,
 //! `gelu(s) = s·Φ(s)` with `Φ(s) = (1 + erf(s/√2))/2`, and its gradient is the exact derivative
 //! `Φ(s) + s·φ(s)`, `φ(s) = exp(−s²/2)/√(2π)`. (burn 0.21's own `gelu_backward` differentiates
-//! the tanh approximation instead, see `super::super::activation`.)
+//! the tanh approximation instead, see `backend::activation`.)
 use cubecl::prelude::*;
 
 /// Units per cube (8 warps of 32).

@@ -1,8 +1,8 @@
-//! A shared-memory tiled direct convolution (runtime-generic cubecl, like [`super::kernels`]; the
+//! A shared-memory tiled direct convolution (runtime-generic cubecl, like `gather.rs`; the
 //! CUDA backend launches it through `super`, `bench/operators/conv_kernel_check` runs this same
 //! file on wgpu against an f64 reference).
 //!
-//! Why a second direct kernel: the gather kernel of `kernels.rs` reads every input value and
+//! Why a second direct kernel: the gather kernel of `gather.rs` reads every input value and
 //! every weight from global memory inside its inner loop and recomputes the tap's coordinates and
 //! bounds there, so it issues about one load and several integer instructions per four FMAs; on
 //! the H200 that holds it near 11 TFLOP/s (3× cuDNN's time). Here a cube first stages a zero-padded
@@ -107,7 +107,7 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
     let col_tiles = wo.div_ceil(TILE_W);
     // A 1×1 convolution is bound by its loads, not its products: one row per unit leaves more
     // cubes resident to keep loads in flight (H200, 24→24 at 256², batch 16: 0.18 ms per call
-    // against 0.25 ms at four rows, gpu_bench --only layers with OPLAB_TILED_PY=1, 15:25 call).
+    // against 0.25 ms at four rows: gpu_bench --only layers with the `tiled_py = 1` knob, 15:25 call).
     let max_py = if k == 1 { 1 } else { limits.max_py.clamp(1, 4) };
     let mut smallest = None;
     let mut co_tile = c_out.div_ceil(c_out.div_ceil(32)).next_multiple_of(4);

@@ -1,10 +1,10 @@
-//! The fused Adam step on the CUDA backend: [`kernel::adam_kernel`] launched on burn's CUDA
-//! tensors and registered in its fusion stream as one custom operation with four inputs
-//! (parameter, gradient, both moments) and three outputs.
+//! The fused Adam step on the GPU backends: [`kernel::adam_kernel`] launched on their tensors at
+//! once, or registered in a fusion stream as one custom operation with four inputs (parameter,
+//! gradient, both moments) and three outputs.
 //!
 //! Checked against an f64 evaluation of burn's formulas on wgpu (Mesa lavapipe) by
 //! `bench/operators/conv_kernel_check`; on CUDA, `gpu_bench --only adam` compares it with burn's
-//! Adam. Used by [`super::fused_adam::FusedAdam`] unless `OPLAB_ADAM=burn`.
+//! Adam. Used by `training::fused_adam::FusedAdam` unless the run's options say `adam = "burn"`.
 
 mod kernel;
 
@@ -17,9 +17,8 @@ use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElemen
 use burn_fusion::Fusion;
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use crate::fusion_job::DeviceJob;
-
-use super::fused_adam::AdamHyper;
+use super::fusion_job::DeviceJob;
+use crate::backend::optim::AdamHyper;
 
 /// One fused Adam step on device tensors of the same shape (f32): returns the new parameter and
 /// both new moments.
@@ -97,6 +96,6 @@ where
         return None;
     }
     let shape = param.shape.clone();
-    let outputs = crate::fusion_job::register::<R, F, I, BT, _>(vec![param, grad, m1, m2], vec![shape; 3], "oplab_adam_step", AdamJob(hyper));
+    let outputs = super::fusion_job::register::<R, F, I, BT, _>(vec![param, grad, m1, m2], vec![shape; 3], "oplab_adam_step", AdamJob(hyper));
     <[_; 3]>::try_from(outputs).ok()
 }
