@@ -11,7 +11,8 @@ names):
     machine   {"host", "cpu", "cores", "gpu", "load"}: gpu is "name, driver" on device runs and
               null elsewhere; load is the 1-minute load average when the entry started
     command   the entry's command line
-    commit    the git commit measured ("-dirty" appended when tracked files had changes), or
+    commit    the git commit measured ("-dirty" appended when tracked files other than Markdown
+              files and the records had changes), or
               $BENCH_COMMIT where the tree has no .git (the device machine)
     size      quick | full (BENCH_SIZE or the entry's --size)
     threads   threads per side (MPI ranks for the scaling rows)
@@ -149,9 +150,9 @@ def commit():
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()
-        # The suite's own outputs do not make the measured code dirty.
+        # The suite's own outputs and prose (Markdown) do not make the measured code dirty.
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                 ":!bench/records.jsonl", ":!bench/RESULTS.md"],
+                                 ":!bench/records.jsonl", ":!*.md"],
                                 cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

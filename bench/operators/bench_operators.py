@@ -77,7 +77,7 @@ def steps(rec, size, threads):
     else:
         print("bench_operators: torch is not installed: CPU steps without a peer (BENCH_TORCH=1 installs it)",
               file=sys.stderr)
-    for (model, n), ms in sorted(ours.items()):
+    for (model, n), ms in sorted(ours.items(), key=lambda item: (item[0][0] != "mgno", item[0][1])):
         rec.add(f"{MODELS[model]} training step {n}², batch 8, CPU", "time per step", "ms", ms,
                 peer=peer.get((model, n)), peer_name=peer_name if (model, n) in peer else None, threads=threads,
                 problem={"model": model, "grid": n, "batch": 8, "params": params.get(model)},
