@@ -101,8 +101,9 @@ def main():
     p.add_argument("--max-ranks", type=int, default=os.cpu_count(), help="most MPI ranks (all cores)")
     p.add_argument("--oplab", help="the oplab binary (default: $OPLAB_BIN or the release build)")
     args = p.parse_args()
-    if args.threads < 1 or args.max_ranks < 1:
-        p.error("--threads and --max-ranks must be at least 1")
+    for name, v in (("--threads", args.threads), ("--max-ranks", args.max_ranks)):
+        if v < 1:
+            p.error(f"{name} {v} must be at least 1")
     oplab = record.oplab_binary(args.oplab)
     rec = record.Recorder("hpc", args.size)
     with tempfile.TemporaryDirectory(prefix="oplab-bench-hpc-") as work:

@@ -66,8 +66,9 @@ def main():
     p.add_argument("--step-limit", type=int, default=90, help="seconds per gpu_bench or torch_step.py call")
     p.add_argument("--out", default=os.environ.get("OUT", "."), help="folder of records.jsonl and the raw tables")
     args = p.parse_args()
-    if args.rounds < 1 or args.reps < 1:
-        p.error("--rounds and --reps must be at least 1")
+    for name, v in (("--rounds", args.rounds), ("--reps", args.reps)):
+        if v < 1:
+            p.error(f"{name} {v} must be at least 1")
     if not os.access(args.gpu_bench, os.X_OK):
         p.error(f"--gpu-bench {args.gpu_bench} is not an executable file")
     import torch  # the device machine has it; it cannot be installed there (no network)
