@@ -60,3 +60,43 @@ test-fresh:
 
 clean-quickstart:
 	rm -rf $(QUICKSTART_DIR)
+
+# Benchmarks (bench/README.md): each family against its peer on the same problem and threads;
+# every run appends its records to bench/records.jsonl, and bench/RESULTS.md is generated from them.
+#   make bench                   the CPU suite at the quick size (about 15 min on 2 cores)
+#   make bench BENCH_SIZE=full   the canonical sizes (an hour or more on 2 cores)
+#   make bench-ode | bench-pde | bench-hpc | bench-alrnn | bench-operators   one family
+#   make bench-report            regenerate bench/RESULTS.md from the records
+.PHONY: bench bench-build bench-ode bench-pde bench-hpc bench-alrnn bench-operators bench-report
+BENCH_SIZE ?= quick
+BENCH_RUN = BENCH_SIZE=$(BENCH_SIZE) OPLAB_BIN=$(OPLAB) python3
+
+bench: build
+	@start=$$(date +%s); \
+	for family in ode pde hpc alrnn operators; do \
+	  $(MAKE) --no-print-directory bench-$$family BENCH_SKIP_BUILD=1 || exit $$?; \
+	done; \
+	python3 bench/report.py; \
+	echo "make bench ($(BENCH_SIZE)): $$(( $$(date +%s) - start )) s"
+
+# Families that run the oplab binary build it first, unless `make bench` already did.
+bench-build:
+	@[ -n "$(BENCH_SKIP_BUILD)" ] || $(MAKE) --no-print-directory build
+
+bench-ode:
+	$(BENCH_RUN) bench/ode/bench_ode.py
+
+bench-pde:
+	$(BENCH_RUN) bench/pde/bench_pde.py
+
+bench-hpc: bench-build
+	$(BENCH_RUN) bench/hpc/bench_hpc.py
+
+bench-alrnn: bench-build
+	$(BENCH_RUN) bench/alrnn/bench_alrnn.py
+
+bench-operators: bench-build
+	$(BENCH_RUN) bench/operators/bench_operators.py
+
+bench-report:
+	python3 bench/report.py

@@ -3,7 +3,8 @@
 estimator (operators/src/dynamics/metrics.rs: Python binning, 30 bins, Laplace alpha 1e-5; D_H with
 sigma 20 on common-length series). A trained model cannot be expected to beat these numbers.
 
-usage: python3 floor.py FILE.h5 SKIP [--train-sample 0 --test-sample 1]
+usage: python3 bench/alrnn/floor.py FILE.h5 SKIP   (sample 0 trains, sample 1 is the test series)
+`bench/alrnn/bench_alrnn.py` records these ranges with each run.
 """
 import sys
 
@@ -48,8 +49,8 @@ def dh(true, gen, sigma=20.0):
     return float(np.mean([np.sqrt(max(0.0, 1 - np.sum(np.sqrt(spectrum(true[:n, d], sigma) * spectrum(gen[:n, d], sigma))))) for d in range(true.shape[1])]))
 
 
-def main():
-    path, skip = sys.argv[1], int(sys.argv[2])
+def floor(path, skip):
+    """Ranges (min, mean, max) of D_stsp (both binnings) and D_H over the true 10k segments."""
     train, test = load(path, 0, skip), load(path, 1, skip)
     mean, std = train.mean(0), train.std(0)
     test = (test - mean) / std
@@ -59,9 +60,17 @@ def main():
         ds.append(dstsp(test, seg))
         dm.append(dstsp(test, seg, margin=True))
         hs.append(dh(test[:10_000] if k else test[10_000:20_000], seg))
-    print(f"{path}: true 10k segments vs the whole test series: D_stsp {min(ds):.3f}-{max(ds):.3f} (mean {np.mean(ds):.3f}) python binning, "
-          f"{min(dm):.3f}-{max(dm):.3f} (mean {np.mean(dm):.3f}) margin binning; "
-          f"D_H between true 10k segments {min(hs):.3f}-{max(hs):.3f} (mean {np.mean(hs):.3f})")
+    span = lambda v: (float(np.min(v)), float(np.mean(v)), float(np.max(v)))  # noqa: E731
+    return {"dstsp_python": span(ds), "dstsp_margin": span(dm), "dh": span(hs)}
+
+
+def main():
+    path, skip = sys.argv[1], int(sys.argv[2])
+    f = floor(path, skip)
+    (ds_lo, ds_mean, ds_hi), (dm_lo, dm_mean, dm_hi), (hs_lo, hs_mean, hs_hi) = f["dstsp_python"], f["dstsp_margin"], f["dh"]
+    print(f"{path}: true 10k segments vs the whole test series: D_stsp {ds_lo:.3f}-{ds_hi:.3f} (mean {ds_mean:.3f}) python binning, "
+          f"{dm_lo:.3f}-{dm_hi:.3f} (mean {dm_mean:.3f}) margin binning; "
+          f"D_H between true 10k segments {hs_lo:.3f}-{hs_hi:.3f} (mean {hs_mean:.3f})")
 
 
 if __name__ == "__main__":

@@ -1,51 +1,45 @@
 #!/usr/bin/env python3
-"""ODE integrator benchmark: oplab (Rust) against scipy.integrate.solve_ivp, same problem, same
-tolerances, one thread each (plus oplab on all cores for the PROSE mixture).
+"""ODE integrators: oplab (Rust) against scipy.integrate.solve_ivp, same problem, same tolerances,
+one thread each (plus oplab's PROSE mixture on all cores, without a peer).
 
 1. Lorenz-63 (sigma=10, rho=28, beta=8/3), y0 = (1, 1, 1), t in [0, 100], 1001 output times,
-   rtol = atol = 1e-8: scipy RK45 and DOP853 vs oplab dopri5 and dop853 (symbolic tape RHS and a
-   hand-written closure RHS). Per-trajectory wall time, median of repeats.
+   rtol = atol = 1e-8: scipy RK45 and DOP853 vs oplab dopri5 and dop853 (symbolic tape RHS, what
+   the generators use, and a hand-written closure RHS). Best of the repeats on both sides.
 2. PROSE-mixture generation (the 12 `chaotic_ode_3d` systems round-robin, parameters within
    +-10 % of nominal rounded to 3 significant digits, u0 ~ U[-2, 2]^3, t in [0, 6] at 192 points,
    rtol 1e-5 / atol 1e-6, reject failed solves or max|u| >= 1e3 (1e5 Fabrikant) and redraw):
    scipy with PROSE's per-system methods (BDF / LSODA / RK45) and numpy RHS as PROSE writes them,
    scipy with RK45 everywhere, vs oplab dopri5. Trajectories per second.
 
-Usage: python3 bench/ode/bench_ode.py [--quick]   (from the repository root)
-Installs scipy/numpy with pip when missing; builds the Rust driver with
-`cargo run --release -p oplab-solvers --example bench_ode`.
+Usage (repository root): python3 bench/ode/bench_ode.py [--size quick|full]
+Installs numpy/scipy with pip when missing, builds the Rust driver
+(`cargo build --release -p oplab-solvers --example bench_ode`) and appends its records to
+bench/records.jsonl (bench/record.py).
 """
+import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
 
-try:
-    import numpy as np
-    import scipy
-    from scipy.integrate import solve_ivp
-except ImportError:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "numpy", "scipy"])
-    import numpy as np
-    import scipy
-    from scipy.integrate import solve_ivp
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import record  # noqa: E402
 
-QUICK = "--quick" in sys.argv
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+record.ensure("numpy", "scipy")
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+from scipy.integrate import solve_ivp  # noqa: E402
 
 
-def run_rust():
-    cmd = ["cargo", "run", "--release", "-q", "-p", "oplab-solvers", "--example", "bench_ode"]
-    if QUICK:
-        cmd += ["--", "--quick"]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")], " ".join(cmd)
+def run_rust(quick):
+    binary = record.build_example("oplab-solvers", "bench_ode")
+    cmd = [binary] + (["--quick"] if quick else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def lorenz(t, y):
@@ -167,45 +161,52 @@ def prose_round(n, force_method):
 
 
 def main():
-    rust, rust_cmd = run_rust()
-    repeats = 3 if QUICK else 7
-    py = [time_scipy_lorenz("RK45", repeats), time_scipy_lorenz("DOP853", repeats)]
-    n = 48 if QUICK else 240
-    rounds = 1 if QUICK else 3
-    py += [time_scipy_prose(n, rounds=rounds), time_scipy_prose(n, "RK45", rounds=rounds)]
-    results = rust + py
-    by = {(r["bench"], r["impl"]): r for r in results}
+    p = argparse.ArgumentParser(description="oplab's ODE integrators against scipy.integrate.solve_ivp")
+    record.add_size_argument(p)
+    args = p.parse_args()
+    quick = args.size == "quick"
+    rec = record.Recorder("ode", args.size)
+    rust = run_rust(quick)
+    repeats = 3 if quick else 7
+    n = 48 if quick else 240
+    rounds = 1 if quick else 3
+    py = [time_scipy_lorenz("RK45", repeats), time_scipy_lorenz("DOP853", repeats),
+          time_scipy_prose(n, rounds=rounds), time_scipy_prose(n, "RK45", rounds=rounds)]
+    by = {(r["bench"], r["impl"]): r for r in rust + py}
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__}
 
-    def lorenz(peer, ours):
-        return by[("lorenz_t100", peer)]["seconds"] / by[("lorenz_t100", ours)]["seconds"]
+    lorenz_problem = {"system": "lorenz63", "t_end": 100, "outputs": 1001, "rtol": 1e-8, "atol": 1e-8}
+    for peer, ours, rhs in (("RK45", "dopri5", "tape"), ("RK45", "dopri5", "native"),
+                            ("DOP853", "dop853", "tape"), ("DOP853", "dop853", "native")):
+        o, s = by[("lorenz_t100", f"oplab-{ours}-{rhs}")], by[("lorenz_t100", f"scipy-{peer}")]
+        rhs_name = "symbolic tape RHS" if rhs == "tape" else "hand-written closure RHS"
+        rec.add(f"Lorenz-63 t=100, {ours} ({rhs_name}) vs solve_ivp {peer}", "time per trajectory", "s",
+                o["seconds"], peer=s["seconds"], peer_name=f"scipy solve_ivp {peer} (Python RHS)",
+                problem=lorenz_problem,
+                extra={"oplab_nfev": o["nfev"], "peer_nfev": s["nfev"], "oplab_repeats": 3 if quick else 21,
+                       "peer_repeats": repeats, **versions})
+    for r in rust:
+        if r["bench"] == "lorenz_rhs_eval":
+            rec.add(f"Lorenz-63 RHS evaluation, {r['impl'].removeprefix('oplab-')}", "time per evaluation", "ns",
+                    r["ns_per_eval"], problem={"system": "lorenz63"})
 
-    def prose(peer, ours):
-        return by[("prose_mixture", ours)]["traj_per_s"] / by[("prose_mixture", peer)]["traj_per_s"]
-
-    ratios = {
-        "lorenz: scipy RK45 time / oplab dopri5 time (tape RHS)": lorenz("scipy-RK45", "oplab-dopri5-tape"),
-        "lorenz: scipy RK45 time / oplab dopri5 time (closure RHS)": lorenz("scipy-RK45", "oplab-dopri5-native"),
-        "lorenz: scipy DOP853 time / oplab dop853 time (tape RHS)": lorenz("scipy-DOP853", "oplab-dop853-tape"),
-        "lorenz: scipy DOP853 time / oplab dop853 time (closure RHS)": lorenz("scipy-DOP853", "oplab-dop853-native"),
-        "prose mixture: oplab 1 thread / scipy PROSE methods (traj/s)": prose("scipy-prose-methods",
-                                                                             "oplab-dopri5-1thread"),
-        "prose mixture: oplab 1 thread / scipy RK45 (traj/s)": prose("scipy-RK45", "oplab-dopri5-1thread"),
-    }
+    mixture_problem = {"systems": 12, "t_end": 6, "outputs": 192, "rtol": 1e-5, "atol": 1e-6}
+    one = by[("prose_mixture", "oplab-dopri5-1thread")]
+    for peer, label in (("scipy-prose-methods", "PROSE's methods (BDF/LSODA/RK45), numpy RHS"),
+                        ("scipy-RK45", "RK45 for every system, numpy RHS")):
+        s = by[("prose_mixture", peer)]
+        rec.add(f"PROSE mixture, dopri5 vs solve_ivp {label.split(',')[0]}", "trajectories per second", "1/s",
+                one["traj_per_s"], better="higher", peer=s["traj_per_s"], peer_name=f"scipy solve_ivp, {label}",
+                problem={**mixture_problem, "oplab_trajectories": one["trajectories"], "peer_trajectories": n},
+                extra={"oplab_attempts": one["attempts"], "peer_attempts": s["attempts"],
+                       "oplab_trajectories": one["trajectories"], "peer_trajectories": n, **versions})
     for r in rust:
         if r["bench"] == "prose_mixture" and not r["impl"].endswith("1thread"):
-            ratios[f"prose mixture: {r['impl']} / scipy PROSE methods 1 thread (traj/s)"] = prose(
-                "scipy-prose-methods", r["impl"])
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    meta = {"load_average_1_5_15": load, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.platform(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "rust_command": rust_cmd,
-            "command": "python3 bench/ode/bench_ode.py" + (" --quick" if QUICK else "")}
-    for r in results:
-        print(json.dumps(r))
-    for k, v in ratios.items():
-        print(f"{k}: {v:.1f}x")
-    with open(os.path.join(ROOT, "bench", "ode", "results.json"), "w") as fh:
-        json.dump({"meta": meta, "results": results, "ratios": ratios}, fh, indent=2)
+            threads = int(r["impl"].rsplit("-", 1)[1].removesuffix("threads"))
+            rec.add("PROSE mixture, dopri5 on all cores", "trajectories per second", "1/s", r["traj_per_s"],
+                    better="higher", threads=threads,
+                    problem={**mixture_problem, "oplab_trajectories": r["trajectories"]},
+                    extra={"speedup_over_1_thread": r["traj_per_s"] / one["traj_per_s"]})
 
 
 if __name__ == "__main__":

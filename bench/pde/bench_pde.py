@@ -1,43 +1,41 @@
 #!/usr/bin/env python3
-"""Side-by-side timings: oplab's PDE solvers vs the numpy/scipy peer on the same problem.
+"""PDE solvers: oplab against a numpy/scipy peer on the same problem, one thread each.
 
-Runs the Rust example `bench_pde` (built with `cargo build --release -p oplab-solvers --example
-bench_pde`), which writes its input fields, then solves exactly the same problem in Python, checks
-that the answers agree, and prints one JSON line per problem with both timings and the ratio.
-Both sides run on one thread (BLAS/OpenMP threads pinned to 1 before numpy is imported).
+The Rust example `bench_pde` writes its input fields; this script solves exactly the same problem
+in Python, checks that the answers agree, and records both timings (best of --repeats per side,
+the sides alternating: the machine may be shared). BLAS/OpenMP threads are pinned to 1 before numpy
+is imported; faer and rustfft run sequentially.
 
-The spectral problems (ns, burgers) are also regression checks: each row carries `agree`
-(the final fields of both sides agree to `AGREE_TOL` relative to the peer's max), and the script
-exits with status 1 if any row disagrees. `burgers-steps` runs oplab's step-size study of the
-Burgers problem (errors of larger steps against a 4x-finer reference, and their timings).
+- darcy: FNO's 421² piecewise-constant Darcy problem, the same 5-point matrix; scipy's `spsolve`
+  (SuperLU) against oplab's multigrid-PCG (the default Darcy solver) and its sparse Cholesky.
+- ns: Navier-Stokes 256², nu = 1e-3, dt = 1e-4, 1000 steps of FNO's `ns_2d.py` scheme.
+- burgers: Burgers 8192 points, nu = 0.1, t in [0, 1], ETDRK4 at CFL 0.5.
+The spectral problems are also regression checks: the final fields of both sides must agree to
+`AGREE_TOL` relative to the peer's max, or the script exits with status 1.
+The full size adds two oplab-only studies: `burgers-steps` (errors and times of larger Burgers
+steps against a 4x-finer reference) and `ns-schemes` (FNO's Crank-Nicolson/Euler scheme against
+ETDRK4 on the FNO problem, each against a fine ETDRK4 reference).
 
-`ns-schemes` compares oplab's two Navier-Stokes integrators (FNO's Crank-Nicolson/Euler scheme and
-ETDRK4) on the FNO problem: error of w(., 1) against a fine ETDRK4 reference and time per run.
-
-usage: python3 bench/pde/bench_pde.py [darcy] [ns] [burgers] [burgers-steps] [ns-schemes] [--bin PATH] [--out DIR] [--repeats R]
+usage (repository root): python3 bench/pde/bench_pde.py [--size quick|full] [PROBLEM...] [--repeats R]
 """
 import os
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[var] = "1"
 
-import argparse
-import json
-import subprocess
-import sys
-import time
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import record  # noqa: E402
 
-def ensure_peers():
-    try:
-        import numpy  # noqa: F401
-        import scipy  # noqa: F401
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "numpy", "scipy"])
-
-
-ensure_peers()
+record.ensure("numpy", "scipy")
 import numpy as np  # noqa: E402
+import scipy  # noqa: E402
 import scipy.fft as sfft  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
@@ -219,27 +217,69 @@ def bench_ns_schemes(binary, out, s=256, repeats=1):
     return run_rust(binary, "ns-schemes", out, s)
 
 
+PROBLEMS = {
+    "darcy": bench_darcy, "ns": bench_ns, "burgers": bench_burgers, "burgers-steps": bench_burgers_steps,
+    "ns-schemes": bench_ns_schemes,
+}
+
+
+def record_rows(rec, name, row):
+    """The records of one problem's row."""
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__}
+    if name == "darcy":
+        problem = {"resolution": row["resolution"], "unknowns": (row["resolution"] - 2) ** 2}
+        common = {"peer_residual": row["peer_residual"], **versions}
+        rec.add(f"Darcy {row['resolution']}², multigrid-PCG vs spsolve", "solve time", "s", row["oplab_s"],
+                peer=row["peer_s"], peer_name=row["peer"], problem=problem,
+                extra={"oplab_residual": row["oplab_residual"], "pcg_iterations": row["oplab_pcg_iterations"], **common})
+        rec.add(f"Darcy {row['resolution']}², sparse Cholesky (AMD) vs spsolve", "solve time", "s",
+                row["oplab_cholesky_s"], peer=row["peer_s"], peer_name=row["peer"], problem=problem,
+                extra={"oplab_residual": row["oplab_cholesky_residual"], "max_rel_diff": row["max_rel_diff_cholesky"],
+                       "nested_dissection_s": row["oplab_nested_dissection_s"], **common})
+    elif name in ("ns", "burgers"):
+        title = (f"Navier-Stokes {row['resolution']}², {row['steps']} steps" if name == "ns"
+                 else f"Burgers {row['resolution']}, ETDRK4 t=1")
+        rec.add(title, "solve time", "s", row["oplab_s"], peer=row["peer_s"], peer_name=row["peer"],
+                problem={"resolution": row["resolution"], "steps": row["steps"]},
+                extra={"cpu_speedup": row["cpu_ratio"], "oplab_cpu_s": row["oplab_cpu_s"],
+                       "peer_cpu_s": row["peer_cpu_s"], "max_rel_diff": row["max_rel_diff"],
+                       "agree": row["agree"], "repeats": row["repeats"], **versions})
+    elif name == "burgers-steps":
+        for run in row["runs"]:
+            rec.add(f"Burgers {row['resolution']} step study, {run['steps']} steps", "solve time", "s",
+                    run["solve_s"], problem={"resolution": row["resolution"], "steps": run["steps"]},
+                    extra={"cfl": run["cfl"], "max_rel_error": run["max_rel_error"],
+                           "reference_steps": row["reference_steps"]})
+    elif name == "ns-schemes":
+        for run in row["runs"]:
+            rec.add(f"Navier-Stokes {row['resolution']} t=1, {run['scheme']} dt={run['time_step']:g}", "solve time",
+                    "s", run["solve_s"], problem={"resolution": row["resolution"], "steps": run["steps"]},
+                    extra={"max_rel_error": run["max_rel_error"]})
+
+
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(os.path.dirname(here))
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-    p = argparse.ArgumentParser()
-    p.add_argument("problems", nargs="*", default=["darcy", "ns", "burgers"])
-    p.add_argument("--bin", default=os.path.join(target, "release", "examples", "bench_pde"))
-    p.add_argument("--out", default="/tmp/oplab-bench-pde")
-    p.add_argument("--repeats", type=int, default=3, help="runs per side; the best time of each side is kept")
+    p = argparse.ArgumentParser(description="oplab's PDE solvers against numpy/scipy peers")
+    record.add_size_argument(p)
+    p.add_argument("problems", nargs="*", metavar="PROBLEM",
+                   help="darcy, ns, burgers, burgers-steps or ns-schemes; default: darcy ns burgers, "
+                        "plus burgers-steps ns-schemes at the full size")
+    p.add_argument("--repeats", type=int, help="runs per side, the best of each kept (quick 2, full 3)")
     args = p.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    runs = {
-        "darcy": bench_darcy, "ns": bench_ns, "burgers": bench_burgers, "burgers-steps": bench_burgers_steps,
-        "ns-schemes": bench_ns_schemes,
-    }
+    unknown = [name for name in args.problems if name not in PROBLEMS]
+    if unknown:
+        p.error(f"problem {unknown[0]} must be one of {', '.join(PROBLEMS)}")
+    full = args.size == "full"
+    problems = args.problems or (["darcy", "ns", "burgers"] + (["burgers-steps", "ns-schemes"] if full else []))
+    repeats = args.repeats or (3 if full else 2)
+    binary = record.build_example("oplab-solvers", "bench_pde")
+    rec = record.Recorder("pde", args.size)
     disagree = []
-    for name in args.problems:
-        row = runs[name](args.bin, args.out, repeats=args.repeats)
-        print(json.dumps(row), flush=True)
-        if row.get("agree") is False:
-            disagree.append(name)
+    with tempfile.TemporaryDirectory(prefix="oplab-bench-pde-") as out:
+        for name in problems:
+            row = PROBLEMS[name](binary, out, repeats=repeats)
+            record_rows(rec, name, row)
+            if row.get("agree") is False:
+                disagree.append(name)
     if disagree:
         print(f"oplab and the peer disagree beyond {AGREE_TOL:g} on: {', '.join(disagree)}", file=sys.stderr)
         sys.exit(1)
