@@ -15,8 +15,10 @@ Compared:
   ending in _seconds/_ms/_s);
 - burn records (`.mpk`) and oplab checkpoints (`OPLABCK1` framing of MessagePack records and a JSON
   state): every value, except burn's parameter ids (random per process) and wall-clock fields;
-- text (HTML, TOML, notes inside JSON): every character, except lines naming the oplab version or a
-  date and "Wall time ... s." sentences;
+- TOML (stored configurations): every value of the "before" file; keys only the "after" file has
+  (a new option, written out with its default) are listed but do not count as a difference;
+- text (HTML, notes inside JSON): every character, except lines naming the oplab version or a date
+  and "Wall time ... s." sentences;
 - everything else (PNG/SVG figures): byte for byte.
 Exit status 0 when everything matches, 1 otherwise (each difference is listed).
 
@@ -30,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 import h5py
 import numpy as np
@@ -303,6 +306,16 @@ def compare_file(a, b):
         x, y = f.read(), g.read()
     if x == y:
         return None
+    if a.endswith(".toml"):
+        flat = lambda t: flatten(tomllib.loads(t.decode()))
+        x, y = flat(x), flat(y)
+        changed = [k for k in x if k not in y or x[k] != y[k]]
+        if changed:
+            return f"TOML values differ at {changed[:5]}"
+        added = sorted(set(y) - set(x))
+        if added:
+            NOTES.append(f"{a}: the after side adds {', '.join(added[:8])}{' ...' if len(added) > 8 else ''}")
+        return None
     if a.endswith((".mpk", ".bin")):
         try:
             return None if record_values(x) == record_values(y) else "record values differ"
@@ -313,6 +326,20 @@ def compare_file(a, b):
         if keep(x) == keep(y):
             return None
     return f"bytes differ ({len(x)} vs {len(y)} bytes)"
+
+
+NOTES = []
+
+
+def flatten(table, prefix=""):
+    out = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
 
 
 def compare_dirs(a, b):
@@ -347,6 +374,9 @@ def main():
         print(f"{name:20s} {status:9s} ({n} files compared)")
         for line in problems:
             print(f"    {line}")
+        for note in NOTES:
+            print(f"    note: {note.replace(root + os.sep, '')}")
+        NOTES.clear()
         failed += bool(problems)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

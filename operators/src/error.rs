@@ -44,6 +44,14 @@ pub enum OperatorError {
     /// `--config` it gives); the message says what to do instead.
     #[error("{0}")]
     Request(String),
+    /// Training produced a non-finite loss.
+    #[error("optimizer.lr is invalid: training diverged in epoch {epoch} (loss {loss}); lower the learning rate or set optimizer.grad_clip_norm")]
+    Diverged {
+        /// The epoch (from 1).
+        epoch: usize,
+        /// The loss value.
+        loss: f64,
+    },
     /// An error from the dataset layer.
     #[error(transparent)]
     Dataset(#[from] oplab_datasets::DatasetError),

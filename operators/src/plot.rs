@@ -7,7 +7,6 @@ use oplab_common::figure::{self, register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 
 use crate::error::OperatorError;
-use crate::training::EpochMetrics;
 
 pub(crate) fn plot_err(path: &Path, e: impl std::fmt::Display) -> OperatorError {
     OperatorError::io(path, std::io::Error::other(format!("cannot draw figure: {e}")))
@@ -21,15 +20,11 @@ pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> crate::Resul
 /// A labelled, coloured curve of (x, y) points.
 pub(crate) type Curve<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 
-/// Draws training loss and validation errors per epoch on a log scale.
-pub fn loss_curve(path: &Path, history: &[EpochMetrics]) -> crate::Result<()> {
-    let per_epoch = |f: fn(&EpochMetrics) -> f64| history.iter().enumerate().map(|(i, m)| ((i + 1) as f64, f(m))).collect();
-    let series = [
-        ("train loss", per_epoch(|m| m.train_loss), PALETTE[0]),
-        ("val rel. L2", per_epoch(|m| m.val_l2), PALETTE[1]),
-        ("val rel. H1", per_epoch(|m| m.val_h1), PALETTE[2]),
-    ];
-    log_curves(path, "training curve", "error (log10)", history.len(), &series)
+/// Draws training loss and validation errors per epoch (1, 2, ...) on a log scale.
+pub fn loss_curve(path: &Path, train_loss: &[f64], val_l2: &[f64], val_h1: &[f64]) -> crate::Result<()> {
+    let per_epoch = |v: &[f64]| v.iter().enumerate().map(|(i, &y)| ((i + 1) as f64, y)).collect();
+    let series = [("train loss", per_epoch(train_loss), PALETTE[0]), ("val rel. L2", per_epoch(val_l2), PALETTE[1]), ("val rel. H1", per_epoch(val_h1), PALETTE[2])];
+    log_curves(path, "training curve", "error (log10)", train_loss.len(), &series)
 }
 
 /// Draws curves against the epoch (1..=`epochs`) with a log10 y axis, skipping points that are not

@@ -3,6 +3,7 @@
 
 mod common;
 
+use oplab_operators::run::RunDir;
 use oplab_operators::training::{self, files, ModelKind, ScheduleKind, TrainConfig, TrainOptions};
 use oplab_operators::DeviceKind;
 use oplab_datasets::Silent;
@@ -35,7 +36,8 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
 
     // Uninterrupted run.
     let full_dir = dir.path().join("full");
-    let full = training::train(&data, &full_dir, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+    let full_run = RunDir::new(&full_dir);
+    let full = training::train(&data, &full_run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
     let h = &full.state.history;
     assert_eq!(h.len(), 12);
     let factor = h[0].train_loss / h[11].train_loss;
@@ -49,15 +51,15 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
     // reproduces it.
     let stored = std::fs::read_to_string(full_dir.join(files::CONFIG)).unwrap();
     assert!(stored.contains("\n[backend]\n") && stored.contains("conv_grad = \"auto\""), "{stored}");
-    assert_eq!(training::read_run_config(&full_dir).unwrap(), cfg);
+    assert_eq!(training::read_run_config(&full_run).unwrap(), cfg);
 
     // Interrupted after 5 epochs, then resumed: the same numbers, bit for bit.
-    let part_dir = dir.path().join("part");
+    let part_run = RunDir::new(dir.path().join("part"));
     let stop = TrainOptions { stop_after: Some(5), ..Default::default() };
-    training::train(&data, &part_dir, &cfg, DeviceKind::Cpu, &stop, &Silent).unwrap();
+    training::train(&data, &part_run, &cfg, DeviceKind::Cpu, &stop, &Silent).unwrap();
     let resume = TrainOptions { resume: true, ..Default::default() };
-    let stored = training::read_run_config(&part_dir).unwrap();
-    let resumed = training::train(&data, &part_dir, &stored, DeviceKind::Cpu, &resume, &Silent).unwrap();
+    let stored = training::read_run_config(&part_run).unwrap();
+    let resumed = training::train(&data, &part_run, &stored, DeviceKind::Cpu, &resume, &Silent).unwrap();
     let r = &resumed.state.history;
     assert_eq!(r.len(), 12);
     // Epochs 6..12 were computed after the resume and must match bit for bit; epochs 1..5 were
@@ -71,7 +73,7 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
     }
 
     // Evaluation on the held-out test split.
-    let eval = training::evaluate(&full_dir, &data, DeviceKind::Cpu, &Silent).unwrap();
+    let eval = training::evaluate(&full_run, &data, DeviceKind::Cpu, &Silent).unwrap();
     assert_eq!(eval.n, 8);
     assert_eq!(eval.first_index, 40);
     assert!(eval.mean_l2.is_finite() && eval.mean_l2 < h[0].val_l2, "{}", eval.mean_l2);
@@ -90,7 +92,7 @@ fn fno_trains_on_the_same_data() {
     cfg.loss = oplab_operators::losses::LossKind::L2;
     cfg.optimizer.kind = training::OptimizerKind::Adamw;
     cfg.optimizer.grad_clip_norm = 1.0;
-    let run = dir.path().join("fno");
+    let run = RunDir::new(dir.path().join("fno"));
     let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
     let h = &s.state.history;
     eprintln!("fno train loss {:.4e} -> {:.4e}", h[0].train_loss, h[3].train_loss);
@@ -105,12 +107,12 @@ fn bad_data_settings_name_the_field() {
     common::write_dataset(&data, 8, 10);
     let mut cfg = tiny_config();
     cfg.data.n_train = Some(8);
-    let err = training::train(&data, &dir.path().join("r"), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
+    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.n_train + n_val + n_test = 24 is invalid"), "{err}");
     cfg.data.n_train = Some(2);
     cfg.data.n_val = Some(1);
     cfg.data.n_test = Some(1);
     cfg.data.inputs = vec!["nope".into()];
-    let err = training::train(&data, &dir.path().join("r"), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
+    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.inputs = nope is invalid: must name a field of the file: coeff, solution"), "{err}");
 }

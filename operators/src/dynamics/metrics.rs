@@ -26,6 +26,26 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{normal, Alrnn};
 
+/// Metrics of one evaluation during training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlrnnEpoch {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean forced-prediction MSE over the epoch's batches.
+    pub loss: f64,
+    /// `D_stsp` of the free run against the training series (evaluation epochs; `None` when the
+    /// free run diverged or was not evaluated).
+    pub dstsp: Option<f64>,
+    /// `D_H` of the same free run.
+    pub dh: Option<f64>,
+    /// Prediction error on the training series.
+    pub pe: Option<f64>,
+    /// Wall time of the epoch (including the evaluation).
+    pub seconds: f64,
+}
+
 /// Laplace smoothing of the binned densities.
 pub const LAPLACE_ALPHA: f64 = 1e-5;
 

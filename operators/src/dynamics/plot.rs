@@ -8,8 +8,7 @@ use oplab_common::figure::{register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 use rustfft::FftPlanner;
 
-use super::metrics::power_spectrum;
-use super::train::AlrnnEpoch;
+use super::metrics::{power_spectrum, AlrnnEpoch};
 use crate::plot::{log_curves, plot_err, write_png, Curve};
 
 const TRUE_COLOR: RGBColor = PALETTE[0];

@@ -28,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind, REFERENCE_SEQ_LEN};
+pub use super::metrics::AlrnnEpoch;
 use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
 use super::model::{normal, Alrnn, AlrnnShape, Forcing};
 use super::symbolic::{code, Subregion};
@@ -158,26 +159,6 @@ pub fn prepare_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standa
         }
     }
     Ok((s, st))
-}
-
-/// Metrics of one evaluation during training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlrnnEpoch {
-    /// Epoch, from 1.
-    pub epoch: usize,
-    /// Learning rate used.
-    pub lr: f64,
-    /// Mean forced-prediction MSE over the epoch's batches.
-    pub loss: f64,
-    /// `D_stsp` of the free run against the training series (evaluation epochs; `None` when the
-    /// free run diverged or was not evaluated).
-    pub dstsp: Option<f64>,
-    /// `D_H` of the same free run.
-    pub dh: Option<f64>,
-    /// Prediction error on the training series.
-    pub pe: Option<f64>,
-    /// Wall time of the epoch (including the evaluation).
-    pub seconds: f64,
 }
 
 /// Run state stored in every checkpoint.

@@ -62,7 +62,7 @@ impl RunFamily for OperatorRuns {
     type Config = TrainConfig;
 
     fn record(&self, run: &RunDir) -> crate::Result<RunRecord> {
-        let state = read_run_state(run.path())?;
+        let state = read_run_state(run)?;
         Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
     }
 
@@ -72,7 +72,7 @@ impl RunFamily for OperatorRuns {
                 progress.message(&notice);
             }
         }
-        let summary = train(data, run.path(), cfg, device, &TrainOptions { resume, stop_after: None }, progress)?;
+        let summary = train(data, run, cfg, device, &TrainOptions { resume, stop_after: None }, progress)?;
         let s = &summary.state;
         Ok(Report {
             lines: vec![format!(
@@ -88,7 +88,7 @@ impl RunFamily for OperatorRuns {
     }
 
     fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &TrainConfig, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let s = evaluate(run.path(), data, device, progress)?;
+        let s = evaluate(run, data, device, progress)?;
         Ok(Report {
             lines: vec![format!(
                 "test samples {}..{}: mean rel. L2 {:.4e}, mean rel. H1 {:.4e} (model of epoch {}); per-sample errors in {}, figure in {}",

@@ -17,12 +17,13 @@ use crate::error::{Result, ValidationError};
 use crate::plot::{self, Figure, LegendCorner, Series};
 use crate::report::{fmt_num, CheckResult, Measurement};
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::AdamConfig;
 use burn::tensor::backend::Backend;
-use burn::tensor::ElementConversion;
 use oplab_operators::backend::{Cpu, CpuTrain};
-use oplab_operators::data::{batches, epoch_order, FieldSet};
-use oplab_operators::losses::relative_l2;
+use oplab_common::Silent;
+use oplab_operators::data::{batches, FieldSet};
+use oplab_operators::losses::{LossKind, Quadrature};
+use oplab_operators::training::{EpochEnd, LrSchedule, Trainer};
 use oplab_operators::normalizers::{GaussianNormalizer, NormalizerKind};
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -181,37 +182,50 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// Fits `model` to `set` (inputs already encoded) with Adam and a cosine learning-rate decay,
-/// minimising the relative L2 error of the decoded prediction. Returns the model and the mean
-/// training loss of each epoch.
-fn fit<M>(mut model: M, set: &FieldSet, target_norm: &GaussianNormalizer, sz: &Sizes, seed: u64) -> Result<(M, Vec<f64>)>
+/// This check's learning rate: cosine decay from the peak to 2 % of it over the run (short runs
+/// need a large step early and a small one at the end to settle).
+struct FlooredCosine {
+    peak: f64,
+    epochs: usize,
+}
+
+impl LrSchedule for FlooredCosine {
+    fn lr(&self, epoch: usize) -> f64 {
+        let frac = epoch as f64 / self.epochs as f64;
+        self.peak * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()))
+    }
+}
+
+/// Fits `model` to `set` (inputs already encoded) with the operators' [`Trainer`]: burn's Adam at
+/// its defaults, [`FlooredCosine`], the relative L2 error of the decoded prediction, no
+/// validation set. Returns the model and the mean training loss of each epoch.
+fn fit<M>(model: M, set: &FieldSet, target_norm: &GaussianNormalizer, sz: &Sizes, seed: u64) -> Result<(M, Vec<f64>)>
 where
     M: Operator2d<CpuTrain> + AutodiffModule<CpuTrain>,
+    M::InnerModule: Operator2d<Cpu>,
 {
-    let device = Default::default();
-    let mut optim = AdamConfig::new().init::<CpuTrain, M>();
+    let schedule = FlooredCosine { peak: sz.lr, epochs: sz.epochs };
+    let trainer = Trainer::<CpuTrain> {
+        train: set,
+        validation: None,
+        target: target_norm,
+        loss: LossKind::L2,
+        quadrature: Quadrature::Uniform,
+        h1_k_max: 1,
+        batch_size: sz.batch,
+        eval_batch_size: sz.batch,
+        seed,
+        schedule: &schedule,
+        grad_clip_norm: 0.0,
+        device: Default::default(),
+    };
     let mut curve = Vec::with_capacity(sz.epochs);
-    for epoch in 0..sz.epochs {
-        // Cosine decay to 2% of the peak: short runs need a large step early and a small one
-        // at the end to settle.
-        let frac = epoch as f64 / sz.epochs as f64;
-        let lr = sz.lr * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * frac).cos()));
-        let (mut sum, mut count) = (0.0, 0usize);
-        for idx in batches(&epoch_order(set.n, seed, epoch), sz.batch) {
-            let (x, y) = set.batch::<CpuTrain>(idx, &device);
-            let pred = target_norm.decode(model.forward(x));
-            let loss = relative_l2(pred, y, None).mean();
-            let value: f64 = loss.clone().into_scalar().elem();
-            if !value.is_finite() {
-                return Err(numerical("operator training", format!("loss {value} in epoch {}", epoch + 1)));
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            sum += value * idx.len() as f64;
-            count += idx.len();
-        }
-        curve.push(sum / count as f64);
-    }
+    let mut record = |end: &EpochEnd, _: &M, _: &_| {
+        curve.push(end.train_loss);
+        Ok(())
+    };
+    let optim = AdamConfig::new().init::<CpuTrain, M>();
+    let (model, _) = trainer.fit(model, optim, 0..sz.epochs, &mut record, &Silent).map_err(|e| numerical("operator training", e))?;
     Ok((model, curve))
 }
 
