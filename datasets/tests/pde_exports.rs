@@ -13,7 +13,7 @@ use oplab_datasets::problems::burgers::{BurgersProblem, BurgersProblemConfig};
 use oplab_datasets::problems::darcy::{DarcyProblem, DarcyProblemConfig};
 use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
-use oplab_datasets::{generate, GenerationSettings, Problem, RunOptions, Shard, Silent};
+use oplab_datasets::{generate, GenerationSettings, Problem, ProblemModule, RunOptions, Shard, Silent};
 use oplab_solvers::advection::AdvectionConfig;
 use oplab_solvers::burgers::BurgersConfig;
 use oplab_solvers::navier_stokes::NavierStokesConfig;

@@ -7,7 +7,7 @@ use oplab_datasets::problems::helmholtz::{HelmholtzProblem, HelmholtzProblemConf
 use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesProblemConfig};
 use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
-use oplab_datasets::{generate, DatasetFile, GenerationSettings, Problem, RunOptions, Shard, Silent};
+use oplab_datasets::{generate, DatasetError, DatasetFile, GenerationSettings, Problem, ProblemModule, RunOptions, Shard, Silent};
 use oplab_solvers::advection::AdvectionConfig;
 use oplab_solvers::burgers::BurgersConfig;
 use oplab_solvers::navier_stokes::NavierStokesConfig;
@@ -92,4 +92,18 @@ fn bad_configs_are_typed_errors() {
     assert!(e.to_string().contains("resolution"), "{e}");
     let e = NavierStokesProblem::new(NavierStokesProblemConfig(NavierStokesConfig { viscosity: -1.0, ..Default::default() })).unwrap_err();
     assert!(e.to_string().starts_with("viscosity = -1 is invalid"), "{e}");
+    // The solver's error arrives as the same typed value: the field of a nested random field is
+    // its path in the problem's table, as the solver named it.
+    let field = |e: DatasetError| match e {
+        DatasetError::InvalidParameter(p) => (p.field, p.value),
+        other => panic!("{other:?}"),
+    };
+    let mut darcy = DarcyProblemConfig { resolution: 9, ..Default::default() };
+    darcy.grf.tau = 0.0;
+    assert_eq!(field(DarcyProblem::new(darcy).unwrap_err()), ("grf.tau".to_string(), "0".to_string()));
+    let mut burgers = BurgersConfig::default();
+    burgers.initial.alpha = f64::NAN;
+    assert_eq!(field(BurgersProblem::new(BurgersProblemConfig(burgers)).unwrap_err()), ("initial.alpha".to_string(), "NaN".to_string()));
+    let e = AdvectionProblem::new(AdvectionProblemConfig(AdvectionConfig { beta: f64::INFINITY, ..Default::default() })).unwrap_err();
+    assert_eq!(e.to_string(), "beta = inf is invalid: must be finite");
 }
