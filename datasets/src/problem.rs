@@ -198,11 +198,13 @@ pub trait ProblemModule: Problem + Sized {
     /// Validate `config`, resolve its defaults and do the set-up sampling needs.
     fn new(config: Self::Config) -> Result<Self>;
 
-    /// The writer of `layout` for this problem's native files, or `None` when the problem has no
-    /// such layout. Native output needs no entry here.
+    /// The layouts this problem's native files can be exported to, each with its writer (native
+    /// output needs no entry).
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[];
+
+    /// The writer of `layout` for this problem, or `None` when it has no such layout.
     fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        let _ = layout;
-        None
+        Self::EXPORTS.iter().find(|(l, _)| *l == layout).map(|(_, writer)| *writer)
     }
 }
 

@@ -50,6 +50,7 @@ impl ProblemModule for Ramp {
     const NAME: &'static str = "ramp";
     const ABOUT: &'static str = "Noisy ramps";
     const EXAMPLES: &'static str = "Examples:\n  oplab generate ramp --n 4 --points 16";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, ramp_fno)];
     type Config = RampConfig;
     #[cfg(feature = "cli")]
     type Args = RampArgs;
@@ -59,10 +60,6 @@ impl ProblemModule for Ramp {
             return Err(oplab_datasets::DatasetError::invalid("points", config.points, "must be >= 2"));
         }
         Ok(Ramp { config })
-    }
-
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        (layout == ExportLayout::Fno).then_some(ramp_fno as Exporter)
     }
 }
 

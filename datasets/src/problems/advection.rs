@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "cli")]
 use super::pde_common::EvolutionArgs;
-use super::pde_common::{dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
-use crate::error::{DatasetError, Result};
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
+use crate::error::Result;
 use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
@@ -44,6 +44,7 @@ impl ProblemModule for AdvectionProblem {
     const ABOUT: &'static str = "1-D linear advection (PDEBench), exact spectral shift";
     const EXAMPLES: &'static str =
         "Examples:\n  oplab generate advection --n 100 --beta 0.4 --out advection.h5   # PDEBench: 1024 cells, 201 times on [0,2]";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
     type Config = AdvectionProblemConfig;
     #[cfg(feature = "cli")]
     type Args = AdvectionArgs;
@@ -51,18 +52,9 @@ impl ProblemModule for AdvectionProblem {
     /// Validate `config` and plan.
     fn new(config: AdvectionProblemConfig) -> Result<Self> {
         let config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
         let solver = AdvectionSolver::new(config)?;
         Ok(Self { config, solver, x: cell_centres(config.resolution) })
-    }
-
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        match layout {
-            ExportLayout::Fno => Some(fno_export_1d),
-            ExportLayout::Pdebench => Some(pdebench_export),
-        }
     }
 }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "cli")]
 use super::pde_common::EvolutionArgs;
-use super::pde_common::{dimension, fno_export_1d, pdebench_export_1d, periodic_coordinates, record_times, sample_error};
-use crate::error::{DatasetError, Result};
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, periodic_coordinates, record_times, sample_error};
+use crate::error::Result;
 use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
@@ -48,6 +48,7 @@ impl ProblemModule for BurgersProblem {
     const EXAMPLES: &'static str = "Examples:
   oplab generate burgers --n 2048 --resolution 8192 --viscosity 0.1 --out burgers_r10.h5   # FNO's setup
   oplab generate burgers --n 100 --resolution 1024 --record-times 200 --final-time 2 --out b.h5";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
     type Config = BurgersProblemConfig;
     #[cfg(feature = "cli")]
     type Args = BurgersArgs;
@@ -55,19 +56,10 @@ impl ProblemModule for BurgersProblem {
     /// Validate `config` and plan the FFTs.
     fn new(config: BurgersProblemConfig) -> Result<Self> {
         let mut config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
         let sampler = BurgersSampler::new(config)?;
         config.initial.sigma = Some(config.initial.resolved_sigma(1));
         Ok(Self { config, sampler })
-    }
-
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        match layout {
-            ExportLayout::Fno => Some(fno_export_1d),
-            ExportLayout::Pdebench => Some(pdebench_export),
-        }
     }
 }
 

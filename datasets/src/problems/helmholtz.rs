@@ -1,41 +1,22 @@
 //! `helmholtz`: `−Δu − k²(x) u = f` on the unit square, `u = 0` on the boundary, wave number
 //! `k = ω / c` with a random wave speed `c = mean + amplitude · tanh(g)` (MgNO-style data).
 
-use oplab_solvers::elliptic::{HelmholtzConfig, HelmholtzSampler, WaveSpeedMap};
+use oplab_solvers::elliptic::{EllipticError, HelmholtzConfig, HelmholtzSampler};
 use oplab_solvers::grf::GrfParams;
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
+use serde::Serialize;
 
-use super::elliptic::{self, check_grid, Description};
-use super::pde_common::sample_error;
-use crate::error::Result;
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
 use crate::export::{ExportLayout, Exporter};
-use crate::problem::{Problem, ProblemModule, Sample, SampleError, SampleRng, Schema};
+use crate::problem::SampleRng;
 
 /// Configuration of the `helmholtz` problem (the `[helmholtz]` table of a config file): the
-/// solver's configuration plus the stored subsampling.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HelmholtzProblemConfig {
-    /// Solver grid side s, boundary nodes included (MgNO's set: 101).
-    pub resolution: usize,
-    /// Store every k-th node.
-    pub subsample: usize,
-    /// Angular frequency ω.
-    pub omega: f64,
-    /// Constant right-hand side f.
-    pub forcing: f64,
-    /// Random field behind the wave speed.
-    pub grf: GrfParams,
-    /// Field → wave speed map.
-    pub wave_speed: WaveSpeedMap,
-}
+/// solver's keys (`resolution`, `omega`, `forcing`, `grf`, `wave_speed`; MgNO's set: 101 nodes
+/// per side) and `subsample`.
+pub type HelmholtzProblemConfig = EllipticConfig<HelmholtzConfig>;
 
-impl Default for HelmholtzProblemConfig {
-    fn default() -> Self {
-        let h = HelmholtzConfig::default();
-        Self { resolution: h.resolution, subsample: 1, omega: h.omega, forcing: h.forcing, grf: h.grf, wave_speed: h.wave_speed }
-    }
-}
+/// The `helmholtz` problem (LU analysis done once).
+pub type HelmholtzProblem = EllipticProblem<Helmholtz>;
 
 /// Options of `oplab generate helmholtz`.
 #[cfg(feature = "cli")]
@@ -52,66 +33,44 @@ pub struct HelmholtzArgs {
     pub omega: Option<f64>,
 }
 
-/// The `helmholtz` problem (LU analysis done once).
-#[derive(Debug, Clone)]
-pub struct HelmholtzProblem {
-    config: HelmholtzProblemConfig,
-    sampler: HelmholtzSampler,
-}
+/// The Helmholtz problem over [`HelmholtzSampler`].
+#[derive(Debug)]
+pub struct Helmholtz;
 
-impl ProblemModule for HelmholtzProblem {
+impl Elliptic for Helmholtz {
     const NAME: &'static str = "helmholtz";
     const ABOUT: &'static str = "Helmholtz −Δu − k²(x)u = f with a random wave speed (MgNO-style)";
     const EXAMPLES: &'static str = "Examples:\n  oplab generate helmholtz --n 100 --resolution 101 --omega 1000 --out helmholtz.h5";
-    type Config = HelmholtzProblemConfig;
+    /// PDEBench has no Helmholtz data (its only elliptic set is Darcy): FNO's layout only.
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export)];
+    type Solver = HelmholtzConfig;
+    type Sampler = HelmholtzSampler;
     #[cfg(feature = "cli")]
     type Args = HelmholtzArgs;
 
-    fn new(mut config: HelmholtzProblemConfig) -> Result<Self> {
-        check_grid(config.resolution, config.subsample)?;
-        let sampler = HelmholtzSampler::new(HelmholtzConfig {
-            resolution: config.resolution,
-            grf: config.grf,
-            wave_speed: config.wave_speed,
-            omega: config.omega,
-            forcing: config.forcing,
-        })?;
-        config.grf.scale = Some(config.grf.resolved_scale());
-        Ok(Self { config, sampler })
+    fn sampler(config: HelmholtzConfig) -> std::result::Result<HelmholtzSampler, EllipticError> {
+        HelmholtzSampler::new(config)
     }
 
-    /// PDEBench has no Helmholtz data (its only elliptic set is Darcy): FNO's layout only.
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        (layout == ExportLayout::Fno).then_some(elliptic::fno_export as Exporter)
-    }
-}
-
-impl Problem for HelmholtzProblem {
-    fn name(&self) -> &str {
-        Self::NAME
+    fn resolution(config: &HelmholtzConfig) -> usize {
+        config.resolution
     }
 
-    fn schema(&self) -> Schema {
-        let c = &self.config;
-        elliptic::schema(
-            c.resolution,
-            c.subsample,
-            Description {
-                input: "wave_speed",
-                input_text: "wave speed c = mean + amplitude tanh(g); k = omega / c".into(),
-                solution_text: format!("u solving -lap u - k^2 u = {}, u = 0 on the boundary (5-point FD, sparse LU)", c.forcing),
-                residual_text: "||A u - f|| / ||f||",
-                equation: "-lap u - k(x)^2 u = f on (0,1)^2",
-            },
-        )
+    fn grf(config: &mut HelmholtzConfig) -> &mut GrfParams {
+        &mut config.grf
     }
 
-    fn config_toml(&self) -> String {
-        super::pde_common::inline_toml(&self.config)
+    fn describe(c: &HelmholtzConfig) -> Description {
+        Description {
+            input: "wave_speed",
+            input_text: "wave speed c = mean + amplitude tanh(g); k = omega / c".into(),
+            solution_text: format!("u solving -lap u - k^2 u = {}, u = 0 on the boundary (5-point FD, sparse LU)", c.forcing),
+            residual_text: "||A u - f|| / ||f||",
+            equation: "-lap u - k(x)^2 u = f on (0,1)^2",
+        }
     }
 
-    fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {
-        let d = self.sampler.sample(rng).map_err(|e| sample_error(index, e))?;
-        elliptic::sample(index, self.config.resolution, self.config.subsample, &d.wave_speed, &d.solution, d.relative_residual)
+    fn solve(sampler: &HelmholtzSampler, rng: &mut SampleRng) -> std::result::Result<(Vec<f64>, Vec<f64>, f64), EllipticError> {
+        sampler.sample(rng).map(|d| (d.wave_speed, d.solution, d.relative_residual))
     }
 }

@@ -15,8 +15,11 @@ pub mod helmholtz;
 pub mod navier_stokes;
 pub mod poisson;
 pub mod reaction_diffusion;
-mod elliptic;
+pub mod elliptic;
 mod pde_common;
+
+#[cfg(feature = "cli")]
+pub use pde_common::EvolutionArgs;
 
 use crate::error::DatasetError;
 use crate::export::{ExportLayout, Exporter};

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "cli")]
 use super::pde_common::EvolutionArgs;
-use super::pde_common::{dimension, periodic_coordinates, record_times, sample_error};
-use crate::error::{DatasetError, Result};
+use super::pde_common::{check_resolution_at_most, dimension, periodic_coordinates, record_times, sample_error};
+use crate::error::Result;
 use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
@@ -69,6 +69,7 @@ impl ProblemModule for NavierStokesProblem {
   oplab generate navier-stokes --n 20 --viscosity 1e-3 --final-time 50 --record-times 50   # FNO: 256^2 stored at 64^2
   oplab generate navier-stokes --n 4 --resolution 64 --subsample 1 --final-time 1 --record-times 10 --out ns.h5
   oplab generate navier-stokes --n 4 --scheme etdrk4 --time-step 4e-4 --final-time 1 --record-times 10   # fourth order";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export), (ExportLayout::Pdebench, pdebench_export)];
     type Config = NavierStokesProblemConfig;
     #[cfg(feature = "cli")]
     type Args = NavierStokesArgs;
@@ -76,19 +77,10 @@ impl ProblemModule for NavierStokesProblem {
     /// Validate `config`, plan the FFTs and tabulate the spectral operators.
     fn new(config: NavierStokesProblemConfig) -> Result<Self> {
         let mut config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
         let sampler = NavierStokesSampler::new(config)?;
         config.initial.sigma = Some(config.initial.resolved_sigma(2));
         Ok(Self { config, sampler })
-    }
-
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        match layout {
-            ExportLayout::Fno => Some(fno_export),
-            ExportLayout::Pdebench => Some(pdebench_export),
-        }
     }
 }
 

@@ -40,6 +40,14 @@ pub(crate) fn check_subsample(k: usize) -> Result<(), DatasetError> {
     Ok(())
 }
 
+/// Refuse a solver grid of more than `max` points per direction.
+pub(crate) fn check_resolution_at_most(resolution: usize, max: usize) -> Result<()> {
+    if resolution > max {
+        return Err(DatasetError::invalid("resolution", resolution, format!("must be <= {max}")));
+    }
+    Ok(())
+}
+
 /// The problem's configuration as TOML whose nested tables are written inline
 /// (`grf = { alpha = 2.0, ... }`): the driver stores it under a `[<problem>]` header, where a
 /// nested `[grf]` header would become a separate top-level table.

@@ -1,36 +1,20 @@
 //! `poisson`: `−Δu = f` on the unit square, `u = 0` on the boundary, `f` a Gaussian random field.
 
-use oplab_solvers::elliptic::{PoissonConfig, PoissonSampler};
+use oplab_solvers::elliptic::{EllipticError, PoissonConfig, PoissonSampler};
 use oplab_solvers::grf::GrfParams;
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
+use serde::Serialize;
 
-use super::elliptic::{self, check_grid, Description};
-use super::pde_common::sample_error;
-use crate::error::Result;
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
 use crate::export::{ExportLayout, Exporter};
-use crate::problem::{Problem, ProblemModule, Sample, SampleError, SampleRng, Schema};
+use crate::problem::SampleRng;
 
 /// Configuration of the `poisson` problem (the `[poisson]` table of a config file): the solver's
-/// configuration plus the stored subsampling.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoissonProblemConfig {
-    /// Solver grid side s, boundary nodes included.
-    pub resolution: usize,
-    /// Store every k-th node.
-    pub subsample: usize,
-    /// `f = forcing_scale · g`.
-    pub forcing_scale: f64,
-    /// Random field the forcing is drawn from.
-    pub grf: GrfParams,
-}
+/// keys (`resolution`, `forcing_scale`, `grf`) and `subsample`.
+pub type PoissonProblemConfig = EllipticConfig<PoissonConfig>;
 
-impl Default for PoissonProblemConfig {
-    fn default() -> Self {
-        let p = PoissonConfig::default();
-        Self { resolution: p.resolution, subsample: 1, forcing_scale: p.forcing_scale, grf: p.grf }
-    }
-}
+/// The `poisson` problem (Laplacian factored once).
+pub type PoissonProblem = EllipticProblem<Poisson>;
 
 /// Options of `oplab generate poisson`.
 #[cfg(feature = "cli")]
@@ -44,61 +28,44 @@ pub struct PoissonArgs {
     pub subsample: Option<usize>,
 }
 
-/// The `poisson` problem (Laplacian factored once).
-#[derive(Debug, Clone)]
-pub struct PoissonProblem {
-    config: PoissonProblemConfig,
-    sampler: PoissonSampler,
-}
+/// The Poisson problem over [`PoissonSampler`].
+#[derive(Debug)]
+pub struct Poisson;
 
-impl ProblemModule for PoissonProblem {
+impl Elliptic for Poisson {
     const NAME: &'static str = "poisson";
     const ABOUT: &'static str = "Poisson −Δu = f with GRF forcing, u = 0 on the boundary";
     const EXAMPLES: &'static str = "Examples:\n  oplab generate poisson --n 100 --resolution 129 --out poisson.h5";
-    type Config = PoissonProblemConfig;
+    /// PDEBench has no Poisson data (its only elliptic set is Darcy): FNO's layout only.
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export)];
+    type Solver = PoissonConfig;
+    type Sampler = PoissonSampler;
     #[cfg(feature = "cli")]
     type Args = PoissonArgs;
 
-    fn new(mut config: PoissonProblemConfig) -> Result<Self> {
-        check_grid(config.resolution, config.subsample)?;
-        let sampler =
-            PoissonSampler::new(PoissonConfig { resolution: config.resolution, grf: config.grf, forcing_scale: config.forcing_scale })?;
-        config.grf.scale = Some(config.grf.resolved_scale());
-        Ok(Self { config, sampler })
+    fn sampler(config: PoissonConfig) -> std::result::Result<PoissonSampler, EllipticError> {
+        PoissonSampler::new(config)
     }
 
-    /// PDEBench has no Poisson data (its only elliptic set is Darcy): FNO's layout only.
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        (layout == ExportLayout::Fno).then_some(elliptic::fno_export as Exporter)
-    }
-}
-
-impl Problem for PoissonProblem {
-    fn name(&self) -> &str {
-        Self::NAME
+    fn resolution(config: &PoissonConfig) -> usize {
+        config.resolution
     }
 
-    fn schema(&self) -> Schema {
-        let c = &self.config;
-        elliptic::schema(
-            c.resolution,
-            c.subsample,
-            Description {
-                input: "forcing",
-                input_text: "right-hand side f (Gaussian random field)".into(),
-                solution_text: format!("u solving -lap u = f, u = 0 on the boundary (5-point FD, {}^2 nodes)", c.resolution),
-                residual_text: "||A u - f|| / ||f||",
-                equation: "-lap u = f on (0,1)^2",
-            },
-        )
+    fn grf(config: &mut PoissonConfig) -> &mut GrfParams {
+        &mut config.grf
     }
 
-    fn config_toml(&self) -> String {
-        super::pde_common::inline_toml(&self.config)
+    fn describe(c: &PoissonConfig) -> Description {
+        Description {
+            input: "forcing",
+            input_text: "right-hand side f (Gaussian random field)".into(),
+            solution_text: format!("u solving -lap u = f, u = 0 on the boundary (5-point FD, {}^2 nodes)", c.resolution),
+            residual_text: "||A u - f|| / ||f||",
+            equation: "-lap u = f on (0,1)^2",
+        }
     }
 
-    fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {
-        let d = self.sampler.sample(rng).map_err(|e| sample_error(index, e))?;
-        elliptic::sample(index, self.config.resolution, self.config.subsample, &d.forcing, &d.solution, d.relative_residual)
+    fn solve(sampler: &PoissonSampler, rng: &mut SampleRng) -> std::result::Result<(Vec<f64>, Vec<f64>, f64), EllipticError> {
+        sampler.sample(rng).map(|d| (d.forcing, d.solution, d.relative_residual))
     }
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "cli")]
 use super::pde_common::EvolutionArgs;
-use super::pde_common::{dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
-use crate::error::{DatasetError, Result};
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
+use crate::error::Result;
 use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
@@ -51,6 +51,7 @@ impl ProblemModule for ReactionDiffusionProblem {
     const NAME: &'static str = "reaction-diffusion";
     const ABOUT: &'static str = "1-D Fisher–KPP reaction–diffusion (PDEBench), Strang splitting";
     const EXAMPLES: &'static str = "Examples:\n  oplab generate reaction-diffusion --n 100 --nu 0.5 --rho 1 --out reacdiff.h5";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
     type Config = ReactionDiffusionProblemConfig;
     #[cfg(feature = "cli")]
     type Args = ReactionDiffusionArgs;
@@ -58,18 +59,9 @@ impl ProblemModule for ReactionDiffusionProblem {
     /// Validate `config` and plan.
     fn new(config: ReactionDiffusionProblemConfig) -> Result<Self> {
         let config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
         let solver = ReactionDiffusionSolver::new(config)?;
         Ok(Self { config, solver, x: cell_centres(config.resolution) })
-    }
-
-    fn exporter(layout: ExportLayout) -> Option<Exporter> {
-        match layout {
-            ExportLayout::Fno => Some(fno_export_1d),
-            ExportLayout::Pdebench => Some(pdebench_export),
-        }
     }
 }
 

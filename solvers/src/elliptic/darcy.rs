@@ -184,7 +184,7 @@ pub(super) fn finish(
 
 /// Configuration of a Darcy data set (FNO defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DarcyConfig {
     /// Nodes per side of the solver grid, boundary included (FNO: 421).
     pub resolution: usize,

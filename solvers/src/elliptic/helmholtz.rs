@@ -77,7 +77,7 @@ impl Default for WaveSpeedMap {
 
 /// Configuration of a Helmholtz data set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct HelmholtzConfig {
     /// Nodes per side, boundary included (MgNO's set: 101).
     pub resolution: usize,

@@ -51,7 +51,7 @@ impl PoissonSolver {
 
 /// Configuration of a Poisson data set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PoissonConfig {
     /// Nodes per side, boundary included.
     pub resolution: usize,
