@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use oplab_datasets::{GenerationSettings, Precision};
-use serde::de::DeserializeOwned;
 
 /// A parsed generation config file: settings at the top level, the problem under `[problem]`.
 pub struct GenerationConfigFile {
@@ -60,11 +59,12 @@ impl GenerationConfigFile {
         })
     }
 
-    /// The problem's table, deserialised (defaults for what it leaves out).
-    pub fn problem<T: DeserializeOwned + Default>(&self, problem: &str) -> Result<T> {
+    /// The problem's table, if the file has one.
+    pub fn problem_table(&self, problem: &str) -> Result<Option<toml::Table>> {
         match self.table.get(problem) {
-            None => Ok(T::default()),
-            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("config table [{problem}]: {}", e.message().trim())),
+            None => Ok(None),
+            Some(toml::Value::Table(t)) => Ok(Some(t.clone())),
+            Some(v) => bail!("config key `{problem}` = {v} is invalid: must be the table [{problem}]"),
         }
     }
 }

@@ -64,6 +64,24 @@ fn bad_input_gives_one_line_errors_and_exit_code_2() {
     assert_one_line_error(&run(&["generate", "darcy", "--n", "3", "--resolution", "17", "--layout", "fno", "--out", "d.mat"], d), "--force");
 }
 
+/// Every problem resolves its configuration on the one generic path: defaults, then the
+/// `--config` table, then the flags; a layout the problem lacks is refused, naming what it has.
+#[test]
+fn flags_override_the_config_table_and_missing_layouts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("run.toml"), "n = 2\n[burgers]\nresolution = 64\nviscosity = 0.2\nrecord_times = 2\n").unwrap();
+    let out = run(&["generate", "burgers", "--config", "run.toml", "--viscosity", "0.05", "--out", "b.h5", "-q"], d);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stored: toml::Table = oplab_datasets::DatasetFile::open(&d.join("b.h5")).unwrap().info().config.parse().unwrap();
+    let burgers = stored["burgers"].as_table().unwrap();
+    assert_eq!((burgers["resolution"].as_integer(), burgers["viscosity"].as_float()), (Some(64), Some(0.05)));
+    assert_eq!((burgers["record_times"].as_integer(), stored["n"].as_integer()), (Some(2), Some(2)));
+    let refused = run(&["generate", "grf", "--layout", "fno"], d);
+    assert_one_line_error(&refused, "layout = fno is invalid: not available for grf (it can be written as native)");
+    assert!(!d.join("grf.mat").exists() && !d.join("grf.mat.native.h5").exists());
+}
+
 /// A crash during final assembly leaves `OUT.tmp-<pid>`; the rerun removes the stale scratch
 /// file of its own output and leaves every other file alone.
 #[test]

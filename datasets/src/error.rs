@@ -2,21 +2,25 @@
 
 use std::path::PathBuf;
 
+use oplab_solvers::advection::Pde1dError;
+use oplab_solvers::burgers::BurgersError;
+use oplab_solvers::elliptic::EllipticError;
+use oplab_solvers::navier_stokes::NavierStokesError;
+use oplab_solvers::ode::OdeError;
+pub use oplab_solvers::InvalidParameter;
+
 use crate::problem::SampleError;
 
 /// Anything that can go wrong generating, reading or merging a dataset.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    /// A user-supplied parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: String,
-        /// The offending value.
-        value: String,
-        /// The allowed range, in words.
-        allowed: String,
-    },
+    /// A user-supplied parameter is outside its allowed range (the solvers' own error, wrapped).
+    #[error(transparent)]
+    InvalidParameter(#[from] InvalidParameter),
+    /// A solver could not be set up for a reason other than a parameter (e.g. a failed symbolic
+    /// factorisation of its matrix).
+    #[error(transparent)]
+    Solver(Box<dyn std::error::Error + Send + Sync>),
     /// The output exists and is not this run's finished output; overwriting needs `--force`.
     #[error("{path} already exists and is not this command's output ({why}); pass --force to overwrite it, or choose another --out")]
     OutputExists {
@@ -72,7 +76,7 @@ pub enum DatasetError {
 impl DatasetError {
     /// Shorthand for [`DatasetError::InvalidParameter`].
     pub fn invalid(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Self {
-        DatasetError::InvalidParameter { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+        InvalidParameter::new(field, value, allowed).into()
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -89,6 +93,23 @@ impl DatasetError {
         DatasetError::InvalidFile { path: path.into(), reason: reason.into() }
     }
 }
+
+/// A solver's error while a problem is set up: an invalid parameter stays one (field, value and
+/// allowed range as the solver named them); anything else is a solver failure.
+macro_rules! from_solver_errors {
+    ($($error:ident),* $(,)?) => {$(
+        impl From<$error> for DatasetError {
+            fn from(e: $error) -> Self {
+                match e {
+                    $error::InvalidParameter(p) => DatasetError::InvalidParameter(p),
+                    other => DatasetError::Solver(Box::new(other)),
+                }
+            }
+        }
+    )*};
+}
+
+from_solver_errors!(EllipticError, BurgersError, NavierStokesError, Pde1dError, OdeError);
 
 /// Result alias for this crate.
 pub type Result<T, E = DatasetError> = std::result::Result<T, E>;

@@ -1,5 +1,6 @@
 //! The generation driver: runs a [`Problem`] over a shard of sample indices in parallel, stores
-//! finished blocks durably, resumes from them, and assembles the final HDF5 file atomically.
+//! finished blocks durably, resumes from them, and assembles the final HDF5 file atomically; for
+//! an export layout, then writes the export from that native file.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use rayon::prelude::*;
 use crate::batch::Batch;
 use crate::blocks::{remove_stale_temporaries, PartialRun};
 use crate::error::{DatasetError, Result};
+use crate::export::{export_with, ExportLayout, Exporter};
 use crate::header::{Header, ShardInfo};
 use crate::problem::{sample_rng, Problem, Sample, Schema};
 use crate::reader::DatasetFile;
@@ -275,6 +277,78 @@ pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &Run
     plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, total, shard), &opts.out)?;
     partial.remove()?;
     Ok(RunSummary { path: opts.out.clone(), samples: total, generated: total - already, elapsed: started.elapsed(), already_complete: false })
+}
+
+/// An export layout written from the native file after generation (`--layout fno|pdebench`).
+/// The native file is kept beside the export as `OUT.native.h5`: resumable, self-describing, and
+/// what shows that a finished export is a given command's output.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The exported file.
+    pub out: PathBuf,
+    /// Its layout.
+    pub layout: ExportLayout,
+    /// The problem's writer of `layout` ([`crate::ProblemModule::exporter`]).
+    pub exporter: Exporter,
+}
+
+impl Export {
+    /// The native file kept beside the export: `OUT.native.h5`.
+    pub fn native_path(&self) -> PathBuf {
+        let mut native = self.out.clone().into_os_string();
+        native.push(".native.h5");
+        PathBuf::from(native)
+    }
+
+    /// `opts` writing the native file of this export.
+    pub fn native_options(&self, opts: &RunOptions) -> RunOptions {
+        RunOptions { out: self.native_path(), ..opts.clone() }
+    }
+
+    /// Whether the export already is the finished output of generating `problem` with `settings`
+    /// and `opts` (which write the native file): `Ok(true)` when it is, `Ok(false)` when there is
+    /// no export yet or `opts.force` is set, an error naming the difference otherwise. The export
+    /// is written atomically from the kept native file, so a finished export whose native file
+    /// holds this run's dataset is this run's output.
+    pub fn is_complete(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions) -> Result<bool> {
+        if !self.out.exists() || opts.force {
+            return Ok(false);
+        }
+        let plan = Plan::new(problem, settings, opts)?;
+        let native = self.native_path();
+        let why = match existing_output(&plan, settings, opts, &native) {
+            ExistingOutput::SameRun => return Ok(true),
+            ExistingOutput::Absent => format!("its native file {} is gone, so it cannot be matched to this command", native.display()),
+            ExistingOutput::Different(why) => format!("its native file {}: {why}", native.display()),
+        };
+        Err(DatasetError::OutputExists { path: self.out.clone(), why })
+    }
+
+    /// Write the export from the finished native file.
+    pub fn write(&self) -> Result<()> {
+        export_with(self.exporter, &self.native_path(), &self.out)
+    }
+}
+
+/// Generate `problem` into the native file of `export` (resumable as [`generate()`]) and write the
+/// export from it. `opts.out` is ignored: the native file is [`Export::native_path`]. A finished
+/// export of the same run is left alone (the summary says `already_complete`, naming the export).
+pub fn generate_exported(
+    problem: &dyn Problem,
+    settings: &GenerationSettings,
+    opts: &RunOptions,
+    export: &Export,
+    progress: &dyn Progress,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let opts = export.native_options(opts);
+    if export.is_complete(problem, settings, &opts)? {
+        let range = opts.shard.range(settings.n);
+        return Ok(RunSummary::already_complete(&export.out, range.end - range.start, started));
+    }
+    let summary = generate(problem, settings, &opts, progress)?;
+    export.write()?;
+    Ok(summary)
 }
 
 impl RunSummary {

@@ -6,6 +6,11 @@
 //! blocks in `OUT.partial/` (each fsynced and renamed into place, so `kill -9` loses at most the
 //! blocks in flight), and finally assembles `OUT` under a temporary name and renames it. The data
 //! bytes depend only on the configuration and seed, never on threads, shards or resume points.
+//! [`generate_exported`] then writes an export layout from the native file.
+//!
+//! Every problem is one module of [`problems`] implementing [`ProblemModule`] (configuration,
+//! command-line options behind the `cli` feature, sampler, exports) and one line of
+//! [`problems::visit_all`], the registry the command line is built from.
 #![warn(missing_docs)]
 
 pub mod batch;
@@ -25,12 +30,14 @@ pub mod reader;
 pub mod settings;
 pub mod writer;
 
-pub use error::{DatasetError, Result};
-pub use generate::{existing_output, generate, resolved_config, thread_pool, ExistingOutput, Plan, RunOptions, RunSummary};
+pub use error::{DatasetError, InvalidParameter, Result};
+pub use generate::{
+    existing_output, generate, generate_exported, resolved_config, thread_pool, Export, ExistingOutput, Plan, RunOptions, RunSummary,
+};
 pub use header::oplab_version;
 pub use inspect::{inspect, Inspection};
 pub use merge::merge;
-pub use problem::{sample_rng, Problem, Role, Sample, SampleError, SampleRng, Schema};
 pub use oplab_common::progress::{Progress, Silent};
+pub use problem::{resolve_config, sample_rng, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 pub use reader::DatasetFile;
 pub use settings::{GenerationSettings, Precision, Shard};

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use oplab_datasets::problems::grf::{GrfConfig, GrfProblem};
 use oplab_datasets::{
-    generate, merge, DatasetError, DatasetFile, GenerationSettings, Precision, Problem, RunOptions, Sample, SampleError, SampleRng,
+    generate, merge, DatasetError, DatasetFile, GenerationSettings, Precision, Problem, ProblemModule, RunOptions, Sample, SampleError, SampleRng,
     Schema, Shard, Silent,
 };
 

@@ -13,8 +13,9 @@ use oplab_datasets::problems::burgers::{BurgersProblem, BurgersProblemConfig};
 use oplab_datasets::problems::darcy::{DarcyProblem, DarcyProblemConfig};
 use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
-use oplab_datasets::{generate, GenerationSettings, Problem, RunOptions, Shard, Silent};
+use oplab_datasets::{generate, GenerationSettings, Problem, ProblemModule, RunOptions, Shard, Silent};
 use oplab_solvers::advection::AdvectionConfig;
+use oplab_solvers::elliptic::{DarcyConfig, HelmholtzConfig, PoissonConfig};
 use oplab_solvers::burgers::BurgersConfig;
 use oplab_solvers::navier_stokes::NavierStokesConfig;
 use oplab_solvers::reaction_diffusion::ReactionDiffusionConfig;
@@ -152,7 +153,7 @@ fn exports_load_with_the_fno_and_pdebench_readers() {
     }
     let dir = tempfile::tempdir().unwrap();
     let problems: Vec<(Box<dyn Problem>, bool)> = vec![
-        (Box::new(DarcyProblem::new(DarcyProblemConfig { resolution: 17, ..Default::default() }).unwrap()), true),
+        (Box::new(DarcyProblem::new(DarcyProblemConfig { solver: DarcyConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), true),
         (
             Box::new(BurgersProblem::new(BurgersProblemConfig(BurgersConfig { resolution: 64, record_times: 3, ..Default::default() })).unwrap()),
             true,
@@ -193,8 +194,8 @@ fn exports_load_with_the_fno_and_pdebench_readers() {
             ),
             true,
         ),
-        (Box::new(PoissonProblem::new(PoissonProblemConfig { resolution: 17, ..Default::default() }).unwrap()), false),
-        (Box::new(HelmholtzProblem::new(HelmholtzProblemConfig { resolution: 17, ..Default::default() }).unwrap()), false),
+        (Box::new(PoissonProblem::new(PoissonProblemConfig { solver: PoissonConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), false),
+        (Box::new(HelmholtzProblem::new(HelmholtzProblemConfig { solver: HelmholtzConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), false),
     ];
     for (problem, pdebench) in problems {
         let path = native(problem.as_ref(), dir.path());

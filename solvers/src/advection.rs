@@ -6,6 +6,7 @@
 //! 201 stored times on [0, 2] (advection), which are the defaults here.
 
 use crate::burgers::RealFft1d;
+use crate::InvalidParameter;
 use rand::Rng;
 use rustfft::num_complex::Complex64;
 use serde::{Deserialize, Serialize};
@@ -15,15 +16,8 @@ use std::f64::consts::PI;
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum Pde1dError {
     /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: &'static str,
-        /// The offending value, formatted.
-        value: String,
-        /// The allowed range, in words.
-        allowed: &'static str,
-    },
+    #[error(transparent)]
+    InvalidParameter(#[from] InvalidParameter),
     /// The solution became non-finite.
     #[error("{problem} blew up at t = {time}: non-finite solution; {parameters}")]
     BlowUp {
@@ -37,7 +31,7 @@ pub enum Pde1dError {
 }
 
 pub(crate) fn invalid(field: &'static str, value: impl ToString, allowed: &'static str) -> Pde1dError {
-    Pde1dError::InvalidParameter { field, value: value.to_string(), allowed }
+    InvalidParameter::new(field, value, allowed).into()
 }
 
 /// Cell centres `(j + ½)/n`.

@@ -8,6 +8,7 @@
 pub mod advection;
 pub mod burgers;
 pub mod elliptic;
+pub mod error;
 pub mod etdrk4;
 pub mod grf;
 pub mod navier_stokes;
@@ -15,3 +16,5 @@ pub mod ode;
 pub mod reaction_diffusion;
 pub mod symbolic;
 pub mod systems;
+
+pub use error::InvalidParameter;

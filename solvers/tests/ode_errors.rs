@@ -92,7 +92,7 @@ fn bad_input_gives_typed_errors() {
     let y0 = [1.0, 1.0, 1.0];
     let ok = SolveOptions::default();
     let field = |r: Result<(Vec<f64>, _), OdeError>| match r {
-        Err(OdeError::InvalidInput { field, .. }) => field,
+        Err(OdeError::InvalidParameter(e)) => e.field,
         other => panic!("{other:?}"),
     };
     assert_eq!(
@@ -192,10 +192,7 @@ fn bad_input_gives_typed_errors() {
     );
     assert!(matches!(
         Method::from_name("euler"),
-        Err(OdeError::InvalidInput {
-            field: "method",
-            ..
-        })
+        Err(OdeError::InvalidParameter(e)) if e.field == "method"
     ));
 }
 

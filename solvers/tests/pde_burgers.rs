@@ -77,11 +77,11 @@ fn blow_up_and_bad_input_are_typed_errors() {
     }
     assert!(matches!(
         BurgersSolver::new(BurgersConfig { viscosity: 0.0, ..Default::default() }),
-        Err(BurgersError::InvalidParameter { field: "viscosity", .. })
+        Err(BurgersError::InvalidParameter(e)) if e.field == "viscosity"
     ));
     assert!(matches!(
         BurgersSolver::new(BurgersConfig { resolution: 8192, subsample: 3, ..Default::default() }),
-        Err(BurgersError::InvalidParameter { field: "subsample", .. })
+        Err(BurgersError::InvalidParameter(e)) if e.field == "subsample"
     ));
 }
 

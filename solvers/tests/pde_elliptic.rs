@@ -131,22 +131,27 @@ fn samplers_are_deterministic_per_rng() {
 
 #[test]
 fn bad_input_is_a_typed_error() {
-    assert!(matches!(DarcySolver::new(2), Err(EllipticError::InvalidParameter { field: "resolution", .. })));
+    assert!(matches!(DarcySolver::new(2), Err(EllipticError::InvalidParameter(e)) if e.field == "resolution"));
     let solver = DarcySolver::new(5).unwrap();
     let mut coeff = vec![1.0; 25];
     coeff[12] = -1.0;
-    assert!(matches!(solver.solve(&coeff, &[1.0; 25]), Err(EllipticError::InvalidParameter { field: "coeff", .. })));
+    assert!(matches!(solver.solve(&coeff, &[1.0; 25]), Err(EllipticError::InvalidParameter(e)) if e.field == "coeff"));
     coeff[12] = f64::NAN;
-    assert!(matches!(solver.solve(&coeff, &[1.0; 25]), Err(EllipticError::InvalidParameter { field: "coeff", .. })));
-    assert!(matches!(solver.solve(&[1.0; 24], &[1.0; 25]), Err(EllipticError::InvalidParameter { field: "coeff", .. })));
+    assert!(matches!(solver.solve(&coeff, &[1.0; 25]), Err(EllipticError::InvalidParameter(e)) if e.field == "coeff"));
+    assert!(matches!(solver.solve(&[1.0; 24], &[1.0; 25]), Err(EllipticError::InvalidParameter(e)) if e.field == "coeff"));
     let bad = DarcyConfig {
         resolution: 9,
         coefficient: CoefficientMap::Threshold { high: 12.0, low: 0.0, threshold: 0.0 },
         ..Default::default()
     };
-    assert!(matches!(DarcySampler::new(bad), Err(EllipticError::InvalidParameter { field: "coefficient.low", .. })));
+    assert!(matches!(DarcySampler::new(bad), Err(EllipticError::InvalidParameter(e)) if e.field == "coefficient.low"));
     let bad = HelmholtzConfig { wave_speed: oplab_solvers::elliptic::WaveSpeedMap { mean: 1.0, amplitude: 2.0 }, ..Default::default() };
-    assert!(matches!(HelmholtzSampler::new(bad), Err(EllipticError::InvalidParameter { field: "wave_speed.amplitude", .. })));
+    assert!(matches!(HelmholtzSampler::new(bad), Err(EllipticError::InvalidParameter(e)) if e.field == "wave_speed.amplitude"));
+    // The random field's parameters are named by their path in the config, e.g. `grf.alpha`.
+    let mut bad = DarcyConfig { resolution: 9, ..Default::default() };
+    bad.grf.alpha = -1.0;
+    let e = DarcySampler::new(bad).unwrap_err();
+    assert_eq!(e.to_string(), "grf.alpha = -1 is invalid: must be a finite number > 0");
 }
 
 #[test]

@@ -116,13 +116,17 @@ fn blow_up_is_a_typed_error_naming_the_parameters() {
 #[test]
 fn bad_configuration_is_a_typed_error() {
     let bad = |cfg: NavierStokesConfig, field: &str| match NavierStokesSolver::new(cfg) {
-        Err(NavierStokesError::InvalidParameter { field: f, .. }) => assert_eq!(f, field),
+        Err(NavierStokesError::InvalidParameter(e)) => assert_eq!(e.field, field),
         other => panic!("expected error on {field}, got {other:?}"),
     };
     bad(NavierStokesConfig { resolution: 30, subsample: 4, ..Default::default() }, "subsample");
     bad(NavierStokesConfig { resolution: 7, ..Default::default() }, "resolution");
     bad(NavierStokesConfig { viscosity: -1.0, ..Default::default() }, "viscosity");
     bad(NavierStokesConfig { record_times: 0, ..Default::default() }, "record_times");
+    // A parameter of the nested initial-condition field is named by its path in the config.
+    let mut cfg = NavierStokesConfig::default();
+    cfg.initial.tau = -1.0;
+    bad(cfg, "initial.tau");
 }
 
 #[test]

@@ -3,9 +3,12 @@
 use oplab_solvers::advection::{cell_centres, pdebench_initial_condition, AdvectionConfig, AdvectionSolver};
 use serde::{Deserialize, Serialize};
 
-use super::pde_common::{config_error, dimension, record_times, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, Schema};
+#[cfg(feature = "cli")]
+use super::pde_common::EvolutionArgs;
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
+use crate::error::Result;
+use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
+use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
 /// Largest grid.
 pub const MAX_RESOLUTION: usize = 1 << 20;
@@ -15,6 +18,19 @@ pub const MAX_RESOLUTION: usize = 1 << 20;
 #[serde(transparent)]
 pub struct AdvectionProblemConfig(pub AdvectionConfig);
 
+/// Options of `oplab generate advection`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct AdvectionArgs {
+    /// Grid and stored times.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub evolution: EvolutionArgs,
+    /// Advection speed β [default: 1].
+    #[arg(long)]
+    pub beta: Option<f64>,
+}
+
 /// The `advection` problem.
 #[derive(Debug, Clone)]
 pub struct AdvectionProblem {
@@ -23,17 +39,32 @@ pub struct AdvectionProblem {
     x: Vec<f64>,
 }
 
-impl AdvectionProblem {
+impl ProblemModule for AdvectionProblem {
+    const NAME: &'static str = "advection";
+    const ABOUT: &'static str = "1-D linear advection (PDEBench), exact spectral shift";
+    const EXAMPLES: &'static str =
+        "Examples:\n  oplab generate advection --n 100 --beta 0.4 --out advection.h5   # PDEBench: 1024 cells, 201 times on [0,2]";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
+    type Config = AdvectionProblemConfig;
+    #[cfg(feature = "cli")]
+    type Args = AdvectionArgs;
+
     /// Validate `config` and plan.
-    pub fn new(config: AdvectionProblemConfig) -> Result<Self> {
+    fn new(config: AdvectionProblemConfig) -> Result<Self> {
         let config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
-        let solver = AdvectionSolver::new(config).map_err(config_error)?;
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
+        let solver = AdvectionSolver::new(config)?;
         Ok(Self { config, solver, x: cell_centres(config.resolution) })
     }
+}
 
+/// PDEBench's advection files carry the speed as `beta`.
+fn pdebench_export(native: &NativeFile, out: &ExportFile) -> Result<()> {
+    let config: AdvectionProblemConfig = native.config()?;
+    pdebench_export_1d(native, out, &[("beta", config.0.beta)])
+}
+
+impl AdvectionProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &AdvectionConfig {
         &self.config
@@ -42,7 +73,7 @@ impl AdvectionProblem {
 
 impl Problem for AdvectionProblem {
     fn name(&self) -> &str {
-        "advection"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {

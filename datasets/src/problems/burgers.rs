@@ -4,9 +4,12 @@
 use oplab_solvers::burgers::{BurgersConfig, BurgersSampler};
 use serde::{Deserialize, Serialize};
 
-use super::pde_common::{config_error, dimension, periodic_coordinates, record_times, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, Schema};
+#[cfg(feature = "cli")]
+use super::pde_common::EvolutionArgs;
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, periodic_coordinates, record_times, sample_error};
+use crate::error::Result;
+use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
+use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
 /// Largest grid.
 pub const MAX_RESOLUTION: usize = 1 << 20;
@@ -16,6 +19,22 @@ pub const MAX_RESOLUTION: usize = 1 << 20;
 #[serde(transparent)]
 pub struct BurgersProblemConfig(pub BurgersConfig);
 
+/// Options of `oplab generate burgers`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct BurgersArgs {
+    /// Grid and stored times.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub evolution: EvolutionArgs,
+    /// Viscosity ν [default: 0.1].
+    #[arg(long)]
+    pub viscosity: Option<f64>,
+    /// Store every k-th point (8192 -> 1024 with k = 8) [default: 1].
+    #[arg(long)]
+    pub subsample: Option<usize>,
+}
+
 /// The `burgers` problem.
 #[derive(Debug, Clone)]
 pub struct BurgersProblem {
@@ -23,18 +42,34 @@ pub struct BurgersProblem {
     sampler: BurgersSampler,
 }
 
-impl BurgersProblem {
+impl ProblemModule for BurgersProblem {
+    const NAME: &'static str = "burgers";
+    const ABOUT: &'static str = "Viscous Burgers on the periodic interval from a GRF initial condition (FNO's data)";
+    const EXAMPLES: &'static str = "Examples:
+  oplab generate burgers --n 2048 --resolution 8192 --viscosity 0.1 --out burgers_r10.h5   # FNO's setup
+  oplab generate burgers --n 100 --resolution 1024 --record-times 200 --final-time 2 --out b.h5";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
+    type Config = BurgersProblemConfig;
+    #[cfg(feature = "cli")]
+    type Args = BurgersArgs;
+
     /// Validate `config` and plan the FFTs.
-    pub fn new(config: BurgersProblemConfig) -> Result<Self> {
+    fn new(config: BurgersProblemConfig) -> Result<Self> {
         let mut config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
-        let sampler = BurgersSampler::new(config).map_err(config_error)?;
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
+        let sampler = BurgersSampler::new(config)?;
         config.initial.sigma = Some(config.initial.resolved_sigma(1));
         Ok(Self { config, sampler })
     }
+}
 
+/// PDEBench's Burgers equation is `u_t + (u²/2)_x = (Nu/π) u_xx`, so `Nu = π ν`.
+fn pdebench_export(native: &NativeFile, out: &ExportFile) -> Result<()> {
+    let config: BurgersProblemConfig = native.config()?;
+    pdebench_export_1d(native, out, &[("Nu", std::f64::consts::PI * config.0.viscosity)])
+}
+
+impl BurgersProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &BurgersConfig {
         &self.config
@@ -43,7 +78,7 @@ impl BurgersProblem {
 
 impl Problem for BurgersProblem {
     fn name(&self) -> &str {
-        "burgers"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {

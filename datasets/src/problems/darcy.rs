@@ -1,132 +1,97 @@
 //! `darcy`: FNO's Darcy flow data, `−∇·(a∇u) = f` on the unit square, `u = 0` on the boundary,
 //! `a` a thresholded (or log-normal) Gaussian random field.
 
-use oplab_solvers::elliptic::{subsample_nodes, CoefficientMap, DarcyConfig, DarcyMethod, DarcySampler};
+use ndarray::Axis;
+use oplab_solvers::elliptic::{DarcyConfig, DarcySampler, EllipticError};
 use oplab_solvers::grf::GrfParams;
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
+use serde::Serialize;
 
-use super::pde_common::{check_subsample, config_error, dimension, node_coordinates, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema};
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
+pub use super::elliptic::MAX_RESOLUTION;
+use crate::error::Result;
+use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
+use crate::problem::SampleRng;
 
-/// Largest solver grid side.
-pub const MAX_RESOLUTION: usize = 4097;
-
-/// Configuration of the `darcy` problem (the `[darcy]` table of a config file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DarcyProblemConfig {
-    /// Solver grid side s, boundary nodes included (FNO: 421).
-    pub resolution: usize,
-    /// Store every k-th node (numpy `[::k, ::k]`; FNO: 421 → 85/141/211 with k = 5/3/2).
-    pub subsample: usize,
-    /// Constant right-hand side f.
-    pub forcing: f64,
-    /// Linear solver: `multigrid` (PCG to 1e-12) or `cholesky`.
-    pub method: DarcyMethod,
-    /// Random field behind the coefficient (FNO: α = 2, τ = 3).
-    pub grf: GrfParams,
-    /// Field → coefficient map (FNO paper: 12 where g ≥ 0, 3 elsewhere).
-    pub coefficient: CoefficientMap,
-}
-
-impl Default for DarcyProblemConfig {
-    fn default() -> Self {
-        let d = DarcyConfig::default();
-        Self { resolution: d.resolution, subsample: 1, forcing: d.forcing, method: d.method, grf: d.grf, coefficient: d.coefficient }
-    }
-}
+/// Configuration of the `darcy` problem (the `[darcy]` table of a config file): the solver's keys
+/// (`resolution`, `forcing`, `method`, `grf`, `coefficient`; FNO: 421 nodes per side, α = 2,
+/// τ = 3, a = 12 or 3, f = 1) and `subsample`.
+pub type DarcyProblemConfig = EllipticConfig<DarcyConfig>;
 
 /// The `darcy` problem, ready to sample (Cholesky analysis done once).
-#[derive(Debug, Clone)]
-pub struct DarcyProblem {
-    config: DarcyProblemConfig,
-    sampler: DarcySampler,
+pub type DarcyProblem = EllipticProblem<Darcy>;
+
+/// Options of `oplab generate darcy`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct DarcyArgs {
+    /// Solver grid side s (nodes i/(s-1), boundary included) [default: 421].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Store every k-th node (421 -> 85/141/211 with k = 5/3/2) [default: 1].
+    #[arg(long)]
+    pub subsample: Option<usize>,
+    /// Constant right-hand side f [default: 1].
+    #[arg(long)]
+    pub forcing: Option<f64>,
 }
 
-impl DarcyProblem {
-    /// Validate `config` and do the per-grid set-up.
-    pub fn new(config: DarcyProblemConfig) -> Result<Self> {
-        if !(3..=MAX_RESOLUTION).contains(&config.resolution) {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be between 3 and {MAX_RESOLUTION}")));
-        }
-        check_subsample(config.subsample)?;
-        let solver_config = DarcyConfig {
-            resolution: config.resolution,
-            grf: config.grf,
-            coefficient: config.coefficient,
-            forcing: config.forcing,
-            method: config.method,
-        };
-        let mut config = config;
-        config.grf.scale = Some(config.grf.resolved_scale());
-        let sampler = DarcySampler::new(solver_config).map_err(config_error)?;
-        Ok(Self { config, sampler })
+/// The Darcy flow problem over [`DarcySampler`].
+#[derive(Debug)]
+pub struct Darcy;
+
+impl Elliptic for Darcy {
+    const NAME: &'static str = "darcy";
+    const ABOUT: &'static str = "Darcy flow −∇·(a∇u) = 1 with a thresholded GRF coefficient (FNO's piececonst data)";
+    const EXAMPLES: &'static str = "Examples:
+  oplab generate darcy --n 1024 --resolution 421 --out piececonst_r421.h5      # FNO's setup
+  oplab generate darcy --n 1000 --resolution 421 --subsample 5 --out darcy85.h5 # stored at 85x85
+  oplab generate darcy --config run.toml   # [darcy] table: coefficient = { kind = \"log-normal\", scale = 1.0 }, grf = {...}";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export), (ExportLayout::Pdebench, pdebench_export)];
+    type Solver = DarcyConfig;
+    type Sampler = DarcySampler;
+    #[cfg(feature = "cli")]
+    type Args = DarcyArgs;
+
+    fn sampler(config: DarcyConfig) -> std::result::Result<DarcySampler, EllipticError> {
+        DarcySampler::new(config)
     }
 
-    /// The resolved configuration.
-    pub fn config(&self) -> &DarcyProblemConfig {
-        &self.config
+    fn resolution(config: &DarcyConfig) -> usize {
+        config.resolution
     }
 
-    fn stored_side(&self) -> usize {
-        self.config.resolution.div_ceil(self.config.subsample)
-    }
-}
-
-impl Problem for DarcyProblem {
-    fn name(&self) -> &str {
-        "darcy"
+    fn grf(config: &mut DarcyConfig) -> &mut GrfParams {
+        &mut config.grf
     }
 
-    fn schema(&self) -> Schema {
-        let m = self.stored_side();
-        let axes = vec!["x".to_string(), "y".to_string()];
-        let coords = node_coordinates(self.config.resolution, self.config.subsample);
-        Schema {
-            fields: vec![
-                FieldSpec {
-                    name: "coeff".into(),
-                    shape: vec![m, m],
-                    role: Role::Input,
-                    axes: axes.clone(),
-                    description: format!("permeability a at the nodes ({:?})", self.config.coefficient),
-                },
-                FieldSpec {
-                    name: "solution".into(),
-                    shape: vec![m, m],
-                    role: Role::Target,
-                    axes,
-                    description: format!(
-                        "pressure u solving -div(a grad u) = {} with u = 0 on the boundary (5-point FD, {}^2 nodes)",
-                        self.config.forcing, self.config.resolution
-                    ),
-                },
-            ],
-            scalars: vec![ScalarSpec {
-                name: "relative_residual".into(),
-                shape: vec![],
-                description: "||A u - f|| / ||f|| of the solver's linear system".into(),
-            }],
-            dimensions: vec![dimension("x", coords.clone()), dimension("y", coords)],
-            attributes: vec![
-                ("boundary_conditions".into(), "dirichlet (u = 0)".into()),
-                ("equation".into(), "-div(a grad u) = f on (0,1)^2".into()),
-            ],
-            ..Schema::default()
+    fn describe(c: &DarcyConfig) -> Description {
+        Description {
+            input: "coeff",
+            input_text: format!("permeability a at the nodes ({:?})", c.coefficient),
+            solution_text: format!(
+                "pressure u solving -div(a grad u) = {} with u = 0 on the boundary (5-point FD, {}^2 nodes)",
+                c.forcing, c.resolution
+            ),
+            residual_text: "||A u - f|| / ||f|| of the solver's linear system",
+            equation: "-div(a grad u) = f on (0,1)^2",
         }
     }
 
-    fn config_toml(&self) -> String {
-        super::pde_common::inline_toml(&self.config)
+    fn solve(sampler: &DarcySampler, rng: &mut SampleRng) -> std::result::Result<(Vec<f64>, Vec<f64>, f64), EllipticError> {
+        sampler.sample(rng).map(|d| (d.coeff, d.solution, d.relative_residual))
     }
+}
 
-    fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {
-        let s = self.config.resolution;
-        let k = self.config.subsample;
-        let d = self.sampler.sample(rng).map_err(|e| sample_error(index, e))?;
-        let coeff = subsample_nodes(&d.coeff, s, k).map_err(|e| sample_error(index, e))?.0;
-        let solution = subsample_nodes(&d.solution, s, k).map_err(|e| sample_error(index, e))?.0;
-        Ok(Sample { fields: vec![coeff, solution], scalars: vec![vec![d.relative_residual]], ..Sample::default() })
-    }
+/// PDEBench's Darcy file: `tensor` (N, 1, s, s) = u, `nu` (N, s, s) = a, `x-coordinate`,
+/// `y-coordinate` and the attribute `beta` (the forcing).
+fn pdebench_export(native: &NativeFile, out: &ExportFile) -> Result<()> {
+    let config: DarcyProblemConfig = native.config()?;
+    let file = out.pdebench()?;
+    file.write("tensor", &native.read("fields/solution")?.insert_axis(Axis(1)))?;
+    file.write("nu", &native.read("fields/coeff")?)?;
+    file.write("x-coordinate", &native.read("dimensions/x")?)?;
+    file.write("y-coordinate", &native.read("dimensions/y")?)?;
+    file.attribute("beta", config.solver.forcing)?;
+    file.finish()
 }

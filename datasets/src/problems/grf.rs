@@ -4,7 +4,7 @@ use oplab_solvers::grf::{CosineGrf2d, GrfParams};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DatasetError, Result};
-use crate::problem::{Dimension, FieldSpec, Problem, Role, Sample, SampleError, SampleRng, Schema};
+use crate::problem::{Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
 /// Largest supported grid side (a sample is resolution² values; 8193² f64 is 0.5 GiB).
 pub const MAX_RESOLUTION: usize = 8193;
@@ -34,6 +34,32 @@ impl Default for GrfConfig {
     }
 }
 
+/// Options of `oplab generate grf`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct GrfArgs {
+    /// Grid side s (nodes x_i = i/(s-1), boundary included) [default: 64].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Smoothness exponent α [default: 2].
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Inverse length scale τ [default: 3].
+    #[arg(long)]
+    pub tau: Option<f64>,
+    /// Amplitude [default: τ^(α−1), FNO's].
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Cosine modes per direction [default: resolution].
+    #[arg(long)]
+    pub modes: Option<usize>,
+    /// Keep the constant mode (FNO drops it).
+    #[arg(long)]
+    // Absent, the flag leaves a config file's `keep_mean_mode = true` alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_mean_mode: bool,
+}
+
 /// The `grf` problem, ready to sample.
 #[derive(Debug, Clone)]
 pub struct GrfProblem {
@@ -42,9 +68,19 @@ pub struct GrfProblem {
     grid: Vec<f64>,
 }
 
-impl GrfProblem {
+impl ProblemModule for GrfProblem {
+    const NAME: &'static str = "grf";
+    const ABOUT: &'static str = "2-D Gaussian random field N(0, τ^(2α−2)(−Δ+τ²)^(−α)) on the unit square (FNO's Darcy GRF)";
+    const EXAMPLES: &'static str = "Examples:
+  oplab generate grf --n 64 --resolution 128 --out grf.h5
+  oplab generate grf --n 1000 --resolution 256 --alpha 2.5 --tau 7 --threads 2 --gzip 4
+  oplab generate grf --config run.toml --seed 3   # [grf] table in run.toml, flags override";
+    type Config = GrfConfig;
+    #[cfg(feature = "cli")]
+    type Args = GrfArgs;
+
     /// Validate `config`, resolve its defaults and precompute the sampler.
-    pub fn new(mut config: GrfConfig) -> Result<Self> {
+    fn new(mut config: GrfConfig) -> Result<Self> {
         let s = config.resolution;
         if !(2..=MAX_RESOLUTION).contains(&s) {
             return Err(DatasetError::invalid("resolution", s, format!("must be between 2 and {MAX_RESOLUTION}")));
@@ -54,29 +90,25 @@ impl GrfProblem {
             return Err(DatasetError::invalid("modes", modes, format!("must be between 1 and {MAX_RESOLUTION}")));
         }
         let params = GrfParams { alpha: config.alpha, tau: config.tau, scale: config.scale, keep_mean_mode: config.keep_mean_mode };
-        params.validate().map_err(solver_error)?;
+        params.validate()?;
         config.scale = Some(params.resolved_scale());
         config.modes = Some(modes);
         let grid = oplab_solvers::grf::node_grid(s);
-        let sampler = CosineGrf2d::new(params, &grid, &grid, modes).map_err(solver_error)?;
+        let sampler = CosineGrf2d::new(params, &grid, &grid, modes)?;
         Ok(Self { config, sampler, grid })
     }
+}
 
+impl GrfProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &GrfConfig {
         &self.config
     }
 }
 
-fn solver_error(e: oplab_solvers::grf::GrfError) -> DatasetError {
-    match e {
-        oplab_solvers::grf::GrfError::InvalidParameter { field, value, allowed } => DatasetError::invalid(field, value, allowed),
-    }
-}
-
 impl Problem for GrfProblem {
     fn name(&self) -> &str {
-        "grf"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {

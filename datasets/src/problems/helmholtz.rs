@@ -1,97 +1,76 @@
 //! `helmholtz`: `−Δu − k²(x) u = f` on the unit square, `u = 0` on the boundary, wave number
 //! `k = ω / c` with a random wave speed `c = mean + amplitude · tanh(g)` (MgNO-style data).
 
-use oplab_solvers::elliptic::{subsample_nodes, HelmholtzConfig, HelmholtzSampler, WaveSpeedMap};
+use oplab_solvers::elliptic::{EllipticError, HelmholtzConfig, HelmholtzSampler};
 use oplab_solvers::grf::GrfParams;
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
+use serde::Serialize;
 
-use super::darcy::MAX_RESOLUTION;
-use super::pde_common::{check_subsample, config_error, dimension, node_coordinates, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema};
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
+use crate::export::{ExportLayout, Exporter};
+use crate::problem::SampleRng;
 
-/// Configuration of the `helmholtz` problem (the `[helmholtz]` table of a config file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HelmholtzProblemConfig {
-    /// Solver grid side s, boundary nodes included (MgNO's set: 101).
-    pub resolution: usize,
-    /// Store every k-th node.
-    pub subsample: usize,
-    /// Angular frequency ω.
-    pub omega: f64,
-    /// Constant right-hand side f.
-    pub forcing: f64,
-    /// Random field behind the wave speed.
-    pub grf: GrfParams,
-    /// Field → wave speed map.
-    pub wave_speed: WaveSpeedMap,
-}
-
-impl Default for HelmholtzProblemConfig {
-    fn default() -> Self {
-        let h = HelmholtzConfig::default();
-        Self { resolution: h.resolution, subsample: 1, omega: h.omega, forcing: h.forcing, grf: h.grf, wave_speed: h.wave_speed }
-    }
-}
+/// Configuration of the `helmholtz` problem (the `[helmholtz]` table of a config file): the
+/// solver's keys (`resolution`, `omega`, `forcing`, `grf`, `wave_speed`; MgNO's set: 101 nodes
+/// per side) and `subsample`.
+pub type HelmholtzProblemConfig = EllipticConfig<HelmholtzConfig>;
 
 /// The `helmholtz` problem (LU analysis done once).
-#[derive(Debug, Clone)]
-pub struct HelmholtzProblem {
-    config: HelmholtzProblemConfig,
-    sampler: HelmholtzSampler,
+pub type HelmholtzProblem = EllipticProblem<Helmholtz>;
+
+/// Options of `oplab generate helmholtz`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct HelmholtzArgs {
+    /// Solver grid side s [default: 101].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Store every k-th node [default: 1].
+    #[arg(long)]
+    pub subsample: Option<usize>,
+    /// Angular frequency ω; k = ω / c [default: 1000].
+    #[arg(long)]
+    pub omega: Option<f64>,
 }
 
-impl HelmholtzProblem {
-    /// Validate `config` and do the per-grid set-up.
-    pub fn new(mut config: HelmholtzProblemConfig) -> Result<Self> {
-        if !(3..=MAX_RESOLUTION).contains(&config.resolution) {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be between 3 and {MAX_RESOLUTION}")));
-        }
-        check_subsample(config.subsample)?;
-        let sampler = HelmholtzSampler::new(HelmholtzConfig {
-            resolution: config.resolution,
-            grf: config.grf,
-            wave_speed: config.wave_speed,
-            omega: config.omega,
-            forcing: config.forcing,
-        })
-        .map_err(config_error)?;
-        config.grf.scale = Some(config.grf.resolved_scale());
-        Ok(Self { config, sampler })
-    }
-}
+/// The Helmholtz problem over [`HelmholtzSampler`].
+#[derive(Debug)]
+pub struct Helmholtz;
 
-impl Problem for HelmholtzProblem {
-    fn name(&self) -> &str {
-        "helmholtz"
+impl Elliptic for Helmholtz {
+    const NAME: &'static str = "helmholtz";
+    const ABOUT: &'static str = "Helmholtz −Δu − k²(x)u = f with a random wave speed (MgNO-style)";
+    const EXAMPLES: &'static str = "Examples:\n  oplab generate helmholtz --n 100 --resolution 101 --omega 1000 --out helmholtz.h5";
+    /// PDEBench has no Helmholtz data (its only elliptic set is Darcy): FNO's layout only.
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export)];
+    type Solver = HelmholtzConfig;
+    type Sampler = HelmholtzSampler;
+    #[cfg(feature = "cli")]
+    type Args = HelmholtzArgs;
+
+    fn sampler(config: HelmholtzConfig) -> std::result::Result<HelmholtzSampler, EllipticError> {
+        HelmholtzSampler::new(config)
     }
 
-    fn schema(&self) -> Schema {
-        let m = self.config.resolution.div_ceil(self.config.subsample);
-        let axes = vec!["x".to_string(), "y".to_string()];
-        let coords = node_coordinates(self.config.resolution, self.config.subsample);
-        Schema {
-            fields: vec![
-                FieldSpec { name: "wave_speed".into(), shape: vec![m, m], role: Role::Input, axes: axes.clone(), description: "wave speed c = mean + amplitude tanh(g); k = omega / c".into() },
-                FieldSpec { name: "solution".into(), shape: vec![m, m], role: Role::Target, axes, description: format!("u solving -lap u - k^2 u = {}, u = 0 on the boundary (5-point FD, sparse LU)", self.config.forcing) },
-            ],
-            scalars: vec![ScalarSpec { name: "relative_residual".into(), shape: vec![], description: "||A u - f|| / ||f||".into() }],
-            dimensions: vec![dimension("x", coords.clone()), dimension("y", coords)],
-            attributes: vec![("boundary_conditions".into(), "dirichlet (u = 0)".into()), ("equation".into(), "-lap u - k(x)^2 u = f on (0,1)^2".into())],
-            ..Schema::default()
+    fn resolution(config: &HelmholtzConfig) -> usize {
+        config.resolution
+    }
+
+    fn grf(config: &mut HelmholtzConfig) -> &mut GrfParams {
+        &mut config.grf
+    }
+
+    fn describe(c: &HelmholtzConfig) -> Description {
+        Description {
+            input: "wave_speed",
+            input_text: "wave speed c = mean + amplitude tanh(g); k = omega / c".into(),
+            solution_text: format!("u solving -lap u - k^2 u = {}, u = 0 on the boundary (5-point FD, sparse LU)", c.forcing),
+            residual_text: "||A u - f|| / ||f||",
+            equation: "-lap u - k(x)^2 u = f on (0,1)^2",
         }
     }
 
-    fn config_toml(&self) -> String {
-        super::pde_common::inline_toml(&self.config)
-    }
-
-    fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {
-        let (s, k) = (self.config.resolution, self.config.subsample);
-        let d = self.sampler.sample(rng).map_err(|e| sample_error(index, e))?;
-        let c = subsample_nodes(&d.wave_speed, s, k).map_err(|e| sample_error(index, e))?.0;
-        let u = subsample_nodes(&d.solution, s, k).map_err(|e| sample_error(index, e))?.0;
-        Ok(Sample { fields: vec![c, u], scalars: vec![vec![d.relative_residual]], ..Sample::default() })
+    fn solve(sampler: &HelmholtzSampler, rng: &mut SampleRng) -> std::result::Result<(Vec<f64>, Vec<f64>, f64), EllipticError> {
+        sampler.sample(rng).map(|d| (d.wave_speed, d.solution, d.relative_residual))
     }
 }

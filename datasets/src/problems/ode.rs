@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DatasetError, Result};
 use crate::problem::{
-    Dimension, FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema,
-    TextSpec,
+    Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec,
+    Schema, TextSpec,
 };
 
 /// Largest number of output times per trajectory.
@@ -73,6 +73,66 @@ impl Default for OdeConfig {
             max_redraws: 100,
         }
     }
+}
+
+/// Solver options shared by the two ODE problems (keys of both configs).
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct SolverArgs {
+    /// Integrator: dopri5, dop853, rosenbrock23, or rk4 (with --t-step).
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Relative tolerance of adaptive integrators.
+    #[arg(long)]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance of adaptive integrators.
+    #[arg(long)]
+    pub atol: Option<f64>,
+    /// Fixed step (rk4 only).
+    #[arg(long)]
+    pub t_step: Option<f64>,
+    /// Number of output times, t_start..t_end inclusive [default: 192].
+    #[arg(long, alias = "t-num")]
+    #[serde(rename = "t_num")]
+    pub resolution: Option<usize>,
+    /// Final time [default: 6].
+    #[arg(long)]
+    pub t_end: Option<f64>,
+    /// Initial conditions are uniform in [ic-low, ic-high]^d [default: -2].
+    #[arg(long, allow_hyphen_values = true)]
+    pub ic_low: Option<f64>,
+    /// Upper bound of the initial-condition box [default: 2].
+    #[arg(long, allow_hyphen_values = true)]
+    pub ic_high: Option<f64>,
+    /// Initial-condition redraws per sample before it fails [default: 100].
+    #[arg(long)]
+    pub max_redraws: Option<usize>,
+}
+
+/// Options of `oplab generate ode`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct OdeArgs {
+    /// Integration and output-grid options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub solver: SolverArgs,
+    /// System: thomas, lorenz, aizawa, chen_lee, dadras, rossler, halvorsen, fabrikant, sprott_b,
+    /// sprott_linz_f, four_wing, duffing, lorenz96_4d, lorenz96_5d, double_pendulum [default: lorenz].
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Parameter centres, comma-separated in the system's order [default: nominal].
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub params: Option<Vec<f64>>,
+    /// Draw each parameter uniformly in centre·(1 ± spread) [default: 0, fixed].
+    #[arg(long)]
+    pub param_spread: Option<f64>,
+    /// Initial time [default: 0].
+    #[arg(long, allow_hyphen_values = true)]
+    pub t_start: Option<f64>,
+    /// Reject trajectories with max |u_i| above this [default: the system's PROSE bound].
+    #[arg(long)]
+    pub blowup_bound: Option<f64>,
 }
 
 /// Validation shared by `ode` and `prose-ode`.
@@ -213,9 +273,19 @@ pub struct OdeProblem {
     opts: SolveOptions,
 }
 
-impl OdeProblem {
+impl ProblemModule for OdeProblem {
+    const NAME: &'static str = "ode";
+    const ABOUT: &'static str = "Trajectories of one ODE system (Lorenz-63, Rössler, ... see --system) with PROSE tokens";
+    const EXAMPLES: &'static str = "Examples:
+  oplab generate ode --system lorenz --n 1000 --out lorenz.h5
+  oplab generate ode --system rossler --params 0.2,0.2,5.7 --t-end 100 --resolution 10001 --n 8
+  oplab generate ode --system lorenz --param-spread 0.1 --method dop853 --rtol 1e-10 --n 256";
+    type Config = OdeConfig;
+    #[cfg(feature = "cli")]
+    type Args = OdeArgs;
+
     /// Validate `config`, resolve its defaults and compile the system.
-    pub fn new(mut config: OdeConfig) -> Result<Self> {
+    fn new(mut config: OdeConfig) -> Result<Self> {
         let system = systems::by_name(&config.system).map_err(|_| {
             DatasetError::invalid(
                 "system",
@@ -268,7 +338,9 @@ impl OdeProblem {
             opts,
         })
     }
+}
 
+impl OdeProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &OdeConfig {
         &self.config
@@ -277,7 +349,7 @@ impl OdeProblem {
 
 impl Problem for OdeProblem {
     fn name(&self) -> &str {
-        "ode"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {
@@ -406,7 +478,7 @@ mod tests {
     #[test]
     fn bad_config_is_rejected_with_field_names() {
         let err = |c: OdeConfig| match OdeProblem::new(c) {
-            Err(DatasetError::InvalidParameter { field, .. }) => field,
+            Err(DatasetError::InvalidParameter(e)) => e.field,
             other => panic!("{other:?}"),
         };
         assert_eq!(

@@ -1,6 +1,10 @@
-//! Helpers shared by the PDE problems: coordinate vectors, subsampling, error mapping.
+//! Helpers shared by the PDE problems: coordinate vectors, subsampling, the stored config, the
+//! options and exports of the 1-D time-dependent problems.
 
-use crate::error::DatasetError;
+use ndarray::Axis;
+
+use crate::error::{DatasetError, Result};
+use crate::export::{ExportFile, NativeFile};
 use crate::problem::{Dimension, SampleError};
 
 /// `s` nodes `i/(s−1)` of the unit interval, every `k`-th kept (numpy `[::k]`).
@@ -23,19 +27,6 @@ pub(crate) fn record_times(final_time: f64, n: usize) -> Vec<f64> {
     (0..=n).map(|k| final_time * k as f64 / n as f64).collect()
 }
 
-/// A solver's configuration error, as a dataset configuration error.
-pub(crate) fn config_error(e: impl std::fmt::Display) -> DatasetError {
-    // Solver errors already read "field = value is invalid: allowed"; keep that text.
-    let text = e.to_string();
-    match text.split_once(" = ") {
-        Some((field, rest)) => match rest.split_once(" is invalid: ") {
-            Some((value, allowed)) => DatasetError::invalid(field, value, allowed),
-            None => DatasetError::invalid(field, rest, "rejected by the solver"),
-        },
-        None => DatasetError::invalid("config", text, "rejected by the solver"),
-    }
-}
-
 /// A solver failure for sample `index` (the solver's message names its parameters).
 pub(crate) fn sample_error(index: u64, e: impl std::fmt::Display) -> SampleError {
     SampleError { index, message: e.to_string() }
@@ -45,6 +36,14 @@ pub(crate) fn sample_error(index: u64, e: impl std::fmt::Display) -> SampleError
 pub(crate) fn check_subsample(k: usize) -> Result<(), DatasetError> {
     if k == 0 {
         return Err(DatasetError::invalid("subsample", k, "must be >= 1"));
+    }
+    Ok(())
+}
+
+/// Refuse a solver grid of more than `max` points per direction.
+pub(crate) fn check_resolution_at_most(resolution: usize, max: usize) -> Result<()> {
+    if resolution > max {
+        return Err(DatasetError::invalid("resolution", resolution, format!("must be <= {max}")));
     }
     Ok(())
 }
@@ -61,4 +60,49 @@ pub(crate) fn inline_toml<T: serde::Serialize>(config: &T) -> String {
         }
     }
     out
+}
+
+/// FNO's file of a 1-D time-dependent problem: `a` = u(t = 0) and `u` = u(T), each (N, X), from
+/// the native `u` (N, T+1, X).
+pub(crate) fn fno_export_1d(native: &NativeFile, out: &ExportFile) -> Result<()> {
+    let u = native.read("fields/u")?;
+    let last = u.shape()[1] - 1;
+    let file = out.matlab(native.single())?;
+    file.write("a", u.index_axis(Axis(1), 0).to_owned())?;
+    file.write("u", u.index_axis(Axis(1), last).to_owned())?;
+    file.finish()
+}
+
+/// PDEBench's file of a 1-D time-dependent problem: `tensor` (N, Nt, Nx), `x-coordinate` (Nx),
+/// `t-coordinate` (Nt + 1: the stored times plus one more step, as in PDEBench's files) and the
+/// equation's `parameters` as root attributes.
+pub(crate) fn pdebench_export_1d(native: &NativeFile, out: &ExportFile, parameters: &[(&str, f64)]) -> Result<()> {
+    let file = out.pdebench()?;
+    file.write("tensor", &native.read("fields/u")?)?;
+    file.write("x-coordinate", &native.read("dimensions/x")?)?;
+    let times = native.read("dimensions/time")?;
+    let n = times.len();
+    let step = if n > 1 { times[[n - 1]] - times[[n - 2]] } else { 0.0 };
+    let mut t: Vec<f64> = times.iter().copied().collect();
+    t.push(t[n - 1] + step);
+    file.write_f32("t-coordinate", &ndarray::Array1::from_iter(t.iter().map(|v| *v as f32)))?;
+    for (name, value) in parameters {
+        file.attribute(name, *value)?;
+    }
+    file.finish()
+}
+
+/// Time-dependent options shared by the evolution problems (keys of their solver's config).
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, serde::Serialize)]
+pub struct EvolutionArgs {
+    /// Grid points per direction of the solver.
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Final time T.
+    #[arg(long)]
+    pub final_time: Option<f64>,
+    /// Stored times after t = 0 (t = 0 is stored too).
+    #[arg(long)]
+    pub record_times: Option<usize>,
 }

@@ -1,90 +1,71 @@
 //! `poisson`: `−Δu = f` on the unit square, `u = 0` on the boundary, `f` a Gaussian random field.
 
-use oplab_solvers::elliptic::{subsample_nodes, PoissonConfig, PoissonSampler};
+use oplab_solvers::elliptic::{EllipticError, PoissonConfig, PoissonSampler};
 use oplab_solvers::grf::GrfParams;
-use serde::{Deserialize, Serialize};
+#[cfg(feature = "cli")]
+use serde::Serialize;
 
-use super::darcy::MAX_RESOLUTION;
-use super::pde_common::{check_subsample, config_error, dimension, node_coordinates, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema};
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
+use crate::export::{ExportLayout, Exporter};
+use crate::problem::SampleRng;
 
-/// Configuration of the `poisson` problem (the `[poisson]` table of a config file).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PoissonProblemConfig {
-    /// Solver grid side s, boundary nodes included.
-    pub resolution: usize,
-    /// Store every k-th node.
-    pub subsample: usize,
-    /// `f = forcing_scale · g`.
-    pub forcing_scale: f64,
-    /// Random field the forcing is drawn from.
-    pub grf: GrfParams,
-}
-
-impl Default for PoissonProblemConfig {
-    fn default() -> Self {
-        let p = PoissonConfig::default();
-        Self { resolution: p.resolution, subsample: 1, forcing_scale: p.forcing_scale, grf: p.grf }
-    }
-}
+/// Configuration of the `poisson` problem (the `[poisson]` table of a config file): the solver's
+/// keys (`resolution`, `forcing_scale`, `grf`) and `subsample`.
+pub type PoissonProblemConfig = EllipticConfig<PoissonConfig>;
 
 /// The `poisson` problem (Laplacian factored once).
-#[derive(Debug, Clone)]
-pub struct PoissonProblem {
-    config: PoissonProblemConfig,
-    sampler: PoissonSampler,
+pub type PoissonProblem = EllipticProblem<Poisson>;
+
+/// Options of `oplab generate poisson`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct PoissonArgs {
+    /// Solver grid side s [default: 129].
+    #[arg(long)]
+    pub resolution: Option<usize>,
+    /// Store every k-th node [default: 1].
+    #[arg(long)]
+    pub subsample: Option<usize>,
 }
 
-impl PoissonProblem {
-    /// Validate `config` and factor the Laplacian.
-    pub fn new(mut config: PoissonProblemConfig) -> Result<Self> {
-        if !(3..=MAX_RESOLUTION).contains(&config.resolution) {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be between 3 and {MAX_RESOLUTION}")));
-        }
-        check_subsample(config.subsample)?;
-        let sampler = PoissonSampler::new(PoissonConfig {
-            resolution: config.resolution,
-            grf: config.grf,
-            forcing_scale: config.forcing_scale,
-        })
-        .map_err(config_error)?;
-        config.grf.scale = Some(config.grf.resolved_scale());
-        Ok(Self { config, sampler })
-    }
-}
+/// The Poisson problem over [`PoissonSampler`].
+#[derive(Debug)]
+pub struct Poisson;
 
-impl Problem for PoissonProblem {
-    fn name(&self) -> &str {
-        "poisson"
+impl Elliptic for Poisson {
+    const NAME: &'static str = "poisson";
+    const ABOUT: &'static str = "Poisson −Δu = f with GRF forcing, u = 0 on the boundary";
+    const EXAMPLES: &'static str = "Examples:\n  oplab generate poisson --n 100 --resolution 129 --out poisson.h5";
+    /// PDEBench has no Poisson data (its only elliptic set is Darcy): FNO's layout only.
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export)];
+    type Solver = PoissonConfig;
+    type Sampler = PoissonSampler;
+    #[cfg(feature = "cli")]
+    type Args = PoissonArgs;
+
+    fn sampler(config: PoissonConfig) -> std::result::Result<PoissonSampler, EllipticError> {
+        PoissonSampler::new(config)
     }
 
-    fn schema(&self) -> Schema {
-        let m = self.config.resolution.div_ceil(self.config.subsample);
-        let axes = vec!["x".to_string(), "y".to_string()];
-        let coords = node_coordinates(self.config.resolution, self.config.subsample);
-        Schema {
-            fields: vec![
-                FieldSpec { name: "forcing".into(), shape: vec![m, m], role: Role::Input, axes: axes.clone(), description: "right-hand side f (Gaussian random field)".into() },
-                FieldSpec { name: "solution".into(), shape: vec![m, m], role: Role::Target, axes, description: format!("u solving -lap u = f, u = 0 on the boundary (5-point FD, {}^2 nodes)", self.config.resolution) },
-            ],
-            scalars: vec![ScalarSpec { name: "relative_residual".into(), shape: vec![], description: "||A u - f|| / ||f||".into() }],
-            dimensions: vec![dimension("x", coords.clone()), dimension("y", coords)],
-            attributes: vec![("boundary_conditions".into(), "dirichlet (u = 0)".into()), ("equation".into(), "-lap u = f on (0,1)^2".into())],
-            ..Schema::default()
+    fn resolution(config: &PoissonConfig) -> usize {
+        config.resolution
+    }
+
+    fn grf(config: &mut PoissonConfig) -> &mut GrfParams {
+        &mut config.grf
+    }
+
+    fn describe(c: &PoissonConfig) -> Description {
+        Description {
+            input: "forcing",
+            input_text: "right-hand side f (Gaussian random field)".into(),
+            solution_text: format!("u solving -lap u = f, u = 0 on the boundary (5-point FD, {}^2 nodes)", c.resolution),
+            residual_text: "||A u - f|| / ||f||",
+            equation: "-lap u = f on (0,1)^2",
         }
     }
 
-    fn config_toml(&self) -> String {
-        super::pde_common::inline_toml(&self.config)
-    }
-
-    fn sample(&self, index: u64, rng: &mut SampleRng) -> std::result::Result<Sample, SampleError> {
-        let (s, k) = (self.config.resolution, self.config.subsample);
-        let d = self.sampler.sample(rng).map_err(|e| sample_error(index, e))?;
-        let forcing = subsample_nodes(&d.forcing, s, k).map_err(|e| sample_error(index, e))?.0;
-        let solution = subsample_nodes(&d.solution, s, k).map_err(|e| sample_error(index, e))?.0;
-        Ok(Sample { fields: vec![forcing, solution], scalars: vec![vec![d.relative_residual]], ..Sample::default() })
+    fn solve(sampler: &PoissonSampler, rng: &mut SampleRng) -> std::result::Result<(Vec<f64>, Vec<f64>, f64), EllipticError> {
+        sampler.sample(rng).map(|d| (d.forcing, d.solution, d.relative_residual))
     }
 }

@@ -21,11 +21,13 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "cli")]
+use super::ode::SolverArgs;
 use super::ode::{check_ic_box, check_time_grid, solve_with_redraws, solver_options};
 use crate::error::{DatasetError, Result};
 use crate::problem::{
-    Dimension, FieldSpec, Problem, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema,
-    TextSpec,
+    Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec,
+    Schema, TextSpec,
 };
 
 /// Configuration of the `prose-ode` problem (the `[prose-ode]` table of a config file).
@@ -88,6 +90,31 @@ impl Default for ProseOdeConfig {
     }
 }
 
+/// Options of `oplab generate prose-ode`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct ProseOdeArgs {
+    /// Integration and output-grid options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub solver: SolverArgs,
+    /// chaotic_ode_3d (12 systems), chaotic_ode_all (15) or a comma-separated list [default: chaotic_ode_3d].
+    #[arg(long)]
+    pub systems: Option<String>,
+    /// Parameters uniform within ±gamma of nominal [default: 0.1].
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// Also store `noisy_trajectory` with this relative L2 noise (PROSE: 0.02) [default: 0].
+    #[arg(long)]
+    pub noise: Option<f64>,
+    /// Probability of a term inserted into `noisy_skeleton` (PROSE: 0.15) [default: 0].
+    #[arg(long)]
+    pub add_term_prob: Option<f64>,
+    /// Probability of a term deleted from `noisy_skeleton` (PROSE: 0.15) [default: 0].
+    #[arg(long)]
+    pub miss_term_prob: Option<f64>,
+}
+
 /// A system of the mixture with its compiled-at-sample-time pieces.
 #[derive(Debug, Clone)]
 struct Member {
@@ -107,9 +134,19 @@ pub struct ProseOdeProblem {
     max_params: usize,
 }
 
-impl ProseOdeProblem {
+impl ProblemModule for ProseOdeProblem {
+    const NAME: &'static str = "prose-ode";
+    const ABOUT: &'static str = "PROSE's mixture of chaotic ODE systems: ±10 % parameters, U[-2,2] initial states, t in [0,6]";
+    const EXAMPLES: &'static str = "Examples:
+  oplab generate prose-ode --n 25600 --out prose_val.h5
+  oplab generate prose-ode --systems chaotic_ode_all --noise 0.02 --n 512000 --threads 2
+  oplab generate prose-ode --add-term-prob 0.15 --miss-term-prob 0.15 --n 1000";
+    type Config = ProseOdeConfig;
+    #[cfg(feature = "cli")]
+    type Args = ProseOdeArgs;
+
     /// Validate `config`, resolve the system list and prepare every member.
-    pub fn new(config: ProseOdeConfig) -> Result<Self> {
+    fn new(config: ProseOdeConfig) -> Result<Self> {
         let names: Vec<String> = match config.systems.as_str() {
             "chaotic_ode_3d" => systems::PROSE_3D.iter().map(|s| s.to_string()).collect(),
             "chaotic_ode_all" => systems::PROSE_ALL.iter().map(|s| s.to_string()).collect(),
@@ -206,7 +243,9 @@ impl ProseOdeProblem {
             max_params,
         })
     }
+}
 
+impl ProseOdeProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &ProseOdeConfig {
         &self.config
@@ -223,7 +262,7 @@ fn sample_error(index: u64, message: String) -> SampleError {
 
 impl Problem for ProseOdeProblem {
     fn name(&self) -> &str {
-        "prose-ode"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {
@@ -502,7 +541,7 @@ mod tests {
     #[test]
     fn bad_config_is_rejected() {
         let field = |c: ProseOdeConfig| match ProseOdeProblem::new(c) {
-            Err(DatasetError::InvalidParameter { field, .. }) => field,
+            Err(DatasetError::InvalidParameter(e)) => e.field,
             other => panic!("{other:?}"),
         };
         assert_eq!(

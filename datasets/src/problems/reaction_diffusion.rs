@@ -8,9 +8,12 @@ use oplab_solvers::advection::{cell_centres, pdebench_initial_condition};
 use oplab_solvers::reaction_diffusion::{ReactionDiffusionConfig, ReactionDiffusionSolver};
 use serde::{Deserialize, Serialize};
 
-use super::pde_common::{config_error, dimension, record_times, sample_error};
-use crate::error::{DatasetError, Result};
-use crate::problem::{FieldSpec, Problem, Role, Sample, SampleError, SampleRng, Schema};
+#[cfg(feature = "cli")]
+use super::pde_common::EvolutionArgs;
+use super::pde_common::{check_resolution_at_most, dimension, fno_export_1d, pdebench_export_1d, record_times, sample_error};
+use crate::error::Result;
+use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
+use crate::problem::{FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
 
 /// Largest grid.
 pub const MAX_RESOLUTION: usize = 1 << 20;
@@ -20,6 +23,22 @@ pub const MAX_RESOLUTION: usize = 1 << 20;
 #[serde(transparent)]
 pub struct ReactionDiffusionProblemConfig(pub ReactionDiffusionConfig);
 
+/// Options of `oplab generate reaction-diffusion`.
+#[cfg(feature = "cli")]
+#[derive(Debug, clap::Args, Serialize)]
+pub struct ReactionDiffusionArgs {
+    /// Grid and stored times.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub evolution: EvolutionArgs,
+    /// Diffusivity ν [default: 0.5].
+    #[arg(long)]
+    pub nu: Option<f64>,
+    /// Reaction rate ρ [default: 1].
+    #[arg(long)]
+    pub rho: Option<f64>,
+}
+
 /// The `reaction-diffusion` problem.
 #[derive(Debug, Clone)]
 pub struct ReactionDiffusionProblem {
@@ -28,17 +47,31 @@ pub struct ReactionDiffusionProblem {
     x: Vec<f64>,
 }
 
-impl ReactionDiffusionProblem {
+impl ProblemModule for ReactionDiffusionProblem {
+    const NAME: &'static str = "reaction-diffusion";
+    const ABOUT: &'static str = "1-D Fisher–KPP reaction–diffusion (PDEBench), Strang splitting";
+    const EXAMPLES: &'static str = "Examples:\n  oplab generate reaction-diffusion --n 100 --nu 0.5 --rho 1 --out reacdiff.h5";
+    const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
+    type Config = ReactionDiffusionProblemConfig;
+    #[cfg(feature = "cli")]
+    type Args = ReactionDiffusionArgs;
+
     /// Validate `config` and plan.
-    pub fn new(config: ReactionDiffusionProblemConfig) -> Result<Self> {
+    fn new(config: ReactionDiffusionProblemConfig) -> Result<Self> {
         let config = config.0;
-        if config.resolution > MAX_RESOLUTION {
-            return Err(DatasetError::invalid("resolution", config.resolution, format!("must be <= {MAX_RESOLUTION}")));
-        }
-        let solver = ReactionDiffusionSolver::new(config).map_err(config_error)?;
+        check_resolution_at_most(config.resolution, MAX_RESOLUTION)?;
+        let solver = ReactionDiffusionSolver::new(config)?;
         Ok(Self { config, solver, x: cell_centres(config.resolution) })
     }
+}
 
+/// PDEBench's reaction–diffusion files carry the diffusivity as `Nu` and the rate as `rho`.
+fn pdebench_export(native: &NativeFile, out: &ExportFile) -> Result<()> {
+    let config: ReactionDiffusionProblemConfig = native.config()?;
+    pdebench_export_1d(native, out, &[("Nu", config.0.nu), ("rho", config.0.rho)])
+}
+
+impl ReactionDiffusionProblem {
     /// The resolved configuration.
     pub fn config(&self) -> &ReactionDiffusionConfig {
         &self.config
@@ -47,7 +80,7 @@ impl ReactionDiffusionProblem {
 
 impl Problem for ReactionDiffusionProblem {
     fn name(&self) -> &str {
-        "reaction-diffusion"
+        Self::NAME
     }
 
     fn schema(&self) -> Schema {

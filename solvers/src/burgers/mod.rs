@@ -17,7 +17,8 @@ pub use real_fft::{RealFft1d, RealFftBuffers};
 pub use crate::etdrk4::Etdrk4Coefficients;
 pub use solver::BurgersSolver;
 
-use crate::grf::{GrfError, PeriodicGrf1d, PeriodicGrfParams};
+use crate::grf::{PeriodicGrf1d, PeriodicGrfParams};
+use crate::InvalidParameter;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -25,18 +26,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum BurgersError {
     /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: &'static str,
-        /// The offending value, formatted.
-        value: String,
-        /// The allowed range, in words.
-        allowed: &'static str,
-    },
-    /// The initial-condition random field is invalid.
-    #[error("initial condition: {0}")]
-    Grf(#[from] GrfError),
+    #[error(transparent)]
+    InvalidParameter(#[from] InvalidParameter),
     /// Non-finite values or a CFL number above the limit.
     #[error(
         "burgers blew up at t = {time} ({reason}); viscosity = {viscosity}, time_step = {time_step}, \
@@ -101,7 +92,7 @@ impl Default for BurgersConfig {
 }
 
 fn invalid(field: &'static str, value: impl ToString, allowed: &'static str) -> BurgersError {
-    BurgersError::InvalidParameter { field, value: value.to_string(), allowed }
+    InvalidParameter::new(field, value, allowed).into()
 }
 
 impl BurgersConfig {
@@ -127,7 +118,7 @@ impl BurgersConfig {
         if self.subsample == 0 || !self.resolution.is_multiple_of(self.subsample) {
             return Err(invalid("subsample", self.subsample, "must be >= 1 and divide resolution"));
         }
-        self.initial.validate()?;
+        self.initial.validate().map_err(|e| e.within("initial"))?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 use super::real_fft::{RealFft1d, RealFftBuffers};
 use super::{BurgersConfig, BurgersError};
 use crate::etdrk4::{Etdrk4Coefficients, Etdrk4Stages};
+use crate::InvalidParameter;
 use rustfft::num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -78,18 +79,10 @@ impl BurgersSolver {
         let c = &self.config;
         let n = c.resolution;
         if u0.len() != n {
-            return Err(BurgersError::InvalidParameter {
-                field: "initial condition",
-                value: format!("{} values", u0.len()),
-                allowed: "must hold resolution values",
-            });
+            return Err(InvalidParameter::new("initial condition", format!("{} values", u0.len()), "must hold resolution values").into());
         }
         if let Some(v) = u0.iter().find(|v| !v.is_finite()) {
-            return Err(BurgersError::InvalidParameter {
-                field: "initial condition",
-                value: v.to_string(),
-                allowed: "every value must be finite",
-            });
+            return Err(InvalidParameter::new("initial condition", v, "every value must be finite").into());
         }
         let coeff = Etdrk4Coefficients::new(&self.linear, h);
         let modes = self.fft.spectrum_len();

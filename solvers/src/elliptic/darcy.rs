@@ -6,6 +6,7 @@ use super::multigrid::MultigridPcg;
 use super::stencil::FivePointPattern;
 use super::{check_finite, check_len, check_resolution, check_scalar, EllipticError, EllipticSolution};
 use crate::grf::{CosineGrf2d, GrfParams};
+use crate::InvalidParameter;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -141,11 +142,7 @@ impl DarcySolver {
         check_finite("coeff", coeff)?;
         check_finite("forcing", forcing)?;
         if let Some(a) = coeff.iter().find(|a| **a <= 0.0) {
-            return Err(EllipticError::InvalidParameter {
-                field: "coeff",
-                value: a.to_string(),
-                allowed: "the Darcy coefficient must be > 0 everywhere",
-            });
+            return Err(InvalidParameter::new("coeff", a, "the Darcy coefficient must be > 0 everywhere").into());
         }
         let pattern = self.factorizer.pattern();
         let values = pattern.assemble(coeff, None);
@@ -187,7 +184,7 @@ pub(super) fn finish(
 
 /// Configuration of a Darcy data set (FNO defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DarcyConfig {
     /// Nodes per side of the solver grid, boundary included (FNO: 421).
     pub resolution: usize,
@@ -240,6 +237,7 @@ impl DarcySampler {
         check_resolution(config.resolution)?;
         config.coefficient.validate()?;
         check_scalar("forcing", config.forcing, false)?;
+        config.grf.validate().map_err(|e| e.within("grf"))?;
         let field = CosineGrf2d::on_node_grid(config.grf, config.resolution)?;
         let solver = DarcySolver::with_method(config.resolution, config.method)?;
         let forcing = vec![config.forcing; config.resolution * config.resolution];

@@ -12,6 +12,7 @@ use super::factor::LuFactorizer;
 use super::stencil::FivePointPattern;
 use super::{check_finite, check_len, check_resolution, check_scalar, EllipticError, EllipticSolution};
 use crate::grf::{CosineGrf2d, GrfParams};
+use crate::InvalidParameter;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -76,7 +77,7 @@ impl Default for WaveSpeedMap {
 
 /// Configuration of a Helmholtz data set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct HelmholtzConfig {
     /// Nodes per side, boundary included (MgNO's set: 101).
     pub resolution: usize,
@@ -131,12 +132,9 @@ impl HelmholtzSampler {
         check_scalar("wave_speed.mean", config.wave_speed.mean, true)?;
         check_scalar("wave_speed.amplitude", config.wave_speed.amplitude, false)?;
         if config.wave_speed.amplitude.abs() >= config.wave_speed.mean {
-            return Err(EllipticError::InvalidParameter {
-                field: "wave_speed.amplitude",
-                value: config.wave_speed.amplitude.to_string(),
-                allowed: "|amplitude| must be < wave_speed.mean so that the wave speed stays > 0",
-            });
+            return Err(InvalidParameter::new("wave_speed.amplitude", config.wave_speed.amplitude, "|amplitude| must be < wave_speed.mean so that the wave speed stays > 0").into());
         }
+        config.grf.validate().map_err(|e| e.within("grf"))?;
         let field = CosineGrf2d::on_node_grid(config.grf, config.resolution)?;
         let solver = HelmholtzSolver::new(config.resolution)?;
         let forcing = vec![config.forcing; config.resolution * config.resolution];

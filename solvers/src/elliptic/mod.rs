@@ -27,24 +27,14 @@ pub use ordering::nested_dissection;
 pub use poisson::{PoissonConfig, PoissonSample, PoissonSampler, PoissonSolver};
 pub use stencil::FivePointPattern;
 
-use crate::grf::GrfError;
+use crate::InvalidParameter;
 
 /// Errors from the elliptic solvers.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum EllipticError {
     /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: &'static str,
-        /// The offending value, formatted.
-        value: String,
-        /// The allowed range, in words.
-        allowed: &'static str,
-    },
-    /// The random-field parameters are invalid.
-    #[error("random field: {0}")]
-    Grf(#[from] GrfError),
+    #[error(transparent)]
+    InvalidParameter(#[from] InvalidParameter),
     /// The factorisation failed or the solution is not finite.
     #[error("{problem} solve failed on the {resolution}×{resolution} grid: {message}")]
     SolveFailed {
@@ -69,11 +59,7 @@ pub struct EllipticSolution {
 /// Check a node-grid resolution (`s ≥ 3`, so that an interior node exists).
 pub(crate) fn check_resolution(s: usize) -> Result<(), EllipticError> {
     if s < 3 {
-        return Err(EllipticError::InvalidParameter {
-            field: "resolution",
-            value: s.to_string(),
-            allowed: "must be >= 3 (the node grid includes the boundary)",
-        });
+        return Err(InvalidParameter::new("resolution", s, "must be >= 3 (the node grid includes the boundary)").into());
     }
     Ok(())
 }
@@ -81,11 +67,7 @@ pub(crate) fn check_resolution(s: usize) -> Result<(), EllipticError> {
 /// Check that a node array has `s²` values.
 pub(crate) fn check_len(field: &'static str, values: &[f64], s: usize) -> Result<(), EllipticError> {
     if values.len() != s * s {
-        return Err(EllipticError::InvalidParameter {
-            field,
-            value: format!("{} values", values.len()),
-            allowed: "must hold resolution² node values",
-        });
+        return Err(InvalidParameter::new(field, format!("{} values", values.len()), "must hold resolution² node values").into());
     }
     Ok(())
 }
@@ -93,11 +75,7 @@ pub(crate) fn check_len(field: &'static str, values: &[f64], s: usize) -> Result
 /// Check that every value is finite.
 pub(crate) fn check_finite(field: &'static str, values: &[f64]) -> Result<(), EllipticError> {
     if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-        return Err(EllipticError::InvalidParameter {
-            field,
-            value: v.to_string(),
-            allowed: "every value must be finite",
-        });
+        return Err(InvalidParameter::new(field, v, "every value must be finite").into());
     }
     Ok(())
 }
@@ -107,11 +85,7 @@ pub(crate) fn check_finite(field: &'static str, values: &[f64]) -> Result<(), El
 /// Returns the subsampled field and its side length `⌈s/k⌉`.
 pub fn subsample_nodes(field: &[f64], s: usize, k: usize) -> Result<(Vec<f64>, usize), EllipticError> {
     if k == 0 {
-        return Err(EllipticError::InvalidParameter {
-            field: "subsample",
-            value: "0".into(),
-            allowed: "must be >= 1",
-        });
+        return Err(InvalidParameter::new("subsample", "0", "must be >= 1").into());
     }
     check_len("field", field, s)?;
     let kept = s.div_ceil(k);
@@ -128,11 +102,8 @@ pub fn subsample_nodes(field: &[f64], s: usize, k: usize) -> Result<(Vec<f64>, u
 pub(crate) fn check_scalar(field: &'static str, v: f64, positive: bool) -> Result<(), EllipticError> {
     let ok = v.is_finite() && (!positive || v > 0.0);
     if !ok {
-        return Err(EllipticError::InvalidParameter {
-            field,
-            value: v.to_string(),
-            allowed: if positive { "must be a finite number > 0" } else { "must be finite" },
-        });
+        let allowed = if positive { "must be a finite number > 0" } else { "must be finite" };
+        return Err(InvalidParameter::new(field, v, allowed).into());
     }
     Ok(())
 }

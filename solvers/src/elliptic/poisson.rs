@@ -51,7 +51,7 @@ impl PoissonSolver {
 
 /// Configuration of a Poisson data set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PoissonConfig {
     /// Nodes per side, boundary included.
     pub resolution: usize,
@@ -91,6 +91,7 @@ impl PoissonSampler {
     pub fn new(config: PoissonConfig) -> Result<Self, EllipticError> {
         check_resolution(config.resolution)?;
         check_scalar("forcing_scale", config.forcing_scale, false)?;
+        config.grf.validate().map_err(|e| e.within("grf"))?;
         let field = CosineGrf2d::on_node_grid(config.grf, config.resolution)?;
         let solver = PoissonSolver::new(config.resolution)?;
         Ok(Self { config, field, solver })

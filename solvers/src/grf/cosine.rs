@@ -1,4 +1,5 @@
-use super::{GrfError, GrfParams};
+use super::GrfParams;
+use crate::InvalidParameter;
 use faer::Mat;
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -34,21 +35,13 @@ pub fn cosine_eigenfunction(k: usize, x: f64) -> f64 {
 
 impl CosineGrf2d {
     /// Build a sampler on the grid `xs × ys`, keeping `modes` cosine modes per direction.
-    pub fn new(params: GrfParams, xs: &[f64], ys: &[f64], modes: usize) -> Result<Self, GrfError> {
+    pub fn new(params: GrfParams, xs: &[f64], ys: &[f64], modes: usize) -> Result<Self, InvalidParameter> {
         params.validate()?;
         if modes == 0 {
-            return Err(GrfError::InvalidParameter {
-                field: "modes",
-                value: "0".into(),
-                allowed: "must be >= 1",
-            });
+            return Err(InvalidParameter::new("modes", "0", "must be >= 1"));
         }
         if xs.is_empty() || ys.is_empty() {
-            return Err(GrfError::InvalidParameter {
-                field: "resolution",
-                value: "0".into(),
-                allowed: "the grid must have at least one point per direction",
-            });
+            return Err(InvalidParameter::new("resolution", "0", "the grid must have at least one point per direction"));
         }
         let basis_x = Mat::from_fn(xs.len(), modes, |i, k| cosine_eigenfunction(k, xs[i]));
         let basis_y_t = Mat::from_fn(modes, ys.len(), |l, j| cosine_eigenfunction(l, ys[j]));
@@ -65,13 +58,9 @@ impl CosineGrf2d {
 
     /// Sampler on the `s × s` node grid `x_i = i/(s−1)` (boundary nodes included), with `s` modes
     /// per direction, as FNO samples on its solver grid.
-    pub fn on_node_grid(params: GrfParams, s: usize) -> Result<Self, GrfError> {
+    pub fn on_node_grid(params: GrfParams, s: usize) -> Result<Self, InvalidParameter> {
         if s < 2 {
-            return Err(GrfError::InvalidParameter {
-                field: "resolution",
-                value: s.to_string(),
-                allowed: "must be >= 2",
-            });
+            return Err(InvalidParameter::new("resolution", s, "must be >= 2"));
         }
         let xs = node_grid(s);
         Self::new(params, &xs, &xs, s)

@@ -13,20 +13,7 @@ pub use periodic::{PeriodicGrf1d, PeriodicGrf2d, PeriodicGrfParams};
 
 use serde::{Deserialize, Serialize};
 
-/// Errors from building a random-field sampler with invalid parameters.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum GrfError {
-    /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: &'static str,
-        /// The offending value, formatted.
-        value: String,
-        /// The allowed range, in words.
-        allowed: &'static str,
-    },
-}
+use crate::InvalidParameter;
 
 /// Parameters of a Matérn-like Gaussian random field `N(0, scale² (−Δ + τ²)^(−α))`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,28 +39,16 @@ impl Default for GrfParams {
 
 impl GrfParams {
     /// Check every parameter, naming the first invalid one.
-    pub fn validate(&self) -> Result<(), GrfError> {
+    pub fn validate(&self) -> Result<(), InvalidParameter> {
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
-            return Err(GrfError::InvalidParameter {
-                field: "alpha",
-                value: self.alpha.to_string(),
-                allowed: "must be a finite number > 0",
-            });
+            return Err(InvalidParameter::new("alpha", self.alpha, "must be a finite number > 0"));
         }
         if !(self.tau.is_finite() && self.tau > 0.0) {
-            return Err(GrfError::InvalidParameter {
-                field: "tau",
-                value: self.tau.to_string(),
-                allowed: "must be a finite number > 0",
-            });
+            return Err(InvalidParameter::new("tau", self.tau, "must be a finite number > 0"));
         }
         if let Some(s) = self.scale {
             if !(s.is_finite() && s > 0.0) {
-                return Err(GrfError::InvalidParameter {
-                    field: "scale",
-                    value: s.to_string(),
-                    allowed: "must be a finite number > 0",
-                });
+                return Err(InvalidParameter::new("scale", s, "must be a finite number > 0"));
             }
         }
         Ok(())

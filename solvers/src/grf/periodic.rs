@@ -16,7 +16,7 @@
 //!
 //! Both evaluate on the grid `x_j = j/s` (the right end is the left end) with one FFT per sample.
 
-use super::GrfError;
+use crate::InvalidParameter;
 use rand::Rng;
 use rand_distr::StandardNormal;
 use rustfft::num_complex::Complex64;
@@ -51,12 +51,12 @@ impl PeriodicGrfParams {
     }
 
     /// Check every parameter, naming the first invalid one.
-    pub fn validate(&self) -> Result<(), GrfError> {
+    pub fn validate(&self) -> Result<(), InvalidParameter> {
         let check = |field: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(GrfError::InvalidParameter { field, value: v.to_string(), allowed: "must be a finite number > 0" })
+                Err(InvalidParameter::new(field, v, "must be a finite number > 0"))
             }
         };
         check("alpha", self.alpha)?;
@@ -89,13 +89,9 @@ pub fn fft_frequency(i: usize, n: usize) -> i64 {
     }
 }
 
-fn check_points(n: usize, min: usize) -> Result<(), GrfError> {
+fn check_points(n: usize, min: usize) -> Result<(), InvalidParameter> {
     if n < min {
-        return Err(GrfError::InvalidParameter {
-            field: "resolution",
-            value: n.to_string(),
-            allowed: "must be >= 4 grid points",
-        });
+        return Err(InvalidParameter::new("resolution", n, "must be >= 4 grid points"));
     }
     Ok(())
 }
@@ -119,7 +115,7 @@ impl std::fmt::Debug for PeriodicGrf1d {
 
 impl PeriodicGrf1d {
     /// Sampler on `n ≥ 4` points.
-    pub fn new(params: PeriodicGrfParams, n: usize) -> Result<Self, GrfError> {
+    pub fn new(params: PeriodicGrfParams, n: usize) -> Result<Self, InvalidParameter> {
         params.validate()?;
         check_points(n, 4)?;
         let modes = n / 2 - 1;
@@ -180,7 +176,7 @@ impl std::fmt::Debug for PeriodicGrf2d {
 
 impl PeriodicGrf2d {
     /// Sampler on the `s × s` grid, `s ≥ 4`.
-    pub fn new(params: PeriodicGrfParams, s: usize) -> Result<Self, GrfError> {
+    pub fn new(params: PeriodicGrfParams, s: usize) -> Result<Self, InvalidParameter> {
         params.validate()?;
         check_points(s, 4)?;
         let mut amplitudes = Vec::with_capacity(s * s);

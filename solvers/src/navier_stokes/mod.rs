@@ -23,7 +23,8 @@ pub use primitive::{PrimitiveFields, PrimitiveSolver};
 pub use solver::{vorticity_diagnostics, NavierStokesSolver, Trajectory, VorticityDiagnostics};
 
 
-use crate::grf::{GrfError, PeriodicGrf2d, PeriodicGrfParams};
+use crate::grf::{PeriodicGrf2d, PeriodicGrfParams};
+use crate::InvalidParameter;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -31,18 +32,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum NavierStokesError {
     /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is invalid: {allowed}")]
-    InvalidParameter {
-        /// Name of the parameter as the user spells it.
-        field: &'static str,
-        /// The offending value, formatted.
-        value: String,
-        /// The allowed range, in words.
-        allowed: &'static str,
-    },
-    /// The initial-condition random field is invalid.
-    #[error("initial condition: {0}")]
-    Grf(#[from] GrfError),
+    #[error(transparent)]
+    InvalidParameter(#[from] InvalidParameter),
     /// The solution blew up (non-finite values or a CFL number above the limit).
     #[error(
         "navier-stokes blew up at t = {time} ({reason}); viscosity = {viscosity}, time_step = {time_step}, \
@@ -169,7 +160,7 @@ impl Default for NavierStokesConfig {
 }
 
 fn invalid(field: &'static str, value: impl ToString, allowed: &'static str) -> NavierStokesError {
-    NavierStokesError::InvalidParameter { field, value: value.to_string(), allowed }
+    InvalidParameter::new(field, value, allowed).into()
 }
 
 impl NavierStokesConfig {
@@ -203,7 +194,7 @@ impl NavierStokesConfig {
         if (self.final_time / self.time_step) > 1e9 {
             return Err(invalid("time_step", self.time_step, "final_time / time_step must be <= 1e9"));
         }
-        self.initial.validate()?;
+        self.initial.validate().map_err(|e| e.within("initial"))?;
         Ok(())
     }
 

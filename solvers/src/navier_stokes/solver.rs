@@ -5,6 +5,7 @@ use super::fft2::Fft2Plan;
 use super::{NavierStokesConfig, NavierStokesError, TimeScheme};
 use crate::etdrk4::{Etdrk4Coefficients, Etdrk4Stages};
 use crate::grf::periodic::fft_frequency;
+use crate::InvalidParameter;
 use rustfft::num_complex::Complex64;
 use std::f64::consts::PI;
 
@@ -212,18 +213,10 @@ impl NavierStokesSolver {
         let s = cfg.resolution;
         let n = s * s;
         if w0.len() != n {
-            return Err(NavierStokesError::InvalidParameter {
-                field: "initial vorticity",
-                value: format!("{} values", w0.len()),
-                allowed: "must hold resolution² values",
-            });
+            return Err(InvalidParameter::new("initial vorticity", format!("{} values", w0.len()), "must hold resolution² values").into());
         }
         if let Some(v) = w0.iter().find(|v| !v.is_finite()) {
-            return Err(NavierStokesError::InvalidParameter {
-                field: "initial vorticity",
-                value: v.to_string(),
-                allowed: "every value must be finite",
-            });
+            return Err(InvalidParameter::new("initial vorticity", v, "every value must be finite").into());
         }
         let times = cfg.times();
         let m = cfg.stored_resolution();

@@ -48,12 +48,9 @@ pub(crate) trait Stepper {
     fn state_and_scratch(&mut self) -> (&[f64], &[f64], &mut [f64], &mut [f64]);
 }
 
+/// `allowed` completes "must be ...".
 fn invalid(field: &'static str, value: impl ToString, allowed: &str) -> OdeError {
-    OdeError::InvalidInput {
-        field,
-        value: value.to_string(),
-        allowed: allowed.to_string(),
-    }
+    crate::InvalidParameter::new(field, value, format!("must be {allowed}")).into()
 }
 
 /// Check every argument of a solve; typed errors name the field, value and allowed range.

@@ -136,15 +136,8 @@ pub enum OdeError {
         state_norm: f64,
     },
     /// An argument is out of its allowed range.
-    #[error("invalid {field} = {value}: allowed {allowed}")]
-    InvalidInput {
-        /// Name of the argument.
-        field: &'static str,
-        /// Its value, as text.
-        value: String,
-        /// The allowed range, in words.
-        allowed: String,
-    },
+    #[error(transparent)]
+    InvalidParameter(#[from] crate::InvalidParameter),
 }
 
 /// Settings of one solve. `Default` gives rtol = 1e-6, atol = 1e-9, no step limits beyond
@@ -243,11 +236,7 @@ impl Method {
         Method::ALL
             .into_iter()
             .find(|m| m.name() == name)
-            .ok_or_else(|| OdeError::InvalidInput {
-                field: "method",
-                value: name.to_string(),
-                allowed: "one of dopri5, dop853, rk4, rosenbrock23".into(),
-            })
+            .ok_or_else(|| crate::InvalidParameter::new("method", name, "must be one of dopri5, dop853, rk4, rosenbrock23").into())
     }
 }
 

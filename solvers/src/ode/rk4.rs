@@ -54,11 +54,7 @@ impl Rk4 {
         out: &mut [f64],
     ) -> Result<Stats, OdeError> {
         if opts.fixed_step.is_none() {
-            return Err(OdeError::InvalidInput {
-                field: "fixed_step",
-                value: "None".into(),
-                allowed: "a step size > 0 (RK4 has no error estimator)".into(),
-            });
+            return Err(crate::InvalidParameter::new("fixed_step", "None", "must be a step size > 0 (RK4 has no error estimator)").into());
         }
         drive(self, rhs, params, t0, y0, t_eval, opts, out)
     }

@@ -1,15 +1,15 @@
-//! `oplab generate <problem>`: options every problem shares, and the common run path.
-
-mod grf;
-mod ode;
-mod pde;
+//! `oplab generate <problem>`: one subcommand per problem of the registry
+//! (`oplab_datasets::problems::visit_all`), each with the options every problem shares and the
+//! problem's own, and one run path for all of them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
-use clap::{Args, Subcommand, ValueEnum};
-use oplab_datasets::{GenerationSettings, Precision, Problem, RunOptions, Shard};
+use anyhow::{anyhow, Result};
+use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand, ValueEnum};
+use oplab_datasets::export::ExportLayout;
+use oplab_datasets::problems::{self, Visitor};
+use oplab_datasets::{resolve_config, Export, GenerationSettings, Precision, Problem, ProblemModule, RunOptions, Shard};
 
 use crate::config::GenerationConfigFile;
 use crate::progress::Bar;
@@ -19,57 +19,95 @@ use crate::progress::Bar;
 #[command(after_help = "Examples:\n  oplab generate grf --n 64 --resolution 128 --out grf.h5\n  oplab generate grf --help")]
 pub struct GenerateArgs {
     #[command(subcommand)]
-    pub problem: GenerateProblem,
+    pub problem: ProblemCommand,
 }
 
-/// The problems `oplab generate` knows.
-#[derive(Debug, Subcommand)]
-pub enum GenerateProblem {
-    /// 2-D Gaussian random field N(0, τ^(2α−2)(−Δ+τ²)^(−α)) on the unit square (FNO's Darcy GRF).
-    #[command(after_help = grf::EXAMPLES)]
-    Grf(grf::GrfArgs),
-    /// Trajectories of one ODE system (Lorenz-63, Rössler, ... see --system) with PROSE tokens.
-    #[command(after_help = ode::ODE_EXAMPLES)]
-    Ode(ode::OdeArgs),
-    /// PROSE's mixture of chaotic ODE systems: ±10 % parameters, U[-2,2] initial states, t in [0,6].
-    #[command(name = "prose-ode", after_help = ode::PROSE_EXAMPLES)]
-    ProseOde(ode::ProseOdeArgs),
-    /// Darcy flow −∇·(a∇u) = 1 with a thresholded GRF coefficient (FNO's piececonst data).
-    #[command(after_help = pde::DARCY_EXAMPLES)]
-    Darcy(pde::DarcyArgs),
-    /// Poisson −Δu = f with GRF forcing, u = 0 on the boundary.
-    #[command(after_help = pde::POISSON_EXAMPLES)]
-    Poisson(pde::PoissonArgs),
-    /// Helmholtz −Δu − k²(x)u = f with a random wave speed (MgNO-style).
-    #[command(after_help = pde::HELMHOLTZ_EXAMPLES)]
-    Helmholtz(pde::HelmholtzArgs),
-    /// Viscous Burgers on the periodic interval from a GRF initial condition (FNO's data).
-    #[command(after_help = pde::BURGERS_EXAMPLES)]
-    Burgers(pde::BurgersArgs),
-    /// 2-D Navier–Stokes vorticity on the torus, FNO's forcing and scheme.
-    #[command(name = "navier-stokes", after_help = pde::NS_EXAMPLES)]
-    NavierStokes(pde::NavierStokesArgs),
-    /// 1-D linear advection (PDEBench), exact spectral shift.
-    #[command(after_help = pde::ADVECTION_EXAMPLES)]
-    Advection(pde::AdvectionArgs),
-    /// 1-D Fisher–KPP reaction–diffusion (PDEBench), Strang splitting.
-    #[command(name = "reaction-diffusion", after_help = pde::REACDIFF_EXAMPLES)]
-    ReactionDiffusion(pde::ReactionDiffusionArgs),
+/// The chosen problem and its parsed options.
+#[derive(Debug)]
+pub struct ProblemCommand {
+    name: String,
+    matches: ArgMatches,
+}
+
+/// `oplab generate <name>` for problem `P`: the shared options, then its own, then its help
+/// texts (set last: an options struct's doc comment would otherwise become the command's about).
+fn problem_command<P: ProblemModule>() -> Command {
+    let command = P::Args::augment_args(CommonArgs::augment_args(Command::new(P::NAME)));
+    command.about(P::ABOUT).long_about(None).after_help(P::EXAMPLES)
+}
+
+impl Subcommand for ProblemCommand {
+    fn augment_subcommands(command: Command) -> Command {
+        struct AddSubcommands(Command);
+        impl Visitor for AddSubcommands {
+            fn visit<P: ProblemModule>(&mut self) {
+                self.0 = std::mem::take(&mut self.0).subcommand(problem_command::<P>());
+            }
+        }
+        let mut add = AddSubcommands(command);
+        problems::visit_all(&mut add);
+        add.0
+    }
+
+    fn augment_subcommands_for_update(command: Command) -> Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        problems::find(name).is_some()
+    }
+}
+
+impl FromArgMatches for ProblemCommand {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        match matches.subcommand() {
+            Some((name, sub)) => Ok(ProblemCommand { name: name.to_string(), matches: sub.clone() }),
+            None => Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand)),
+        }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 pub fn run(args: GenerateArgs) -> Result<ExitCode> {
-    match args.problem {
-        GenerateProblem::Grf(a) => grf::run(a),
-        GenerateProblem::Ode(a) => ode::run_ode(a),
-        GenerateProblem::ProseOde(a) => ode::run_prose(a),
-        GenerateProblem::Darcy(a) => pde::run_darcy(a),
-        GenerateProblem::Poisson(a) => pde::run_poisson(a),
-        GenerateProblem::Helmholtz(a) => pde::run_helmholtz(a),
-        GenerateProblem::Burgers(a) => pde::run_burgers(a),
-        GenerateProblem::NavierStokes(a) => pde::run_navier_stokes(a),
-        GenerateProblem::Advection(a) => pde::run_advection(a),
-        GenerateProblem::ReactionDiffusion(a) => pde::run_reaction_diffusion(a),
+    struct Run<'a> {
+        command: &'a ProblemCommand,
+        result: Option<Result<ExitCode>>,
     }
+    impl Visitor for Run<'_> {
+        fn visit<P: ProblemModule>(&mut self) {
+            if self.result.is_none() && P::NAME == self.command.name {
+                self.result = Some(run_problem::<P>(&self.command.matches));
+            }
+        }
+    }
+    let mut run = Run { command: &args.problem, result: None };
+    problems::visit_all(&mut run);
+    run.result.unwrap_or_else(|| Err(anyhow!("problem = {} is invalid: not a registered problem", args.problem.name)))
+}
+
+/// The one run path of every problem: settings and the problem's configuration from defaults,
+/// then the `--config` file, then the flags; then the native file, and the export if asked for.
+fn run_problem<P: ProblemModule>(matches: &ArgMatches) -> Result<ExitCode> {
+    let common = CommonArgs::from_arg_matches(matches)?;
+    let args = P::Args::from_arg_matches(matches)?;
+    let export = match common.layout.export() {
+        None => None,
+        Some(layout) => {
+            let exporter = P::exporter(layout).ok_or_else(|| problems::unsupported_layout(layout, P::NAME))?;
+            let out = common.out.clone().unwrap_or_else(|| format!("{}.{}", P::NAME, layout.extension()).into());
+            Some(Export { out, layout, exporter })
+        }
+    };
+    let file = common.config_file()?;
+    let settings = common.settings(P::NAME, file.as_ref())?;
+    let table = file.as_ref().map(|f| f.problem_table(P::NAME)).transpose()?.flatten();
+    let config = resolve_config(table, &args).map_err(|e| anyhow!("config table [{}]: {e}", P::NAME))?;
+    let problem = P::new(config)?;
+    common.run(&problem, &settings, export.as_ref())
 }
 
 /// Set once this process has initialised MPI: from then on each rank reports its own errors.
@@ -91,6 +129,17 @@ pub enum Layout {
     Fno,
     /// PDEBench's HDF5 layout.
     Pdebench,
+}
+
+impl Layout {
+    /// The export layout, `None` for the native one.
+    fn export(self) -> Option<ExportLayout> {
+        match self {
+            Layout::Native => None,
+            Layout::Fno => Some(ExportLayout::Fno),
+            Layout::Pdebench => Some(ExportLayout::Pdebench),
+        }
+    }
 }
 
 /// Options shared by every `generate` problem.
@@ -155,18 +204,6 @@ impl CommonArgs {
         self.config.as_deref().map(GenerationConfigFile::load).transpose()
     }
 
-    /// Settings and the problem's config table: flags over `--config` over defaults. Callers then
-    /// apply their problem-specific flags to the returned config.
-    pub fn resolve<T: serde::de::DeserializeOwned + Default>(&self, problem: &str) -> Result<(GenerationSettings, T)> {
-        let file = self.config_file()?;
-        let settings = self.settings(problem, file.as_ref())?;
-        let config = match &file {
-            Some(f) => f.problem(problem)?,
-            None => T::default(),
-        };
-        Ok((settings, config))
-    }
-
     /// Generation settings: flags over the config file over defaults.
     pub fn settings(&self, problem: &str, file: Option<&GenerationConfigFile>) -> Result<GenerationSettings> {
         let mut s = match file {
@@ -189,17 +226,8 @@ impl CommonArgs {
         Ok(s)
     }
 
-    /// Refuse layouts a problem cannot export.
-    pub fn require_layout(&self, problem: &str, supported: &[Layout]) -> Result<()> {
-        if !supported.contains(&self.layout) {
-            let names: Vec<String> = supported.iter().map(|l| format!("{l:?}").to_lowercase()).collect();
-            bail!("layout = {:?} is invalid for {problem}: allowed: {}", self.layout, names.join(", "));
-        }
-        Ok(())
-    }
-
-    /// Where and how the native file of `problem` is written.
-    pub fn run_options(&self, problem: &dyn Problem) -> Result<RunOptions> {
+    /// Where and how the native file of `problem` is written: `--out`, or `<problem>.h5`.
+    fn run_options(&self, problem: &dyn Problem) -> Result<RunOptions> {
         let shard = match &self.shard {
             Some(s) => s.parse::<Shard>()?,
             None => Shard::WHOLE,
@@ -208,23 +236,46 @@ impl CommonArgs {
         Ok(RunOptions { out, shard, threads: self.threads, block_size: self.block_size, force: self.force })
     }
 
-    /// Run the generation of `problem` with these options and print a one-line summary.
-    pub fn run(&self, problem: &dyn Problem, settings: &GenerationSettings) -> Result<ExitCode> {
+    /// Generate `problem` with these options, and write `export` from the native file when given;
+    /// print a one-line summary (and one for the export).
+    fn run(&self, problem: &dyn Problem, settings: &GenerationSettings, export: Option<&Export>) -> Result<ExitCode> {
         let opts = self.run_options(problem)?;
         #[cfg(feature = "mpi")]
         if oplab_datasets::distributed::launched_under_mpi() {
-            return self.run_mpi(problem, settings, &opts);
+            return self.run_mpi(problem, settings, &opts, export);
         }
-        let summary = oplab_datasets::generate(problem, settings, &opts, &Bar::new(self.quiet))?;
-        self.print_summary(&summary);
+        let bar = Bar::new(self.quiet);
+        let summary = match export {
+            None => oplab_datasets::generate(problem, settings, &opts, &bar)?,
+            Some(export) => oplab_datasets::generate_exported(problem, settings, &opts, export, &bar)?,
+        };
+        self.print_summary(&summary, export);
         Ok(ExitCode::SUCCESS)
     }
 
-    /// The distributed path: every rank runs this; only rank 0 shows progress and the summary.
+    /// The distributed path: every rank runs this; only rank 0 shows progress and the summary, and
+    /// writes the export.
     #[cfg(feature = "mpi")]
-    fn run_mpi(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions) -> Result<ExitCode> {
+    fn run_mpi(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, export: Option<&Export>) -> Result<ExitCode> {
         use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
         use mpi::traits::Communicator;
+        let opts = match export {
+            None => opts.clone(),
+            Some(export) => {
+                let opts = export.native_options(opts);
+                // Every rank finds the same answer; a refusal is reported by rank 0 alone, as
+                // for any error found before MPI starts.
+                if export.is_complete(problem, settings, &opts)? {
+                    let range = opts.shard.range(settings.n);
+                    let started = std::time::Instant::now();
+                    if oplab_datasets::distributed::launcher_rank().is_none_or(|rank| rank == 0) {
+                        self.print_summary(&oplab_datasets::RunSummary::already_complete(&export.out, range.end - range.start, started), Some(export));
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                opts
+            }
+        };
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
         MPI_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         let world = universe.world();
@@ -234,21 +285,23 @@ impl CommonArgs {
         };
         let rank0 = world.rank() == 0;
         let bar = Bar::new(self.quiet || !rank0);
-        let summary = generate_mpi(&world, problem, settings, opts, finish, &bar)?;
+        let summary = generate_mpi(&world, problem, settings, &opts, finish, &bar)?;
         if let Some(summary) = summary {
-            self.print_summary(&summary);
+            if let Some(export) = export {
+                export.write()?;
+            }
+            self.print_summary(&summary, export);
         }
         Ok(ExitCode::SUCCESS)
     }
 
-    fn print_summary(&self, summary: &oplab_datasets::RunSummary) {
-        if summary.already_complete {
-            if !self.quiet {
-                eprintln!("{} is already complete ({} samples, same config); nothing to do", summary.path.display(), summary.samples);
-            }
+    fn print_summary(&self, summary: &oplab_datasets::RunSummary, export: Option<&Export>) {
+        if self.quiet {
             return;
         }
-        if !self.quiet {
+        if summary.already_complete {
+            eprintln!("{} is already complete ({} samples, same config); nothing to do", summary.path.display(), summary.samples);
+        } else {
             let secs = summary.elapsed.as_secs_f64();
             eprintln!(
                 "wrote {}: {} samples ({} generated now) in {:.2} s, {:.1} samples/s",
@@ -258,6 +311,10 @@ impl CommonArgs {
                 secs,
                 summary.generated as f64 / secs.max(1e-9)
             );
+        }
+        // A summary naming the export itself says it was already complete: nothing was exported.
+        if let Some(export) = export.filter(|e| summary.path != e.out) {
+            eprintln!("exported {} ({:?} layout)", export.out.display(), export.layout);
         }
     }
 }
