@@ -71,12 +71,19 @@ fn parse_named<T: Named, E: serde::de::Error>(name: &str, auto: bool) -> Result<
     T::from_name(name).ok_or_else(|| E::custom(allowed::<T>(auto)))
 }
 
-impl<T: Named> Serialize for Choice<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self {
+impl<T: Named> Choice<T> {
+    /// `auto` or the fixed value's name, as in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
             Choice::Auto => "auto",
             Choice::Fixed(v) => v.name(),
-        })
+        }
+    }
+}
+
+impl<T: Named> Serialize for Choice<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -92,10 +99,7 @@ impl<'de, T: Named> Deserialize<'de> for Choice<T> {
 
 impl<T: Named> fmt::Display for Choice<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Choice::Auto => "auto",
-            Choice::Fixed(v) => v.name(),
-        })
+        f.write_str(self.name())
     }
 }
 

@@ -121,7 +121,7 @@ mod tests {
         let taps = BackendOptions { conv_wgrad: Choice::Fixed(WgradKind::Taps), gelu: Gelu::Burn, ..Default::default() };
         let inside = with_options(&taps, || {
             let other = std::thread::spawn(|| (exact_gelu(), conv_plan::<Flex>().wgrad)).join().unwrap();
-            let nested = with_grad_path(ConvGradPath::Stock, || conv_plan::<Flex>());
+            let nested = with_grad_path(ConvGradPath::Stock, conv_plan::<Flex>);
             (conv_plan::<Flex>(), nested, exact_gelu(), other)
         });
         assert_eq!(inside.0.path, ConvGradPath::Tuned);
