@@ -758,8 +758,7 @@ fn time_ms<B: Backend, R>(device: &B::Device, warmup: usize, reps: usize, mut f:
 }
 
 /// Calls of one layer queued before each sync in the layer table: one call per sync would time the
-/// sync's own latency (wall times then came in steps of about 0.2 ms on the H200), not the
-/// kernels.
+/// sync's own latency (wall times then come in coarse steps), not the kernels.
 const LAYER_QUEUE: usize = 10;
 
 /// Median milliseconds per call over `reps` runs of `queue` back-to-back calls of `f` and one

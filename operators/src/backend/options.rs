@@ -156,10 +156,9 @@ named_enum! {
     /// optimises and launches; that pays off where many small elementwise operations fuse (FNO's
     /// spectral layers), and costs host time where nearly every operation is a convolution that
     /// cannot fuse (MgNO: about 700 kernels per training step, each then passing through the
-    /// fusion server as well as cubecl's). Measured on an H200 (session 7, `bench/RESULTS.md`, one
-    /// call): MgNO's 64² step took 15.2 ms with fusion (burn's Adam, cubecl's default pool),
-    /// 13.2 ms without it (fused Adam) and 10.8 ms without it from the persistent pool
-    /// ([`MemoryPool::Persistent`]); FNO's 256² step 9.5 ms with fusion against 14.2 ms without.
+    /// fusion server as well as cubecl's). Measured side by side in one GPU call
+    /// (`bench/RESULTS.md`): MgNO's step is faster without fusion (more so from the persistent
+    /// pool, [`MemoryPool::Persistent`]), FNO's faster with it.
     /// `auto` is therefore [`CudaFlavor::Direct`] for convolutional models (MgNO) and
     /// [`CudaFlavor::Fusion`] otherwise ([`super::select::cuda_flavor`]).
     pub enum CudaFlavor {
@@ -175,11 +174,11 @@ named_enum! {
     ///
     /// cubecl's default pool carves tensors out of shared pages and searches and coalesces those
     /// pages on every allocation, on the thread that also launches the kernels. A training step of
-    /// MgNO allocates about a thousand tensors; on an H200 host profile (session 7) that search
-    /// was the largest single cost of the launching thread. The persistent pool keeps buckets of
+    /// MgNO allocates about a thousand tensors; in a host profile of GPU training steps that
+    /// search was the largest single cost of the launching thread. The persistent pool keeps buckets of
     /// equal sizes, so an allocation is one hash lookup; it never returns memory to the device,
-    /// which a training loop (the same shapes every step) does not need. Measured MgNO 64² step
-    /// without fusion: 13.2 ms with the default pool, 10.8 ms with the persistent one.
+    /// which a training loop (the same shapes every step) does not need; MgNO's step without
+    /// fusion measured about a fifth faster with it.
     #[derive(Default)]
     pub enum MemoryPool {
         /// Every allocation from cubecl's persistent pool, unless a `cubecl.toml` (of the working
@@ -257,8 +256,8 @@ named_enum! {
         /// the mode mixing (5 products per layer instead of 16). Fewer, larger launches for a GPU,
         /// where these small products are bound by launch overhead; on the 2-core CPU (FNO 64²,
         /// batch 8) the forward is 6 % and the training step 10 % slower (`gpu_bench --only
-        /// breakdown`); on an H200 the FNO 64² training step went from 10.9 to 6.7 ms (the CUDA
-        /// default since).
+        /// breakdown`); on the GPU the FNO 64² training step took about 40 % less time, so it is
+        /// the CUDA default.
         Stacked = "stacked",
     }
 }

@@ -62,8 +62,8 @@ fn weighted_sq_norm<B: Backend>(x: Tensor<B, 4>, weights: Option<&Tensor<B, 2>>)
 /// factors near √l: first over `r` (b·q sums of r strided terms), then over `q`.
 ///
 /// Why: without burn's autotuner, its CUDA reduction gives each output one unit that adds the
-/// whole axis in turn, so one sum over a 256² sample took about 0.5 ms on the H200 (most of the
-/// reduction time of an MgNO training step, cubecl's profile log, session 6); two stages of
+/// whole axis in turn, so one sum over a 256² sample was most of the reduction time of an MgNO
+/// training step (cubecl's kernel profile); two stages of
 /// ~256 terms keep every unit's serial work short. The order of the additions is fixed by the
 /// shape, so results stay deterministic.
 pub fn sum_per_sample<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 1> {

@@ -2,16 +2,16 @@
 //!
 //! burn's `Adam` records about ten tensor operations per parameter tensor and step (moment
 //! updates, bias corrections, square root, division, the update); on a GPU each is CPU-side
-//! recording work, and for MgNO (≈ 150 parameter tensors) Adam plus gradient bookkeeping measured
-//! 6.3 of the 20.8 ms of a 64² training step on an H200 (`bench/RESULTS.md`, session 4).
+//! recording work, and for MgNO (≈ 150 parameter tensors) Adam plus gradient bookkeeping was
+//! about a third of a 64² training step on the GPU (the step breakdown of `gpu_bench`).
 //! [`FusedAdam`] does the same step as one operation per parameter tensor through
 //! [`OptimBackend::adam_step_kernel`] (CUDA: `backend::cuda::adam`), and is burn's own `Adam`
 //! everywhere else: same formulas, same L2 weight decay, and the same state record
 //! (`AdamState`), so checkpoints of either resume with the other.
 //!
-//! On by default where the backend has the kernel (CUDA), since session 7: without burn's fusion
-//! layer (how MgNO trains on CUDA) burn's Adam launches each of its operations separately, and the
-//! MgNO step measured 24.8 ms at 64² with it against 18.2 ms with the fused step (H200, same call).
+//! On by default where the backend has the kernel (CUDA): without burn's fusion layer (how MgNO
+//! trains on CUDA) burn's Adam launches each of its operations separately, and the MgNO step was
+//! measured about a third slower with it than with the fused step (`bench/RESULTS.md`).
 //! The run's option `adam = "burn"` asks for burn's `Adam` everywhere; on a backend without the
 //! kernel every step is burn's `Adam` anyway.
 

@@ -71,10 +71,9 @@ macro_rules! fused_kernel_backend {
 fused_kernel_backend!(
     /// CUDA through cubecl (with fusion; `Fusion<CubeBackend<CudaRuntime, f32, i32, u8>>`): the
     /// backend the fast path exists for. Its dedicated kernels run every convolution, forward and
-    /// backward, and FNO uses the stacked spectral layout. Measured on an H200 (`bench/RESULTS.md`,
-    /// session 4): with them the MgNO training step went from 88.5 to 21.9 ms at 64² and from 164
-    /// to 43 ms at 256², and the weight gradient stays within 1.6e-5 of burn's stock one where the
-    /// split-K GEMM was 2e-4 off.
+    /// backward, and FNO uses the stacked spectral layout. With them the MgNO training step took
+    /// about a quarter of the time of burn's own convolutions (`bench/RESULTS.md`), and the weight
+    /// gradient stays within 1.6e-5 of burn's stock one where a split-K GEMM was 2e-4 off.
     burn::backend::Cuda,
     cubecl::cuda::CudaRuntime,
     u8

@@ -350,8 +350,8 @@ const POINTWISE_STAGE_BATCH: usize = 2;
 /// input as `[pixel][channel]` vectors of four (odd row strides, so the distinct vectors a warp
 /// reads fall in distinct banks); then per pixel a unit reads one vector of each and does 16
 /// products. Why not [`wgrad_partial_kernel`] with a 1×1 window: its unit owns one input channel,
-/// so each pixel cost as many loads as products (H200: 0.44 ms per FNO layer at 256², batch 8,
-/// against 0.03 ms for the data it reads).
+/// so each pixel cost as many loads as products (measured about 15× the time of reading its
+/// data once, for an FNO layer at 256²).
 #[cube(launch_unchecked)]
 pub fn wgrad_pointwise_kernel<F: Float>(
     x: &Tensor<F>,
@@ -468,7 +468,7 @@ pub const SUM_IN_FLIGHT: usize = 4;
 /// [`SUM_IN_FLIGHT`] running sums, and row 0 then adds the rows' sums in order (a fixed order:
 /// the same bits on every run). Why not one unit per entry, as before: a 24→24 3×3 layer has
 /// n = 5184 entries and about a thousand slabs, which left about one warp per SM waiting on a
-/// thousand loads in turn (H200: 34 µs per call, 4 ms of a 256² MgNO step).
+/// thousand loads in turn (about a fifth of a 256² MgNO step, summed over its layers).
 #[cube(launch_unchecked)]
 pub fn wgrad_sum_kernel<F: Float>(partial: &Tensor<F>, out: &mut Tensor<F>, slabs: usize) {
     let n = out.len();

@@ -3,8 +3,8 @@
 //!
 //! Why: on that backend every tensor operation is its own kernel, and burn composes the GELU and
 //! its gradient from about twenty element-wise operations, each a pass over a
-//! `[batch, 24, 256, 256]` tensor at MgNO's largest grid (session-8 profile of an MgNO 256²
-//! step, `bench/RESULTS.md`). A fusion backend fuses the composition itself and keeps it.
+//! `[batch, 24, 256, 256]` tensor at MgNO's largest grid (a kernel profile of the MgNO 256²
+//! step showed them). A fusion backend fuses the composition itself and keeps it.
 //!
 //! Checked against an f64 evaluation on wgpu (Mesa lavapipe) by `bench/operators/conv_kernel_check`;
 //! on CUDA, `gpu_bench --only check` compares the training step's gradients with the composition.
