@@ -1,6 +1,6 @@
 //! A reused integrator allocates nothing during a solve (stage buffers are preallocated, the
-//! symbolic tape evaluates on the stack). Counted with a wrapping global allocator; this file
-//! is its own test binary, and its single test keeps other threads from interfering.
+//! symbolic tape evaluates on the stack). Counted with a wrapping global allocator, which
+//! counts the calling thread's allocations only.
 
 use oplab_solvers::ode::{Integrator, Method, SolveOptions};
 use oplab_solvers::systems;

@@ -1,6 +1,6 @@
 //! The spectral time loops allocate nothing: a solve with ten times as many steps (same stored
-//! times) makes exactly as many allocations. Counted with a wrapping global allocator; this file
-//! is its own test binary, and its single test keeps other threads from interfering.
+//! times) makes exactly as many allocations. Counted with a wrapping global allocator, which
+//! counts the calling thread's allocations only.
 
 use oplab_solvers::burgers::{BurgersConfig, BurgersSolver};
 use oplab_solvers::navier_stokes::{NavierStokesConfig, NavierStokesSolver, TimeScheme};
