@@ -1,4 +1,5 @@
-//! Records the git commit for `oplab --version` and the `oplab_version` attribute of every file.
+//! Records the git commit for the `oplab_version` attribute of every file and for `oplab --version`
+//! (the oplab package takes it from here rather than computing it again).
 use std::process::Command;
 
 fn main() {

@@ -11,8 +11,9 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use commands::Command;
 
-/// Version line: crate version and the git commit it was built from.
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OPLAB_GIT_COMMIT"), ")");
+/// Version line: crate version and the git commit it was built from (oplab-datasets records
+/// the commit, for its files' `oplab_version` attribute too).
+const VERSION: &str = oplab_datasets::OPLAB_VERSION;
 
 /// Operator learning for scientific computing: reference solvers, HDF5 datasets, neural operators
 /// and validation reports.

@@ -40,9 +40,14 @@ pub struct Header {
     pub shard: Option<ShardInfo>,
 }
 
-/// The `oplab_version` attribute: crate version and git commit.
+/// Crate version and the git commit it was built from (recorded by this crate's build script),
+/// e.g. `0.1.0 (5cb4ad1e0f3a)`. One definition for `oplab --version` and the files' attribute,
+/// so the two always agree; the workspace shares one version number.
+pub const OPLAB_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OPLAB_GIT_COMMIT"), ")");
+
+/// The `oplab_version` attribute: [`OPLAB_VERSION`].
 pub fn oplab_version() -> String {
-    format!("{} ({})", env!("CARGO_PKG_VERSION"), option_env!("OPLAB_GIT_COMMIT").unwrap_or("unknown commit"))
+    OPLAB_VERSION.to_string()
 }
 
 /// Current UTC time as RFC 3339 (`2026-11-29T05:29:48Z`), without a date-time dependency.

@@ -34,7 +34,7 @@ pub use error::{DatasetError, InvalidParameter, Result};
 pub use generate::{
     existing_output, generate, generate_exported, resolved_config, thread_pool, Export, ExistingOutput, Plan, RunOptions, RunSummary,
 };
-pub use header::oplab_version;
+pub use header::{oplab_version, OPLAB_VERSION};
 pub use inspect::{inspect, Inspection};
 pub use merge::merge;
 pub use oplab_common::progress::{Progress, Silent};

@@ -15,9 +15,10 @@ pub(crate) fn error_norm(err: &[f64], y: &[f64], y_new: &[f64], rtol: f64, atol:
 
 /// Proportional–integral step-size controller (Hairer–Wanner, *Solving ODEs I*, §II.4; the
 /// `dopri5` form): `h_new = h · safety · err^(−α) · err_prev^β`, limited to
-/// `[min_factor, max_factor]`, with `h` never growing right after a rejection.
+/// `[min_factor, max_factor]`, with `h` never growing right after a rejection. (`pub` because
+/// [`super::driver::Stepper`] names it; it is not re-exported.)
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Controller {
+pub struct Controller {
     alpha: f64,
     beta: f64,
     safety: f64,

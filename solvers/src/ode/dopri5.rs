@@ -1,9 +1,9 @@
 //! Dormand–Prince 5(4) (Dormand & Prince 1980) with Shampine's 4th-order continuous
 //! extension, as in Hairer's `dopri5`: FSAL, 6 new evaluations per step.
 
-use super::control::{error_norm, Controller};
-use super::driver::{drive, Stepper};
-use super::{OdeError, Rhs, SolveOptions, Stats};
+use super::control::Controller;
+use super::driver::{Problem, Solver, StepState, Stepper};
+use super::Rhs;
 
 const C2: f64 = 1.0 / 5.0;
 const C3: f64 = 3.0 / 10.0;
@@ -46,177 +46,107 @@ const D6: f64 = -1453857185.0 / 822651844.0;
 const D7: f64 = 69997945.0 / 29380423.0;
 
 /// Dormand–Prince 5(4) integrator for states of a fixed dimension; reusable across solves.
+pub type Dopri5 = Solver<Dopri5Stages>;
+
+/// Dopri5's own buffers: its seven stages and the continuous extension of the last accepted
+/// step.
 #[derive(Debug, Clone)]
-pub struct Dopri5 {
-    dim: usize,
-    t: f64,
-    h: f64,
-    y: Vec<f64>,
-    y_new: Vec<f64>,
-    tmp: Vec<f64>,
+pub struct Dopri5Stages {
     k: [Vec<f64>; 7],
-    /// Continuous-extension coefficients of the last accepted step.
-    r: [Vec<f64>; 5],
-    t_old: f64,
+    /// Shampine's coefficients `r2..r5` of the last accepted step; `r1` is the state at its
+    /// start, [`StepState::y_old`].
+    r: [Vec<f64>; 4],
 }
 
-impl Dopri5 {
-    /// Allocate buffers for states of dimension `dim`.
-    pub fn new(dim: usize) -> Self {
-        let v = || vec![0.0; dim];
-        Dopri5 {
-            dim,
-            t: 0.0,
-            h: 0.0,
-            y: v(),
-            y_new: v(),
-            tmp: v(),
-            k: std::array::from_fn(|_| v()),
-            r: std::array::from_fn(|_| v()),
-            t_old: 0.0,
+impl Stepper for Dopri5Stages {
+    const ORDER: usize = 5;
+
+    fn new(dim: usize) -> Self {
+        Dopri5Stages {
+            k: std::array::from_fn(|_| vec![0.0; dim]),
+            r: std::array::from_fn(|_| vec![0.0; dim]),
         }
     }
 
-    /// Solve from `(t0, y0)`, writing the state at each `t_eval` time into `out`
-    /// (row-major `t_eval.len() × dim`). See [`super::Integrator::solve`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn solve<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        t0: f64,
-        y0: &[f64],
-        t_eval: &[f64],
-        opts: &SolveOptions,
-        out: &mut [f64],
-    ) -> Result<Stats, OdeError> {
-        drive(self, rhs, params, t0, y0, t_eval, opts, out)
-    }
-}
-
-impl Stepper for Dopri5 {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn order(&self) -> usize {
-        5
-    }
-    fn controller(&self) -> Controller {
+    fn controller() -> Controller {
         // dopri5's defaults: β = 0.04, factor limits [0.2, 10].
         Controller::new(4, 0.04, 0.2, 10.0)
     }
-    fn start<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        t0: f64,
-        y0: &[f64],
-        stats: &mut Stats,
-    ) {
-        self.t = t0;
-        self.y.copy_from_slice(y0);
-        rhs.eval(t0, &self.y, params, &mut self.k[0]);
-        stats.rhs_evals += 1;
+
+    fn start<R: Rhs + ?Sized>(&mut self, st: &StepState, p: &mut Problem<'_, R>) {
+        p.eval(st.t, &st.y, &mut self.k[0]);
     }
 
     #[inline]
-    fn try_step<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        h: f64,
-        opts: &SolveOptions,
-        stats: &mut Stats,
-    ) -> f64 {
-        let n = self.dim;
-        let t = self.t;
-        let y = &self.y;
-        let tmp = &mut self.tmp;
+    fn try_step<R: Rhs + ?Sized>(&mut self, st: &mut StepState, p: &mut Problem<'_, R>) -> f64 {
+        let (n, t, h) = (st.dim, st.t, st.h);
+        let y = &st.y;
+        let tmp = &mut st.tmp;
         let [k1, k2, k3, k4, k5, k6, k7] = &mut self.k;
         for i in 0..n {
             tmp[i] = y[i] + h * A21 * k1[i];
         }
-        rhs.eval(t + C2 * h, tmp, params, k2);
+        p.eval(t + C2 * h, tmp, k2);
         for i in 0..n {
             tmp[i] = y[i] + h * (A31 * k1[i] + A32 * k2[i]);
         }
-        rhs.eval(t + C3 * h, tmp, params, k3);
+        p.eval(t + C3 * h, tmp, k3);
         for i in 0..n {
             tmp[i] = y[i] + h * (A41 * k1[i] + A42 * k2[i] + A43 * k3[i]);
         }
-        rhs.eval(t + C4 * h, tmp, params, k4);
+        p.eval(t + C4 * h, tmp, k4);
         for i in 0..n {
             tmp[i] = y[i] + h * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]);
         }
-        rhs.eval(t + C5 * h, tmp, params, k5);
+        p.eval(t + C5 * h, tmp, k5);
         for i in 0..n {
             tmp[i] =
                 y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
         }
-        rhs.eval(t + h, tmp, params, k6);
-        let y_new = &mut self.y_new;
+        p.eval(t + h, tmp, k6);
+        let y_new = &mut st.y_new;
         for i in 0..n {
             y_new[i] = y[i] + h * (B1 * k1[i] + B3 * k3[i] + B4 * k4[i] + B5 * k5[i] + B6 * k6[i]);
         }
-        rhs.eval(t + h, y_new, params, k7);
-        stats.rhs_evals += 6;
+        p.eval(t + h, y_new, k7);
         for i in 0..n {
             tmp[i] =
                 h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
         }
-        self.h = h;
-        error_norm(tmp, y, y_new, opts.rtol, opts.atol)
+        p.error_norm(tmp, y, y_new)
     }
 
-    fn accept<R: Rhs + ?Sized>(
-        &mut self,
-        _rhs: &R,
-        _params: &[f64],
-        dense: bool,
-        _stats: &mut Stats,
-    ) {
-        let h = self.h;
-        if dense {
-            let [k1, _k2, k3, k4, k5, k6, k7] = &self.k;
-            let [r1, r2, r3, r4, r5] = &mut self.r;
-            for i in 0..self.dim {
-                let ydiff = self.y_new[i] - self.y[i];
-                let bspl = h * k1[i] - ydiff;
-                r1[i] = self.y[i];
-                r2[i] = ydiff;
-                r3[i] = bspl;
-                r4[i] = ydiff - h * k7[i] - bspl;
-                r5[i] = h
-                    * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
-            }
+    fn prepare_dense<R: Rhs + ?Sized>(&mut self, st: &mut StepState, _p: &mut Problem<'_, R>) {
+        let h = st.h;
+        let [k1, _k2, k3, k4, k5, k6, k7] = &self.k;
+        let [r2, r3, r4, r5] = &mut self.r;
+        for i in 0..st.dim {
+            let ydiff = st.y_new[i] - st.y[i];
+            let bspl = h * k1[i] - ydiff;
+            r2[i] = ydiff;
+            r3[i] = bspl;
+            r4[i] = ydiff - h * k7[i] - bspl;
+            r5[i] =
+                h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
         }
-        self.t_old = self.t;
-        self.t += h;
-        std::mem::swap(&mut self.y, &mut self.y_new);
+    }
+
+    fn accept(&mut self) {
+        // FSAL: the last stage is f at the new state.
         self.k.swap(0, 6);
     }
 
-    fn t(&self) -> f64 {
-        self.t
-    }
-    fn y(&self) -> &[f64] {
-        &self.y
-    }
     fn dydt(&self) -> &[f64] {
         &self.k[0]
     }
 
-    fn dense(&self, t: f64, out: &mut [f64]) {
-        let s = (t - self.t_old) / self.h;
+    fn dense(&self, st: &StepState, t: f64, out: &mut [f64]) {
+        let s = st.fraction(t);
         let s1 = 1.0 - s;
-        let [r1, r2, r3, r4, r5] = &self.r;
-        for i in 0..self.dim {
+        let r1 = &st.y_old;
+        let [r2, r3, r4, r5] = &self.r;
+        for i in 0..st.dim {
             out[i] = r1[i] + s * (r2[i] + s1 * (r3[i] + s * (r4[i] + s1 * r5[i])));
         }
-    }
-
-    fn state_and_scratch(&mut self) -> (&[f64], &[f64], &mut [f64], &mut [f64]) {
-        let [k1, _, _, _, _, _, k7] = &mut self.k;
-        (&self.y, k1, &mut self.tmp, k7)
     }
 }

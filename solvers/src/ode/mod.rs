@@ -20,6 +20,7 @@ mod rosenbrock;
 
 pub use dop853::Dop853;
 pub use dopri5::Dopri5;
+pub use driver::Solver;
 pub use ensemble::{solve_ensemble, EnsembleMember, EnsembleResult};
 pub use rk4::Rk4;
 pub use rosenbrock::Rosenbrock23;

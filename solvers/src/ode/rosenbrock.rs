@@ -9,31 +9,27 @@
 //! estimate `h/6 (k1 − 2 k2 + k3)`. The Jacobian comes from [`Rhs::jacobian`] when provided,
 //! else from forward differences; it is computed once per step (reused on rejection).
 
-use super::control::{error_norm, Controller};
-use super::driver::{drive, Stepper};
+use super::control::Controller;
+use super::driver::{Problem, Solver, StepState, Stepper};
 use super::linalg::{lu_factor, lu_solve};
-use super::{OdeError, Rhs, SolveOptions, Stats};
+use super::Rhs;
 
 const D: f64 = 0.292_893_218_813_452_4; // 1 / (2 + √2)
 const E32: f64 = 7.414_213_562_373_095; // 6 + √2
 
 /// Rosenbrock 2(3) integrator for states of a fixed dimension; reusable across solves.
+pub type Rosenbrock23 = Solver<Rosenbrock23Stages>;
+
+/// The Rosenbrock method's own buffers: stages, slopes, the Jacobian and the factored `W`.
 #[derive(Debug, Clone)]
-pub struct Rosenbrock23 {
+pub struct Rosenbrock23Stages {
     dim: usize,
-    t: f64,
-    h: f64,
-    t_old: f64,
-    y: Vec<f64>,
-    y_new: Vec<f64>,
-    y_old: Vec<f64>,
     f0: Vec<f64>,
     f1: Vec<f64>,
     f2: Vec<f64>,
     k1: Vec<f64>,
     k2: Vec<f64>,
     k3: Vec<f64>,
-    tmp: Vec<f64>,
     dfdt: Vec<f64>,
     jac: Vec<f64>,
     w: Vec<f64>,
@@ -42,25 +38,50 @@ pub struct Rosenbrock23 {
     jac_fresh: bool,
 }
 
-impl Rosenbrock23 {
-    /// Allocate buffers for states of dimension `dim`.
-    pub fn new(dim: usize) -> Self {
+impl Rosenbrock23Stages {
+    fn update_jacobian<R: Rhs + ?Sized>(&mut self, st: &mut StepState, p: &mut Problem<'_, R>) {
+        let n = self.dim;
+        if !p.jacobian(st.t, &st.y, &mut self.jac) {
+            // Forward differences, column by column; increments as in Hairer's codes.
+            st.tmp.copy_from_slice(&st.y);
+            for j in 0..n {
+                let yj = st.y[j];
+                let delta = (f64::EPSILON * yj.abs().max(1e-5)).sqrt();
+                st.tmp[j] = yj + delta;
+                p.eval(st.t, &st.tmp, &mut self.f2);
+                for i in 0..n {
+                    self.jac[i * n + j] = (self.f2[i] - self.f0[i]) / delta;
+                }
+                st.tmp[j] = yj;
+            }
+        }
+        if p.is_autonomous() {
+            self.dfdt.iter_mut().for_each(|v| *v = 0.0);
+        } else {
+            let dt =
+                (f64::EPSILON.sqrt() * st.t.abs().max(st.h.abs())).max(f64::MIN_POSITIVE.sqrt());
+            p.eval(st.t + dt, &st.y, &mut self.f2);
+            for i in 0..n {
+                self.dfdt[i] = (self.f2[i] - self.f0[i]) / dt;
+            }
+        }
+        self.jac_fresh = true;
+    }
+}
+
+impl Stepper for Rosenbrock23Stages {
+    const ORDER: usize = 2;
+
+    fn new(dim: usize) -> Self {
         let v = || vec![0.0; dim];
-        Rosenbrock23 {
+        Rosenbrock23Stages {
             dim,
-            t: 0.0,
-            h: 0.0,
-            t_old: 0.0,
-            y: v(),
-            y_new: v(),
-            y_old: v(),
             f0: v(),
             f1: v(),
             f2: v(),
             k1: v(),
             k2: v(),
             k3: v(),
-            tmp: v(),
             dfdt: v(),
             jac: vec![0.0; dim * dim],
             w: vec![0.0; dim * dim],
@@ -69,99 +90,21 @@ impl Rosenbrock23 {
         }
     }
 
-    /// Solve from `(t0, y0)`, writing the state at each `t_eval` time into `out`
-    /// (row-major `t_eval.len() × dim`). See [`super::Integrator::solve`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn solve<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        t0: f64,
-        y0: &[f64],
-        t_eval: &[f64],
-        opts: &SolveOptions,
-        out: &mut [f64],
-    ) -> Result<Stats, OdeError> {
-        drive(self, rhs, params, t0, y0, t_eval, opts, out)
-    }
-
-    fn update_jacobian<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        h: f64,
-        stats: &mut Stats,
-    ) {
-        let n = self.dim;
-        stats.jacobian_evals += 1;
-        if !rhs.jacobian(self.t, &self.y, params, &mut self.jac) {
-            // Forward differences, column by column; increments as in Hairer's codes.
-            self.tmp.copy_from_slice(&self.y);
-            for j in 0..n {
-                let yj = self.y[j];
-                let delta = (f64::EPSILON * yj.abs().max(1e-5)).sqrt();
-                self.tmp[j] = yj + delta;
-                rhs.eval(self.t, &self.tmp, params, &mut self.f2);
-                for i in 0..n {
-                    self.jac[i * n + j] = (self.f2[i] - self.f0[i]) / delta;
-                }
-                self.tmp[j] = yj;
-            }
-            stats.rhs_evals += n;
-        }
-        if rhs.is_autonomous() {
-            self.dfdt.iter_mut().for_each(|v| *v = 0.0);
-        } else {
-            let dt =
-                (f64::EPSILON.sqrt() * self.t.abs().max(h.abs())).max(f64::MIN_POSITIVE.sqrt());
-            rhs.eval(self.t + dt, &self.y, params, &mut self.f2);
-            for i in 0..n {
-                self.dfdt[i] = (self.f2[i] - self.f0[i]) / dt;
-            }
-            stats.rhs_evals += 1;
-        }
-        self.jac_fresh = true;
-    }
-}
-
-impl Stepper for Rosenbrock23 {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-    fn order(&self) -> usize {
-        2
-    }
-    fn controller(&self) -> Controller {
+    fn controller() -> Controller {
         Controller::new(2, 0.0, 0.2, 5.0)
     }
-    fn start<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        t0: f64,
-        y0: &[f64],
-        stats: &mut Stats,
-    ) {
-        self.t = t0;
-        self.y.copy_from_slice(y0);
-        rhs.eval(t0, &self.y, params, &mut self.f0);
-        stats.rhs_evals += 1;
+
+    fn start<R: Rhs + ?Sized>(&mut self, st: &StepState, p: &mut Problem<'_, R>) {
+        p.eval(st.t, &st.y, &mut self.f0);
         self.jac_fresh = false;
     }
 
-    fn try_step<R: Rhs + ?Sized>(
-        &mut self,
-        rhs: &R,
-        params: &[f64],
-        h: f64,
-        opts: &SolveOptions,
-        stats: &mut Stats,
-    ) -> f64 {
+    fn try_step<R: Rhs + ?Sized>(&mut self, st: &mut StepState, p: &mut Problem<'_, R>) -> f64 {
         let n = self.dim;
         if !self.jac_fresh {
-            self.update_jacobian(rhs, params, h, stats);
+            self.update_jacobian(st, p);
         }
-        self.h = h;
+        let h = st.h;
         for i in 0..n {
             for j in 0..n {
                 self.w[i * n + j] = if i == j { 1.0 } else { 0.0 } - h * D * self.jac[i * n + j];
@@ -176,66 +119,45 @@ impl Stepper for Rosenbrock23 {
         }
         lu_solve(&self.w, n, &self.piv, &mut self.k1);
         for i in 0..n {
-            self.tmp[i] = self.y[i] + 0.5 * h * self.k1[i];
+            st.tmp[i] = st.y[i] + 0.5 * h * self.k1[i];
         }
-        rhs.eval(self.t + 0.5 * h, &self.tmp, params, &mut self.f1);
+        p.eval(st.t + 0.5 * h, &st.tmp, &mut self.f1);
         for i in 0..n {
             self.k2[i] = self.f1[i] - self.k1[i];
         }
         lu_solve(&self.w, n, &self.piv, &mut self.k2);
         for i in 0..n {
             self.k2[i] += self.k1[i];
-            self.y_new[i] = self.y[i] + h * self.k2[i];
+            st.y_new[i] = st.y[i] + h * self.k2[i];
         }
-        rhs.eval(self.t + h, &self.y_new, params, &mut self.f2);
+        p.eval(st.t + h, &st.y_new, &mut self.f2);
         for i in 0..n {
             self.k3[i] =
                 self.f2[i] - E32 * (self.k2[i] - self.f1[i]) - 2.0 * (self.k1[i] - self.f0[i])
                     + h * D * self.dfdt[i];
         }
         lu_solve(&self.w, n, &self.piv, &mut self.k3);
-        stats.rhs_evals += 2;
         for i in 0..n {
-            self.tmp[i] = h / 6.0 * (self.k1[i] - 2.0 * self.k2[i] + self.k3[i]);
+            st.tmp[i] = h / 6.0 * (self.k1[i] - 2.0 * self.k2[i] + self.k3[i]);
         }
-        error_norm(&self.tmp, &self.y, &self.y_new, opts.rtol, opts.atol)
+        p.error_norm(&st.tmp, &st.y, &st.y_new)
     }
 
-    fn accept<R: Rhs + ?Sized>(
-        &mut self,
-        _rhs: &R,
-        _params: &[f64],
-        _dense: bool,
-        _stats: &mut Stats,
-    ) {
-        self.t_old = self.t;
-        self.t += self.h;
-        std::mem::swap(&mut self.y_old, &mut self.y);
-        std::mem::swap(&mut self.y, &mut self.y_new);
+    fn accept(&mut self) {
         std::mem::swap(&mut self.f0, &mut self.f2);
         self.jac_fresh = false;
     }
 
-    fn t(&self) -> f64 {
-        self.t
-    }
-    fn y(&self) -> &[f64] {
-        &self.y
-    }
     fn dydt(&self) -> &[f64] {
         &self.f0
     }
 
-    fn dense(&self, t: f64, out: &mut [f64]) {
-        let s = (t - self.t_old) / self.h;
+    fn dense(&self, st: &StepState, t: f64, out: &mut [f64]) {
+        let s = st.fraction(t);
         let c1 = s * (1.0 - s) / (1.0 - 2.0 * D);
         let c2 = s * (s - 2.0 * D) / (1.0 - 2.0 * D);
         for i in 0..self.dim {
-            out[i] = self.y_old[i] + self.h * (c1 * self.k1[i] + c2 * self.k2[i]);
+            out[i] = st.y_old[i] + st.h * (c1 * self.k1[i] + c2 * self.k2[i]);
         }
-    }
-
-    fn state_and_scratch(&mut self) -> (&[f64], &[f64], &mut [f64], &mut [f64]) {
-        (&self.y, &self.f0, &mut self.tmp, &mut self.f1)
     }
 }

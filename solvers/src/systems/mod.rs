@@ -91,40 +91,41 @@ pub enum SystemError {
     },
 }
 
-/// Canonical names of every system in the catalogue.
-pub const NAMES: [&str; 15] = [
-    "thomas",
-    "lorenz",
-    "aizawa",
-    "chen_lee",
-    "dadras",
-    "rossler",
-    "halvorsen",
-    "fabrikant",
-    "sprott_b",
-    "sprott_linz_f",
-    "four_wing",
-    "duffing",
-    "lorenz96_4d",
-    "lorenz96_5d",
-    "double_pendulum",
+/// The catalogue: each system's canonical name and builder. The 3-D systems come first, in
+/// PROSE's round-robin order, so that [`PROSE_3D`] is a prefix.
+const CATALOG: [(&str, fn() -> OdeSystem); 15] = [
+    ("thomas", catalog::thomas),
+    ("lorenz", catalog::lorenz),
+    ("aizawa", catalog::aizawa),
+    ("chen_lee", catalog::chen_lee),
+    ("dadras", catalog::dadras),
+    ("rossler", catalog::rossler),
+    ("halvorsen", catalog::halvorsen),
+    ("fabrikant", catalog::fabrikant),
+    ("sprott_b", catalog::sprott_b),
+    ("sprott_linz_f", catalog::sprott_linz_f),
+    ("four_wing", catalog::four_wing),
+    ("duffing", catalog::duffing),
+    ("lorenz96_4d", catalog::lorenz96_4d),
+    ("lorenz96_5d", catalog::lorenz96_5d),
+    ("double_pendulum", catalog::double_pendulum),
 ];
 
-/// PROSE's default mixture `chaotic_ode_3d` (12 systems), in PROSE's round-robin order.
-pub const PROSE_3D: [&str; 12] = [
-    "thomas",
-    "lorenz",
-    "aizawa",
-    "chen_lee",
-    "dadras",
-    "rossler",
-    "halvorsen",
-    "fabrikant",
-    "sprott_b",
-    "sprott_linz_f",
-    "four_wing",
-    "duffing",
-];
+/// Canonical names of every system in the catalogue (taken from [`CATALOG`], so a name and its
+/// builder cannot drift apart).
+pub const NAMES: [&str; 15] = {
+    let mut names = [""; 15];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CATALOG[i].0;
+        i += 1;
+    }
+    names
+};
+
+/// PROSE's default mixture `chaotic_ode_3d` (12 systems), in PROSE's round-robin order: the
+/// catalogue's first twelve.
+pub const PROSE_3D: [&str; 12] = *NAMES.first_chunk().unwrap();
 
 /// PROSE's `chaotic_ode_all` (15 systems), in PROSE's round-robin order.
 pub const PROSE_ALL: [&str; 15] = [
@@ -152,34 +153,14 @@ pub fn names() -> &'static [&'static str] {
 
 /// Every system, in [`NAMES`] order.
 pub fn all() -> Vec<OdeSystem> {
-    NAMES
-        .iter()
-        .map(|n| by_name(n).expect("catalogue names resolve"))
-        .collect()
+    CATALOG.iter().map(|(_, build)| build()).collect()
 }
 
 /// Look a system up by canonical name or alias (case-insensitive).
 pub fn by_name(name: &str) -> Result<OdeSystem, SystemError> {
     let key = name.to_ascii_lowercase();
-    let builders: [fn() -> OdeSystem; 15] = [
-        catalog::thomas,
-        catalog::lorenz,
-        catalog::aizawa,
-        catalog::chen_lee,
-        catalog::dadras,
-        catalog::rossler,
-        catalog::halvorsen,
-        catalog::fabrikant,
-        catalog::sprott_b,
-        catalog::sprott_linz_f,
-        catalog::four_wing,
-        catalog::duffing,
-        catalog::lorenz96_4d,
-        catalog::lorenz96_5d,
-        catalog::double_pendulum,
-    ];
-    for (canonical, build) in NAMES.iter().zip(builders) {
-        if *canonical == key {
+    for (canonical, build) in CATALOG {
+        if canonical == key {
             return Ok(build());
         }
         let s = build();

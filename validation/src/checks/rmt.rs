@@ -7,7 +7,7 @@ use crate::plot::{self, Figure, Series, Style};
 use crate::report::{CheckResult, Measurement};
 use crate::rmt::mp::MarchenkoPastur;
 use crate::rmt::sim::{explicit_gd, Design, ModeTrial, StandardTrial, Task};
-use crate::rmt::theory::{Schedule, Setup};
+use crate::rmt::theory::{Schedule, Setup, REFERENCE_TABLE};
 use crate::stats::{ks_distance, log_grid, MeanAccumulator};
 
 const ALPHAS: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
@@ -347,12 +347,11 @@ fn stopping(ctx: &Ctx) -> Result<CheckResult> {
                  t_opt relative 1%), and simulation (N = {n}, {trials} trials): E_g at t_opt, per-mode-stopped E_g and E_g(∞) \
                  within max(3 s.e., 2%); 0 ≤ E_g(t_opt) − E_g^opt ≤ 3% E_g^opt."),
     );
-    let reference = reference_table();
     let mut xs_opt = Vec::new();
     let mut fig = Figure::new("rmt_stopping", "Early-stopped vs asymptotic error (SNR = 5)", "load α", "E_g").log(true, true);
     let mut sim_opt = (Vec::new(), Vec::new(), Vec::new());
     let mut sim_inf = (Vec::new(), Vec::new(), Vec::new());
-    for row in reference {
+    for row in REFERENCE_TABLE {
         let (alpha, snr) = (row[0], row[1]);
         let setup = Setup::from_snr(alpha, snr)?;
         let (t_opt, e_topt) = setup.best_stopping_time();
@@ -410,26 +409,6 @@ fn stopping(ctx: &Ctx) -> Result<CheckResult> {
         .with(Series::markers("simulated E_g(∞)", sim_inf.0, sim_inf.1, Some(sim_inf.2), 1));
     render(ctx, &mut res, fig)?;
     Ok(res.finish())
-}
-
-/// theory.md §1.7: α, SNR, E_g(1), E_g(5), E_g(50), E_t(5), t_opt, E_g(t_opt), E_g(∞), E_g^opt.
-// 1.4142 is a tabulated value (E_g^opt = √2 at α = 2, SNR = 1), kept as printed in the table.
-#[allow(clippy::approx_constant)]
-fn reference_table() -> [[f64; 10]; 12] {
-    [
-        [0.5, 1.0, 1.7952, 2.1227, 2.4985, 0.0391, 0.697, 1.7836, 2.5000, 1.7808],
-        [0.5, 5.0, 0.8661, 0.8377, 0.8997, 0.0128, 2.707, 0.8261, 0.9000, 0.8217],
-        [0.5, 10.0, 0.7499, 0.6771, 0.6998, 0.0095, 4.787, 0.6770, 0.7000, 0.6742],
-        [1.0, 1.0, 1.6429, 2.1964, 5.2432, 0.1860, 0.681, 1.6246, f64::INFINITY, 1.6180],
-        [1.0, 5.0, 0.6372, 0.5811, 1.0937, 0.0442, 3.067, 0.5675, f64::INFINITY, 0.5583],
-        [1.0, 10.0, 0.5115, 0.3792, 0.5751, 0.0265, 6.082, 0.3777, f64::INFINITY, 0.3702],
-        [2.0, 1.0, 1.4521, 1.8236, 2.0000, 0.5042, 0.619, 1.4232, 2.0000, 1.4142],
-        [2.0, 5.0, 0.3947, 0.3700, 0.4000, 0.1016, 2.394, 0.3541, 0.4000, 0.3483],
-        [2.0, 10.0, 0.2625, 0.1883, 0.2000, 0.0513, 4.000, 0.1874, 0.2000, 0.1844],
-        [4.0, 1.0, 1.2766, 1.3330, 1.3333, 0.7500, 0.487, 1.2422, 1.3333, 1.2361],
-        [4.0, 5.0, 0.2646, 0.2666, 0.2667, 0.1500, 1.327, 0.2628, 0.2667, 0.2613],
-        [4.0, 10.0, 0.1380, 0.1333, 0.1333, 0.0750, 1.841, 0.1324, 0.1333, 0.1319],
-    ]
 }
 
 fn overtraining(ctx: &Ctx) -> Result<CheckResult> {
