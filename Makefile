@@ -30,7 +30,10 @@ quickstart: build
 	@echo "  trained operator  $(QUICKSTART_DIR)/mgno-run/  (config.toml, metrics.jsonl, loss_curve.png, eval.json, eval_samples.png)"
 	@echo "  theory report     $(QUICKSTART_DIR)/report/index.html"
 
+# House rules first (formatting, lints as errors), then every test.
 test: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --features oplab/mpi -- -D warnings
 	$(CARGO) test --workspace --features oplab/mpi
 
 # Real-engine HPC tests: OpenMPI runs in `make test`; this adds a single-node Slurm cluster on

@@ -15,9 +15,7 @@ impl GenerationConfigFile {
     /// Read and parse `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("--config {}: cannot read the file", path.display()))?;
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("--config {}: not valid TOML: {}", path.display(), e.message()))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| anyhow::anyhow!("--config {}: not valid TOML: {}", path.display(), e.message()))?;
         Ok(GenerationConfigFile { table })
     }
 

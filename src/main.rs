@@ -63,8 +63,7 @@ fn main() -> ExitCode {
 /// value (`--tau -2`, not only `--tau=-2`): oplab has no short flags that look like digits.
 fn parse_command_line() -> Result<Cli, clap::Error> {
     fn negative_values(cmd: clap::Command) -> clap::Command {
-        cmd.mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg })
-            .mut_subcommands(negative_values)
+        cmd.mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg }).mut_subcommands(negative_values)
     }
     let matches = negative_values(Cli::command()).try_get_matches()?;
     Cli::from_arg_matches(&matches)

@@ -108,12 +108,16 @@ fn first_runs_need_no_config_and_finished_runs_rerun_cleanly() {
     let d = dir.path();
     let gen = run(&["generate", "darcy", "--n", "24", "--resolution", "17", "--out", "small.h5", "-q"], d);
     assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
-    std::fs::write(d.join("tiny.toml"), "batch_size = 4
+    std::fs::write(
+        d.join("tiny.toml"),
+        "batch_size = 4
 [mgno]
 channels = 4
 layers = 1
 levels = [[1, 0], [2, 0]]
-").unwrap();
+",
+    )
+    .unwrap();
     let train = ["train", "mgno", "--data", "small.h5", "--config", "tiny.toml", "--epochs", "1", "--out", "run"];
     let first = run(&train, d);
     let text = String::from_utf8_lossy(&first.stderr);
@@ -133,13 +137,17 @@ levels = [[1, 0], [2, 0]]
 
     let ode = run(&["generate", "ode", "--system", "lorenz", "--out", "lorenz.h5", "-q"], d);
     assert!(ode.status.success(), "{}", String::from_utf8_lossy(&ode.stderr));
-    std::fs::write(d.join("short.toml"), "batches_per_epoch = 2
+    std::fs::write(
+        d.join("short.toml"),
+        "batches_per_epoch = 2
 [eval]
 every = 1
 test_len = 200
 coding_len = 500
 gmm_len = 200
-").unwrap();
+",
+    )
+    .unwrap();
     let alrnn = ["train", "alrnn", "--data", "lorenz.h5", "--config", "short.toml", "--epochs", "1", "--out", "arun", "-q"];
     let trained = run(&alrnn, d);
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
@@ -177,9 +185,7 @@ fn same_data(a: &Path, b: &Path) -> bool {
 }
 
 fn finished_blocks(partial: &Path) -> usize {
-    std::fs::read_dir(partial)
-        .map(|it| it.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".bin")).count())
-        .unwrap_or(0)
+    std::fs::read_dir(partial).map(|it| it.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".bin")).count()).unwrap_or(0)
 }
 
 #[test]
@@ -342,15 +348,43 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
     // [backend] options: a bad value names the field and what is allowed; a flag is stored with a
     // new run, and on resume it may only repeat the stored value.
     std::fs::write(d.join("bad_backend.toml"), "[backend]\nadam = \"sgd\"\n").unwrap();
-    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad_backend.toml", "--out", "bad_run3"], d), "backend.adam = \"sgd\" is invalid: must be one of: fused, burn");
-    assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--backend-cuda", "gpu", "--out", "bad_run4"], d), "--backend-cuda: backend.cuda = \"gpu\" is invalid: must be one of: auto, fusion, direct");
-    let flagged = run(&["train", "fno", "--data", "darcy.h5", "--config", "small.toml", "--epochs", "1", "--backend-cuda", "fusion", "--backend-memory", "dynamic", "--out", "run_flags", "-q"], d);
+    assert_one_line_error(
+        &run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad_backend.toml", "--out", "bad_run3"], d),
+        "backend.adam = \"sgd\" is invalid: must be one of: fused, burn",
+    );
+    assert_one_line_error(
+        &run(&["train", "mgno", "--data", "darcy.h5", "--backend-cuda", "gpu", "--out", "bad_run4"], d),
+        "--backend-cuda: backend.cuda = \"gpu\" is invalid: must be one of: auto, fusion, direct",
+    );
+    let flagged = run(
+        &[
+            "train",
+            "fno",
+            "--data",
+            "darcy.h5",
+            "--config",
+            "small.toml",
+            "--epochs",
+            "1",
+            "--backend-cuda",
+            "fusion",
+            "--backend-memory",
+            "dynamic",
+            "--out",
+            "run_flags",
+            "-q",
+        ],
+        d,
+    );
     assert!(flagged.status.success(), "{}", String::from_utf8_lossy(&flagged.stderr));
     let stored = std::fs::read_to_string(d.join("run_flags/config.toml")).unwrap();
     assert!(stored.contains("cuda = \"fusion\"\nmemory = \"dynamic\""), "{stored}");
     let again = run(&["train", "fno", "--data", "darcy.h5", "--epochs", "2", "--backend-cuda", "fusion", "--out", "run_flags", "--resume", "-q"], d);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert_one_line_error(&run(&["train", "fno", "--data", "darcy.h5", "--epochs", "3", "--backend-cuda", "direct", "--out", "run_flags", "--resume"], d), "backend.cuda differs");
+    assert_one_line_error(
+        &run(&["train", "fno", "--data", "darcy.h5", "--epochs", "3", "--backend-cuda", "direct", "--out", "run_flags", "--resume"], d),
+        "backend.cuda differs",
+    );
 }
 
 #[test]

@@ -104,12 +104,7 @@ fn exports_load_with_the_fno_and_pdebench_loaders() {
             let mut native = out.clone().into_os_string();
             native.push(".native.h5");
             let read = Command::new(python()).arg(script).arg(layout).arg(&out).arg(&native).arg(problem).output().unwrap();
-            assert!(
-                read.status.success(),
-                "{problem} --layout {layout}: {}{}",
-                String::from_utf8_lossy(&read.stdout),
-                String::from_utf8_lossy(&read.stderr)
-            );
+            assert!(read.status.success(), "{problem} --layout {layout}: {}{}", String::from_utf8_lossy(&read.stdout), String::from_utf8_lossy(&read.stderr));
             let seen: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
             assert_eq!(seen["problem"], problem);
         }

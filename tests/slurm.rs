@@ -25,13 +25,7 @@ fn slurm_array_and_merge_job_equal_a_single_process_run() {
     let out = d.join("darcy.h5");
     let oplab = env!("CARGO_BIN_EXE_oplab");
     let gen = ["grf", "--n", "23", "--resolution", "20", "--seed", "4", "--block-size", "2"];
-    let submit = Command::new(oplab)
-        .args(["slurm", "generate", "--array", "3", "--submit", "--"])
-        .args(gen)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let submit = Command::new(oplab).args(["slurm", "generate", "--array", "3", "--submit", "--"]).args(gen).arg("--out").arg(&out).output().unwrap();
     let stdout = String::from_utf8_lossy(&submit.stdout).to_string();
     assert!(submit.status.success(), "{}", String::from_utf8_lossy(&submit.stderr));
     assert!(stdout.contains("submitted array job") && stdout.contains("afterok"), "{stdout}");

@@ -88,10 +88,8 @@ impl Batch {
     /// checking every sample against the schema and rejecting non-finite values.
     pub fn from_samples(schema: &Schema, precision: Precision, start: u64, samples: &[Sample]) -> Result<Self> {
         let n = samples.len();
-        let mut fields: Vec<Values> =
-            (0..schema.fields.len()).map(|f| Values::with_capacity(precision, n * schema.field_len(f))).collect();
-        let mut scalars: Vec<Values> =
-            (0..schema.scalars.len()).map(|s| Values::with_capacity(precision, n * schema.scalar_len(s))).collect();
+        let mut fields: Vec<Values> = (0..schema.fields.len()).map(|f| Values::with_capacity(precision, n * schema.field_len(f))).collect();
+        let mut scalars: Vec<Values> = (0..schema.scalars.len()).map(|s| Values::with_capacity(precision, n * schema.scalar_len(s))).collect();
         let mut texts: Vec<Vec<String>> = vec![Vec::with_capacity(n); schema.texts.len()];
         for (offset, sample) in samples.iter().enumerate() {
             let index = start + offset as u64;
@@ -114,10 +112,7 @@ impl Batch {
 /// is a solver failure, never data.
 fn check_sample(schema: &Schema, index: u64, sample: &Sample) -> Result<()> {
     let fail = |message: String| DatasetError::Sample(crate::problem::SampleError { index, message });
-    if sample.fields.len() != schema.fields.len()
-        || sample.scalars.len() != schema.scalars.len()
-        || sample.texts.len() != schema.texts.len()
-    {
+    if sample.fields.len() != schema.fields.len() || sample.scalars.len() != schema.scalars.len() || sample.texts.len() != schema.texts.len() {
         return Err(fail("generator returned a sample whose layout does not match its schema".into()));
     }
     for (i, (spec, values)) in schema.fields.iter().zip(&sample.fields).enumerate() {

@@ -113,9 +113,8 @@ impl PartialRun {
     pub fn read_block(&self, block: u64, schema: &Schema, precision: Precision) -> Result<Batch> {
         let path = self.block_path(block);
         let bytes = fs::read(&path).map_err(|e| DatasetError::io(&path, e))?;
-        let corrupt = |why: &str| {
-            DatasetError::invalid_file(&path, format!("block file is corrupt ({why}); delete it and rerun the same command to regenerate it"))
-        };
+        let corrupt =
+            |why: &str| DatasetError::invalid_file(&path, format!("block file is corrupt ({why}); delete it and rerun the same command to regenerate it"));
         if bytes.len() < HEADER_LEN + 8 || &bytes[..8] != MAGIC {
             return Err(corrupt("bad header"));
         }

@@ -126,19 +126,11 @@ pub fn generate_mpi<C: Communicator + CommunicatorCollectives>(
     });
     agree(world, computed)?;
 
-    let shard = (!opts.shard.is_whole()).then_some(ShardInfo {
-        index: opts.shard.index,
-        count: opts.shard.count,
-        offset: plan.range.start,
-        total: settings.n,
-    });
+    let shard = (!opts.shard.is_whole()).then_some(ShardInfo { index: opts.shard.index, count: opts.shard.count, offset: plan.range.start, total: settings.n });
     match finish {
         Finish::Merged => {
-            let assembled = if rank == 0 {
-                plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, plan.total(), shard), &opts.out)
-            } else {
-                Ok(())
-            };
+            let assembled =
+                if rank == 0 { plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, plan.total(), shard), &opts.out) } else { Ok(()) };
             agree(world, assembled)?;
         }
         Finish::Virtual => {

@@ -30,7 +30,9 @@ pub enum DatasetError {
         why: String,
     },
     /// A partial run with a different configuration exists.
-    #[error("{path} holds an unfinished run with a different configuration ({difference}); rerun the original command to resume, or pass --force to discard it")]
+    #[error(
+        "{path} holds an unfinished run with a different configuration ({difference}); rerun the original command to resume, or pass --force to discard it"
+    )]
     ResumeMismatch {
         /// The partial-run directory.
         path: PathBuf,

@@ -121,9 +121,13 @@ impl NativeFile {
     /// The field of the (first) given role, e.g. the input of an elliptic problem. The schema read
     /// back from a file lists fields by name, not in generation order, hence a lookup by role.
     pub fn field_with_role(&self, role: Role) -> Result<ArrayD<f64>> {
-        let field = self.info.schema.fields.iter().find(|f| f.role == role).ok_or_else(|| {
-            DatasetError::invalid("fields", self.path.display(), format!("no {} field to export", role.as_str()))
-        })?;
+        let field = self
+            .info
+            .schema
+            .fields
+            .iter()
+            .find(|f| f.role == role)
+            .ok_or_else(|| DatasetError::invalid("fields", self.path.display(), format!("no {} field to export", role.as_str())))?;
         self.read(&format!("fields/{}", field.name))
     }
 

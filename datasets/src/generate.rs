@@ -223,9 +223,7 @@ impl Plan {
         let first_sample = self.block_range(blocks.start).start;
         let writer = Hdf5Writer::create(out, header)?;
         for b in blocks {
-            let written = partial
-                .read_block(b, &self.schema, header.precision)
-                .and_then(|batch| writer.write_batch(&batch, batch.start - first_sample));
+            let written = partial.read_block(b, &self.schema, header.precision).and_then(|batch| writer.write_batch(&batch, batch.start - first_sample));
             if let Err(e) = written {
                 writer.abandon();
                 return Err(e);
@@ -268,12 +266,7 @@ pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &Run
     progress.finish();
     computed?;
 
-    let shard = (!opts.shard.is_whole()).then_some(ShardInfo {
-        index: opts.shard.index,
-        count: opts.shard.count,
-        offset: plan.range.start,
-        total: settings.n,
-    });
+    let shard = (!opts.shard.is_whole()).then_some(ShardInfo { index: opts.shard.index, count: opts.shard.count, offset: plan.range.start, total: settings.n });
     plan.assemble(&partial, 0..plan.n_blocks, &plan.header(problem, settings, total, shard), &opts.out)?;
     partial.remove()?;
     Ok(RunSummary { path: opts.out.clone(), samples: total, generated: total - already, elapsed: started.elapsed(), already_complete: false })
@@ -382,8 +375,8 @@ pub(crate) fn check_output_path(out: &Path, force: bool) -> Result<()> {
 }
 
 fn default_block_size(schema: &Schema, settings: &GenerationSettings) -> u64 {
-    let values: usize = (0..schema.fields.len()).map(|f| schema.field_len(f)).sum::<usize>()
-        + (0..schema.scalars.len()).map(|s| schema.scalar_len(s)).sum::<usize>();
+    let values: usize =
+        (0..schema.fields.len()).map(|f| schema.field_len(f)).sum::<usize>() + (0..schema.scalars.len()).map(|s| schema.scalar_len(s)).sum::<usize>();
     let bytes = (values * settings.precision.bytes()).max(1);
     ((BLOCK_BYTES / bytes) as u64).clamp(1, MAX_BLOCK_SAMPLES)
 }

@@ -8,6 +8,8 @@ use crate::error::{DatasetError, Result};
 use crate::reader::{DatasetFile, DatasetInfo, ValueStats};
 
 /// What `inspect` found.
+// Built once per `inspect` call and printed; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Inspection {
     /// A finished file (a whole dataset or one shard of it).
@@ -80,7 +82,12 @@ impl fmt::Display for Inspection {
                     )?,
                 }
                 writeln!(f, "seed        {}", info.seed)?;
-                writeln!(f, "dtype       {}{}", info.precision.as_str(), if info.compression > 0 { format!(", gzip level {}", info.compression) } else { String::new() })?;
+                writeln!(
+                    f,
+                    "dtype       {}{}",
+                    info.precision.as_str(),
+                    if info.compression > 0 { format!(", gzip level {}", info.compression) } else { String::new() }
+                )?;
                 writeln!(f, "created     {} by oplab {}", info.created, info.oplab_version)?;
                 for (k, v) in &info.schema.attributes {
                     // Long attributes (e.g. a token vocabulary) are summarised, not dumped.
@@ -97,13 +104,7 @@ impl fmt::Display for Inspection {
                 }
                 writeln!(f, "{:<24} {:<18} {:<8} {:>13} {:>13} {:>8}", "dataset", "shape", "role", "min", "max", "NaN/Inf")?;
                 for (group, name, shape, s) in stats {
-                    let role = info
-                        .schema
-                        .fields
-                        .iter()
-                        .find(|x| &x.name == name && group == "fields")
-                        .map(|x| x.role.as_str())
-                        .unwrap_or("-");
+                    let role = info.schema.fields.iter().find(|x| &x.name == name && group == "fields").map(|x| x.role.as_str()).unwrap_or("-");
                     writeln!(
                         f,
                         "{:<24} {:<18} {:<8} {:>13.6e} {:>13.6e} {:>8}",

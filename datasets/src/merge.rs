@@ -22,9 +22,7 @@ pub fn merge(parts: &[PathBuf], out: &Path, force: bool, progress: &dyn Progress
     check_output_path(out, force)?;
     let mut files = parts.iter().map(|p| DatasetFile::open(p)).collect::<Result<Vec<_>>>()?;
     let first = files[0].info().clone();
-    let shard_of = |f: &DatasetFile| {
-        f.info().shard.ok_or_else(|| DatasetError::Merge(format!("{} is a complete dataset, not a shard", f.path().display())))
-    };
+    let shard_of = |f: &DatasetFile| f.info().shard.ok_or_else(|| DatasetError::Merge(format!("{} is a complete dataset, not a shard", f.path().display())));
     let count = shard_of(&files[0])?.count;
     for f in &files {
         let info = f.info();
@@ -71,8 +69,7 @@ pub fn merge(parts: &[PathBuf], out: &Path, force: bool, progress: &dyn Progress
         schema: first.schema.clone(),
         shard: None,
     };
-    let per_sample: usize = (0..header.schema.fields.len()).map(|i| header.schema.field_len(i)).sum::<usize>().max(1)
-        * header.precision.bytes();
+    let per_sample: usize = (0..header.schema.fields.len()).map(|i| header.schema.field_len(i)).sum::<usize>().max(1) * header.precision.bytes();
     let step = ((COPY_BYTES / per_sample) as u64).max(1);
 
     let writer = Hdf5Writer::create(out, &header)?;

@@ -54,9 +54,8 @@ impl DatasetFile {
             return Err(invalid("not an HDF5 file (no HDF5 signature)".into()));
         }
         drop(f);
-        let file = hdf5::File::open(path)
-            .map_err(|e| invalid(format!("cannot be opened as HDF5, it may be truncated or corrupt ({})", first_line(&e))))?;
-        let info = read_info(&file).map_err(|why| invalid(why))?;
+        let file = hdf5::File::open(path).map_err(|e| invalid(format!("cannot be opened as HDF5, it may be truncated or corrupt ({})", first_line(&e))))?;
+        let info = read_info(&file).map_err(invalid)?;
         Ok(DatasetFile { path: path.to_path_buf(), file, info })
     }
 
@@ -165,9 +164,7 @@ pub struct ValueStats {
 
 fn read_rows(ds: &hdf5::Dataset, start: usize, count: usize, as_precision: Precision) -> hdf5::Result<Values> {
     let shape = ds.shape();
-    let selection: Vec<hdf5::SliceOrIndex> = std::iter::once((start..start + count).into())
-        .chain(shape.iter().skip(1).map(|&len| (0..len).into()))
-        .collect();
+    let selection: Vec<hdf5::SliceOrIndex> = std::iter::once((start..start + count).into()).chain(shape.iter().skip(1).map(|&len| (0..len).into())).collect();
     let selection = hdf5::Hyperslab::from(selection);
     Ok(match as_precision {
         Precision::F32 => Values::F32(ds.read_slice::<f32, _, ndarray::IxDyn>(selection)?.into_raw_vec_and_offset().0),
@@ -237,13 +234,26 @@ fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
     }
     let shard = match get_str(file, "shard") {
         Ok(s) => {
-            let (index, count) = s.split_once('/').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).ok_or_else(|| format!("attribute `shard` = `{s}` is not K/M"))?;
+            let (index, count) =
+                s.split_once('/').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))).ok_or_else(|| format!("attribute `shard` = `{s}` is not K/M"))?;
             Some(ShardInfo { index, count, offset: get_u64(file, "sample_offset")?, total: get_u64(file, "total_samples")? })
         }
         Err(_) => None,
     };
-    const KNOWN: [&str; 12] =
-        ["virtual_parts", "oplab_schema", "problem", "config", "seed", "n_samples", "precision", "oplab_version", "created", "shard", "sample_offset", "total_samples"];
+    const KNOWN: [&str; 12] = [
+        "virtual_parts",
+        "oplab_schema",
+        "problem",
+        "config",
+        "seed",
+        "n_samples",
+        "precision",
+        "oplab_version",
+        "created",
+        "shard",
+        "sample_offset",
+        "total_samples",
+    ];
     for name in file.attr_names().map_err(|e| first_line(&e))? {
         if !KNOWN.contains(&name.as_str()) {
             let value = get_str_opt(file, &name);

@@ -58,12 +58,7 @@ impl Hdf5Writer {
         if !schema.texts.is_empty() {
             let group = file.create_group("symbolic").map_err(h5)?;
             for t in &schema.texts {
-                let ds = group
-                    .new_dataset::<VarLenUnicode>()
-                    .chunk(chunk_shape(n, &[], 64))
-                    .shape(n)
-                    .create(t.name.as_str())
-                    .map_err(h5)?;
+                let ds = group.new_dataset::<VarLenUnicode>().chunk(chunk_shape(n, &[], 64)).shape(n).create(t.name.as_str()).map_err(h5)?;
                 put_str(&ds, "description", &t.description).map_err(h5)?;
                 texts.push(ds);
             }
@@ -133,14 +128,7 @@ fn chunk_shape(n: usize, sample_shape: &[usize], bytes_per_value: usize) -> Vec<
     std::iter::once(samples).chain(sample_shape.iter().copied()).collect()
 }
 
-fn create_sample_dataset(
-    group: &hdf5::Group,
-    name: &str,
-    n: usize,
-    shape: &[usize],
-    precision: Precision,
-    compression: u8,
-) -> hdf5::Result<hdf5::Dataset> {
+fn create_sample_dataset(group: &hdf5::Group, name: &str, n: usize, shape: &[usize], precision: Precision, compression: u8) -> hdf5::Result<hdf5::Dataset> {
     let full: Vec<usize> = std::iter::once(n).chain(shape.iter().copied()).collect();
     let chunk = chunk_shape(n, shape, precision.bytes());
     let builder = match precision {
@@ -156,9 +144,7 @@ fn create_sample_dataset(
 
 fn write_values(ds: &hdf5::Dataset, shape: &[usize], start: usize, count: usize, values: &Values) -> hdf5::Result<()> {
     let full: Vec<usize> = std::iter::once(count).chain(shape.iter().copied()).collect();
-    let selection: Vec<hdf5::SliceOrIndex> = std::iter::once((start..start + count).into())
-        .chain(shape.iter().map(|&len| (0..len).into()))
-        .collect();
+    let selection: Vec<hdf5::SliceOrIndex> = std::iter::once((start..start + count).into()).chain(shape.iter().map(|&len| (0..len).into())).collect();
     let selection = hdf5::Hyperslab::from(selection);
     match values {
         Values::F32(v) => ds.write_slice(ArrayView::from_shape(full, v).expect("batch length matches schema"), selection),
@@ -208,8 +194,10 @@ pub fn write_virtual_file(final_path: &Path, header: &Header, parts: &[VirtualPa
     for d in &schema.dimensions {
         dims.new_dataset_builder().with_data(&d.values).create(d.name.as_str()).map_err(h5)?;
     }
-    let groups = [("fields", schema.fields.iter().map(|f| (f.name.clone(), f.shape.clone())).collect::<Vec<_>>()),
-        ("scalars", schema.scalars.iter().map(|s| (s.name.clone(), s.shape.clone())).collect())];
+    let groups = [
+        ("fields", schema.fields.iter().map(|f| (f.name.clone(), f.shape.clone())).collect::<Vec<_>>()),
+        ("scalars", schema.scalars.iter().map(|s| (s.name.clone(), s.shape.clone())).collect()),
+    ];
     for (group_name, entries) in groups {
         let group = file.create_group(group_name).map_err(h5)?;
         for (name, shape) in entries {
@@ -220,9 +208,8 @@ pub fn write_virtual_file(final_path: &Path, header: &Header, parts: &[VirtualPa
             };
             for p in parts {
                 let src: Vec<usize> = std::iter::once(p.count as usize).chain(shape.iter().copied()).collect();
-                let dst: Vec<hdf5::SliceOrIndex> = std::iter::once((p.offset as usize..(p.offset + p.count) as usize).into())
-                    .chain(shape.iter().map(|&len| (0..len).into()))
-                    .collect();
+                let dst: Vec<hdf5::SliceOrIndex> =
+                    std::iter::once((p.offset as usize..(p.offset + p.count) as usize).into()).chain(shape.iter().map(|&len| (0..len).into())).collect();
                 builder = builder.virtual_map(
                     p.file.to_string_lossy(),
                     format!("/{group_name}/{name}"),

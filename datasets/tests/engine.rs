@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use oplab_datasets::problems::grf::{GrfConfig, GrfProblem};
 use oplab_datasets::{
-    generate, merge, DatasetError, DatasetFile, GenerationSettings, Precision, Problem, ProblemModule, RunOptions, Sample, SampleError, SampleRng,
-    Schema, Shard, Silent,
+    generate, merge, DatasetError, DatasetFile, GenerationSettings, Precision, Problem, ProblemModule, RunOptions, Sample, SampleError, SampleRng, Schema,
+    Shard, Silent,
 };
 
 fn grf(resolution: usize) -> GrfProblem {

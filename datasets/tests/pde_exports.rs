@@ -7,16 +7,16 @@ use std::process::Command;
 
 use oplab_datasets::export::{export, ExportLayout};
 use oplab_datasets::problems::advection::{AdvectionProblem, AdvectionProblemConfig};
-use oplab_datasets::problems::helmholtz::{HelmholtzProblem, HelmholtzProblemConfig};
-use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::burgers::{BurgersProblem, BurgersProblemConfig};
 use oplab_datasets::problems::darcy::{DarcyProblem, DarcyProblemConfig};
+use oplab_datasets::problems::helmholtz::{HelmholtzProblem, HelmholtzProblemConfig};
 use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesProblemConfig};
+use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
 use oplab_datasets::{generate, GenerationSettings, Problem, ProblemModule, RunOptions, Shard, Silent};
 use oplab_solvers::advection::AdvectionConfig;
-use oplab_solvers::elliptic::{DarcyConfig, HelmholtzConfig, PoissonConfig};
 use oplab_solvers::burgers::BurgersConfig;
+use oplab_solvers::elliptic::{DarcyConfig, HelmholtzConfig, PoissonConfig};
 use oplab_solvers::navier_stokes::NavierStokesConfig;
 use oplab_solvers::reaction_diffusion::ReactionDiffusionConfig;
 
@@ -138,10 +138,7 @@ fn native(problem: &dyn Problem, dir: &Path) -> std::path::PathBuf {
 }
 
 fn check(kind: &str, native: &Path, exported: &Path, problem: &str) {
-    let out = Command::new("python3")
-        .args(["-c", CHECK, kind, native.to_str().unwrap(), exported.to_str().unwrap(), problem, "1e-3"])
-        .output()
-        .unwrap();
+    let out = Command::new("python3").args(["-c", CHECK, kind, native.to_str().unwrap(), exported.to_str().unwrap(), problem, "1e-3"]).output().unwrap();
     assert!(out.status.success(), "{kind} {problem}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
@@ -154,10 +151,7 @@ fn exports_load_with_the_fno_and_pdebench_readers() {
     let dir = tempfile::tempdir().unwrap();
     let problems: Vec<(Box<dyn Problem>, bool)> = vec![
         (Box::new(DarcyProblem::new(DarcyProblemConfig { solver: DarcyConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), true),
-        (
-            Box::new(BurgersProblem::new(BurgersProblemConfig(BurgersConfig { resolution: 64, record_times: 3, ..Default::default() })).unwrap()),
-            true,
-        ),
+        (Box::new(BurgersProblem::new(BurgersProblemConfig(BurgersConfig { resolution: 64, record_times: 3, ..Default::default() })).unwrap()), true),
         (
             Box::new(
                 ReactionDiffusionProblem::new(ReactionDiffusionProblemConfig(ReactionDiffusionConfig {
@@ -183,19 +177,12 @@ fn exports_load_with_the_fno_and_pdebench_readers() {
             ),
             true,
         ),
-        (
-            Box::new(
-                AdvectionProblem::new(AdvectionProblemConfig(AdvectionConfig {
-                    resolution: 32,
-                    record_times: 4,
-                    ..Default::default()
-                }))
-                .unwrap(),
-            ),
-            true,
-        ),
+        (Box::new(AdvectionProblem::new(AdvectionProblemConfig(AdvectionConfig { resolution: 32, record_times: 4, ..Default::default() })).unwrap()), true),
         (Box::new(PoissonProblem::new(PoissonProblemConfig { solver: PoissonConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), false),
-        (Box::new(HelmholtzProblem::new(HelmholtzProblemConfig { solver: HelmholtzConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()), false),
+        (
+            Box::new(HelmholtzProblem::new(HelmholtzProblemConfig { solver: HelmholtzConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()),
+            false,
+        ),
     ];
     for (problem, pdebench) in problems {
         let path = native(problem.as_ref(), dir.path());

@@ -9,8 +9,8 @@ use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};
 use oplab_datasets::problems::reaction_diffusion::{ReactionDiffusionProblem, ReactionDiffusionProblemConfig};
 use oplab_datasets::{generate, DatasetError, DatasetFile, GenerationSettings, Problem, ProblemModule, RunOptions, Shard, Silent};
 use oplab_solvers::advection::AdvectionConfig;
-use oplab_solvers::elliptic::{DarcyConfig, HelmholtzConfig, PoissonConfig};
 use oplab_solvers::burgers::BurgersConfig;
+use oplab_solvers::elliptic::{DarcyConfig, HelmholtzConfig, PoissonConfig};
 use oplab_solvers::navier_stokes::NavierStokesConfig;
 use oplab_solvers::reaction_diffusion::ReactionDiffusionConfig;
 
@@ -18,11 +18,11 @@ fn problems() -> Vec<Box<dyn Problem>> {
     vec![
         Box::new(DarcyProblem::new(DarcyProblemConfig { solver: DarcyConfig { resolution: 21, ..Default::default() }, subsample: 2 }).unwrap()),
         Box::new(PoissonProblem::new(PoissonProblemConfig { solver: PoissonConfig { resolution: 17, ..Default::default() }, subsample: 1 }).unwrap()),
-        Box::new(HelmholtzProblem::new(HelmholtzProblemConfig { solver: HelmholtzConfig { resolution: 21, omega: 100.0, ..Default::default() }, subsample: 1 }).unwrap()),
         Box::new(
-            BurgersProblem::new(BurgersProblemConfig(BurgersConfig { resolution: 128, subsample: 2, record_times: 2, ..Default::default() }))
+            HelmholtzProblem::new(HelmholtzProblemConfig { solver: HelmholtzConfig { resolution: 21, omega: 100.0, ..Default::default() }, subsample: 1 })
                 .unwrap(),
         ),
+        Box::new(BurgersProblem::new(BurgersProblemConfig(BurgersConfig { resolution: 128, subsample: 2, record_times: 2, ..Default::default() })).unwrap()),
         Box::new(
             NavierStokesProblem::new(NavierStokesProblemConfig(NavierStokesConfig {
                 resolution: 16,
@@ -34,16 +34,10 @@ fn problems() -> Vec<Box<dyn Problem>> {
             }))
             .unwrap(),
         ),
+        Box::new(AdvectionProblem::new(AdvectionProblemConfig(AdvectionConfig { resolution: 32, record_times: 4, ..Default::default() })).unwrap()),
         Box::new(
-            AdvectionProblem::new(AdvectionProblemConfig(AdvectionConfig { resolution: 32, record_times: 4, ..Default::default() })).unwrap(),
-        ),
-        Box::new(
-            ReactionDiffusionProblem::new(ReactionDiffusionProblemConfig(ReactionDiffusionConfig {
-                resolution: 32,
-                record_times: 4,
-                ..Default::default()
-            }))
-            .unwrap(),
+            ReactionDiffusionProblem::new(ReactionDiffusionProblemConfig(ReactionDiffusionConfig { resolution: 32, record_times: 4, ..Default::default() }))
+                .unwrap(),
         ),
     ]
 }

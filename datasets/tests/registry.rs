@@ -8,8 +8,8 @@ use oplab_datasets::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use oplab_datasets::problem::FieldSpec;
 use oplab_datasets::problems::{self, Visitor};
 use oplab_datasets::{
-    generate_exported, resolve_config, DatasetFile, Export, GenerationSettings, Problem, ProblemModule, Role, RunOptions, Sample,
-    SampleError, SampleRng, Schema, Shard, Silent,
+    generate_exported, resolve_config, DatasetFile, Export, GenerationSettings, Problem, ProblemModule, Role, RunOptions, Sample, SampleError, SampleRng,
+    Schema, Shard, Silent,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};

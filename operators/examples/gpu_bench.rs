@@ -81,7 +81,13 @@ fn conv2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, w: Tensor<B, 4>, b: Option<Te
 }
 
 /// `conv_transpose2d` whose backward follows `path`, the rest of its plan as the options choose.
-fn conv_transpose2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, w: Tensor<B, 4>, b: Option<Tensor<B, 1>>, opts: ConvTransposeOptions<2>, path: ConvGradPath) -> Tensor<B, 4> {
+fn conv_transpose2d_on_path<B: ConvBackend>(
+    x: Tensor<B, 4>,
+    w: Tensor<B, 4>,
+    b: Option<Tensor<B, 1>>,
+    opts: ConvTransposeOptions<2>,
+    path: ConvGradPath,
+) -> Tensor<B, 4> {
     conv_transpose2d_with(x, w, b, opts, select::conv_plan_on::<B>(path))
 }
 
@@ -92,7 +98,21 @@ impl Args {
     }
 
     fn parse() -> Result<Self, String> {
-        let mut a = Args { device: "cuda".into(), layer_batch: 16, step_batch: 8, sizes: vec![64, 256], layer_max: usize::MAX, warmup: 3, reps: 20, only: "all".into(), paths: Vec::new(), models: vec!["mgno".into(), "fno".into()], tolerance: 1e-4, backend: BackendOptions::default(), knobs: BenchKnobs::default() };
+        let mut a = Args {
+            device: "cuda".into(),
+            layer_batch: 16,
+            step_batch: 8,
+            sizes: vec![64, 256],
+            layer_max: usize::MAX,
+            warmup: 3,
+            reps: 20,
+            only: "all".into(),
+            paths: Vec::new(),
+            models: vec!["mgno".into(), "fno".into()],
+            tolerance: 1e-4,
+            backend: BackendOptions::default(),
+            knobs: BenchKnobs::default(),
+        };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -265,7 +285,8 @@ fn relative_difference<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B,
 fn gradient_check<B: Bench>(device: &B::Device, args: &Args) -> bool {
     type Ad<B> = Autodiff<B>;
     // (batch, c_in, c_out, [h, w], kernel, stride, padding, transposed)
-    let cases: [(usize, usize, usize, [usize; 2], usize, usize, usize, bool); 10] = [
+    type ConvCase = (usize, usize, usize, [usize; 2], usize, usize, usize, bool);
+    let cases: [ConvCase; 10] = [
         (8, 24, 24, [256, 256], 3, 1, 1, false),
         (8, 1, 24, [256, 256], 3, 1, 1, false),
         (8, 24, 1, [64, 64], 3, 1, 1, false),
@@ -397,7 +418,13 @@ fn loss_curves<B: Bench>(device: &B::Device, args: &Args) -> bool {
 
 /// `steps` optimizer steps (lr 1e-3) of `model` on the one batch `(x, y)` with the relative L2
 /// loss: the trained model and the loss before each step.
-fn train_steps<B, O>(mut model: oplab_operators::MgNo<Autodiff<B>>, optim: &mut O, x: &Tensor<Autodiff<B>, 4>, y: &Tensor<Autodiff<B>, 4>, steps: usize) -> (oplab_operators::MgNo<Autodiff<B>>, Vec<f64>)
+fn train_steps<B, O>(
+    mut model: oplab_operators::MgNo<Autodiff<B>>,
+    optim: &mut O,
+    x: &Tensor<Autodiff<B>, 4>,
+    y: &Tensor<Autodiff<B>, 4>,
+    steps: usize,
+) -> (oplab_operators::MgNo<Autodiff<B>>, Vec<f64>)
 where
     B: Bench,
     O: Optimizer<oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>>,
@@ -427,7 +454,8 @@ fn adam_check<B: Bench>(device: &B::Device, args: &Args) -> bool {
     let start = model0.forward(x.clone());
     let mut worst = 0.0f64;
     for wd in [0.0f32, 1e-4] {
-        let mut fused: OptimizerAdaptor<FusedAdam, oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>> = FusedAdam::with_fused([0.9, 0.999], 1e-8, wd, true).into();
+        let mut fused: OptimizerAdaptor<FusedAdam, oplab_operators::MgNo<Autodiff<B>>, Autodiff<B>> =
+            FusedAdam::with_fused([0.9, 0.999], 1e-8, wd, true).into();
         let mut config = AdamConfig::new().with_epsilon(1e-8);
         if wd > 0.0 {
             config = config.with_weight_decay(Some(WeightDecayConfig::new(wd)));
@@ -542,7 +570,8 @@ fn launch_overhead<B: Bench>(device: &B::Device, args: &Args) {
     row("3×3 conv forward + residual add", &mut || {
         let mut x = x0.clone();
         for _ in 0..LAUNCH_CHAIN {
-            let y = Tensor::<B, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(forward_conv2d::<B>(prim(x.clone()), prim(w.clone()), None, opts.clone())));
+            let y =
+                Tensor::<B, 4>::from_primitive(burn::tensor::TensorPrimitive::Float(forward_conv2d::<B>(prim(x.clone()), prim(w.clone()), None, opts.clone())));
             x = y + x;
         }
         Box::new(x)
@@ -595,7 +624,8 @@ fn host_profile<B: Bench>(device: &B::Device, args: &Args) {
                 for _ in 0..args.warmup {
                     run();
                 }
-                let guard = pprof::ProfilerGuardBuilder::default().frequency(4000).blocklist(&["libc", "libgcc", "pthread", "vdso"]).build().expect("pprof profiler");
+                let guard =
+                    pprof::ProfilerGuardBuilder::default().frequency(4000).blocklist(&["libc", "libgcc", "pthread", "vdso"]).build().expect("pprof profiler");
                 let start = Instant::now();
                 for _ in 0..args.reps {
                     run();
@@ -810,7 +840,13 @@ struct Layer {
 fn layers(max: usize) -> Vec<Layer> {
     let l = |c: [usize; 2], n: usize, k: usize, s: usize, transposed: bool| {
         let n = n.min(max);
-        let kind = if transposed { format!("{k}×{k} s{s} transposed") } else if s > 1 { format!("{k}×{k} s{s}") } else { format!("{k}×{k}") };
+        let kind = if transposed {
+            format!("{k}×{k} s{s} transposed")
+        } else if s > 1 {
+            format!("{k}×{k} s{s}")
+        } else {
+            format!("{k}×{k}")
+        };
         Layer { name: format!("{kind} {}→{}, {n}²", c[0], c[1]), c, n, k, s, transposed }
     };
     vec![
@@ -833,7 +869,10 @@ fn layer_table<B: Bench>(device: &B::Device, args: &Args) {
     let plan = select::conv_plan_on::<B>(ConvGradPath::Fast);
     let (chunk, kind) = (plan.chunk, plan.wgrad);
     println!("fast wgrad: {kind:?} (option conv_wgrad), split-K chunk {chunk}\n");
-    println!("## Single layers, batch {b} (ms per call: median over {} runs of {LAYER_QUEUE} queued calls and one sync, after {} warm-up)\n", args.reps, args.warmup);
+    println!(
+        "## Single layers, batch {b} (ms per call: median over {} runs of {LAYER_QUEUE} queued calls and one sync, after {} warm-up)\n",
+        args.reps, args.warmup
+    );
     println!("| layer | stock fwd | fast fwd | stock dgrad | stock wgrad | fast dgrad | fast wgrad | stock fwd+bwd | fast fwd+bwd | fwd+bwd speed-up |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for layer in layers(args.layer_max) {
@@ -846,7 +885,13 @@ fn layer_table<B: Bench>(device: &B::Device, args: &Args) {
         let w = Tensor::<B, 4>::random(w_shape, Distribution::Normal(0.0, 0.1), device);
         let conv_opts = ConvOptions::new([s; 2], [pad; 2], [1, 1], 1);
         let t_opts = ConvTransposeOptions::new([s; 2], [pad; 2], [0, 0], [1, 1], 1);
-        let forward = |x: Tensor<B, 4>, w: Tensor<B, 4>| if layer.transposed { conv_transpose2d(x, w, None, t_opts.clone()) } else { conv2d(x, w, None, conv_opts.clone()) };
+        let forward = |x: Tensor<B, 4>, w: Tensor<B, 4>| {
+            if layer.transposed {
+                conv_transpose2d(x, w, None, t_opts.clone())
+            } else {
+                conv2d(x, w, None, conv_opts.clone())
+            }
+        };
         let y = forward(x.clone(), w.clone());
         let dy = Tensor::<B, 4>::random(y.dims(), normal, device);
         let (w_run, warm) = (args.reps, args.warmup);
@@ -968,7 +1013,8 @@ fn step_table<B: Bench>(device: &B::Device, args: &Args) {
             let cols: Vec<String> = times.iter().map(|t| format!("{t:.2}")).collect();
             println!("| {name} | {params} | {n}² | {} | {:.2}× |", cols.join(" | "), times[0] / times[1]);
         };
-        let all: &[ConvGradPath] = if tuned { &[ConvGradPath::Stock, ConvGradPath::Fast, ConvGradPath::Tuned] } else { &[ConvGradPath::Stock, ConvGradPath::Fast] };
+        let all: &[ConvGradPath] =
+            if tuned { &[ConvGradPath::Stock, ConvGradPath::Fast, ConvGradPath::Tuned] } else { &[ConvGradPath::Stock, ConvGradPath::Fast] };
         // A path left out of --paths is printed as NaN, so the table keeps its columns.
         let time_paths = |name: &str, f: &dyn Fn(ConvGradPath) -> f64| -> Vec<f64> {
             all.iter()

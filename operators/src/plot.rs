@@ -23,7 +23,8 @@ pub(crate) type Curve<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 /// Draws training loss and validation errors per epoch (1, 2, ...) on a log scale.
 pub fn loss_curve(path: &Path, train_loss: &[f64], val_l2: &[f64], val_h1: &[f64]) -> crate::Result<()> {
     let per_epoch = |v: &[f64]| v.iter().enumerate().map(|(i, &y)| ((i + 1) as f64, y)).collect();
-    let series = [("train loss", per_epoch(train_loss), PALETTE[0]), ("val rel. L2", per_epoch(val_l2), PALETTE[1]), ("val rel. H1", per_epoch(val_h1), PALETTE[2])];
+    let series =
+        [("train loss", per_epoch(train_loss), PALETTE[0]), ("val rel. L2", per_epoch(val_l2), PALETTE[1]), ("val rel. H1", per_epoch(val_h1), PALETTE[2])];
     log_curves(path, "training curve", "error (log10)", train_loss.len(), &series)
 }
 
@@ -87,7 +88,8 @@ pub struct SamplePanel {
 
 /// A perceptual blue–white–red-ish map (viridis-like ramp, piecewise linear).
 fn colormap(t: f64) -> RGBColor {
-    const STOPS: [(f64, [f64; 3]); 5] = [(0.0, [68., 1., 84.]), (0.25, [59., 82., 139.]), (0.5, [33., 145., 140.]), (0.75, [94., 201., 98.]), (1.0, [253., 231., 37.])];
+    const STOPS: [(f64, [f64; 3]); 5] =
+        [(0.0, [68., 1., 84.]), (0.25, [59., 82., 139.]), (0.5, [33., 145., 140.]), (0.75, [94., 201., 98.]), (1.0, [253., 231., 37.])];
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
     for win in STOPS.windows(2) {
         let (a, ca) = win[0];
@@ -119,16 +121,12 @@ pub fn sample_panels(path: &Path, panels: &[SamplePanel], h: usize, w: usize) ->
             let (tl, th) = range(&p.target);
             let (pl, ph) = range(&p.prediction);
             let shared = (tl.min(pl), th.max(ph));
-            let fields: [(&str, &[f32], (f32, f32)); 4] = [
-                ("input", &p.input, range(&p.input)),
-                ("target", &p.target, shared),
-                ("prediction", &p.prediction, shared),
-                ("|error|", &err, range(&err)),
-            ];
+            let fields: [(&str, &[f32], (f32, f32)); 4] =
+                [("input", &p.input, range(&p.input)), ("target", &p.target, shared), ("prediction", &p.prediction, shared), ("|error|", &err, range(&err))];
             for (c, (title, v, (lo, hi))) in fields.iter().enumerate() {
                 let x0 = c as i32 * cell as i32 + 10;
                 let y0 = r as i32 * (cell as i32 + 30) + 28;
-                let label = if c == 3 { format!("{title} (sample {}, rel. L2 {:.2e})", p.index, p.rel_l2) } else { format!("{title}") };
+                let label = if c == 3 { format!("{title} (sample {}, rel. L2 {:.2e})", p.index, p.rel_l2) } else { title.to_string() };
                 let size = if c == 3 { 11 } else { 15 };
                 root.draw(&Text::new(label, (x0, y0 - 20), (FAMILY, size))).map_err(|e| plot_err(path, e))?;
                 let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };

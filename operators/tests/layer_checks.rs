@@ -7,9 +7,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Distribution, Tensor, TensorData};
 use oplab_operators::backend::Cpu;
 use oplab_operators::layers::dft::{SpectralBasis2d, SpectralLayout};
+use oplab_operators::layers::PaddingMode;
 use oplab_operators::layers::SpectralConv2dConfig;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
-use oplab_operators::layers::PaddingMode;
 
 fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
     t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
@@ -17,6 +17,7 @@ fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
 
 /// y = irfft2(W · rfft2(x) restricted to the kept modes), computed from the definitions with a
 /// Hermitian-completed full spectrum and a full inverse DFT.
+#[allow(clippy::too_many_arguments)] // the definition's own symbols, one argument each
 fn direct_spectral(x: &[f64], ci: usize, co: usize, h: usize, w: usize, wr: &[f64], wi: &[f64], m1: usize, m2: usize) -> Vec<f64> {
     use std::f64::consts::PI;
     let m1e = m1.min(h / 2);

@@ -3,15 +3,13 @@
 
 mod common;
 
+use oplab_datasets::Silent;
 use oplab_operators::run::RunDir;
 use oplab_operators::training::{self, files, ModelKind, ScheduleKind, TrainConfig, TrainOptions};
 use oplab_operators::DeviceKind;
-use oplab_datasets::Silent;
 
 fn tiny_config() -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.epochs = 12;
-    c.batch_size = 4;
+    let mut c = TrainConfig { epochs: 12, batch_size: 4, ..TrainConfig::default() };
     c.data.n_train = Some(32);
     c.data.n_val = Some(8);
     c.data.n_test = Some(8);

@@ -32,9 +32,7 @@ fn time_lorenz<R: Rhs>(label: &str, method: Method, rhs: &R, params: &[f64], rep
     let mut times = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let t0 = Instant::now();
-        stats = integ
-            .solve(rhs, params, 0.0, &[1.0, 1.0, 1.0], &t_eval, &opts, &mut out)
-            .unwrap();
+        stats = integ.solve(rhs, params, 0.0, &[1.0, 1.0, 1.0], &t_eval, &opts, &mut out).unwrap();
         times.push(t0.elapsed().as_secs_f64());
     }
     let last = &out[out.len() - 3..];
@@ -52,13 +50,7 @@ fn time_lorenz<R: Rhs>(label: &str, method: Method, rhs: &R, params: &[f64], rep
 }
 
 /// One PROSE sample: system `i mod 12`, parameters, u0 redraws; returns the number of attempts.
-fn prose_sample(
-    systems: &[OdeSystem],
-    i: u64,
-    seed: u64,
-    t_eval: &[f64],
-    integ: &mut [Option<Integrator>],
-) -> usize {
+fn prose_sample(systems: &[OdeSystem], i: u64, seed: u64, t_eval: &[f64], integ: &mut [Option<Integrator>]) -> usize {
     let sys = &systems[(i % systems.len() as u64) as usize];
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(i);
@@ -74,27 +66,16 @@ fn prose_sample(
             }
         })
         .collect();
-    let concrete: Vec<Expr> = sys
-        .concrete(&params)
-        .unwrap()
-        .iter()
-        .map(|e| e.round_constants(3))
-        .collect();
+    let concrete: Vec<Expr> = sys.concrete(&params).unwrap().iter().map(|e| e.round_constants(3)).collect();
     let rhs = CompiledRhs::new(&concrete, sys.dim, 0).unwrap();
-    let opts = SolveOptions {
-        blowup_bound: sys.blowup_bound,
-        ..SolveOptions::with_tolerances(1e-5, 1e-6)
-    };
+    let opts = SolveOptions { blowup_bound: sys.blowup_bound, ..SolveOptions::with_tolerances(1e-5, 1e-6) };
     let slot = &mut integ[sys.dim];
     let integ = slot.get_or_insert_with(|| Integrator::new(Method::Dopri5, sys.dim));
     let mut y0 = vec![0.0; sys.dim];
     let mut out = vec![0.0; t_eval.len() * sys.dim];
     for attempt in 1..=200 {
         y0.iter_mut().for_each(|v| *v = rng.random_range(-2.0..2.0));
-        if integ
-            .solve(&rhs, &[], 0.0, &y0, t_eval, &opts, &mut out)
-            .is_ok()
-        {
+        if integ.solve(&rhs, &[], 0.0, &y0, t_eval, &opts, &mut out).is_ok() {
             return attempt;
         }
     }
@@ -139,32 +120,15 @@ fn main() {
         best_ns
     };
     for (label, ns) in [
-        (
-            "tape-parametric",
-            per_eval(&|y, d| tape.eval(0.0, y, &p, d)),
-        ),
-        (
-            "tape-concrete",
-            per_eval(&|y, d| concrete.eval(0.0, y, &[], d)),
-        ),
+        ("tape-parametric", per_eval(&|y, d| tape.eval(0.0, y, &p, d))),
+        ("tape-concrete", per_eval(&|y, d| concrete.eval(0.0, y, &[], d))),
         ("native", per_eval(&|y, d| native.eval(0.0, y, &p, d))),
     ] {
         println!("{{\"bench\": \"lorenz_rhs_eval\", \"impl\": \"oplab-{label}\", \"ns_per_eval\": {ns:.2}}}");
     }
 
-    let mixture: Vec<OdeSystem> = systems::PROSE_3D
-        .iter()
-        .map(|n| systems::by_name(n).unwrap())
-        .collect();
-    let t_eval: Vec<f64> = (0..192)
-        .map(|k| {
-            if k == 191 {
-                6.0
-            } else {
-                k as f64 * 6.0 / 191.0
-            }
-        })
-        .collect();
+    let mixture: Vec<OdeSystem> = systems::PROSE_3D.iter().map(|n| systems::by_name(n).unwrap()).collect();
+    let t_eval: Vec<f64> = (0..192).map(|k| if k == 191 { 6.0 } else { k as f64 * 6.0 / 191.0 }).collect();
     let n: u64 = if quick { 1200 } else { 12_000 };
     let rounds = 3;
     // One thread.
@@ -173,9 +137,7 @@ fn main() {
     for _ in 0..rounds {
         let t0 = Instant::now();
         let mut integ = vec![None, None, None, None, None, None];
-        attempts = (0..n)
-            .map(|i| prose_sample(&mixture, i, 1, &t_eval, &mut integ))
-            .sum();
+        attempts = (0..n).map(|i| prose_sample(&mixture, i, 1, &t_eval, &mut integ)).sum();
         serial = serial.min(t0.elapsed().as_secs_f64());
     }
     println!(
@@ -186,13 +148,7 @@ fn main() {
     let mut parallel = f64::INFINITY;
     for _ in 0..rounds {
         let t0 = Instant::now();
-        attempts = (0..n)
-            .into_par_iter()
-            .map_init(
-                || vec![None, None, None, None, None, None],
-                |integ, i| prose_sample(&mixture, i, 1, &t_eval, integ),
-            )
-            .sum();
+        attempts = (0..n).into_par_iter().map_init(|| vec![None, None, None, None, None, None], |integ, i| prose_sample(&mixture, i, 1, &t_eval, integ)).sum();
         parallel = parallel.min(t0.elapsed().as_secs_f64());
     }
     println!(

@@ -124,9 +124,7 @@ fn navier_stokes(dir: &Path, s: usize, steps: usize) {
         subsample: 1,
         ..Default::default()
     };
-    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(2024));
     let t0 = Instant::now();
     let solver = NavierStokesSolver::new(cfg).unwrap();
     let setup = t0.elapsed().as_secs_f64();
@@ -143,9 +141,7 @@ fn navier_stokes(dir: &Path, s: usize, steps: usize) {
 
 fn burgers(dir: &Path, n: usize) {
     let cfg = BurgersConfig { resolution: n, ..Default::default() };
-    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(2024));
     let solver = BurgersSolver::new(cfg).unwrap();
     let peak = u0.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let (dt, steps) = solver.time_step_for(peak);
@@ -163,9 +159,7 @@ fn burgers_steps(dir: &Path, n: usize) {
     // No CFL abort: the study asks which steps are stable and accurate, not whether the default
     // safety margin holds.
     let cfg = BurgersConfig { resolution: n, max_cfl: 1e6, ..Default::default() };
-    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let u0 = PeriodicGrf1d::new(PeriodicGrfParams::fno_burgers(), n).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(2024));
     let solver = BurgersSolver::new(cfg).unwrap();
     let peak = u0.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let (_, default_steps) = solver.time_step_for(peak);
@@ -187,16 +181,11 @@ fn burgers_steps(dir: &Path, n: usize) {
         let cfl = h * peak * n as f64;
         rows.push(format!("{{\"steps\": {steps}, \"time_step\": {h:e}, \"cfl\": {cfl:.3}, \"solve_s\": {run:.6}, \"max_rel_error\": {error:e}}}"));
     }
-    println!(
-        "{{\"problem\": \"burgers-steps\", \"resolution\": {n}, \"reference_steps\": {reference_steps}, \"runs\": [{}]}}",
-        rows.join(", ")
-    );
+    println!("{{\"problem\": \"burgers-steps\", \"resolution\": {n}, \"reference_steps\": {reference_steps}, \"runs\": [{}]}}", rows.join(", "));
 }
 
 fn ns_schemes(dir: &Path, s: usize) {
-    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(2024));
+    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(2024));
     let run = |scheme: TimeScheme, dt: f64| {
         let cfg = NavierStokesConfig {
             resolution: s,
@@ -230,11 +219,7 @@ fn ns_schemes(dir: &Path, s: usize) {
         (TimeScheme::Etdrk4, 1.6e-2),
     ] {
         let (w, secs) = run(scheme, dt);
-        let error = if w[0].is_nan() {
-            f64::NAN
-        } else {
-            w.iter().zip(&reference).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs())) / scale
-        };
+        let error = if w[0].is_nan() { f64::NAN } else { w.iter().zip(&reference).fold(0.0_f64, |m, (a, b)| m.max((a - b).abs())) / scale };
         rows.push(format!(
             "{{\"scheme\": \"{}\", \"time_step\": {dt:e}, \"steps\": {}, \"solve_s\": {secs:.6}, \"max_rel_error\": {}}}",
             scheme.name(),
@@ -242,8 +227,5 @@ fn ns_schemes(dir: &Path, s: usize) {
             if error.is_nan() { "null".to_string() } else { format!("{error:e}") }
         ));
     }
-    println!(
-        "{{\"problem\": \"ns-schemes\", \"resolution\": {s}, \"viscosity\": 1e-3, \"final_time\": 1.0, \"runs\": [{}]}}",
-        rows.join(", ")
-    );
+    println!("{{\"problem\": \"ns-schemes\", \"resolution\": {s}, \"viscosity\": 1e-3, \"final_time\": 1.0, \"runs\": [{}]}}", rows.join(", "));
 }

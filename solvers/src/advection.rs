@@ -155,11 +155,7 @@ impl AdvectionSolver {
             shifted[n / 2].im = 0.0;
             self.fft.inverse(&shifted, &mut row, &mut buf);
             if row.iter().any(|v| !v.is_finite()) {
-                return Err(Pde1dError::BlowUp {
-                    problem: "advection",
-                    time: t,
-                    parameters: format!("beta = {}, resolution = {n}", self.config.beta),
-                });
+                return Err(Pde1dError::BlowUp { problem: "advection", time: t, parameters: format!("beta = {}, resolution = {n}", self.config.beta) });
             }
             out.extend_from_slice(&row);
         }

@@ -34,17 +34,8 @@ impl Etdrk4Coefficients {
     /// cancellation the closed forms suffer near `hL = 0`.
     pub fn new(linear: &[f64], h: f64) -> Self {
         let n = linear.len();
-        let mut c = Self {
-            e: vec![0.0; n],
-            e_half: vec![0.0; n],
-            q: vec![0.0; n],
-            f1: vec![0.0; n],
-            f2: vec![0.0; n],
-            f3: vec![0.0; n],
-        };
-        let roots: Vec<Complex64> = (1..=CONTOUR_POINTS)
-            .map(|j| Complex64::from_polar(1.0, PI * (j as f64 - 0.5) / CONTOUR_POINTS as f64))
-            .collect();
+        let mut c = Self { e: vec![0.0; n], e_half: vec![0.0; n], q: vec![0.0; n], f1: vec![0.0; n], f2: vec![0.0; n], f3: vec![0.0; n] };
+        let roots: Vec<Complex64> = (1..=CONTOUR_POINTS).map(|j| Complex64::from_polar(1.0, PI * (j as f64 - 0.5) / CONTOUR_POINTS as f64)).collect();
         for (k, &l) in linear.iter().enumerate() {
             let hl = h * l;
             c.e[k] = hl.exp();

@@ -97,9 +97,7 @@ impl ReactionDiffusionSolver {
         // Logistic flow over h/2: u ↦ u e / (1 − u + u e), e = e^{ρh/2}.
         let growth = (0.5 * c.rho * h).exp();
         let norm = 1.0 / n as f64;
-        let decay: Vec<f64> = (0..self.fft.spectrum_len())
-            .map(|k| (-c.nu * (2.0 * PI * k as f64).powi(2) * h).exp() * norm)
-            .collect();
+        let decay: Vec<f64> = (0..self.fft.spectrum_len()).map(|k| (-c.nu * (2.0 * PI * k as f64).powi(2) * h).exp() * norm).collect();
         let mut buf = self.fft.buffers();
         let mut spectrum = vec![Complex64::new(0.0, 0.0); self.fft.spectrum_len()];
         let mut u = u0.to_vec();

@@ -17,10 +17,7 @@ fn solves_do_not_allocate() {
         let y0: Vec<f64> = (0..sys.dim).map(|i| 0.1 + 0.2 * i as f64).collect();
         let mut out = vec![0.0; t_eval.len() * sys.dim];
         for method in Method::ALL {
-            let opts = SolveOptions {
-                fixed_step: (method == Method::Rk4).then_some(1e-3),
-                ..SolveOptions::with_tolerances(1e-8, 1e-10)
-            };
+            let opts = SolveOptions { fixed_step: (method == Method::Rk4).then_some(1e-3), ..SolveOptions::with_tolerances(1e-8, 1e-10) };
             let mut integ = Integrator::new(method, sys.dim);
             // First solve may initialise lazily built data (the symbolic Jacobian tape).
             integ.solve(&rhs, &p, 0.0, &y0, &t_eval, &opts, &mut out).unwrap();

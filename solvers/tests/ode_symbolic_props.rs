@@ -3,9 +3,7 @@
 
 use oplab_solvers::symbolic::noise::{delete_random_term, insert_random_term, split_terms};
 use oplab_solvers::symbolic::tokens::{encode_float, round_significant, ParseError};
-use oplab_solvers::symbolic::{
-    encode_system, encode_system_skeleton, parse_system, BinaryOp, Expr, Tape, UnaryOp,
-};
+use oplab_solvers::symbolic::{encode_system, encode_system_skeleton, parse_system, BinaryOp, Expr, Tape, UnaryOp};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,20 +21,11 @@ fn constant() -> impl Strategy<Value = f64> {
 }
 
 fn expr(dim: usize) -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![
-        constant().prop_map(Expr::Const),
-        (0..dim).prop_map(Expr::Var)
-    ];
+    let leaf = prop_oneof![constant().prop_map(Expr::Const), (0..dim).prop_map(Expr::Var)];
     leaf.prop_recursive(6, 48, 2, |inner| {
         prop_oneof![
-            (prop::sample::select(UnaryOp::ALL.to_vec()), inner.clone())
-                .prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
-            (
-                prop::sample::select(BinaryOp::ALL.to_vec()),
-                inner.clone(),
-                inner
-            )
-                .prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
+            (prop::sample::select(UnaryOp::ALL.to_vec()), inner.clone()).prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
+            (prop::sample::select(BinaryOp::ALL.to_vec()), inner.clone(), inner).prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
         ]
     })
 }
@@ -120,18 +109,13 @@ proptest! {
 
 /// Expressions without division (so finite differences are well-conditioned everywhere).
 fn smooth_expr() -> impl Strategy<Value = Expr> {
-    let leaf = prop_oneof![
-        (-3.0f64..3.0).prop_map(Expr::Const),
-        (0usize..3).prop_map(Expr::Var)
-    ];
+    let leaf = prop_oneof![(-3.0f64..3.0).prop_map(Expr::Const), (0usize..3).prop_map(Expr::Var)];
     let unary = vec![UnaryOp::Neg, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Pow2];
     let binary = vec![BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul];
     leaf.prop_recursive(5, 24, 2, move |inner| {
         prop_oneof![
-            (prop::sample::select(unary.clone()), inner.clone())
-                .prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
-            (prop::sample::select(binary.clone()), inner.clone(), inner)
-                .prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
+            (prop::sample::select(unary.clone()), inner.clone()).prop_map(|(op, a)| Expr::Unary(op, Box::new(a))),
+            (prop::sample::select(binary.clone()), inner.clone(), inner).prop_map(|(op, a, b)| Expr::Binary(op, Box::new(a), Box::new(b))),
         ]
     })
 }
@@ -172,34 +156,16 @@ fn parse_errors_are_typed() {
     let p = |s: &str| parse_system(&s.split_whitespace().collect::<Vec<_>>());
     assert_eq!(p(""), Err(ParseError::UnexpectedEnd { position: 0 }));
     assert_eq!(p("add u_0"), Err(ParseError::UnexpectedEnd { position: 2 }));
-    assert!(matches!(
-        p("add u_0 foo"),
-        Err(ParseError::UnknownToken { position: 2, .. })
-    ));
-    assert!(matches!(
-        p("+ N12 E-1"),
-        Err(ParseError::BadFloat { position: 0, .. })
-    ));
+    assert!(matches!(p("add u_0 foo"), Err(ParseError::UnknownToken { position: 2, .. })));
+    assert!(matches!(p("+ N12 E-1"), Err(ParseError::BadFloat { position: 0, .. })));
     assert!(matches!(p("+ N120 E11"), Err(ParseError::BadFloat { .. })));
     assert!(matches!(p("+ N120"), Err(ParseError::BadFloat { .. })));
-    assert!(matches!(
-        p("u_0 u_1"),
-        Err(ParseError::TrailingTokens { position: 1, .. })
-    ));
-    assert_eq!(
-        p("u_0 | | u_1"),
-        Err(ParseError::EmptyComponent { position: 2 })
-    );
+    assert!(matches!(p("u_0 u_1"), Err(ParseError::TrailingTokens { position: 1, .. })));
+    assert_eq!(p("u_0 | | u_1"), Err(ParseError::EmptyComponent { position: 2 }));
     assert_eq!(p("u_0 |"), Err(ParseError::EmptyComponent { position: 2 }));
     assert_eq!(p("| u_0"), Err(ParseError::EmptyComponent { position: 0 }));
-    let deep = vec!["neg"; 10_000]
-        .into_iter()
-        .chain(["u_0"])
-        .collect::<Vec<_>>();
-    assert!(matches!(
-        parse_system(&deep),
-        Err(ParseError::TooDeep { .. })
-    ));
+    let deep = vec!["neg"; 10_000].into_iter().chain(["u_0"]).collect::<Vec<_>>();
+    assert!(matches!(parse_system(&deep), Err(ParseError::TooDeep { .. })));
 }
 
 #[test]

@@ -13,15 +13,7 @@ fn spectral_time_loops_do_not_allocate() {
     let w0: Vec<f64> = (0..s * s).map(|i| ((i * 7 % 11) as f64 * 0.3).sin()).collect();
     for scheme in [TimeScheme::CrankNicolson, TimeScheme::Etdrk4] {
         let solver = |time_step| {
-            let cfg = NavierStokesConfig {
-                resolution: s,
-                final_time: 0.1,
-                time_step,
-                record_times: 2,
-                subsample: 1,
-                scheme,
-                ..Default::default()
-            };
+            let cfg = NavierStokesConfig { resolution: s, final_time: 0.1, time_step, record_times: 2, subsample: 1, scheme, ..Default::default() };
             NavierStokesSolver::new(cfg).unwrap()
         };
         let (few, many) = (solver(1e-2), solver(1e-3));

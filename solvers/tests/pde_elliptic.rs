@@ -2,8 +2,8 @@
 //! and typed errors for bad input.
 
 use oplab_solvers::elliptic::{
-    subsample_nodes, CoefficientMap, DarcyConfig, DarcySampler, DarcySolver, EllipticError, HelmholtzConfig,
-    HelmholtzSampler, HelmholtzSolver, Ordering, PoissonConfig, PoissonSampler, PoissonSolver,
+    subsample_nodes, CoefficientMap, DarcyConfig, DarcySampler, DarcySolver, EllipticError, HelmholtzConfig, HelmholtzSampler, HelmholtzSolver, Ordering,
+    PoissonConfig, PoissonSampler, PoissonSolver,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -139,11 +139,7 @@ fn bad_input_is_a_typed_error() {
     coeff[12] = f64::NAN;
     assert!(matches!(solver.solve(&coeff, &[1.0; 25]), Err(EllipticError::InvalidParameter(e)) if e.field == "coeff"));
     assert!(matches!(solver.solve(&[1.0; 24], &[1.0; 25]), Err(EllipticError::InvalidParameter(e)) if e.field == "coeff"));
-    let bad = DarcyConfig {
-        resolution: 9,
-        coefficient: CoefficientMap::Threshold { high: 12.0, low: 0.0, threshold: 0.0 },
-        ..Default::default()
-    };
+    let bad = DarcyConfig { resolution: 9, coefficient: CoefficientMap::Threshold { high: 12.0, low: 0.0, threshold: 0.0 }, ..Default::default() };
     assert!(matches!(DarcySampler::new(bad), Err(EllipticError::InvalidParameter(e)) if e.field == "coefficient.low"));
     let bad = HelmholtzConfig { wave_speed: oplab_solvers::elliptic::WaveSpeedMap { mean: 1.0, amplitude: 2.0 }, ..Default::default() };
     assert!(matches!(HelmholtzSampler::new(bad), Err(EllipticError::InvalidParameter(e)) if e.field == "wave_speed.amplitude"));
@@ -170,9 +166,7 @@ fn subsampling_matches_numpy_slicing() {
 fn multigrid_pcg_matches_cholesky() {
     use oplab_solvers::elliptic::{DarcyMethod, MultigridPcg};
     for s in [65, 257] {
-        let field = oplab_solvers::grf::CosineGrf2d::on_node_grid(Default::default(), s)
-            .unwrap()
-            .sample(&mut ChaCha20Rng::seed_from_u64(s as u64));
+        let field = oplab_solvers::grf::CosineGrf2d::on_node_grid(Default::default(), s).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(s as u64));
         let coeff = CoefficientMap::default().apply(&field);
         let f = vec![1.0; s * s];
         let direct = DarcySolver::new(s).unwrap().solve(&coeff, &f).unwrap();

@@ -2,8 +2,7 @@
 
 use oplab_solvers::grf::{PeriodicGrf2d, PeriodicGrfParams};
 use oplab_solvers::navier_stokes::{
-    vorticity_diagnostics, Forcing, NavierStokesConfig, NavierStokesError, NavierStokesSampler, NavierStokesSolver,
-    TimeScheme,
+    vorticity_diagnostics, Forcing, NavierStokesConfig, NavierStokesError, NavierStokesSampler, NavierStokesSolver, TimeScheme,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -57,18 +56,8 @@ fn taylor_green_decays_exactly_with_second_order_in_time() {
 fn forced_enstrophy_budget_closes() {
     let s = 64;
     let nu = 1e-3;
-    let cfg = NavierStokesConfig {
-        resolution: s,
-        viscosity: nu,
-        final_time: 1.0,
-        time_step: 5e-4,
-        record_times: 200,
-        subsample: 1,
-        ..Default::default()
-    };
-    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(11));
+    let cfg = NavierStokesConfig { resolution: s, viscosity: nu, final_time: 1.0, time_step: 5e-4, record_times: 200, subsample: 1, ..Default::default() };
+    let w0 = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(11));
     let traj = NavierStokesSolver::new(cfg).unwrap().solve(&w0).unwrap();
     let forcing = Forcing::Diagonal { amplitude: 0.1 }.nodes(s);
     // d/dt ½⟨w²⟩ = −ν⟨|∇w|²⟩ + ⟨f w⟩, integrated with the trapezoidal rule over the records.
@@ -91,15 +80,7 @@ fn forced_enstrophy_budget_closes() {
 
 #[test]
 fn blow_up_is_a_typed_error_naming_the_parameters() {
-    let cfg = NavierStokesConfig {
-        resolution: 32,
-        viscosity: 1e-6,
-        final_time: 10.0,
-        time_step: 0.5,
-        record_times: 2,
-        subsample: 1,
-        ..Default::default()
-    };
+    let cfg = NavierStokesConfig { resolution: 32, viscosity: 1e-6, final_time: 10.0, time_step: 0.5, record_times: 2, subsample: 1, ..Default::default() };
     let sampler = NavierStokesSampler::new(cfg).unwrap();
     let err = sampler.sample(&mut ChaCha20Rng::seed_from_u64(1)).unwrap_err();
     match &err {
@@ -131,14 +112,7 @@ fn bad_configuration_is_a_typed_error() {
 
 #[test]
 fn sampler_stores_initial_condition_and_subsamples() {
-    let cfg = NavierStokesConfig {
-        resolution: 32,
-        final_time: 0.01,
-        time_step: 1e-3,
-        record_times: 2,
-        subsample: 4,
-        ..Default::default()
-    };
+    let cfg = NavierStokesConfig { resolution: 32, final_time: 0.01, time_step: 1e-3, record_times: 2, subsample: 4, ..Default::default() };
     let sampler = NavierStokesSampler::new(cfg).unwrap();
     let a = sampler.sample(&mut ChaCha20Rng::seed_from_u64(5)).unwrap();
     assert_eq!(a.vorticity.len(), 3 * 8 * 8);
@@ -165,12 +139,8 @@ fn forced_final_state(scheme: TimeScheme, steps: usize) -> Vec<f64> {
         scheme,
         ..Default::default()
     };
-    let w0: Vec<f64> = PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s)
-        .unwrap()
-        .sample(&mut ChaCha20Rng::seed_from_u64(3))
-        .iter()
-        .map(|w| 4.0 * w)
-        .collect();
+    let w0: Vec<f64> =
+        PeriodicGrf2d::new(PeriodicGrfParams::fno_navier_stokes(), s).unwrap().sample(&mut ChaCha20Rng::seed_from_u64(3)).iter().map(|w| 4.0 * w).collect();
     let traj = NavierStokesSolver::new(cfg).unwrap().solve(&w0).unwrap();
     traj.vorticity[s * s..].to_vec()
 }
@@ -183,8 +153,7 @@ fn max_difference(a: &[f64], b: &[f64]) -> f64 {
 /// ETDRK4 reference with 512 steps.
 fn observed_orders(scheme: TimeScheme, steps: usize) -> (Vec<f64>, Vec<f64>) {
     let reference = forced_final_state(TimeScheme::Etdrk4, 512);
-    let errors: Vec<f64> =
-        [steps, 2 * steps, 4 * steps].iter().map(|&n| max_difference(&forced_final_state(scheme, n), &reference)).collect();
+    let errors: Vec<f64> = [steps, 2 * steps, 4 * steps].iter().map(|&n| max_difference(&forced_final_state(scheme, n), &reference)).collect();
     let orders = errors.windows(2).map(|e| (e[0] / e[1]).log2()).collect();
     (errors, orders)
 }

@@ -1,8 +1,8 @@
 //! Subcommands. Each file parses its arguments and calls one library entry point.
 
+mod eval;
 mod generate;
 mod inspect;
-mod eval;
 mod merge;
 mod slurm;
 mod train;
@@ -22,10 +22,14 @@ pub enum Command {
     #[command(after_help = "Example:\n  oplab inspect grf.h5")]
     Inspect(inspect::InspectArgs),
     /// Merge the shard files of one dataset into the file an unsharded run would have written.
-    #[command(after_help = "Example:\n  oplab generate grf --n 90 --shard 1/3 --out p1.h5   (likewise 2/3, 3/3)\n  oplab merge p1.h5 p2.h5 p3.h5 --out grf.h5")]
+    #[command(
+        after_help = "Example:\n  oplab generate grf --n 90 --shard 1/3 --out p1.h5   (likewise 2/3, 3/3)\n  oplab merge p1.h5 p2.h5 p3.h5 --out grf.h5"
+    )]
     Merge(merge::MergeArgs),
     /// Train a neural operator (mgno or fno) or an AL-RNN (alrnn) on a dataset; checkpoints atomically, resumable.
-    #[command(after_help = "Examples:\n  oplab train mgno --data darcy.h5 --out runs/mgno --epochs 100\n  oplab train fno --data darcy.h5 --config fno.toml --device cuda --out runs/fno\n  oplab train mgno --data darcy.h5 --out runs/mgno --resume\n  oplab train alrnn --data lorenz.h5 --config alrnn.toml --out runs/alrnn   # see below\n\nThe TOML config may set any of: model, epochs, batch_size, eval_batch_size, seed, loss (h1|l2), h1_k_max,\nquadrature (uniform|trapezoid), input_normalizer/target_normalizer (none|scalar|pixel),\n[data] inputs, targets, n_train, n_val, n_test, subsample; [optimizer] kind (adam|adamw), lr, weight_decay,\nbetas, eps, grad_clip_norm; [schedule] kind (constant|onecycle|step|cosine), pct_start, div_factor,\nfinal_div_factor, step_size, gamma, min_lr; [mgno] channels, layers, levels, padding (zeros|circular|reflect),\nprolongation_kernels; [fno] width, modes, layers, projection, grid, domain_padding.\nThe run directory stores the fully resolved config.toml.\n\nalrnn (reconstructs the dynamics of one trajectory of an `oplab generate ode` file) reads its\nown TOML: seed, epochs, batches_per_epoch, batch_size, seq_len, noise, threads;\n[alrnn] latent_dim, relu_units; [forcing] kind (sparse|generalized), tau, alpha;\n[optimizer] kind (radam|adam), lr_start, lr_end, betas, eps; [data] field, train_sample,\ntest_sample, skip, length, zscore, obs_noise; [eval] every, select_len, bins, binning\n(python|margin), max_binned_dim, gmm_scaling, gmm_len, gmm_samples, psd_sigma, pe_steps,\npe_stride, transient, test_len, coding_len. Example config: bench/alrnn/lorenz.toml.")]
+    #[command(
+        after_help = "Examples:\n  oplab train mgno --data darcy.h5 --out runs/mgno --epochs 100\n  oplab train fno --data darcy.h5 --config fno.toml --device cuda --out runs/fno\n  oplab train mgno --data darcy.h5 --out runs/mgno --resume\n  oplab train alrnn --data lorenz.h5 --config alrnn.toml --out runs/alrnn   # see below\n\nThe TOML config may set any of: model, epochs, batch_size, eval_batch_size, seed, loss (h1|l2), h1_k_max,\nquadrature (uniform|trapezoid), input_normalizer/target_normalizer (none|scalar|pixel),\n[data] inputs, targets, n_train, n_val, n_test, subsample; [optimizer] kind (adam|adamw), lr, weight_decay,\nbetas, eps, grad_clip_norm; [schedule] kind (constant|onecycle|step|cosine), pct_start, div_factor,\nfinal_div_factor, step_size, gamma, min_lr; [mgno] channels, layers, levels, padding (zeros|circular|reflect),\nprolongation_kernels; [fno] width, modes, layers, projection, grid, domain_padding.\nThe run directory stores the fully resolved config.toml.\n\nalrnn (reconstructs the dynamics of one trajectory of an `oplab generate ode` file) reads its\nown TOML: seed, epochs, batches_per_epoch, batch_size, seq_len, noise, threads;\n[alrnn] latent_dim, relu_units; [forcing] kind (sparse|generalized), tau, alpha;\n[optimizer] kind (radam|adam), lr_start, lr_end, betas, eps; [data] field, train_sample,\ntest_sample, skip, length, zscore, obs_noise; [eval] every, select_len, bins, binning\n(python|margin), max_binned_dim, gmm_scaling, gmm_len, gmm_samples, psd_sigma, pe_steps,\npe_stride, transient, test_len, coding_len. Example config: bench/alrnn/lorenz.toml."
+    )]
     Train(train::TrainArgs),
     /// Evaluate a trained run on the test split: relative L2 and H1, per-sample errors, a figure
     /// (AL-RNN runs: D_stsp, D_H, prediction error, subregion coding, figures).

@@ -165,11 +165,7 @@ if [ -f {out_q} ] && {oplab_q} inspect {out_q} >/dev/null 2>&1; then exit 0; fi\
     write_script(&merge_script, &merge)?;
     println!("wrote {}\nwrote {}", array_script.display(), merge_script.display());
     if !a.submit {
-        println!(
-            "submit with:\n  jid=$(sbatch --parsable {}) && sbatch --dependency=afterok:${{jid%%;*}} {}",
-            array_script.display(),
-            merge_script.display()
-        );
+        println!("submit with:\n  jid=$(sbatch --parsable {}) && sbatch --dependency=afterok:${{jid%%;*}} {}", array_script.display(), merge_script.display());
         return Ok(ExitCode::SUCCESS);
     }
     let array_id = sbatch(&[array_script.as_os_str().to_str().unwrap_or_default()])?;
@@ -225,11 +221,7 @@ fn write_script(path: &Path, text: &str) -> Result<()> {
 
 /// Submit with `sbatch --parsable` and return the job id.
 fn sbatch(args: &[&str]) -> Result<String> {
-    let out = Command::new("sbatch")
-        .arg("--parsable")
-        .args(args)
-        .output()
-        .context("cannot run sbatch (is Slurm installed and on PATH?)")?;
+    let out = Command::new("sbatch").arg("--parsable").args(args).output().context("cannot run sbatch (is Slurm installed and on PATH?)")?;
     if !out.status.success() {
         bail!("sbatch failed: {}", String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("no message"));
     }

@@ -84,8 +84,7 @@ pub fn run(options: &Options) -> Result<Report> {
 /// its inner steps, `advance(1)` after each check, `finish` at the end (also on error).
 pub fn run_with_progress(options: &Options, progress: &dyn Progress) -> Result<Report> {
     let selected = select(&options.only)?;
-    std::fs::create_dir_all(&options.out_dir)
-        .map_err(|e| ValidationError::Io { path: options.out_dir.clone(), source: e })?;
+    std::fs::create_dir_all(&options.out_dir).map_err(|e| ValidationError::Io { path: options.out_dir.clone(), source: e })?;
     let start = Instant::now();
     let ctx = checks::Ctx::new(options.quick, options.seed, &options.out_dir, progress);
     progress.start("validate", selected.len() as u64, 0);

@@ -230,16 +230,9 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std:
 
     for s in &fig.series {
         let color = PALETTE[s.color % PALETTE.len()];
-        let pts: Vec<(f64, f64)> = s
-            .x
-            .iter()
-            .zip(&s.y)
-            .filter_map(|(&x, &y)| Some((tr(x, xl)?, tr(y, yl)?)))
-            .collect();
+        let pts: Vec<(f64, f64)> = s.x.iter().zip(&s.y).filter_map(|(&x, &y)| Some((tr(x, xl)?, tr(y, yl)?))).collect();
         let anno = match s.style {
-            Style::Line => chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(|e| e.to_string())?,
+            Style::Line => chart.draw_series(LineSeries::new(pts, color.stroke_width(2))).map_err(|e| e.to_string())?,
             Style::Steps => {
                 // x holds edges: build the outline edge₀ → edge₁ at height y₀, etc.
                 let mut path = Vec::new();
@@ -253,25 +246,20 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std:
             }
             Style::Markers => {
                 if let Some(err) = &s.y_err {
-                    let bars: Vec<Vec<(f64, f64)>> = s
-                        .x
-                        .iter()
-                        .zip(&s.y)
-                        .zip(err)
-                        .filter_map(|((&x, &y), &e)| {
-                            let xp = tr(x, xl)?;
-                            let hi = tr(y + e, yl)?;
-                            let lo = tr(y - e, yl).unwrap_or(y0);
-                            Some(vec![(xp, lo), (xp, hi)])
-                        })
-                        .collect();
-                    chart
-                        .draw_series(bars.into_iter().map(|b| PathElement::new(b, color.stroke_width(1))))
-                        .map_err(|e| e.to_string())?;
+                    let bars: Vec<Vec<(f64, f64)>> =
+                        s.x.iter()
+                            .zip(&s.y)
+                            .zip(err)
+                            .filter_map(|((&x, &y), &e)| {
+                                let xp = tr(x, xl)?;
+                                let hi = tr(y + e, yl)?;
+                                let lo = tr(y - e, yl).unwrap_or(y0);
+                                Some(vec![(xp, lo), (xp, hi)])
+                            })
+                            .collect();
+                    chart.draw_series(bars.into_iter().map(|b| PathElement::new(b, color.stroke_width(1)))).map_err(|e| e.to_string())?;
                 }
-                chart
-                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
-                    .map_err(|e| e.to_string())?
+                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled()))).map_err(|e| e.to_string())?
             }
         };
         let style = s.style;
@@ -333,10 +321,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let x: Vec<f64> = (1..20).map(|i| i as f64).collect();
         let y: Vec<f64> = x.iter().map(|v| 1.0 / v).collect();
-        let fig = Figure::new("t", "test title", "t", "E")
-            .log(true, true)
-            .with(Series::line("theory", x.clone(), y.clone(), 0))
-            .with(Series::markers("sim", x, y.clone(), Some(vec![0.01; y.len()]), 0));
+        let fig = Figure::new("t", "test title", "t", "E").log(true, true).with(Series::line("theory", x.clone(), y.clone(), 0)).with(Series::markers(
+            "sim",
+            x,
+            y.clone(),
+            Some(vec![0.01; y.len()]),
+            0,
+        ));
         render(&fig, dir.path()).unwrap();
         let png = std::fs::read(dir.path().join("t.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");

@@ -21,10 +21,7 @@ fn ensure_chromium() -> Option<String> {
     }
     let is_root = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
     if is_root {
-        let _ = Command::new("apt-get")
-            .args(["install", "-y", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
+        let _ = Command::new("apt-get").args(["install", "-y", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive").status();
     }
     find_chromium()
 }
@@ -66,8 +63,7 @@ fn quick_report_passes_and_renders_in_a_browser() {
 
     let index = dir.path().join("index.html");
     let html = std::fs::read_to_string(&index).expect("index.html");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).expect("summary.json")).expect("valid JSON");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).expect("summary.json")).expect("valid JSON");
     assert_eq!(json["checks"].as_array().map(|a| a.len()), Some(report.checks.len()));
     let figures: Vec<&String> = report.checks.iter().flat_map(|c| &c.figures).collect();
     assert!(!figures.is_empty());
@@ -80,8 +76,10 @@ fn quick_report_passes_and_renders_in_a_browser() {
     }
 
     let Some(chromium) = ensure_chromium() else {
-        eprintln!("\n!!!!!!!! SKIPPING the headless-browser rendering check: no chromium found and it could not be installed \
-                   (run `apt-get install -y chromium` as root). !!!!!!!!\n");
+        eprintln!(
+            "\n!!!!!!!! SKIPPING the headless-browser rendering check: no chromium found and it could not be installed \
+                   (run `apt-get install -y chromium` as root). !!!!!!!!\n"
+        );
         return;
     };
     let dom = dump_dom(&chromium, &index);

@@ -42,8 +42,7 @@ pub struct AdvectionProblem {
 impl ProblemModule for AdvectionProblem {
     const NAME: &'static str = "advection";
     const ABOUT: &'static str = "1-D linear advection (PDEBench), exact spectral shift";
-    const EXAMPLES: &'static str =
-        "Examples:\n  oplab generate advection --n 100 --beta 0.4 --out advection.h5   # PDEBench: 1024 cells, 201 times on [0,2]";
+    const EXAMPLES: &'static str = "Examples:\n  oplab generate advection --n 100 --beta 0.4 --out advection.h5   # PDEBench: 1024 cells, 201 times on [0,2]";
     const EXPORTS: &'static [(ExportLayout, Exporter)] = &[(ExportLayout::Fno, fno_export_1d), (ExportLayout::Pdebench, pdebench_export)];
     type Config = AdvectionProblemConfig;
     #[cfg(feature = "cli")]

@@ -7,8 +7,8 @@ use oplab_solvers::grf::GrfParams;
 #[cfg(feature = "cli")]
 use serde::Serialize;
 
-use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
 pub use super::elliptic::MAX_RESOLUTION;
+use super::elliptic::{fno_export, Description, Elliptic, EllipticConfig, EllipticProblem};
 use crate::error::Result;
 use crate::export::{ExportFile, ExportLayout, Exporter, NativeFile};
 use crate::problem::SampleRng;
@@ -69,10 +69,7 @@ impl Elliptic for Darcy {
         Description {
             input: "coeff",
             input_text: format!("permeability a at the nodes ({:?})", c.coefficient),
-            solution_text: format!(
-                "pressure u solving -div(a grad u) = {} with u = 0 on the boundary (5-point FD, {}^2 nodes)",
-                c.forcing, c.resolution
-            ),
+            solution_text: format!("pressure u solving -div(a grad u) = {} with u = 0 on the boundary (5-point FD, {}^2 nodes)", c.forcing, c.resolution),
             residual_text: "||A u - f|| / ||f|| of the solver's linear system",
             equation: "-div(a grad u) = f on (0,1)^2",
         }

@@ -127,10 +127,7 @@ impl Problem for GrfProblem {
                     if self.config.keep_mean_mode { "kept" } else { "dropped" }
                 ),
             }],
-            dimensions: vec![
-                Dimension { name: "x".into(), values: self.grid.clone() },
-                Dimension { name: "y".into(), values: self.grid.clone() },
-            ],
+            dimensions: vec![Dimension { name: "x".into(), values: self.grid.clone() }, Dimension { name: "y".into(), values: self.grid.clone() }],
             attributes: vec![("boundary_conditions".into(), "neumann (cosine basis)".into())],
             ..Schema::default()
         }

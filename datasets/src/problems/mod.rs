@@ -5,18 +5,18 @@
 //! builds `oplab generate <problem>` for every problem [`visit_all`] visits, so adding a problem
 //! is its module, its `pub mod` line and one line in [`visit_all`].
 
-pub mod grf;
-pub mod ode;
-pub mod prose_ode;
 pub mod advection;
 pub mod burgers;
 pub mod darcy;
+pub mod elliptic;
+pub mod grf;
 pub mod helmholtz;
 pub mod navier_stokes;
-pub mod poisson;
-pub mod reaction_diffusion;
-pub mod elliptic;
+pub mod ode;
 mod pde_common;
+pub mod poisson;
+pub mod prose_ode;
+pub mod reaction_diffusion;
 
 #[cfg(feature = "cli")]
 pub use pde_common::EvolutionArgs;

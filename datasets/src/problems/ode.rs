@@ -12,10 +12,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DatasetError, Result};
-use crate::problem::{
-    Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec,
-    Schema, TextSpec,
-};
+use crate::problem::{Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema, TextSpec};
 
 /// Largest number of output times per trajectory.
 pub const MAX_TIME_POINTS: usize = 1_000_000;
@@ -141,96 +138,41 @@ pub(crate) fn check_time_grid(t_start: f64, t_end: f64, t_num: usize) -> Result<
         return Err(DatasetError::invalid("t_start", t_start, "must be finite"));
     }
     if !(t_end.is_finite() && t_end > t_start) {
-        return Err(DatasetError::invalid(
-            "t_end",
-            t_end,
-            format!("must be finite and > t_start = {t_start}"),
-        ));
+        return Err(DatasetError::invalid("t_end", t_end, format!("must be finite and > t_start = {t_start}")));
     }
     if !(2..=MAX_TIME_POINTS).contains(&t_num) {
-        return Err(DatasetError::invalid(
-            "t_num",
-            t_num,
-            format!("must be between 2 and {MAX_TIME_POINTS}"),
-        ));
+        return Err(DatasetError::invalid("t_num", t_num, format!("must be between 2 and {MAX_TIME_POINTS}")));
     }
     let dt = (t_end - t_start) / (t_num - 1) as f64;
-    Ok((0..t_num)
-        .map(|k| {
-            if k + 1 == t_num {
-                t_end
-            } else {
-                t_start + k as f64 * dt
-            }
-        })
-        .collect())
+    Ok((0..t_num).map(|k| if k + 1 == t_num { t_end } else { t_start + k as f64 * dt }).collect())
 }
 
 /// Solver options from the shared config fields.
-pub(crate) fn solver_options(
-    method: &str,
-    rtol: f64,
-    atol: f64,
-    t_step: Option<f64>,
-    blowup_bound: f64,
-) -> Result<(Method, SolveOptions)> {
-    let method = Method::from_name(method).map_err(|_| {
-        DatasetError::invalid(
-            "method",
-            method,
-            "must be one of dopri5, dop853, rk4, rosenbrock23",
-        )
-    })?;
+pub(crate) fn solver_options(method: &str, rtol: f64, atol: f64, t_step: Option<f64>, blowup_bound: f64) -> Result<(Method, SolveOptions)> {
+    let method = Method::from_name(method).map_err(|_| DatasetError::invalid("method", method, "must be one of dopri5, dop853, rk4, rosenbrock23"))?;
     if !(rtol > 0.0 && rtol < 1.0) {
         return Err(DatasetError::invalid("rtol", rtol, "must be in (0, 1)"));
     }
     if !(atol >= 0.0 && atol.is_finite()) {
-        return Err(DatasetError::invalid(
-            "atol",
-            atol,
-            "must be finite and ≥ 0",
-        ));
+        return Err(DatasetError::invalid("atol", atol, "must be finite and ≥ 0"));
     }
     if blowup_bound.is_nan() || blowup_bound <= 0.0 {
-        return Err(DatasetError::invalid(
-            "blowup_bound",
-            blowup_bound,
-            "must be > 0",
-        ));
+        return Err(DatasetError::invalid("blowup_bound", blowup_bound, "must be > 0"));
     }
     let fixed_step = match (method, t_step) {
-        (Method::Rk4, None) => {
-            return Err(DatasetError::invalid(
-                "t_step",
-                "none",
-                "rk4 needs a step size > 0",
-            ))
-        }
-        (_, Some(h)) if !(h > 0.0 && h.is_finite()) => {
-            return Err(DatasetError::invalid("t_step", h, "must be finite and > 0"))
-        }
+        (Method::Rk4, None) => return Err(DatasetError::invalid("t_step", "none", "rk4 needs a step size > 0")),
+        (_, Some(h)) if !(h > 0.0 && h.is_finite()) => return Err(DatasetError::invalid("t_step", h, "must be finite and > 0")),
         (Method::Rk4, Some(h)) => Some(h),
         _ => None,
     };
-    let opts = SolveOptions {
-        rtol,
-        atol,
-        blowup_bound,
-        fixed_step,
-        max_steps: 10_000_000,
-        ..SolveOptions::default()
-    };
+    let opts = SolveOptions { rtol, atol, blowup_bound, fixed_step, max_steps: 10_000_000, ..SolveOptions::default() };
     Ok((method, opts))
 }
 
 /// The initial-condition box check shared by `ode` and `prose-ode`.
 pub(crate) fn check_ic_box(low: f64, high: f64) -> Result<()> {
     if !(low.is_finite() && high.is_finite() && low < high) {
-        return Err(DatasetError::invalid(
-            "ic_low/ic_high",
-            format!("{low}/{high}"),
-            "must be finite with ic_low < ic_high",
-        ));
+        return Err(DatasetError::invalid("ic_low/ic_high", format!("{low}/{high}"), "must be finite with ic_low < ic_high"));
     }
     Ok(())
 }
@@ -286,57 +228,27 @@ impl ProblemModule for OdeProblem {
 
     /// Validate `config`, resolve its defaults and compile the system.
     fn new(mut config: OdeConfig) -> Result<Self> {
-        let system = systems::by_name(&config.system).map_err(|_| {
-            DatasetError::invalid(
-                "system",
-                &config.system,
-                format!("must be one of {}", systems::names().join(", ")),
-            )
-        })?;
+        let system = systems::by_name(&config.system)
+            .map_err(|_| DatasetError::invalid("system", &config.system, format!("must be one of {}", systems::names().join(", "))))?;
         config.system = system.name.to_string();
-        let centres = config
-            .params
-            .clone()
-            .unwrap_or_else(|| system.nominal_params());
+        let centres = config.params.clone().unwrap_or_else(|| system.nominal_params());
         if centres.len() != system.params.len() || centres.iter().any(|v| !v.is_finite()) {
             return Err(DatasetError::invalid(
                 "params",
                 format!("{centres:?}"),
-                format!(
-                    "must be {} finite values ({})",
-                    system.params.len(),
-                    system.param_names().join(", ")
-                ),
+                format!("must be {} finite values ({})", system.params.len(), system.param_names().join(", ")),
             ));
         }
         config.params = Some(centres.clone());
         if !(0.0..1.0).contains(&config.param_spread) {
-            return Err(DatasetError::invalid(
-                "param_spread",
-                config.param_spread,
-                "must be in [0, 1)",
-            ));
+            return Err(DatasetError::invalid("param_spread", config.param_spread, "must be in [0, 1)"));
         }
         check_ic_box(config.ic_low, config.ic_high)?;
         let t_eval = check_time_grid(config.t_start, config.t_end, config.t_num)?;
         let bound = *config.blowup_bound.get_or_insert(system.blowup_bound);
-        let (method, opts) = solver_options(
-            &config.method,
-            config.rtol,
-            config.atol,
-            config.t_step,
-            bound,
-        )?;
+        let (method, opts) = solver_options(&config.method, config.rtol, config.atol, config.t_step, bound)?;
         let rhs = system.compile();
-        Ok(OdeProblem {
-            config,
-            system,
-            rhs,
-            centres,
-            t_eval,
-            method,
-            opts,
-        })
+        Ok(OdeProblem { config, system, rhs, centres, t_eval, method, opts })
     }
 }
 
@@ -414,34 +326,15 @@ impl Problem for OdeProblem {
         let mut y0 = vec![0.0; d];
         let mut out = vec![0.0; t * d];
         let (low, high) = (self.config.ic_low, self.config.ic_high);
-        solve_with_redraws(
-            self.method,
-            &self.rhs,
-            &params,
-            &self.t_eval,
-            &self.opts,
-            self.config.max_redraws,
-            &mut y0,
-            &mut out,
-            |y| y.iter_mut().for_each(|v| *v = rng.random_range(low..high)),
-        )
+        solve_with_redraws(self.method, &self.rhs, &params, &self.t_eval, &self.opts, self.config.max_redraws, &mut y0, &mut out, |y| {
+            y.iter_mut().for_each(|v| *v = rng.random_range(low..high))
+        })
         .map_err(|e| SampleError {
             index,
-            message: format!(
-                "{} with params {params:?}: {} redraws failed, last: {e}",
-                self.system.name,
-                self.config.max_redraws + 1
-            ),
+            message: format!("{} with params {params:?}: {} redraws failed, last: {e}", self.system.name, self.config.max_redraws + 1),
         })?;
-        let tokens = self.system.tokens(&params).map_err(|e| SampleError {
-            index,
-            message: e.to_string(),
-        })?;
-        Ok(Sample {
-            fields: vec![out],
-            scalars: vec![params, y0],
-            texts: vec![tokens.join(" "), self.system.skeleton_tokens().join(" ")],
-        })
+        let tokens = self.system.tokens(&params).map_err(|e| SampleError { index, message: e.to_string() })?;
+        Ok(Sample { fields: vec![out], scalars: vec![params, y0], texts: vec![tokens.join(" "), self.system.skeleton_tokens().join(" ")] })
     }
 }
 
@@ -452,11 +345,7 @@ mod tests {
 
     #[test]
     fn lorenz_samples_are_deterministic_and_consistent() {
-        let p = OdeProblem::new(OdeConfig {
-            param_spread: 0.1,
-            ..OdeConfig::default()
-        })
-        .unwrap();
+        let p = OdeProblem::new(OdeConfig { param_spread: 0.1, ..OdeConfig::default() }).unwrap();
         let schema = p.schema();
         let a = p.sample(3, &mut sample_rng(7, 3)).unwrap();
         let b = p.sample(3, &mut sample_rng(7, 3)).unwrap();
@@ -465,10 +354,7 @@ mod tests {
         assert_eq!(a.fields[0].len(), 192 * 3);
         // The first row is the initial state.
         assert_eq!(&a.fields[0][..3], &a.scalars[1][..]);
-        assert!(a.scalars[0]
-            .iter()
-            .zip([10.0, 28.0, 8.0 / 3.0])
-            .all(|(v, c)| (v - c).abs() <= 0.1 * c + 1e-12));
+        assert!(a.scalars[0].iter().zip([10.0, 28.0, 8.0 / 3.0]).all(|(v, c)| (v - c).abs() <= 0.1 * c + 1e-12));
         assert_eq!(a.texts[0].split(' ').count(), 33);
         assert_eq!(a.texts[1].split(' ').count(), 25);
         let c = p.sample(4, &mut sample_rng(7, 4)).unwrap();
@@ -481,78 +367,21 @@ mod tests {
             Err(DatasetError::InvalidParameter(e)) => e.field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            err(OdeConfig {
-                system: "lorentz".into(),
-                ..Default::default()
-            }),
-            "system"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                params: Some(vec![1.0]),
-                ..Default::default()
-            }),
-            "params"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                t_num: 1,
-                ..Default::default()
-            }),
-            "t_num"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                t_end: -1.0,
-                ..Default::default()
-            }),
-            "t_end"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                method: "euler".into(),
-                ..Default::default()
-            }),
-            "method"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                method: "rk4".into(),
-                ..Default::default()
-            }),
-            "t_step"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                ic_low: 3.0,
-                ..Default::default()
-            }),
-            "ic_low/ic_high"
-        );
-        assert_eq!(
-            err(OdeConfig {
-                param_spread: 2.0,
-                ..Default::default()
-            }),
-            "param_spread"
-        );
+        assert_eq!(err(OdeConfig { system: "lorentz".into(), ..Default::default() }), "system");
+        assert_eq!(err(OdeConfig { params: Some(vec![1.0]), ..Default::default() }), "params");
+        assert_eq!(err(OdeConfig { t_num: 1, ..Default::default() }), "t_num");
+        assert_eq!(err(OdeConfig { t_end: -1.0, ..Default::default() }), "t_end");
+        assert_eq!(err(OdeConfig { method: "euler".into(), ..Default::default() }), "method");
+        assert_eq!(err(OdeConfig { method: "rk4".into(), ..Default::default() }), "t_step");
+        assert_eq!(err(OdeConfig { ic_low: 3.0, ..Default::default() }), "ic_low/ic_high");
+        assert_eq!(err(OdeConfig { param_spread: 2.0, ..Default::default() }), "param_spread");
     }
 
     #[test]
     fn exploding_system_fails_with_a_named_error() {
         // Lorenz with a tiny blow-up bound always fails: every redraw is rejected.
-        let p = OdeProblem::new(OdeConfig {
-            blowup_bound: Some(1e-3),
-            max_redraws: 3,
-            ..Default::default()
-        })
-        .unwrap();
+        let p = OdeProblem::new(OdeConfig { blowup_bound: Some(1e-3), max_redraws: 3, ..Default::default() }).unwrap();
         let e = p.sample(0, &mut sample_rng(0, 0)).unwrap_err();
-        assert!(
-            e.message.contains("lorenz") && e.message.contains("blew up"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("lorenz") && e.message.contains("blew up"), "{}", e.message);
     }
 }

@@ -25,10 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::ode::SolverArgs;
 use super::ode::{check_ic_box, check_time_grid, solve_with_redraws, solver_options};
 use crate::error::{DatasetError, Result};
-use crate::problem::{
-    Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec,
-    Schema, TextSpec,
-};
+use crate::problem::{Dimension, FieldSpec, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, ScalarSpec, Schema, TextSpec};
 
 /// Configuration of the `prose-ode` problem (the `[prose-ode]` table of a config file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,98 +147,45 @@ impl ProblemModule for ProseOdeProblem {
         let names: Vec<String> = match config.systems.as_str() {
             "chaotic_ode_3d" => systems::PROSE_3D.iter().map(|s| s.to_string()).collect(),
             "chaotic_ode_all" => systems::PROSE_ALL.iter().map(|s| s.to_string()).collect(),
-            list => list
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            list => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         };
         if names.is_empty() {
-            return Err(DatasetError::invalid(
-                "systems",
-                &config.systems,
-                "must name at least one system",
-            ));
+            return Err(DatasetError::invalid("systems", &config.systems, "must name at least one system"));
         }
         if !(0.0..1.0).contains(&config.gamma) {
-            return Err(DatasetError::invalid(
-                "gamma",
-                config.gamma,
-                "must be in [0, 1)",
-            ));
+            return Err(DatasetError::invalid("gamma", config.gamma, "must be in [0, 1)"));
         }
         if !(1..=3).contains(&config.digits) {
-            return Err(DatasetError::invalid(
-                "digits",
-                config.digits,
-                "must be 1, 2 or 3 (the 3-digit mantissa tokens)",
-            ));
+            return Err(DatasetError::invalid("digits", config.digits, "must be 1, 2 or 3 (the 3-digit mantissa tokens)"));
         }
         check_ic_box(config.ic_low, config.ic_high)?;
         let t_eval = check_time_grid(0.0, config.t_end, config.t_num)?;
         if !(0.0..=1.0).contains(&config.noise) {
-            return Err(DatasetError::invalid(
-                "noise",
-                config.noise,
-                "must be in [0, 1]",
-            ));
+            return Err(DatasetError::invalid("noise", config.noise, "must be in [0, 1]"));
         }
-        for (field, p) in [
-            ("add_term_prob", config.add_term_prob),
-            ("miss_term_prob", config.miss_term_prob),
-        ] {
+        for (field, p) in [("add_term_prob", config.add_term_prob), ("miss_term_prob", config.miss_term_prob)] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(DatasetError::invalid(field, p, "must be in [0, 1]"));
             }
         }
         if config.add_term_prob + config.miss_term_prob > 1.0 {
-            return Err(DatasetError::invalid(
-                "add_term_prob + miss_term_prob",
-                config.add_term_prob + config.miss_term_prob,
-                "must be ≤ 1",
-            ));
+            return Err(DatasetError::invalid("add_term_prob + miss_term_prob", config.add_term_prob + config.miss_term_prob, "must be ≤ 1"));
         }
         let mut method = Method::Dopri5;
         let mut members = Vec::with_capacity(names.len());
         for name in &names {
-            let system = systems::by_name(name).map_err(|_| {
-                DatasetError::invalid(
-                    "systems",
-                    name,
-                    format!("each must be one of {}", systems::names().join(", ")),
-                )
-            })?;
-            let (m, opts) = solver_options(
-                &config.method,
-                config.rtol,
-                config.atol,
-                config.t_step,
-                system.blowup_bound,
-            )?;
+            let system =
+                systems::by_name(name).map_err(|_| DatasetError::invalid("systems", name, format!("each must be one of {}", systems::names().join(", "))))?;
+            let (m, opts) = solver_options(&config.method, config.rtol, config.atol, config.t_step, system.blowup_bound)?;
             method = m;
             let skeleton = system.skeleton_tokens().join(" ");
-            members.push(Member {
-                system,
-                skeleton,
-                opts,
-            });
+            members.push(Member { system, skeleton, opts });
         }
         let max_dim = members.iter().map(|m| m.system.dim).max().unwrap_or(3);
-        let max_params = members
-            .iter()
-            .map(|m| m.system.params.len())
-            .max()
-            .unwrap_or(0);
+        let max_params = members.iter().map(|m| m.system.params.len()).max().unwrap_or(0);
         let mut config = config;
         config.systems = names.join(",");
-        Ok(ProseOdeProblem {
-            config,
-            members,
-            method,
-            t_eval,
-            max_dim,
-            max_params,
-        })
+        Ok(ProseOdeProblem { config, members, method, t_eval, max_dim, max_params })
     }
 }
 
@@ -280,42 +224,21 @@ impl Problem for ProseOdeProblem {
                 shape: vec![t, d],
                 role: Role::Input,
                 axes: vec!["time".into(), "component".into()],
-                description: format!(
-                    "trajectory + σ ε, ε ~ N(0, I), σ = {} ‖trajectory‖₂ / ‖ε‖₂ (PROSE's relative noise)",
-                    self.config.noise
-                ),
+                description: format!("trajectory + σ ε, ε ~ N(0, I), σ = {} ‖trajectory‖₂ / ‖ε‖₂ (PROSE's relative noise)", self.config.noise),
             });
         }
         let mut texts = vec![
-            TextSpec {
-                name: "system".into(),
-                description: "system name".into(),
-            },
-            TextSpec {
-                name: "tokens".into(),
-                description:
-                    "PROSE prefix tokens of the right-hand side with constants, space-separated"
-                        .into(),
-            },
-            TextSpec {
-                name: "skeleton".into(),
-                description: "PROSE skeleton tokens (constants as <PLACEHOLDER>)".into(),
-            },
+            TextSpec { name: "system".into(), description: "system name".into() },
+            TextSpec { name: "tokens".into(), description: "PROSE prefix tokens of the right-hand side with constants, space-separated".into() },
+            TextSpec { name: "skeleton".into(), description: "PROSE skeleton tokens (constants as <PLACEHOLDER>)".into() },
         ];
         if self.has_noisy_skeleton() {
             texts.push(TextSpec {
                 name: "noisy_skeleton".into(),
-                description: format!(
-                    "skeleton with one term inserted (p = {}) or deleted (p = {})",
-                    self.config.add_term_prob, self.config.miss_term_prob
-                ),
+                description: format!("skeleton with one term inserted (p = {}) or deleted (p = {})", self.config.add_term_prob, self.config.miss_term_prob),
             });
         }
-        let param_names: Vec<String> = self
-            .members
-            .iter()
-            .map(|m| format!("{}:{}", m.system.name, m.system.param_names().join("/")))
-            .collect();
+        let param_names: Vec<String> = self.members.iter().map(|m| format!("{}:{}", m.system.name, m.system.param_names().join("/"))).collect();
         Schema {
             fields,
             scalars: vec![
@@ -326,11 +249,7 @@ impl Problem for ProseOdeProblem {
                 },
                 ScalarSpec { name: "n_params".into(), shape: vec![], description: "number of real entries in params".into() },
                 ScalarSpec { name: "dim".into(), shape: vec![], description: "state dimension of the system".into() },
-                ScalarSpec {
-                    name: "system_index".into(),
-                    shape: vec![],
-                    description: "index of the system in the `systems` attribute".into(),
-                },
+                ScalarSpec { name: "system_index".into(), shape: vec![], description: "index of the system in the `systems` attribute".into() },
                 ScalarSpec { name: "initial_state".into(), shape: vec![d], description: "u(0), zero-padded".into() },
             ],
             texts,
@@ -361,47 +280,21 @@ impl Problem for ProseOdeProblem {
                     round_significant(p.nominal, digits)
                 } else {
                     let half = gamma * p.nominal.abs();
-                    round_significant(
-                        rng.random_range(p.nominal - half..=p.nominal + half),
-                        digits,
-                    )
+                    round_significant(rng.random_range(p.nominal - half..=p.nominal + half), digits)
                 }
             })
             .collect();
         // The tree PROSE writes: parameters substituted, constant subtrees folded and rounded.
-        let concrete: Vec<Expr> = sys
-            .concrete(&params)
-            .map_err(|e| sample_error(index, e.to_string()))?
-            .iter()
-            .map(|e| e.round_constants(digits))
-            .collect();
-        let rhs = CompiledRhs::new(&concrete, sys.dim, 0)
-            .map_err(|e| sample_error(index, e.to_string()))?;
+        let concrete: Vec<Expr> = sys.concrete(&params).map_err(|e| sample_error(index, e.to_string()))?.iter().map(|e| e.round_constants(digits)).collect();
+        let rhs = CompiledRhs::new(&concrete, sys.dim, 0).map_err(|e| sample_error(index, e.to_string()))?;
         let (t, d, dmax) = (self.t_eval.len(), sys.dim, self.max_dim);
         let mut y0 = vec![0.0; d];
         let mut out = vec![0.0; t * d];
         let (low, high) = (self.config.ic_low, self.config.ic_high);
-        solve_with_redraws(
-            self.method,
-            &rhs,
-            &[],
-            &self.t_eval,
-            &member.opts,
-            self.config.max_redraws,
-            &mut y0,
-            &mut out,
-            |y| y.iter_mut().for_each(|v| *v = rng.random_range(low..high)),
-        )
-        .map_err(|e| {
-            sample_error(
-                index,
-                format!(
-                    "{} with params {params:?}: {} draws of u0 failed, last: {e}",
-                    sys.name,
-                    self.config.max_redraws + 1
-                ),
-            )
-        })?;
+        solve_with_redraws(self.method, &rhs, &[], &self.t_eval, &member.opts, self.config.max_redraws, &mut y0, &mut out, |y| {
+            y.iter_mut().for_each(|v| *v = rng.random_range(low..high))
+        })
+        .map_err(|e| sample_error(index, format!("{} with params {params:?}: {} draws of u0 failed, last: {e}", sys.name, self.config.max_redraws + 1)))?;
         let pad = |v: &[f64], rows: usize, cols: usize| {
             let mut p = vec![0.0; rows * dmax];
             for r in 0..rows {
@@ -418,35 +311,15 @@ impl Problem for ProseOdeProblem {
             let noisy: Vec<f64> = out.iter().zip(&eps).map(|(x, e)| x + sigma * e).collect();
             fields.push(pad(&noisy, t, d));
         }
-        let tokens = encode_system(&concrete)
-            .map_err(|e| sample_error(index, format!("{}: {e}", sys.name)))?;
-        let mut texts = vec![
-            sys.name.to_string(),
-            tokens.join(" "),
-            member.skeleton.clone(),
-        ];
+        let tokens = encode_system(&concrete).map_err(|e| sample_error(index, format!("{}: {e}", sys.name)))?;
+        let mut texts = vec![sys.name.to_string(), tokens.join(" "), member.skeleton.clone()];
         if self.has_noisy_skeleton() {
-            let (noisy, _) = symbolic_noise(
-                &sys.skeleton(),
-                self.config.add_term_prob,
-                self.config.miss_term_prob,
-                rng,
-            );
+            let (noisy, _) = symbolic_noise(&sys.skeleton(), self.config.add_term_prob, self.config.miss_term_prob, rng);
             texts.push(encode_system_skeleton(&noisy).join(" "));
         }
         let mut padded_params = params.clone();
         padded_params.resize(self.max_params.max(1), 0.0);
-        Ok(Sample {
-            fields,
-            scalars: vec![
-                padded_params,
-                vec![params.len() as f64],
-                vec![d as f64],
-                vec![which as f64],
-                pad(&y0, 1, d),
-            ],
-            texts,
-        })
+        Ok(Sample { fields, scalars: vec![padded_params, vec![params.len() as f64], vec![d as f64], vec![which as f64], pad(&y0, 1, d)], texts })
     }
 }
 
@@ -474,16 +347,10 @@ mod tests {
             let sys = &p.members[i as usize].system;
             assert_eq!(s.texts[0], sys.name);
             assert_eq!(s.fields[0].len(), 192 * 5);
-            assert!(s.fields[0]
-                .iter()
-                .all(|v| v.is_finite() && v.abs() < sys.blowup_bound));
+            assert!(s.fields[0].iter().all(|v| v.is_finite() && v.abs() < sys.blowup_bound));
             // Parameters lie within ±10 % and have 3 significant digits.
             for (spec, &v) in sys.params.iter().zip(&s.scalars[0]) {
-                assert!(
-                    (v - spec.nominal).abs() <= 0.1 * spec.nominal.abs() * 1.01 + 1e-12,
-                    "{} {v}",
-                    spec.name
-                );
+                assert!((v - spec.nominal).abs() <= 0.1 * spec.nominal.abs() * 1.01 + 1e-12, "{} {v}", spec.name);
                 assert_eq!(v, round_significant(v, 3));
             }
             // The tokens parse to an RHS that reproduces the stored trajectory's first step.
@@ -491,35 +358,17 @@ mod tests {
             let d = sys.dim;
             let u0: Vec<f64> = s.fields[0][..d].to_vec();
             let rhs = CompiledRhs::new(&exprs, d, 0).unwrap();
-            let (traj, _) = oplab_solvers::ode::solve(
-                Method::Dopri5,
-                &rhs,
-                &[],
-                0.0,
-                &u0,
-                &p.t_eval[..4],
-                &SolveOptions::with_tolerances(1e-6, 1e-8),
-            )
-            .unwrap();
+            let (traj, _) = oplab_solvers::ode::solve(Method::Dopri5, &rhs, &[], 0.0, &u0, &p.t_eval[..4], &SolveOptions::with_tolerances(1e-6, 1e-8)).unwrap();
             for k in 0..4 {
                 for j in 0..d {
                     let stored = s.fields[0][k * 5 + j];
-                    assert!(
-                        (traj[k * d + j] - stored).abs() < 1e-4 * (1.0 + stored.abs()),
-                        "{} t{k} u{j}",
-                        sys.name
-                    );
+                    assert!((traj[k * d + j] - stored).abs() < 1e-4 * (1.0 + stored.abs()), "{} t{k} u{j}", sys.name);
                 }
             }
             assert_eq!(parse_system_str(&s.texts[2]).unwrap(), sys.skeleton());
             parse_system_str(&s.texts[3]).unwrap();
             // Noise is 2 % relative.
-            let diff: f64 = s.fields[1]
-                .iter()
-                .zip(&s.fields[0])
-                .map(|(a, b)| (a - b).powi(2))
-                .sum::<f64>()
-                .sqrt();
+            let diff: f64 = s.fields[1].iter().zip(&s.fields[0]).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
             let norm: f64 = s.fields[0].iter().map(|v| v * v).sum::<f64>().sqrt();
             assert!((diff / norm - 0.02).abs() < 1e-9, "{}", diff / norm);
         }
@@ -527,11 +376,7 @@ mod tests {
 
     #[test]
     fn lorenz_tokens_have_prose_length() {
-        let p = ProseOdeProblem::new(ProseOdeConfig {
-            systems: "lorenz".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = ProseOdeProblem::new(ProseOdeConfig { systems: "lorenz".into(), ..Default::default() }).unwrap();
         let s = p.sample(0, &mut sample_rng(0, 0)).unwrap();
         assert_eq!(s.texts[1].split(' ').count(), 33);
         assert_eq!(s.texts[2].split(' ').count(), 25);
@@ -544,41 +389,11 @@ mod tests {
             Err(DatasetError::InvalidParameter(e)) => e.field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            field(ProseOdeConfig {
-                systems: "lorenz,nope".into(),
-                ..Default::default()
-            }),
-            "systems"
-        );
-        assert_eq!(
-            field(ProseOdeConfig {
-                gamma: 1.5,
-                ..Default::default()
-            }),
-            "gamma"
-        );
-        assert_eq!(
-            field(ProseOdeConfig {
-                noise: -0.1,
-                ..Default::default()
-            }),
-            "noise"
-        );
-        assert_eq!(
-            field(ProseOdeConfig {
-                t_num: 0,
-                ..Default::default()
-            }),
-            "t_num"
-        );
-        assert_eq!(
-            field(ProseOdeConfig {
-                digits: 5,
-                ..Default::default()
-            }),
-            "digits"
-        );
+        assert_eq!(field(ProseOdeConfig { systems: "lorenz,nope".into(), ..Default::default() }), "systems");
+        assert_eq!(field(ProseOdeConfig { gamma: 1.5, ..Default::default() }), "gamma");
+        assert_eq!(field(ProseOdeConfig { noise: -0.1, ..Default::default() }), "noise");
+        assert_eq!(field(ProseOdeConfig { t_num: 0, ..Default::default() }), "t_num");
+        assert_eq!(field(ProseOdeConfig { digits: 5, ..Default::default() }), "digits");
     }
 
     #[test]
@@ -586,35 +401,15 @@ mod tests {
         use crate::{generate, DatasetFile, GenerationSettings, RunOptions, Shard, Silent};
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prose.h5");
-        let p = ProseOdeProblem::new(ProseOdeConfig {
-            noise: 0.02,
-            ..Default::default()
-        })
-        .unwrap();
-        let settings = GenerationSettings {
-            n: 24,
-            seed: 5,
-            ..GenerationSettings::default()
-        };
-        let opts = RunOptions {
-            out: out.clone(),
-            shard: Shard::WHOLE,
-            threads: Some(2),
-            block_size: Some(7),
-            force: false,
-        };
+        let p = ProseOdeProblem::new(ProseOdeConfig { noise: 0.02, ..Default::default() }).unwrap();
+        let settings = GenerationSettings { n: 24, seed: 5, ..GenerationSettings::default() };
+        let opts = RunOptions { out: out.clone(), shard: Shard::WHOLE, threads: Some(2), block_size: Some(7), force: false };
         generate(&p, &settings, &opts, &Silent).unwrap();
         let file = DatasetFile::open(&out).unwrap();
         let batch = file.read_batch(0, 24).unwrap();
         // The reader lists texts in the file's (alphabetical) order: look them up by name.
         let text = |name: &str| {
-            let k = file
-                .info()
-                .schema
-                .texts
-                .iter()
-                .position(|t| t.name == name)
-                .unwrap();
+            let k = file.info().schema.texts.iter().position(|t| t.name == name).unwrap();
             batch.texts[k].clone()
         };
         let names = text("system");
@@ -623,11 +418,6 @@ mod tests {
         assert_eq!(tokens[1].split(' ').count(), 33, "{}", tokens[1]);
         let direct = p.sample(13, &mut crate::sample_rng(5, 13)).unwrap();
         assert_eq!(tokens[13], direct.texts[1]);
-        assert!(file
-            .info()
-            .schema
-            .attributes
-            .iter()
-            .any(|(k, v)| k == "vocabulary" && v.split(' ').count() == 1072));
+        assert!(file.info().schema.attributes.iter().any(|(k, v)| k == "vocabulary" && v.split(' ').count() == 1072));
     }
 }

@@ -95,11 +95,7 @@ impl Problem for ReactionDiffusionProblem {
                 description: format!("u(t, x) of u_t = {} u_xx + {} u(1-u), periodic (Strang splitting)", c.nu, c.rho),
             }],
             dimensions: vec![dimension("time", times), dimension("x", self.x.clone())],
-            attributes: vec![
-                ("boundary_conditions".into(), "periodic".into()),
-                ("nu".into(), c.nu.to_string()),
-                ("rho".into(), c.rho.to_string()),
-            ],
+            attributes: vec![("boundary_conditions".into(), "periodic".into()), ("nu".into(), c.nu.to_string()), ("rho".into(), c.rho.to_string())],
             ..Schema::default()
         }
     }

@@ -29,7 +29,13 @@ pub trait OptimBackend: Backend {
     /// A fused Adam step of this backend (burn's formulation, see `training::fused_adam`): from a
     /// parameter, its gradient and both moments (one shape, f32), the new parameter and moments.
     /// `None` (the default) where the backend has none; burn's Adam runs then.
-    fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+    fn adam_step_kernel(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m1: FloatTensor<Self>,
+        m2: FloatTensor<Self>,
+        hyper: AdamHyper,
+    ) -> Option<[FloatTensor<Self>; 3]> {
         let _ = (param, grad, m1, m2, hyper);
         None
     }

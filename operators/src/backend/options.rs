@@ -294,7 +294,11 @@ impl BackendOptions {
     /// mistake worth naming rather than a setting to store silently.
     pub fn validate(&self) -> crate::Result<()> {
         if let (Choice::Fixed(ConvGradPath::Stock), Choice::Fixed(kind)) = (self.conv_grad, self.conv_wgrad) {
-            return Err(OperatorError::invalid("backend.conv_wgrad", kind, "must be auto when backend.conv_grad = stock (burn's own gradients have no weight-gradient formulation to choose)"));
+            return Err(OperatorError::invalid(
+                "backend.conv_wgrad",
+                kind,
+                "must be auto when backend.conv_grad = stock (burn's own gradients have no weight-gradient formulation to choose)",
+            ));
         }
         Ok(())
     }
@@ -403,7 +407,10 @@ mod tests {
     fn backend_options_round_trip_through_toml() {
         let default = BackendOptions::default();
         let text = toml::to_string(&default).unwrap();
-        assert_eq!(text, "cuda = \"auto\"\nmemory = \"persistent\"\nadam = \"fused\"\ngelu = \"exact\"\nconv_grad = \"auto\"\nconv_wgrad = \"auto\"\nspectral = \"auto\"\n");
+        assert_eq!(
+            text,
+            "cuda = \"auto\"\nmemory = \"persistent\"\nadam = \"fused\"\ngelu = \"exact\"\nconv_grad = \"auto\"\nconv_wgrad = \"auto\"\nspectral = \"auto\"\n"
+        );
         assert_eq!(toml::from_str::<BackendOptions>(&text).unwrap(), default);
         let fixed = BackendOptions {
             cuda: Choice::Fixed(CudaFlavor::Fusion),

@@ -194,11 +194,7 @@ impl DataConfig {
         let (n_train, n_val, n_test) = this.split_sizes();
         let need = n_train + n_val + n_test;
         if need > total {
-            return Err(OperatorError::invalid(
-                "data.n_train + n_val + n_test",
-                need,
-                format!("must be at most the {total} samples of {}", path.display()),
-            ));
+            return Err(OperatorError::invalid("data.n_train + n_val + n_test", need, format!("must be at most the {total} samples of {}", path.display())));
         }
         let range = this.range(split);
         let (h0, w0) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
@@ -263,7 +259,7 @@ impl FieldSet {
 /// seeded by (seed, epoch) alone, so a resumed run shuffles exactly as an uninterrupted one
 /// without storing RNG state.
 pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0f_0da7a);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5ee_d0f0_da7a);
     rng.set_stream(epoch as u64);
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut rng);

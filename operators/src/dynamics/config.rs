@@ -236,7 +236,8 @@ fn check(ok: bool, field: &str, value: impl std::fmt::Display, allowed: &str) ->
 impl AlrnnTrainConfig {
     /// Parses TOML; unknown fields are errors.
     pub fn from_toml(text: &str) -> crate::Result<Self> {
-        let cfg: AlrnnTrainConfig = toml::from_str(text).map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid AL-RNN configuration (see `oplab train --help`)"))?;
+        let cfg: AlrnnTrainConfig = toml::from_str(text)
+            .map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid AL-RNN configuration (see `oplab train --help`)"))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -267,7 +268,12 @@ impl AlrnnTrainConfig {
         check(self.noise.is_finite() && self.noise >= 0.0, "noise", self.noise, "must be finite and >= 0")?;
         check(self.threads <= 1024, "threads", self.threads, "must be in [0, 1024] (0: all cores)")?;
         check(self.alrnn.latent_dim >= 1 && self.alrnn.latent_dim <= 4096, "alrnn.latent_dim", self.alrnn.latent_dim, "must be in [1, 4096]")?;
-        check(self.alrnn.relu_units <= 30 && self.alrnn.relu_units < self.alrnn.latent_dim, "alrnn.relu_units", self.alrnn.relu_units, "must be in [0, min(30, latent_dim − 1)]")?;
+        check(
+            self.alrnn.relu_units <= 30 && self.alrnn.relu_units < self.alrnn.latent_dim,
+            "alrnn.relu_units",
+            self.alrnn.relu_units,
+            "must be in [0, min(30, latent_dim − 1)]",
+        )?;
         check(self.forcing.tau >= 1, "forcing.tau", self.forcing.tau, "must be >= 1")?;
         if self.forcing.kind == ForcingKind::Generalized {
             check(self.forcing.alpha > 0.0 && self.forcing.alpha <= 1.0, "forcing.alpha", self.forcing.alpha, "must be in (0, 1]")?;
@@ -280,7 +286,12 @@ impl AlrnnTrainConfig {
         }
         check(o.eps.is_finite() && o.eps > 0.0, "optimizer.eps", o.eps, "must be finite and > 0")?;
         check(!self.data.field.is_empty(), "data.field", "\"\"", "must name a field")?;
-        check(self.data.train_sample != self.data.test_sample, "data.test_sample", self.data.test_sample, "must differ from data.train_sample (the test series is never trained on)")?;
+        check(
+            self.data.train_sample != self.data.test_sample,
+            "data.test_sample",
+            self.data.test_sample,
+            "must differ from data.train_sample (the test series is never trained on)",
+        )?;
         check(self.data.obs_noise.is_finite() && self.data.obs_noise >= 0.0, "data.obs_noise", self.data.obs_noise, "must be finite and >= 0")?;
         let e = &self.eval;
         check(e.every >= 1, "eval.every", e.every, "must be >= 1")?;

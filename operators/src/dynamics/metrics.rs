@@ -335,10 +335,12 @@ mod tests {
         // Values from bench/alrnn/floor.py (numpy + scipy.ndimage.gaussian_filter1d) on the same
         // deterministic curves.
         let curve = |len: usize, f: [f64; 3], phase: f64| -> Vec<f64> {
-            (0..len).flat_map(|t| {
-                let t = t as f64;
-                [(f[0] * t).sin(), (f[1] * t).cos(), (f[2] * t + phase).sin()]
-            }).collect()
+            (0..len)
+                .flat_map(|t| {
+                    let t = t as f64;
+                    [(f[0] * t).sin(), (f[1] * t).cos(), (f[2] * t + phase).sin()]
+                })
+                .collect()
         };
         let truth = curve(20_000, [0.01, 0.023, 0.031], 1.0);
         let gen = curve(5_000, [0.0105, 0.022, 0.03], 0.0);

@@ -129,7 +129,11 @@ impl Alrnn {
     pub fn from_params(shape: AlrnnShape, params: Vec<f64>) -> crate::Result<Self> {
         shape.validate()?;
         if params.len() != shape.n_params() {
-            return Err(OperatorError::invalid("alrnn parameters", params.len(), format!("must be {} for M = {}, P = {}, N = {}", shape.n_params(), shape.m, shape.p, shape.n)));
+            return Err(OperatorError::invalid(
+                "alrnn parameters",
+                params.len(),
+                format!("must be {} for M = {}, P = {}, N = {}", shape.n_params(), shape.m, shape.p, shape.n),
+            ));
         }
         Ok(Alrnn { shape, params })
     }

@@ -104,7 +104,8 @@ pub fn spectra(path: &Path, truth: &[f64], gen: &[f64], n: usize, sigma: f64) ->
                 let pt = power_spectrum(&col(truth), sigma, &fft);
                 let pg = power_spectrum(&col(gen), sigma, &fft);
                 let shown = (pt.len() / 4).max(2);
-                let log = |p: &[f64]| -> Vec<(f64, f64)> { p[..shown].iter().enumerate().map(|(k, v)| (k as f64 / len as f64, v.max(1e-14).log10())).collect() };
+                let log =
+                    |p: &[f64]| -> Vec<(f64, f64)> { p[..shown].iter().enumerate().map(|(k, v)| (k as f64 / len as f64, v.max(1e-14).log10())).collect() };
                 let (lt, lg) = (log(&pt), log(&pg));
                 let yr = finite_range(lt.iter().chain(&lg).map(|p| &p.1));
                 let mut chart = ChartBuilder::on(area)
@@ -115,9 +116,23 @@ pub fn spectra(path: &Path, truth: &[f64], gen: &[f64], n: usize, sigma: f64) ->
                     .build_cartesian_2d(0.0..(shown as f64 / len as f64), yr.0..yr.1)
                     .map_err(|e| plot_err(path, e))?;
                 chart.configure_mesh().x_desc("frequency (1/step)").y_desc("log10 p").label_style((FAMILY, 11)).draw().map_err(|e| plot_err(path, e))?;
-                chart.draw_series(LineSeries::new(lt, TRUE_COLOR.stroke_width(2))).map_err(|e| plot_err(path, e))?.label("true").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], TRUE_COLOR.stroke_width(2)));
-                chart.draw_series(LineSeries::new(lg, GEN_COLOR.stroke_width(2))).map_err(|e| plot_err(path, e))?.label("generated").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GEN_COLOR.stroke_width(2)));
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
+                chart
+                    .draw_series(LineSeries::new(lt, TRUE_COLOR.stroke_width(2)))
+                    .map_err(|e| plot_err(path, e))?
+                    .label("true")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], TRUE_COLOR.stroke_width(2)));
+                chart
+                    .draw_series(LineSeries::new(lg, GEN_COLOR.stroke_width(2)))
+                    .map_err(|e| plot_err(path, e))?
+                    .label("generated")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GEN_COLOR.stroke_width(2)));
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .label_font((FAMILY, 12))
+                    .draw()
+                    .map_err(|e| plot_err(path, e))?;
             }
         } else {
             root.draw(&Text::new("generated series diverged: no spectrum", (20, 20), (FAMILY, 18))).map_err(|e| plot_err(path, e))?;
@@ -157,7 +172,11 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .map_err(|e| plot_err(path, e))?;
         chart.configure_mesh().disable_mesh().label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         chart
-            .draw_series((1..len).filter(|&t| x1[t].is_finite() && x1[t - 1].is_finite()).map(|t| PathElement::new(vec![((t - 1) as f64, x1[t - 1]), (t as f64, x1[t])], region_color(sequence[t]).stroke_width(2))))
+            .draw_series(
+                (1..len)
+                    .filter(|&t| x1[t].is_finite() && x1[t - 1].is_finite())
+                    .map(|t| PathElement::new(vec![((t - 1) as f64, x1[t - 1]), (t as f64, x1[t])], region_color(sequence[t]).stroke_width(2))),
+            )
             .map_err(|e| plot_err(path, e))?;
         let max_id = sequence.iter().copied().max().unwrap_or(0) as f64;
         let mut codes = ChartBuilder::on(&bottom)
@@ -169,7 +188,12 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .map_err(|e| plot_err(path, e))?;
         codes.configure_mesh().disable_mesh().x_desc("time step").label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         codes
-            .draw_series(sequence[..len].iter().enumerate().map(|(t, &id)| Rectangle::new([(t as f64, id as f64 - 0.4), (t as f64 + 1.0, id as f64 + 0.4)], region_color(id).filled())))
+            .draw_series(
+                sequence[..len]
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &id)| Rectangle::new([(t as f64, id as f64 - 0.4), (t as f64 + 1.0, id as f64 + 0.4)], region_color(id).filled())),
+            )
             .map_err(|e| plot_err(path, e))?;
         root.present().map_err(|e| plot_err(path, e))?;
     }

@@ -126,7 +126,11 @@ pub fn load_series(path: &Path, field: &str, sample: usize, skip: usize, length:
     }
     let keep = if length == 0 { t.saturating_sub(skip) } else { length };
     if skip + keep > t || keep < 2 {
-        return Err(OperatorError::invalid("data.skip + data.length", skip + keep, format!("must be <= {t} time steps of {} and keep at least 2", path.display())));
+        return Err(OperatorError::invalid(
+            "data.skip + data.length",
+            skip + keep,
+            format!("must be <= {t} time steps of {} and keep at least 2", path.display()),
+        ));
     }
     let start = (sample * t + skip) * n;
     let values: Vec<f64> = raw[start..start + keep * n].iter().map(|&v| v as f64).collect();
@@ -144,7 +148,10 @@ pub fn prepare_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standa
     let st = match standardizer {
         Some(st) => {
             if st.mean.len() != s.n {
-                return Err(OperatorError::Data { path: path.to_path_buf(), message: format!("has dimension {}; the run was trained on {}", s.n, st.mean.len()) });
+                return Err(OperatorError::Data {
+                    path: path.to_path_buf(),
+                    message: format!("has dimension {}; the run was trained on {}", s.n, st.mean.len()),
+                });
             }
             st.clone()
         }
@@ -352,7 +359,15 @@ pub fn train(data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrai
 }
 
 /// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
-pub fn train_series(series: &Series, standardizer: &Standardizer, data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+pub fn train_series(
+    series: &Series,
+    standardizer: &Standardizer,
+    data: &Path,
+    run: &RunDir,
+    cfg: &AlrnnTrainConfig,
+    opts: &AlrnnTrainOptions,
+    progress: &dyn Progress,
+) -> crate::Result<AlrnnTrainSummary> {
     let cfg = &cfg.with_seq_len_for(series.len());
     cfg.validate()?;
     let seq_len = cfg.seq_len.unwrap_or(REFERENCE_SEQ_LEN);
@@ -676,7 +691,8 @@ mod tests {
         assert_eq!(pa, pb, "parameters");
         assert_eq!(ma, mb, "optimiser moments");
         assert_eq!((sa.steps, sa.best_epoch, sa.best_dstsp), (sb.steps, sb.best_epoch, sb.best_dstsp));
-        let strip = |s: &AlrnnRunState| s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>();
+        let strip =
+            |s: &AlrnnRunState| s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>();
         assert_eq!(strip(&sa), strip(&sb));
         assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap());
         // Same seed, same bytes: a second straight run gives the identical model file.
@@ -721,6 +737,11 @@ mod tests {
             batch_gradient(&model, &seqs, Forcing { tau: 16, alpha: 1.0 }, 1, &mut g);
         }
         let hand_s = t1.elapsed().as_secs_f64() / reps as f64;
-        eprintln!("one batch (16 x 200 steps, M = 20): burn Flex+Autodiff {:.2} ms, hand-written f64 BPTT {:.2} ms (x{:.0})", burn_s * 1e3, hand_s * 1e3, burn_s / hand_s);
+        eprintln!(
+            "one batch (16 x 200 steps, M = 20): burn Flex+Autodiff {:.2} ms, hand-written f64 BPTT {:.2} ms (x{:.0})",
+            burn_s * 1e3,
+            hand_s * 1e3,
+            burn_s / hand_s
+        );
     }
 }

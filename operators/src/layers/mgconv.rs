@@ -57,7 +57,11 @@ impl MgConvConfig {
             return Err(OperatorError::invalid(format!("{field}.levels"), levels, "must hold 1 to 16 levels"));
         }
         if self.smoothing[0][0] == 0 {
-            return Err(OperatorError::invalid(format!("{field}.levels[0]"), format!("{:?}", self.smoothing[0]), "the finest level needs at least one pre-smoothing step (it creates u = S f)"));
+            return Err(OperatorError::invalid(
+                format!("{field}.levels[0]"),
+                format!("{:?}", self.smoothing[0]),
+                "the finest level needs at least one pre-smoothing step (it creates u = S f)",
+            ));
         }
         if self.smoothing[levels - 1][1] != 0 {
             return Err(OperatorError::invalid(
@@ -88,16 +92,13 @@ impl MgConvConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<MgConv<B>> {
         self.validate("mgconv")?;
         let (cu, cf) = (self.channels_u, self.channels_f);
-        let conv = |ci: usize, co: usize, stride: usize| {
-            PaddedConv2dConfig::new([ci, co], 3).with_stride(stride).with_padding(1).with_mode(self.padding).init(device)
-        };
+        let conv =
+            |ci: usize, co: usize, stride: usize| PaddedConv2dConfig::new([ci, co], 3).with_stride(stride).with_padding(1).with_mode(self.padding).init(device);
         let levels = self.smoothing.len();
         let mut out = Vec::with_capacity(levels);
         for (l, &[pre, post]) in self.smoothing.iter().enumerate() {
             let restrict = (l > 0).then(|| Restriction { pi: conv(cu, cu, 2), r: conv(cf, cf, 2) });
-            let pre = (0..pre)
-                .map(|i| Smoother { a: (l > 0 || i > 0).then(|| conv(cu, cf, 1)), s: conv(cf, cu, 1) })
-                .collect();
+            let pre = (0..pre).map(|i| Smoother { a: (l > 0 || i > 0).then(|| conv(cu, cf, 1)), s: conv(cf, cu, 1) }).collect();
             let post = (0..post).map(|_| Smoother { a: Some(conv(cu, cf, 1)), s: conv(cf, cu, 1) }).collect();
             let prolong = (l + 1 < levels).then(|| {
                 let k = self.prolongation_kernels.get(l).copied().unwrap_or(4);

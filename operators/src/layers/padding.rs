@@ -171,20 +171,8 @@ impl<B: ConvBackend> PaddedConv2d<B> {
         let plan = select::conv_plan::<B>();
         match self.mode {
             // Zero halos are handled inside the convolution kernel, which saves a copy.
-            PaddingMode::Zeros => conv2d_with(
-                x,
-                self.weight.val(),
-                bias,
-                ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1),
-                plan,
-            ),
-            mode => conv2d_with(
-                pad2d(x, self.padding, mode),
-                self.weight.val(),
-                bias,
-                ConvOptions::new([self.stride; 2], [0, 0], [1, 1], 1),
-                plan,
-            ),
+            PaddingMode::Zeros => conv2d_with(x, self.weight.val(), bias, ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1), plan),
+            mode => conv2d_with(pad2d(x, self.padding, mode), self.weight.val(), bias, ConvOptions::new([self.stride; 2], [0, 0], [1, 1], 1), plan),
         }
     }
 }
@@ -226,7 +214,6 @@ mod tests {
         assert!(PaddingMode::parse("same").is_none());
     }
 
-
     /// One convolution case of the custom-backward convolution (`backend::conv`): geometry plus
     /// the boundary mode applied around it.
     #[derive(Debug, Clone, Copy)]
@@ -243,7 +230,14 @@ mod tests {
     }
 
     /// Output, dX, dW, db of `L = Σ r · conv(pad(x))` on one path.
-    fn conv_grads_on(case: Case, x: &Tensor<Ad, 4>, w: &Tensor<Ad, 4>, b: &Option<Tensor<Ad, 1>>, r: &Tensor<Ad, 4>, path: Option<ConvGradPath>) -> Vec<Vec<f64>> {
+    fn conv_grads_on(
+        case: Case,
+        x: &Tensor<Ad, 4>,
+        w: &Tensor<Ad, 4>,
+        b: &Option<Tensor<Ad, 1>>,
+        r: &Tensor<Ad, 4>,
+        path: Option<ConvGradPath>,
+    ) -> Vec<Vec<f64>> {
         let (x, w) = (x.clone().detach().require_grad(), w.clone().detach().require_grad());
         let b = b.clone().map(|b| b.detach().require_grad());
         let (halo, inner) = match case.mode {

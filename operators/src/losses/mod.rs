@@ -105,10 +105,12 @@ impl<B: Backend> H1Spectral<B> {
     /// reference).
     pub fn new(h: usize, w: usize, k_max: usize, device: &B::Device) -> Self {
         let axis = |n: usize| {
-            let idx: Vec<usize> = (0..n).filter(|&j| {
-                let k = signed_frequency(j, n).unsigned_abs() as usize;
-                k > 0 && k < k_max
-            }).collect();
+            let idx: Vec<usize> = (0..n)
+                .filter(|&j| {
+                    let k = signed_frequency(j, n).unsigned_abs() as usize;
+                    k > 0 && k < k_max
+                })
+                .collect();
             if idx.is_empty() {
                 return None;
             }
@@ -125,7 +127,12 @@ impl<B: Backend> H1Spectral<B> {
     fn derivative_energy(&self, z: Tensor<B, 4>) -> Option<Tensor<B, 1>> {
         let [b, c, h, w] = z.dims();
         let mut total: Option<Tensor<B, 1>> = None;
-        let mut add = |t: Tensor<B, 1>| total = Some(match total.take() { Some(a) => a + t, None => t });
+        let mut add = |t: Tensor<B, 1>| {
+            total = Some(match total.take() {
+                Some(a) => a + t,
+                None => t,
+            })
+        };
         if let Some((cos, sin, ksq)) = &self.along_h {
             // Put H last: [b, c, w, h] → [b·c·w, h].
             let x = z.clone().swap_dims(2, 3).reshape([b * c * w, h]);

@@ -9,8 +9,8 @@ use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::error::OperatorError;
 use crate::backend::{select, ActivationBackend, ConvBackend, ModelBackend};
+use crate::error::OperatorError;
 use crate::layers::dft::{SpectralBasis1d, SpectralBasis2d};
 use crate::layers::padding::zero_pad;
 use crate::layers::{add_gelu, PaddedConv2d, PaddedConv2dConfig, SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
@@ -273,7 +273,8 @@ mod tests {
     fn fno_runs_on_any_grid_with_and_without_padding() {
         let device = Default::default();
         for pad in [0, 3] {
-            let model: Fno2d<Cpu> = Fno2dConfig::new().with_width(4).with_modes([3, 5]).with_layers(2).with_projection(8).with_domain_padding(pad).init(&device).unwrap();
+            let model: Fno2d<Cpu> =
+                Fno2dConfig::new().with_width(4).with_modes([3, 5]).with_layers(2).with_projection(8).with_domain_padding(pad).init(&device).unwrap();
             for (h, w) in [(16, 16), (7, 5), (1, 9)] {
                 let x = Tensor::<Cpu, 4>::random([2, 1, h, w], Distribution::Normal(0.0, 1.0), &device);
                 assert_eq!(model.forward(x).dims(), [2, 1, h, w]);

@@ -9,8 +9,8 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::error::OperatorError;
 use crate::backend::{ActivationBackend, ConvBackend};
+use crate::error::OperatorError;
 use crate::layers::{add_gelu, MgConv, MgConvConfig, PaddedConv2d, PaddedConv2dConfig, PaddingMode};
 
 /// Configuration of an [`MgNo`]. Defaults are the Darcy-rough model of the paper,
@@ -49,7 +49,12 @@ impl MgNoConfig {
 
     /// Checks every field.
     pub fn validate(&self) -> crate::Result<()> {
-        for (name, v, max) in [("mgno.in_channels", self.in_channels, 1024), ("mgno.out_channels", self.out_channels, 1024), ("mgno.channels", self.channels, 4096), ("mgno.layers", self.layers, 64)] {
+        for (name, v, max) in [
+            ("mgno.in_channels", self.in_channels, 1024),
+            ("mgno.out_channels", self.out_channels, 1024),
+            ("mgno.channels", self.channels, 4096),
+            ("mgno.layers", self.layers, 64),
+        ] {
             if v == 0 || v > max {
                 return Err(OperatorError::invalid(name, v, format!("must be 1 to {max}")));
             }

@@ -18,7 +18,6 @@ use serde::Serialize;
 pub use checkpoint::{pack, unpack, write_atomic};
 pub use dir::{files, run_err, RunDir};
 
-
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
 use oplab_common::Progress;
@@ -189,7 +188,10 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
     }
     let stored_model = run.model()?;
     if stored_model != req.model {
-        return Err(OperatorError::Request(format!("--out {out} already holds another run (it trains {stored_model}, not {}); choose another directory", req.model)));
+        return Err(OperatorError::Request(format!(
+            "--out {out} already holds another run (it trains {stored_model}, not {}); choose another directory",
+            req.model
+        )));
     }
     let mut stored = F::Config::from_toml(&run.read_config()?)?;
     let record = family.record(run)?;
@@ -230,15 +232,24 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
     }
     let (wanted, _) = requested()?;
     if let Some(field) = oplab_datasets::config_diff::first_difference(&stored.to_toml(), &wanted.to_toml()) {
-        return Err(OperatorError::Request(format!("--out {out} already holds another run (its config differs at `{field}`); pass --resume to continue that run, or choose another directory")));
+        return Err(OperatorError::Request(format!(
+            "--out {out} already holds another run (its config differs at `{field}`); pass --resume to continue that run, or choose another directory"
+        )));
     }
     if !same_file(&record.data, req.data) {
-        return Err(OperatorError::Request(format!("--out {out} already holds another run (it trains on {}); pass --resume to continue that run, or choose another directory", record.data.display())));
+        return Err(OperatorError::Request(format!(
+            "--out {out} already holds another run (it trains on {}); pass --resume to continue that run, or choose another directory",
+            record.data.display()
+        )));
     }
     if record.epochs_done >= wanted.epochs() {
         return Ok(Plan::AlreadyComplete { epochs: record.epochs_done });
     }
-    Err(OperatorError::Request(format!("--out {out} holds this run stopped after {} of {} epochs; pass --resume to continue it", record.epochs_done, wanted.epochs())))
+    Err(OperatorError::Request(format!(
+        "--out {out} holds this run stopped after {} of {} epochs; pass --resume to continue it",
+        record.epochs_done,
+        wanted.epochs()
+    )))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

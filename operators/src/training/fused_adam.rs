@@ -15,8 +15,8 @@
 //! The run's option `adam = "burn"` asks for burn's `Adam` everywhere; on a backend without the
 //! kernel every step is burn's `Adam` anyway.
 
-use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, SimpleOptimizer};
 use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, SimpleOptimizer};
 use burn::tensor::Tensor;
 
 use crate::backend::optim::{AdamHyper, OptimBackend};
@@ -85,8 +85,8 @@ impl<B: OptimBackend> SimpleOptimizer<B> for FusedAdam {
 mod tests {
     use super::*;
     use burn::backend::{Autodiff, Flex};
-    use burn::optim::{GradientsParams, Optimizer};
     use burn::optim::adaptor::OptimizerAdaptor;
+    use burn::optim::{GradientsParams, Optimizer};
     use burn::tensor::Distribution;
 
     type Ad = Autodiff<Flex>;
@@ -102,7 +102,8 @@ mod tests {
         let run = |fused: bool| {
             let (mut m, mut r) = (model.clone(), model.clone());
             let mut optim: OptimizerAdaptor<FusedAdam, _, Ad> = FusedAdam::with_fused([0.9, 0.999], 1e-8, 1e-4, fused).into();
-            let mut reference = AdamConfig::new().with_epsilon(1e-8).with_weight_decay(Some(WeightDecayConfig::new(1e-4))).init::<Ad, crate::models::MgNo<Ad>>();
+            let mut reference =
+                AdamConfig::new().with_epsilon(1e-8).with_weight_decay(Some(WeightDecayConfig::new(1e-4))).init::<Ad, crate::models::MgNo<Ad>>();
             for _ in 0..3 {
                 let loss = m.forward(x.clone()).powi_scalar(2).mean();
                 let grads = GradientsParams::from_grads(loss.backward(), &m);

@@ -210,7 +210,14 @@ struct RunSetup<'a> {
     names: FieldNames,
 }
 
-fn train_on<B: AutodiffBackend + ModelBackend>(device: &B::Device, data: &Path, run: &RunDir, cfg: &TrainConfig, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary>
+fn train_on<B: AutodiffBackend + ModelBackend>(
+    device: &B::Device,
+    data: &Path,
+    run: &RunDir,
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    progress: &dyn Progress,
+) -> crate::Result<TrainSummary>
 where
     B::InnerBackend: ModelBackend + OptimBackend,
 {
@@ -252,7 +259,11 @@ where
             fit(model, OptimizerAdaptor::<FusedAdam, M, B>::from(adam), device, setup)
         }
         OptimizerKind::Adamw => {
-            let c = AdamWConfig::new().with_beta_1(o.betas[0] as f32).with_beta_2(o.betas[1] as f32).with_epsilon(o.eps as f32).with_weight_decay(o.weight_decay as f32);
+            let c = AdamWConfig::new()
+                .with_beta_1(o.betas[0] as f32)
+                .with_beta_2(o.betas[1] as f32)
+                .with_epsilon(o.eps as f32)
+                .with_weight_decay(o.weight_decay as f32);
             fit(model, c.init::<B, M>(), device, setup)
         }
     }
@@ -312,10 +323,13 @@ where
         let (m, o, s) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
         let saved: RunState = serde_json::from_slice(&s).map_err(|e| run_err(&ck_path, format!("run state unreadable: {e}")))?;
         if saved.params != params || saved.channels != state.channels || saved.grid != state.grid {
-            return Err(run_err(&ck_path, format!(
-                "was written for a model of {} parameters on a {:?} grid with channels {:?}; this configuration and data give {} on {:?} with {:?}",
-                saved.params, saved.grid, saved.channels, params, state.grid, state.channels
-            )));
+            return Err(run_err(
+                &ck_path,
+                format!(
+                    "was written for a model of {} parameters on a {:?} grid with channels {:?}; this configuration and data give {} on {:?} with {:?}",
+                    saved.params, saved.grid, saved.channels, params, state.grid, state.channels
+                ),
+            ));
         }
         model = model.load_record(from_bytes::<B, M::Record>(m, device, &ck_path)?);
         optim = optim.load_record(from_bytes::<B, O::Record>(o, device, &ck_path)?);
@@ -370,7 +384,8 @@ where
 {
     fn epoch_end(&mut self, end: &EpochEnd, model: &M, optim: &O) -> crate::Result<()> {
         let (val_l2, val_h1) = end.validation.unwrap_or((f64::NAN, f64::NAN));
-        let metrics = EpochMetrics { epoch: end.epoch, lr: end.lr, train_loss: end.train_loss, val_l2, val_h1, max_grad_norm: end.max_grad_norm, seconds: end.seconds };
+        let metrics =
+            EpochMetrics { epoch: end.epoch, lr: end.lr, train_loss: end.train_loss, val_l2, val_h1, max_grad_norm: end.max_grad_norm, seconds: end.seconds };
         self.progress.message(&format!(
             "epoch {:>4}/{}  lr {:.2e}  train {:.4e}  val L2 {:.4e}  val H1 {:.4e}  ({:.1} s)",
             metrics.epoch, self.epochs, metrics.lr, metrics.train_loss, val_l2, val_h1, metrics.seconds
@@ -447,11 +462,20 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
     }
     let (mut set, names) = cfg.data.load(data, Split::Test)?;
     if names != state.fields || [set.c_in, set.c_out] != state.channels {
-        return Err(OperatorError::Data { path: data.to_path_buf(), message: format!("has fields {:?} → {:?}; the run was trained on {:?} → {:?}", names.inputs, names.targets, state.fields.inputs, state.fields.targets) });
+        return Err(OperatorError::Data {
+            path: data.to_path_buf(),
+            message: format!(
+                "has fields {:?} → {:?}; the run was trained on {:?} → {:?}",
+                names.inputs, names.targets, state.fields.inputs, state.fields.targets
+            ),
+        });
     }
     let (li, _) = set.sample_len();
     if !norms.input.fits(li) || !norms.target.fits(set.c_out * set.h * set.w) {
-        return Err(OperatorError::Data { path: data.to_path_buf(), message: format!("grid {}×{} differs from the training grid {:?} and the normalisers are per pixel", set.h, set.w, state.grid) });
+        return Err(OperatorError::Data {
+            path: data.to_path_buf(),
+            message: format!("grid {}×{} differs from the training grid {:?} and the normalisers are per pixel", set.h, set.w, state.grid),
+        });
     }
     let raw_inputs = set.input.clone();
     norms.input.encode_slice(&mut set.input, li);
@@ -501,7 +525,15 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
 
 type EvalOut = (f64, f64, Vec<(f64, f64)>, Vec<f32>);
 
-fn run_eval<B: Backend, M: Operator2d<B>>(model: &M, set: &FieldSet, norms: &Normalizers, cfg: &TrainConfig, quad: Option<&Tensor<B, 2>>, h1: &H1Spectral<B>, device: &B::Device) -> EvalOut {
+fn run_eval<B: Backend, M: Operator2d<B>>(
+    model: &M,
+    set: &FieldSet,
+    norms: &Normalizers,
+    cfg: &TrainConfig,
+    quad: Option<&Tensor<B, 2>>,
+    h1: &H1Spectral<B>,
+    device: &B::Device,
+) -> EvalOut {
     let (l2, hh, per) = evaluate_set(model, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
     // Predictions of the first few samples for the figure.
     let k = set.n.min(4);

@@ -108,7 +108,14 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
     /// Train `model` with `optim` for the epochs in `epochs` (0-based; a resumed run starts where
     /// its checkpoint stopped). `progress` advances once per batch. A non-finite loss stops with
     /// an error naming the epoch.
-    pub fn fit<M, O>(&self, mut model: M, mut optim: O, epochs: Range<usize>, observer: &mut dyn EpochObserver<M, O>, progress: &dyn Progress) -> crate::Result<(M, O)>
+    pub fn fit<M, O>(
+        &self,
+        mut model: M,
+        mut optim: O,
+        epochs: Range<usize>,
+        observer: &mut dyn EpochObserver<M, O>,
+        progress: &dyn Progress,
+    ) -> crate::Result<(M, O)>
     where
         M: AutodiffModule<B> + Operator2d<B>,
         M::InnerModule: Operator2d<B::InnerBackend>,

@@ -28,7 +28,8 @@ impl Problem for Synthetic {
         "synthetic"
     }
     fn schema(&self) -> Schema {
-        let spec = |name: &str, role| FieldSpec { name: name.into(), shape: vec![self.n, self.n], role, axes: vec!["x".into(), "y".into()], description: name.into() };
+        let spec =
+            |name: &str, role| FieldSpec { name: name.into(), shape: vec![self.n, self.n], role, axes: vec!["x".into(), "y".into()], description: name.into() };
         Schema { fields: vec![spec("coeff", Role::Input), spec("solution", Role::Target)], ..Schema::default() }
     }
     fn config_toml(&self) -> String {

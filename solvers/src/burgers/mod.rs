@@ -13,8 +13,8 @@
 mod real_fft;
 mod solver;
 
-pub use real_fft::{RealFft1d, RealFftBuffers};
 pub use crate::etdrk4::Etdrk4Coefficients;
+pub use real_fft::{RealFft1d, RealFftBuffers};
 pub use solver::BurgersSolver;
 
 use crate::grf::{PeriodicGrf1d, PeriodicGrfParams};

@@ -52,13 +52,7 @@ impl RealFft1d {
         let twiddle = |k: usize| Complex64::from_polar(1.0, -2.0 * PI * k as f64 / n as f64);
         let forward_twiddles = (0..=half).map(|k| Complex64::new(0.0, -0.5) * twiddle(k)).collect();
         let inverse_twiddles = (0..half).map(|k| Complex64::new(0.0, 1.0) * twiddle(k).conj()).collect();
-        Self {
-            n,
-            forward: planner.plan_fft_forward(half),
-            inverse: planner.plan_fft_inverse(half),
-            forward_twiddles,
-            inverse_twiddles,
-        }
+        Self { n, forward: planner.plan_fft_forward(half), inverse: planner.plan_fft_inverse(half), forward_twiddles, inverse_twiddles }
     }
 
     /// Signal length `n`.
@@ -126,9 +120,7 @@ impl RealFft1d {
         }
         let inner = count.min(half).saturating_sub(1);
         let mirrored = z[half - inner..half].iter().rev();
-        for (((out, &zk), zc), &tw) in
-            spectrum[1..=inner].iter_mut().zip(&z[1..=inner]).zip(mirrored).zip(&self.forward_twiddles[1..=inner])
-        {
+        for (((out, &zk), zc), &tw) in spectrum[1..=inner].iter_mut().zip(&z[1..=inner]).zip(mirrored).zip(&self.forward_twiddles[1..=inner]) {
             let zc = zc.conj();
             *out = (zk + zc) * 0.5 + (zk - zc) * tw;
         }

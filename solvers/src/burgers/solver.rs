@@ -42,10 +42,7 @@ impl BurgersSolver {
         let cutoff = n as f64 / 3.0;
         let modes = fft.spectrum_len();
         let linear = (0..modes).map(|k| -config.viscosity * (2.0 * PI * k as f64).powi(2)).collect();
-        let advection = (0..modes)
-            .take_while(|&k| (k as f64) <= cutoff && k != n / 2)
-            .map(|k| -0.5 * 2.0 * PI * k as f64)
-            .collect();
+        let advection = (0..modes).take_while(|&k| (k as f64) <= cutoff && k != n / 2).map(|k| -0.5 * 2.0 * PI * k as f64).collect();
         Ok(Self { config, fft, linear, advection, avx2: avx2_available() })
     }
 
@@ -86,10 +83,7 @@ impl BurgersSolver {
         }
         let coeff = Etdrk4Coefficients::new(&self.linear, h);
         let modes = self.fft.spectrum_len();
-        let mut ws = Workspace {
-            fft: self.fft.buffers(),
-            stages: Etdrk4Stages::new(modes),
-        };
+        let mut ws = Workspace { fft: self.fft.buffers(), stages: Etdrk4Stages::new(modes) };
         let mut v = vec![ZERO; modes];
         self.fft.forward(u0, &mut v, &mut ws.fft);
 
@@ -119,14 +113,7 @@ impl BurgersSolver {
     /// `steps` ETDRK4 steps of `v`, in the AVX2 build where the CPU has it (both builds do the
     /// same IEEE operations in the same order, so their results are identical). Stops with the
     /// failing step and `max|u|` (NaN if `u` is not finite) when the CFL limit is exceeded.
-    fn advance(
-        &self,
-        v: &mut [Complex64],
-        steps: usize,
-        coeff: &Etdrk4Coefficients,
-        cfl_per_speed: f64,
-        ws: &mut Workspace,
-    ) -> Result<(), (usize, f64)> {
+    fn advance(&self, v: &mut [Complex64], steps: usize, coeff: &Etdrk4Coefficients, cfl_per_speed: f64, ws: &mut Workspace) -> Result<(), (usize, f64)> {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: `avx2` is only true when the CPU reports AVX2 and FMA.
@@ -149,14 +136,7 @@ impl BurgersSolver {
     }
 
     #[inline(always)]
-    fn advance_body(
-        &self,
-        v: &mut [Complex64],
-        steps: usize,
-        coeff: &Etdrk4Coefficients,
-        cfl_per_speed: f64,
-        ws: &mut Workspace,
-    ) -> Result<(), (usize, f64)> {
+    fn advance_body(&self, v: &mut [Complex64], steps: usize, coeff: &Etdrk4Coefficients, cfl_per_speed: f64, ws: &mut Workspace) -> Result<(), (usize, f64)> {
         let max_cfl = self.config.max_cfl;
         let Workspace { fft, stages } = ws;
         for step in 0..steps {
@@ -166,9 +146,14 @@ impl BurgersSolver {
                 return Err((step, peak));
             }
             // Inlined so that the right-hand side is compiled with the caller's target features (AVX2).
-            stages.finish_step(coeff, v, #[inline(always)] |state, out| {
-                self.nonlinear(state, out, fft);
-            });
+            stages.finish_step(
+                coeff,
+                v,
+                #[inline(always)]
+                |state, out| {
+                    self.nonlinear(state, out, fft);
+                },
+            );
         }
         Ok(())
     }

@@ -54,9 +54,7 @@ impl CoefficientMap {
     /// Apply the map pointwise.
     pub fn apply(&self, field: &[f64]) -> Vec<f64> {
         match *self {
-            CoefficientMap::Threshold { high, low, threshold } => {
-                field.iter().map(|&g| if g >= threshold { high } else { low }).collect()
-            }
+            CoefficientMap::Threshold { high, low, threshold } => field.iter().map(|&g| if g >= threshold { high } else { low }).collect(),
             CoefficientMap::LogNormal { scale } => field.iter().map(|&g| (scale * g).exp()).collect(),
         }
     }
@@ -98,8 +96,7 @@ impl DarcySolver {
     pub fn with_ordering(resolution: usize, ordering: Ordering) -> Result<Self, EllipticError> {
         check_resolution(resolution)?;
         let pattern = Arc::new(FivePointPattern::new(resolution));
-        let factorizer = SpdFactorizer::new(pattern, ordering)
-            .map_err(|message| EllipticError::SolveFailed { problem: "darcy", resolution, message })?;
+        let factorizer = SpdFactorizer::new(pattern, ordering).map_err(|message| EllipticError::SolveFailed { problem: "darcy", resolution, message })?;
         Ok(Self { factorizer, multigrid: None })
     }
 
@@ -107,8 +104,7 @@ impl DarcySolver {
     pub fn with_method(resolution: usize, method: DarcyMethod) -> Result<Self, EllipticError> {
         let mut solver = Self::new(resolution)?;
         if method == DarcyMethod::Multigrid {
-            let mg = MultigridPcg::new(resolution)
-                .map_err(|message| EllipticError::SolveFailed { problem: "darcy", resolution, message })?;
+            let mg = MultigridPcg::new(resolution).map_err(|message| EllipticError::SolveFailed { problem: "darcy", resolution, message })?;
             solver.multigrid = Some(mg);
         }
         Ok(solver)
@@ -164,20 +160,10 @@ impl DarcySolver {
 }
 
 /// Residual, finiteness check, and extension to the full grid: shared by all elliptic solvers.
-pub(super) fn finish(
-    problem: &'static str,
-    pattern: &FivePointPattern,
-    values: &[f64],
-    u: Vec<f64>,
-    rhs: &[f64],
-) -> Result<EllipticSolution, EllipticError> {
+pub(super) fn finish(problem: &'static str, pattern: &FivePointPattern, values: &[f64], u: Vec<f64>, rhs: &[f64]) -> Result<EllipticSolution, EllipticError> {
     let relative_residual = pattern.relative_residual(values, &u, rhs);
     if !relative_residual.is_finite() || u.iter().any(|v| !v.is_finite()) {
-        return Err(EllipticError::SolveFailed {
-            problem,
-            resolution: pattern.nodes_per_side(),
-            message: "the solution is not finite".into(),
-        });
+        return Err(EllipticError::SolveFailed { problem, resolution: pattern.nodes_per_side(), message: "the solution is not finite".into() });
     }
     Ok(EllipticSolution { solution: pattern.extend_by_zero(&u), relative_residual })
 }
@@ -201,13 +187,7 @@ pub struct DarcyConfig {
 
 impl Default for DarcyConfig {
     fn default() -> Self {
-        Self {
-            resolution: 421,
-            grf: GrfParams::default(),
-            coefficient: CoefficientMap::default(),
-            forcing: 1.0,
-            method: DarcyMethod::default(),
-        }
+        Self { resolution: 421, grf: GrfParams::default(), coefficient: CoefficientMap::default(), forcing: 1.0, method: DarcyMethod::default() }
     }
 }
 

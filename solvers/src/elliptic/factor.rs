@@ -9,9 +9,7 @@ use super::stencil::FivePointPattern;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::solvers::Solve;
 use faer::perm::PermRef;
-use faer::sparse::linalg::cholesky::{
-    factorize_symbolic_cholesky, LltRef, SymbolicCholesky, SymmetricOrdering,
-};
+use faer::sparse::linalg::cholesky::{factorize_symbolic_cholesky, LltRef, SymbolicCholesky, SymmetricOrdering};
 use faer::sparse::linalg::solvers::{Lu, SymbolicLu};
 use faer::sparse::{SparseColMatRef, SymbolicSparseColMat, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par, Side};
@@ -41,30 +39,14 @@ impl SpdFactorizer {
     /// Analyse the pattern once.
     pub fn new(pattern: Arc<FivePointPattern>, ordering: Ordering) -> Result<Self, String> {
         let n = pattern.unknowns();
-        let symbolic_matrix = SymbolicSparseColMat::new_checked(
-            n,
-            n,
-            pattern.col_ptr().to_vec(),
-            None,
-            pattern.row_idx().to_vec(),
-        );
+        let symbolic_matrix = SymbolicSparseColMat::new_checked(n, n, pattern.col_ptr().to_vec(), None, pattern.row_idx().to_vec());
         let symbolic = match ordering {
-            Ordering::Amd => factorize_symbolic_cholesky(
-                symbolic_matrix.as_ref(),
-                Side::Lower,
-                SymmetricOrdering::Amd,
-                Default::default(),
-            ),
+            Ordering::Amd => factorize_symbolic_cholesky(symbolic_matrix.as_ref(), Side::Lower, SymmetricOrdering::Amd, Default::default()),
             Ordering::NestedDissection => {
                 let order = nested_dissection(pattern.nodes_per_side() - 2);
                 let inverse = inverse_permutation(&order);
                 let perm = PermRef::new_checked(&order, &inverse, n);
-                factorize_symbolic_cholesky(
-                    symbolic_matrix.as_ref(),
-                    Side::Lower,
-                    SymmetricOrdering::Custom(perm),
-                    Default::default(),
-                )
+                factorize_symbolic_cholesky(symbolic_matrix.as_ref(), Side::Lower, SymmetricOrdering::Custom(perm), Default::default())
             }
         }
         .map_err(|e| format!("symbolic Cholesky analysis failed: {e:?}"))?;
@@ -89,15 +71,7 @@ impl SpdFactorizer {
         let req = self.symbolic.factorize_numeric_llt_scratch::<f64>(Par::Seq, Default::default());
         let mut buffer = MemBuffer::new(req);
         self.symbolic
-            .factorize_numeric_llt(
-                &mut factor,
-                matrix,
-                Side::Lower,
-                Default::default(),
-                Par::Seq,
-                MemStack::new(&mut buffer),
-                Default::default(),
-            )
+            .factorize_numeric_llt(&mut factor, matrix, Side::Lower, Default::default(), Par::Seq, MemStack::new(&mut buffer), Default::default())
             .map_err(|e| format!("Cholesky factorisation failed (matrix not positive definite): {e:?}"))?;
         Ok(SpdFactor { symbolic: Arc::clone(&self.symbolic), values: factor })
     }
@@ -122,12 +96,7 @@ impl SpdFactor {
         let n = self.symbolic.nrows();
         let llt = LltRef::<'_, usize, f64>::new(&self.symbolic, &self.values);
         let mut buffer = MemBuffer::new(self.symbolic.solve_in_place_scratch::<f64>(1, Par::Seq));
-        llt.solve_in_place_with_conj(
-            Conj::No,
-            MatMut::from_column_major_slice_mut(rhs, n, 1),
-            Par::Seq,
-            MemStack::new(&mut buffer),
-        );
+        llt.solve_in_place_with_conj(Conj::No, MatMut::from_column_major_slice_mut(rhs, n, 1), Par::Seq, MemStack::new(&mut buffer));
     }
 }
 
@@ -143,13 +112,7 @@ impl LuFactorizer {
     /// Analyse the pattern once (column ordering by faer's default, COLAMD).
     pub fn new(pattern: Arc<FivePointPattern>) -> Result<Self, String> {
         let n = pattern.unknowns();
-        let symbolic_matrix = SymbolicSparseColMat::new_checked(
-            n,
-            n,
-            pattern.col_ptr().to_vec(),
-            None,
-            pattern.row_idx().to_vec(),
-        );
+        let symbolic_matrix = SymbolicSparseColMat::new_checked(n, n, pattern.col_ptr().to_vec(), None, pattern.row_idx().to_vec());
         let symbolic: SymbolicSparseColMatRef<'_, usize> = symbolic_matrix.as_ref();
         let symbolic = SymbolicLu::try_new(symbolic).map_err(|e| format!("symbolic LU analysis failed: {e:?}"))?;
         Ok(Self { pattern, symbolic_matrix: Arc::new(symbolic_matrix), symbolic })
@@ -164,8 +127,7 @@ impl LuFactorizer {
     pub fn factor_and_solve(&self, values: &[f64], rhs: &mut [f64]) -> Result<(), String> {
         let n = self.pattern.unknowns();
         let matrix = SparseColMatRef::new(SymbolicSparseColMat::as_ref(&self.symbolic_matrix), values);
-        let lu = Lu::try_new_with_symbolic(self.symbolic.clone(), matrix)
-            .map_err(|e| format!("LU factorisation failed (singular matrix): {e:?}"))?;
+        let lu = Lu::try_new_with_symbolic(self.symbolic.clone(), matrix).map_err(|e| format!("LU factorisation failed (singular matrix): {e:?}"))?;
         lu.solve_in_place(MatMut::from_column_major_slice_mut(rhs, n, 1));
         Ok(())
     }

@@ -29,8 +29,7 @@ impl HelmholtzSolver {
     pub fn new(resolution: usize) -> Result<Self, EllipticError> {
         check_resolution(resolution)?;
         let pattern = Arc::new(FivePointPattern::new(resolution));
-        let factorizer = LuFactorizer::new(pattern)
-            .map_err(|message| EllipticError::SolveFailed { problem: "helmholtz", resolution, message })?;
+        let factorizer = LuFactorizer::new(pattern).map_err(|message| EllipticError::SolveFailed { problem: "helmholtz", resolution, message })?;
         Ok(Self { factorizer, unit_coeff: vec![1.0; resolution * resolution] })
     }
 
@@ -52,9 +51,7 @@ impl HelmholtzSolver {
         let values = pattern.assemble(&self.unit_coeff, Some(&reaction));
         let rhs = pattern.restrict_to_interior(forcing);
         let mut u = rhs.clone();
-        self.factorizer
-            .factor_and_solve(&values, &mut u)
-            .map_err(|message| EllipticError::SolveFailed { problem: "helmholtz", resolution: s, message })?;
+        self.factorizer.factor_and_solve(&values, &mut u).map_err(|message| EllipticError::SolveFailed { problem: "helmholtz", resolution: s, message })?;
         finish("helmholtz", pattern, &values, u, &rhs)
     }
 }
@@ -93,13 +90,7 @@ pub struct HelmholtzConfig {
 
 impl Default for HelmholtzConfig {
     fn default() -> Self {
-        Self {
-            resolution: 101,
-            grf: GrfParams::default(),
-            wave_speed: WaveSpeedMap::default(),
-            omega: 1000.0,
-            forcing: 1.0,
-        }
+        Self { resolution: 101, grf: GrfParams::default(), wave_speed: WaveSpeedMap::default(), omega: 1000.0, forcing: 1.0 }
     }
 }
 
@@ -132,7 +123,12 @@ impl HelmholtzSampler {
         check_scalar("wave_speed.mean", config.wave_speed.mean, true)?;
         check_scalar("wave_speed.amplitude", config.wave_speed.amplitude, false)?;
         if config.wave_speed.amplitude.abs() >= config.wave_speed.mean {
-            return Err(InvalidParameter::new("wave_speed.amplitude", config.wave_speed.amplitude, "|amplitude| must be < wave_speed.mean so that the wave speed stays > 0").into());
+            return Err(InvalidParameter::new(
+                "wave_speed.amplitude",
+                config.wave_speed.amplitude,
+                "|amplitude| must be < wave_speed.mean so that the wave speed stays > 0",
+            )
+            .into());
         }
         config.grf.validate().map_err(|e| e.within("grf"))?;
         let field = CosineGrf2d::on_node_grid(config.grf, config.resolution)?;

@@ -20,9 +20,9 @@ mod poisson;
 mod stencil;
 
 pub use darcy::{CoefficientMap, DarcyConfig, DarcyMethod, DarcySample, DarcySampler, DarcySolver};
-pub use multigrid::{MultigridPcg, PcgReport};
 pub use factor::{LuFactorizer, Ordering, SpdFactor, SpdFactorizer};
 pub use helmholtz::{HelmholtzConfig, HelmholtzSample, HelmholtzSampler, HelmholtzSolver, WaveSpeedMap};
+pub use multigrid::{MultigridPcg, PcgReport};
 pub use ordering::nested_dissection;
 pub use poisson::{PoissonConfig, PoissonSample, PoissonSampler, PoissonSolver};
 pub use stencil::FivePointPattern;

@@ -58,11 +58,7 @@ impl Level {
         for i in 1..s - 1 {
             for j in 1..s - 1 {
                 let k = i * s + j;
-                out[k] = self.diag[k] * u[k]
-                    - self.east[k] * u[k + s]
-                    - self.east[k - s] * u[k - s]
-                    - self.north[k] * u[k + 1]
-                    - self.north[k - 1] * u[k - 1];
+                out[k] = self.diag[k] * u[k] - self.east[k] * u[k + s] - self.east[k - s] * u[k - s] - self.north[k] * u[k + 1] - self.north[k - 1] * u[k - 1];
             }
         }
     }
@@ -74,11 +70,7 @@ impl Level {
             let start = 1 + (i + 1 + colour) % 2;
             for j in (start..s - 1).step_by(2) {
                 let k = i * s + j;
-                let sum = f[k]
-                    + self.east[k] * u[k + s]
-                    + self.east[k - s] * u[k - s]
-                    + self.north[k] * u[k + 1]
-                    + self.north[k - 1] * u[k - 1];
+                let sum = f[k] + self.east[k] * u[k + s] + self.east[k - s] * u[k - s] + self.north[k] * u[k + 1] + self.north[k - 1] * u[k - 1];
                 u[k] = sum / self.diag[k];
             }
         }
@@ -95,13 +87,7 @@ fn coarsen(fine: &[f64], s: usize, out: &mut [f64]) {
                 fine[i * s + j]
             } else {
                 let at = |di: isize, dj: isize| fine[((i as isize + di) as usize) * s + (j as isize + dj) as usize];
-                (4.0 * at(0, 0)
-                    + 2.0 * (at(1, 0) + at(-1, 0) + at(0, 1) + at(0, -1))
-                    + at(1, 1)
-                    + at(1, -1)
-                    + at(-1, 1)
-                    + at(-1, -1))
-                    / 16.0
+                (4.0 * at(0, 0) + 2.0 * (at(1, 0) + at(-1, 0) + at(0, 1) + at(0, -1)) + at(1, 1) + at(1, -1) + at(-1, 1) + at(-1, -1)) / 16.0
             };
         }
     }
@@ -117,12 +103,7 @@ fn prolong_add(coarse: &[f64], s: usize, fine: &mut [f64]) {
                 (0, 0) => coarse[ci * c + cj],
                 (1, 0) => 0.5 * (coarse[ci * c + cj] + coarse[(ci + 1) * c + cj]),
                 (0, _) => 0.5 * (coarse[ci * c + cj] + coarse[ci * c + cj + 1]),
-                _ => {
-                    0.25 * (coarse[ci * c + cj]
-                        + coarse[(ci + 1) * c + cj]
-                        + coarse[ci * c + cj + 1]
-                        + coarse[(ci + 1) * c + cj + 1])
-                }
+                _ => 0.25 * (coarse[ci * c + cj] + coarse[(ci + 1) * c + cj] + coarse[ci * c + cj + 1] + coarse[(ci + 1) * c + cj + 1]),
             };
             fine[i * s + j] += v;
         }
@@ -172,13 +153,7 @@ impl MultigridPcg {
 
     /// Solve `A u = f` (full-grid node arrays, `u = 0` on the boundary) to relative residual
     /// `tolerance`, in at most `max_iterations` PCG iterations.
-    pub fn solve(
-        &self,
-        coeff: &[f64],
-        forcing: &[f64],
-        tolerance: f64,
-        max_iterations: usize,
-    ) -> Result<(Vec<f64>, PcgReport), String> {
+    pub fn solve(&self, coeff: &[f64], forcing: &[f64], tolerance: f64, max_iterations: usize) -> Result<(Vec<f64>, PcgReport), String> {
         // Level operators from successively averaged coefficients.
         let mut levels = Vec::with_capacity(self.sides.len());
         let mut a = coeff.to_vec();

@@ -137,9 +137,7 @@ mod tests {
                 let mut acc = 0.0;
                 for i in 0..s {
                     for j in 0..s {
-                        acc += w(i) * w(j) * field[i * s + j]
-                            * cosine_eigenfunction(k, x[i])
-                            * cosine_eigenfunction(l, x[j]);
+                        acc += w(i) * w(j) * field[i * s + j] * cosine_eigenfunction(k, x[i]) * cosine_eigenfunction(l, x[j]);
                     }
                 }
                 coef[k * s + l] = acc * norm(k) * norm(l);

@@ -74,9 +74,7 @@ impl PeriodicGrfParams {
 
     /// Spectral amplitude `√2 σ (4π²|k|² + τ²)^(−α/2)` for `|k|² = k2`.
     fn amplitude(&self, d: usize, k2: f64) -> f64 {
-        std::f64::consts::SQRT_2
-            * self.resolved_sigma(d)
-            * (4.0 * PI * PI * k2 + self.tau * self.tau).powf(-self.alpha / 2.0)
+        std::f64::consts::SQRT_2 * self.resolved_sigma(d) * (4.0 * PI * PI * k2 + self.tau * self.tau).powf(-self.alpha / 2.0)
     }
 }
 

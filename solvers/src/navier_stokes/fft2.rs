@@ -70,14 +70,7 @@ impl Fft2Plan {
     /// Unnormalised forward transform of the real field `field` (`[x][y]`, `s × s`) into the
     /// half-spectrum rows `k_y = 0..rows` (`rows ≤ s/2 + 1`), `[k_y][k_x]`, in `out[..rows·s]`.
     /// `pairs` holds at least `s²/2` values; both it and `scratch` are clobbered.
-    pub fn forward_real(
-        &self,
-        field: &[f64],
-        rows: usize,
-        out: &mut [Complex64],
-        pairs: &mut [Complex64],
-        scratch: &mut [Complex64],
-    ) {
+    pub fn forward_real(&self, field: &[f64], rows: usize, out: &mut [Complex64], pairs: &mut [Complex64], scratch: &mut [Complex64]) {
         let s = self.s;
         assert!(field.len() == s * s && rows <= s / 2 + 1 && out.len() >= rows * s && pairs.len() >= s * s / 2);
         for (p, row) in pairs[..s * s / 2].chunks_exact_mut(s).enumerate() {
@@ -94,13 +87,7 @@ impl Fft2Plan {
     /// Unnormalised inverse transform (`s² ×` the true inverse) of a real field's half spectrum
     /// (`(s/2 + 1) × s`, `[k_y][k_x]`) into physical `[x][y]` values (real parts of `full`,
     /// which must hold `s²` values; `work` too; `scratch` as for the other transforms).
-    pub fn inverse_real(
-        &self,
-        half: &[Complex64],
-        full: &mut [Complex64],
-        work: &mut [Complex64],
-        scratch: &mut [Complex64],
-    ) {
+    pub fn inverse_real(&self, half: &[Complex64], full: &mut [Complex64], work: &mut [Complex64], scratch: &mut [Complex64]) {
         let s = self.s;
         for r in 0..s {
             let row = &mut work[r * s..(r + 1) * s];
@@ -130,15 +117,7 @@ pub(crate) fn conjugate_reversed(row: &[Complex64], out: &mut [Complex64]) {
 /// (`F(k) = ½(Z(k) + conj Z(−k))` and `G(k) = −½i(Z(k) − conj Z(−k))` recover the two rows'
 /// spectra from their packed transform `Z`.)
 #[inline(always)]
-pub(crate) fn split_pairs_transposed(
-    pairs: &[Complex64],
-    s: usize,
-    ld: usize,
-    x0: usize,
-    rows: usize,
-    scale: f64,
-    out: &mut [Complex64],
-) {
+pub(crate) fn split_pairs_transposed(pairs: &[Complex64], s: usize, ld: usize, x0: usize, rows: usize, scale: f64, out: &mut [Complex64]) {
     let half_scale = 0.5 * scale;
     let npairs = pairs.len() / s;
     for ky in 0..rows {

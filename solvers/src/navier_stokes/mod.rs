@@ -22,7 +22,6 @@ pub use fft2::Fft2Plan;
 pub use primitive::{PrimitiveFields, PrimitiveSolver};
 pub use solver::{vorticity_diagnostics, NavierStokesSolver, Trajectory, VorticityDiagnostics};
 
-
 use crate::grf::{PeriodicGrf2d, PeriodicGrfParams};
 use crate::InvalidParameter;
 use rand::Rng;

@@ -88,8 +88,7 @@ impl PrimitiveSolver {
         let ux = to_physical(spectrum(&|w, psi, kx, ky| -kx * ky * w * psi), &mut scratch);
         let uy = to_physical(spectrum(&|w, psi, _, ky| -ky * ky * w * psi), &mut scratch);
         let v_x = to_physical(spectrum(&|w, psi, kx, _| kx * kx * w * psi), &mut scratch);
-        let mut source: Vec<Complex64> =
-            (0..n).map(|j| Complex64::new(2.0 * (ux[j] * -ux[j] - uy[j] * v_x[j]), 0.0)).collect();
+        let mut source: Vec<Complex64> = (0..n).map(|j| Complex64::new(2.0 * (ux[j] * -ux[j] - uy[j] * v_x[j]), 0.0)).collect();
         let mut source_hat = vec![Complex64::ZERO; n];
         self.plan.forward(&mut source, &mut source_hat, &mut scratch);
         for (idx, z) in source_hat.iter_mut().enumerate() {
@@ -112,9 +111,7 @@ mod tests {
         // w = 8π²ψ, p = π²(cos 4πx + cos 4πy).
         let s = 16;
         let tp = 2.0 * PI;
-        let at = |f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
-            (0..s * s).map(|idx| f((idx / s) as f64 / s as f64, (idx % s) as f64 / s as f64)).collect()
-        };
+        let at = |f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> { (0..s * s).map(|idx| f((idx / s) as f64 / s as f64, (idx % s) as f64 / s as f64)).collect() };
         let w = at(&|x, y| 2.0 * tp * tp * (tp * x).sin() * (tp * y).sin());
         let fields = PrimitiveSolver::new(s).solve(&w);
         let expect = [

@@ -298,9 +298,14 @@ impl NavierStokesSolver {
     fn etdrk4_step(&self, w: &mut [Complex64], ws: &mut Workspace, st: &mut Etdrk4Stages, etd: &EtdTables) -> StepCheck {
         let check = self.etd_rhs(w, &mut st.nv, ws, etd);
         // Inlined so that the right-hand side is compiled with the caller's target features (AVX2).
-        st.finish_step(&etd.coeff, w, #[inline(always)] |state, out| {
-            self.etd_rhs(state, out, ws, etd);
-        });
+        st.finish_step(
+            &etd.coeff,
+            w,
+            #[inline(always)]
+            |state, out| {
+                self.etd_rhs(state, out, ws, etd);
+            },
+        );
         check
     }
 
@@ -312,11 +317,7 @@ impl NavierStokesSolver {
         let check = self.nonlinear_term(ws);
         let kept = (self.dealias_rows + 1) * s;
         let (low, high) = out.split_at_mut(kept);
-        let rows = low
-            .chunks_exact_mut(s)
-            .zip(ws.nonlinear.chunks_exact(s + PAD))
-            .zip(etd.keep.chunks_exact(s))
-            .zip(etd.forcing[..kept].chunks_exact(s));
+        let rows = low.chunks_exact_mut(s).zip(ws.nonlinear.chunks_exact(s + PAD)).zip(etd.keep.chunks_exact(s)).zip(etd.forcing[..kept].chunks_exact(s));
         for (((o, nl), keep), f) in rows {
             for (((o, &nl), &keep), &f) in o.iter_mut().zip(nl).zip(keep).zip(f) {
                 *o = f - nl * keep;
@@ -471,27 +472,15 @@ const LANES: usize = 4;
 /// `z = (N(x) + i N(x+1)) · norm` with `N = u w_x + v w_y`, from the packed physical rows
 /// `v = u + i v` and `g = w_x + i w_y` of two grid rows; folds `|u| + |v|` into `speed`.
 #[inline(always)]
-fn products(
-    z: &mut [Complex64],
-    v0: &[Complex64],
-    v1: &[Complex64],
-    g0: &[Complex64],
-    g1: &[Complex64],
-    norm: f64,
-    speed: &mut [f64; LANES],
-) {
+fn products(z: &mut [Complex64], v0: &[Complex64], v1: &[Complex64], g0: &[Complex64], g1: &[Complex64], norm: f64, speed: &mut [f64; LANES]) {
     #[inline(always)]
     fn one(z: &mut Complex64, a0: Complex64, a1: Complex64, b0: Complex64, b1: Complex64, norm: f64, m: &mut f64) {
         *m = max_nan_blind(max_nan_blind(*m, a0.re.abs() + a0.im.abs()), a1.re.abs() + a1.im.abs());
         *z = Complex64::new((a0.re * b0.re + a0.im * b0.im) * norm, (a1.re * b1.re + a1.im * b1.im) * norm);
     }
     let full = z.len() / LANES * LANES;
-    let chunks = z[..full]
-        .chunks_exact_mut(LANES)
-        .zip(v0.chunks_exact(LANES))
-        .zip(v1.chunks_exact(LANES))
-        .zip(g0.chunks_exact(LANES))
-        .zip(g1.chunks_exact(LANES));
+    let chunks =
+        z[..full].chunks_exact_mut(LANES).zip(v0.chunks_exact(LANES)).zip(v1.chunks_exact(LANES)).zip(g0.chunks_exact(LANES)).zip(g1.chunks_exact(LANES));
     for ((((z, a0), a1), b0), b1) in chunks {
         for l in 0..LANES {
             one(&mut z[l], a0[l], a1[l], b0[l], b1[l], norm, &mut speed[l]);
@@ -632,8 +621,7 @@ mod tests {
                 let lap = 4.0 * PI * PI * (fx * fx + fy * fy);
                 let keep = fx.abs() <= cutoff && fy.abs() <= cutoff;
                 let nonlinear = if keep { a[idx] } else { ZERO };
-                w_hat[idx] = (-dt * nonlinear + dt * f_hat[idx] + (1.0 - 0.5 * dt * nu * lap) * w_hat[idx])
-                    / (1.0 + 0.5 * dt * nu * lap);
+                w_hat[idx] = (-dt * nonlinear + dt * f_hat[idx] + (1.0 - 0.5 * dt * nu * lap) * w_hat[idx]) / (1.0 + 0.5 * dt * nu * lap);
             }
         }
         plan.inverse(&mut w_hat, &mut pa, &mut scratch);

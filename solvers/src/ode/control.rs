@@ -34,15 +34,7 @@ impl Controller {
     pub(crate) fn new(q: usize, beta: f64, min_factor: f64, max_factor: f64) -> Self {
         // Hairer's choice α = 1/(q+1) − 0.75 β keeps the PI controller's stability.
         let alpha = 1.0 / (q as f64 + 1.0) - 0.75 * beta;
-        Controller {
-            alpha,
-            beta,
-            safety: 0.9,
-            min_factor,
-            max_factor,
-            err_prev: 1e-4,
-            rejected_last: false,
-        }
+        Controller { alpha, beta, safety: 0.9, min_factor, max_factor, err_prev: 1e-4, rejected_last: false }
     }
 
     /// Step size after an accepted step with scaled error `err ≤ 1`.
@@ -50,14 +42,9 @@ impl Controller {
         let factor = if err == 0.0 {
             self.max_factor
         } else {
-            (self.safety * err.powf(-self.alpha) * self.err_prev.powf(self.beta))
-                .clamp(self.min_factor, self.max_factor)
+            (self.safety * err.powf(-self.alpha) * self.err_prev.powf(self.beta)).clamp(self.min_factor, self.max_factor)
         };
-        let factor = if self.rejected_last {
-            factor.min(1.0)
-        } else {
-            factor
-        };
+        let factor = if self.rejected_last { factor.min(1.0) } else { factor };
         self.err_prev = err.max(1e-4);
         self.rejected_last = false;
         h * factor
@@ -66,11 +53,7 @@ impl Controller {
     /// Step size to retry with after a rejected step (`err > 1` or non-finite).
     pub(crate) fn reject(&mut self, h: f64, err: f64) -> f64 {
         self.rejected_last = true;
-        let factor = if err.is_finite() {
-            (self.safety * err.powf(-self.alpha)).max(self.min_factor)
-        } else {
-            self.min_factor
-        };
+        let factor = if err.is_finite() { (self.safety * err.powf(-self.alpha)).max(self.min_factor) } else { self.min_factor };
         h * factor.min(1.0)
     }
 }

@@ -23,13 +23,7 @@ pub struct Dop853Stages {
 impl Dop853Stages {
     /// tmp = y + h Σ a_j k_j, then k[stage] = f(t + c h, tmp).
     #[inline(always)]
-    fn stage<R: Rhs + ?Sized>(
-        &mut self,
-        st: &mut StepState,
-        p: &mut Problem<'_, R>,
-        stage: usize,
-        row: &[(usize, f64)],
-    ) {
+    fn stage<R: Rhs + ?Sized>(&mut self, st: &mut StepState, p: &mut Problem<'_, R>, stage: usize, row: &[(usize, f64)]) {
         let h = st.h;
         for i in 0..st.dim {
             let mut acc = 0.0;
@@ -46,10 +40,7 @@ impl Stepper for Dop853Stages {
     const ORDER: usize = 8;
 
     fn new(dim: usize) -> Self {
-        Dop853Stages {
-            k: (0..17).map(|_| vec![0.0; dim]).collect(),
-            r: std::array::from_fn(|_| vec![0.0; dim]),
-        }
+        Dop853Stages { k: (0..17).map(|_| vec![0.0; dim]).collect(), r: std::array::from_fn(|_| vec![0.0; dim]) }
     }
 
     fn controller() -> Controller {
@@ -131,11 +122,7 @@ impl Stepper for Dop853Stages {
         let s1 = 1.0 - s;
         let (y_old, r) = (&st.y_old, &self.r);
         for i in 0..st.dim {
-            out[i] = y_old[i]
-                + s * (r[0][i]
-                    + s1 * (r[1][i]
-                        + s * (r[2][i]
-                            + s1 * (r[3][i] + s * (r[4][i] + s1 * (r[5][i] + s * r[6][i]))))));
+            out[i] = y_old[i] + s * (r[0][i] + s1 * (r[1][i] + s * (r[2][i] + s1 * (r[3][i] + s * (r[4][i] + s1 * (r[5][i] + s * r[6][i]))))));
         }
     }
 }

@@ -62,10 +62,7 @@ impl Stepper for Dopri5Stages {
     const ORDER: usize = 5;
 
     fn new(dim: usize) -> Self {
-        Dopri5Stages {
-            k: std::array::from_fn(|_| vec![0.0; dim]),
-            r: std::array::from_fn(|_| vec![0.0; dim]),
-        }
+        Dopri5Stages { k: std::array::from_fn(|_| vec![0.0; dim]), r: std::array::from_fn(|_| vec![0.0; dim]) }
     }
 
     fn controller() -> Controller {
@@ -100,8 +97,7 @@ impl Stepper for Dopri5Stages {
         }
         p.eval(t + C5 * h, tmp, k5);
         for i in 0..n {
-            tmp[i] =
-                y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
+            tmp[i] = y[i] + h * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
         }
         p.eval(t + h, tmp, k6);
         let y_new = &mut st.y_new;
@@ -110,8 +106,7 @@ impl Stepper for Dopri5Stages {
         }
         p.eval(t + h, y_new, k7);
         for i in 0..n {
-            tmp[i] =
-                h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
+            tmp[i] = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
         }
         p.error_norm(tmp, y, y_new)
     }
@@ -126,8 +121,7 @@ impl Stepper for Dopri5Stages {
             r2[i] = ydiff;
             r3[i] = bspl;
             r4[i] = ydiff - h * k7[i] - bspl;
-            r5[i] =
-                h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
+            r5[i] = h * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
         }
     }
 

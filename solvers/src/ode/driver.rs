@@ -33,16 +33,7 @@ pub struct StepState {
 impl StepState {
     fn new(dim: usize) -> Self {
         let v = || vec![0.0; dim];
-        StepState {
-            dim,
-            t: 0.0,
-            h: 0.0,
-            t_old: 0.0,
-            y: v(),
-            y_old: v(),
-            y_new: v(),
-            tmp: v(),
-        }
+        StepState { dim, t: 0.0, h: 0.0, t_old: 0.0, y: v(), y_old: v(), y_new: v(), tmp: v() }
     }
 
     /// Commit the attempted step: `y_new` becomes the state, the old state `y_old`, and
@@ -144,10 +135,7 @@ pub struct Solver<M> {
 impl<M: Stepper> Solver<M> {
     /// Allocate buffers for states of dimension `dim`.
     pub fn new(dim: usize) -> Self {
-        Solver {
-            state: StepState::new(dim),
-            method: M::new(dim),
-        }
+        Solver { state: StepState::new(dim), method: M::new(dim) }
     }
 
     /// Solve from `(t0, y0)`, writing the state at each `t_eval` time into `out`
@@ -167,12 +155,7 @@ impl<M: Stepper> Solver<M> {
         let (st, m) = (&mut self.state, &mut self.method);
         let dim = st.dim;
         validate(rhs, dim, params, t0, y0, t_eval, opts, out.len())?;
-        let mut p = Problem {
-            rhs,
-            params,
-            opts,
-            stats: Stats::default(),
-        };
+        let mut p = Problem { rhs, params, opts, stats: Stats::default() };
         if t_eval.is_empty() {
             return Ok(p.stats);
         }
@@ -189,9 +172,7 @@ impl<M: Stepper> Solver<M> {
         let mut h = match (opts.fixed_step, opts.first_step) {
             (Some(h), _) => h,
             (None, Some(h)) => h,
-            (None, None) if next < t_eval.len() => {
-                initial_step(st, m.dydt(), M::ORDER, &mut p, opts.max_step)
-            }
+            (None, None) if next < t_eval.len() => initial_step(st, m.dydt(), M::ORDER, &mut p, opts.max_step),
             _ => 1.0,
         }
         .min(opts.max_step);
@@ -199,26 +180,14 @@ impl<M: Stepper> Solver<M> {
         while next < t_eval.len() {
             let t = st.t;
             if attempts >= opts.max_steps {
-                return Err(OdeError::MaxStepsExceeded {
-                    max_steps: opts.max_steps,
-                    t,
-                    state_norm: norm(&st.y),
-                });
+                return Err(OdeError::MaxStepsExceeded { max_steps: opts.max_steps, t, state_norm: norm(&st.y) });
             }
             attempts += 1;
             // Land exactly on t_end; also avoid a sliver of a last step.
             let remaining = t_end - t;
-            let h_try = if h >= remaining * (1.0 - 1e-12) {
-                remaining
-            } else {
-                h
-            };
+            let h_try = if h >= remaining * (1.0 - 1e-12) { remaining } else { h };
             if h_try <= 10.0 * f64::EPSILON * t.abs().max(1e-300) || t + h_try == t {
-                return Err(OdeError::StepSizeUnderflow {
-                    t,
-                    h: h_try,
-                    state_norm: norm(&st.y),
-                });
+                return Err(OdeError::StepSizeUnderflow { t, h: h_try, state_norm: norm(&st.y) });
             }
             st.h = h_try;
             let err = m.try_step(st, &mut p);
@@ -243,18 +212,10 @@ impl<M: Stepper> Solver<M> {
                 max_abs = max_abs.max(v.abs());
             }
             if !finite {
-                return Err(OdeError::NonFinite {
-                    t: t_new,
-                    state_norm: norm(&st.y),
-                });
+                return Err(OdeError::NonFinite { t: t_new, state_norm: norm(&st.y) });
             }
             if max_abs > opts.blowup_bound {
-                return Err(OdeError::BlowUp {
-                    t: t_new,
-                    max_abs,
-                    bound: opts.blowup_bound,
-                    state_norm: norm(&st.y),
-                });
+                return Err(OdeError::BlowUp { t: t_new, max_abs, bound: opts.blowup_bound, state_norm: norm(&st.y) });
             }
             while next < t_eval.len() && t_eval[next] <= t_new {
                 let row = &mut out[next * dim..(next + 1) * dim];
@@ -293,11 +254,7 @@ fn validate<R: Rhs + ?Sized>(
     out_len: usize,
 ) -> Result<(), OdeError> {
     if rhs.dim() != dim {
-        return Err(invalid(
-            "rhs.dim",
-            rhs.dim(),
-            &format!("the integrator's dimension {dim}"),
-        ));
+        return Err(invalid("rhs.dim", rhs.dim(), &format!("the integrator's dimension {dim}")));
     }
     if dim == 0 {
         return Err(invalid("dim", 0, "at least 1 state component"));
@@ -306,18 +263,10 @@ fn validate<R: Rhs + ?Sized>(
         return Err(invalid("y0.len", y0.len(), &format!("exactly {dim}")));
     }
     if let Some(i) = y0.iter().position(|v| !v.is_finite()) {
-        return Err(invalid(
-            "y0",
-            y0[i],
-            &format!("finite values (component {i})"),
-        ));
+        return Err(invalid("y0", y0[i], &format!("finite values (component {i})")));
     }
     if params.len() < rhs.n_params() {
-        return Err(invalid(
-            "params.len",
-            params.len(),
-            &format!("at least {}", rhs.n_params()),
-        ));
+        return Err(invalid("params.len", params.len(), &format!("at least {}", rhs.n_params())));
     }
     if !t0.is_finite() {
         return Err(invalid("t0", t0, "a finite number"));
@@ -325,19 +274,11 @@ fn validate<R: Rhs + ?Sized>(
     for (i, &t) in t_eval.iter().enumerate() {
         let prev = if i == 0 { t0 } else { t_eval[i - 1] };
         if !t.is_finite() || t < prev {
-            return Err(invalid(
-                "t_eval",
-                format!("t_eval[{i}] = {t}"),
-                &format!("finite, non-decreasing, and ≥ t0 = {t0} (previous value {prev})"),
-            ));
+            return Err(invalid("t_eval", format!("t_eval[{i}] = {t}"), &format!("finite, non-decreasing, and ≥ t0 = {t0} (previous value {prev})")));
         }
     }
     if out_len != t_eval.len() * dim {
-        return Err(invalid(
-            "out.len",
-            out_len,
-            &format!("t_eval.len() × dim = {}", t_eval.len() * dim),
-        ));
+        return Err(invalid("out.len", out_len, &format!("t_eval.len() × dim = {}", t_eval.len() * dim)));
     }
     if !(opts.rtol > 0.0 && opts.rtol.is_finite()) {
         return Err(invalid("rtol", opts.rtol, "a finite number > 0"));
@@ -356,34 +297,20 @@ fn validate<R: Rhs + ?Sized>(
         }
     }
     if !(opts.max_step > 0.0) {
-        return Err(invalid(
-            "max_step",
-            opts.max_step,
-            "a number > 0 (may be infinite)",
-        ));
+        return Err(invalid("max_step", opts.max_step, "a number > 0 (may be infinite)"));
     }
     if opts.max_steps == 0 {
         return Err(invalid("max_steps", 0, "at least 1"));
     }
     if !(opts.blowup_bound > 0.0) {
-        return Err(invalid(
-            "blowup_bound",
-            opts.blowup_bound,
-            "a number > 0 (may be infinite)",
-        ));
+        return Err(invalid("blowup_bound", opts.blowup_bound, "a number > 0 (may be infinite)"));
     }
     Ok(())
 }
 
 /// Hairer's starting-step heuristic (`hinit` in `dopri5.f`): one explicit Euler probe from the
 /// loaded start point (`st.y`, slope `f0`), computed in `st`'s free buffers.
-fn initial_step<R: Rhs + ?Sized>(
-    st: &mut StepState,
-    f0: &[f64],
-    order: usize,
-    p: &mut Problem<'_, R>,
-    h_max: f64,
-) -> f64 {
+fn initial_step<R: Rhs + ?Sized>(st: &mut StepState, f0: &[f64], order: usize, p: &mut Problem<'_, R>, h_max: f64) -> f64 {
     let t = st.t;
     let order = order as f64;
     let dim = st.dim;
@@ -395,11 +322,7 @@ fn initial_step<R: Rhs + ?Sized>(
         dnf += (f0[i] / sk).powi(2);
         dny += (st.y[i] / sk).powi(2);
     }
-    let mut h = if dnf <= 1e-10 || dny <= 1e-10 {
-        1e-6
-    } else {
-        0.01 * (dny / dnf).sqrt()
-    };
+    let mut h = if dnf <= 1e-10 || dny <= 1e-10 { 1e-6 } else { 0.01 * (dny / dnf).sqrt() };
     h = h.min(h_max);
     // Euler probe: y1 = y + h f, f1 = f(t + h, y1).
     let (y_now, y1, f1) = (&st.y, &mut st.y_new, &mut st.tmp);
@@ -414,10 +337,6 @@ fn initial_step<R: Rhs + ?Sized>(
     }
     let der2 = (der2 / dim as f64).sqrt() / h;
     let der12 = der2.max((dnf / dim as f64).sqrt());
-    let h1 = if der12 <= 1e-15 {
-        (h * 1e-3).max(1e-6)
-    } else {
-        (0.01 / der12).powf(1.0 / order)
-    };
+    let h1 = if der12 <= 1e-15 { (h * 1e-3).max(1e-6) } else { (0.01 / der12).powf(1.0 / order) };
     (100.0 * h).min(h1).min(h_max)
 }

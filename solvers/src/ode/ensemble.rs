@@ -47,13 +47,8 @@ pub fn solve_ensemble<R: Rhs + Sync + ?Sized>(
     let mut states = vec![0.0; members.len() * row];
     if row == 0 {
         // Nothing to store, but still validate and integrate each member for its outcome.
-        let outcomes = members
-            .par_iter()
-            .map_init(
-                || Integrator::new(method, dim),
-                |integ, m| integ.solve(rhs, m.params, t0, m.y0, t_eval, opts, &mut []),
-            )
-            .collect();
+        let outcomes =
+            members.par_iter().map_init(|| Integrator::new(method, dim), |integ, m| integ.solve(rhs, m.params, t0, m.y0, t_eval, opts, &mut [])).collect();
         return EnsembleResult { states, outcomes };
     }
     let outcomes = states

@@ -187,21 +187,13 @@ mod tests {
             // faer's in-place kernels with preallocated permutation and scratch memory.
             let (mut fwd, mut bwd) = (vec![0usize; n], vec![0usize; n]);
             let mut mem = MemBuffer::new(
-                factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default())
-                    .or(solve::solve_in_place_scratch::<usize, f64>(n, 1, Par::Seq)),
+                factor::lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, Default::default()).or(solve::solve_in_place_scratch::<usize, f64>(n, 1, Par::Seq)),
             );
             let faer_in_place = best(&mut || {
                 for m in &mats {
                     w.copy_from_slice(m);
                     let mut wm = MatMut::from_row_major_slice_mut(&mut w, n, n);
-                    let (_, perm) = factor::lu_in_place(
-                        wm.rb_mut(),
-                        &mut fwd,
-                        &mut bwd,
-                        Par::Seq,
-                        MemStack::new(&mut mem),
-                        Default::default(),
-                    );
+                    let (_, perm) = factor::lu_in_place(wm.rb_mut(), &mut fwd, &mut bwd, Par::Seq, MemStack::new(&mut mem), Default::default());
                     let lu = wm.rb();
                     for _ in 0..3 {
                         b.copy_from_slice(&rhs);
@@ -237,9 +229,7 @@ mod tests {
                 }
                 println!("Rosenbrock 2(3) on Lorenz-63: {per_step:.1} ns per step attempt");
             }
-            println!(
-                "n = {n:2}, γ = {gamma}: hand-written {hand:7.1} ns, faer in place {faer_in_place:7.1} ns, faer API {faer_api:7.1} ns"
-            );
+            println!("n = {n:2}, γ = {gamma}: hand-written {hand:7.1} ns, faer in place {faer_in_place:7.1} ns, faer API {faer_api:7.1} ns");
         }
     }
 }

@@ -164,26 +164,14 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions {
-            rtol: 1e-6,
-            atol: 1e-9,
-            first_step: None,
-            max_step: f64::INFINITY,
-            max_steps: 1_000_000,
-            blowup_bound: f64::INFINITY,
-            fixed_step: None,
-        }
+        SolveOptions { rtol: 1e-6, atol: 1e-9, first_step: None, max_step: f64::INFINITY, max_steps: 1_000_000, blowup_bound: f64::INFINITY, fixed_step: None }
     }
 }
 
 impl SolveOptions {
     /// Options with the given tolerances and defaults otherwise.
     pub fn with_tolerances(rtol: f64, atol: f64) -> Self {
-        SolveOptions {
-            rtol,
-            atol,
-            ..Default::default()
-        }
+        SolveOptions { rtol, atol, ..Default::default() }
     }
 }
 
@@ -215,12 +203,7 @@ pub enum Method {
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 4] = [
-        Method::Dopri5,
-        Method::Dop853,
-        Method::Rk4,
-        Method::Rosenbrock23,
-    ];
+    pub const ALL: [Method; 4] = [Method::Dopri5, Method::Dop853, Method::Rk4, Method::Rosenbrock23];
 
     /// Lower-case name (`dopri5`, `dop853`, `rk4`, `rosenbrock23`).
     pub fn name(self) -> &'static str {
@@ -298,8 +281,7 @@ pub fn solve<R: Rhs + ?Sized>(
     opts: &SolveOptions,
 ) -> Result<(Vec<f64>, Stats), OdeError> {
     let mut out = vec![0.0; t_eval.len() * rhs.dim()];
-    let stats =
-        Integrator::new(method, rhs.dim()).solve(rhs, params, t0, y0, t_eval, opts, &mut out)?;
+    let stats = Integrator::new(method, rhs.dim()).solve(rhs, params, t0, y0, t_eval, opts, &mut out)?;
     Ok((out, stats))
 }
 

@@ -22,10 +22,7 @@ impl Stepper for Rk4Stages {
     const ORDER: usize = 4;
 
     fn new(dim: usize) -> Self {
-        Rk4Stages {
-            k: std::array::from_fn(|_| vec![0.0; dim]),
-            f_old: vec![0.0; dim],
-        }
+        Rk4Stages { k: std::array::from_fn(|_| vec![0.0; dim]), f_old: vec![0.0; dim] }
     }
 
     fn controller() -> Controller {
@@ -34,12 +31,7 @@ impl Stepper for Rk4Stages {
 
     fn check(opts: &SolveOptions) -> Result<(), OdeError> {
         if opts.fixed_step.is_none() {
-            return Err(crate::InvalidParameter::new(
-                "fixed_step",
-                "None",
-                "must be a step size > 0 (RK4 has no error estimator)",
-            )
-            .into());
+            return Err(crate::InvalidParameter::new("fixed_step", "None", "must be a step size > 0 (RK4 has no error estimator)").into());
         }
         Ok(())
     }
@@ -88,10 +80,7 @@ impl Stepper for Rk4Stages {
         let h01 = s * s * (3.0 - 2.0 * s);
         let h11 = s * s * (s - 1.0);
         for i in 0..st.dim {
-            out[i] = h00 * st.y_old[i]
-                + h * h10 * self.f_old[i]
-                + h01 * st.y[i]
-                + h * h11 * self.k[0][i];
+            out[i] = h00 * st.y_old[i] + h * h10 * self.f_old[i] + h01 * st.y[i] + h * h11 * self.k[0][i];
         }
     }
 }

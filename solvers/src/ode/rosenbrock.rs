@@ -58,8 +58,7 @@ impl Rosenbrock23Stages {
         if p.is_autonomous() {
             self.dfdt.iter_mut().for_each(|v| *v = 0.0);
         } else {
-            let dt =
-                (f64::EPSILON.sqrt() * st.t.abs().max(st.h.abs())).max(f64::MIN_POSITIVE.sqrt());
+            let dt = (f64::EPSILON.sqrt() * st.t.abs().max(st.h.abs())).max(f64::MIN_POSITIVE.sqrt());
             p.eval(st.t + dt, &st.y, &mut self.f2);
             for i in 0..n {
                 self.dfdt[i] = (self.f2[i] - self.f0[i]) / dt;
@@ -132,9 +131,7 @@ impl Stepper for Rosenbrock23Stages {
         }
         p.eval(st.t + h, &st.y_new, &mut self.f2);
         for i in 0..n {
-            self.k3[i] =
-                self.f2[i] - E32 * (self.k2[i] - self.f1[i]) - 2.0 * (self.k1[i] - self.f0[i])
-                    + h * D * self.dfdt[i];
+            self.k3[i] = self.f2[i] - E32 * (self.k2[i] - self.f1[i]) - 2.0 * (self.k1[i] - self.f0[i]) + h * D * self.dfdt[i];
         }
         lu_solve(&self.w, n, &self.piv, &mut self.k3);
         for i in 0..n {

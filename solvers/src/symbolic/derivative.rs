@@ -77,8 +77,5 @@ impl Expr {
 
 /// The Jacobian `∂f_i/∂u_j` of a system, row-major `dim × dim`.
 pub fn jacobian(components: &[Expr], dim: usize) -> Vec<Expr> {
-    components
-        .iter()
-        .flat_map(|f| (0..dim).map(move |j| f.derivative(j)))
-        .collect()
+    components.iter().flat_map(|f| (0..dim).map(move |j| f.derivative(j))).collect()
 }

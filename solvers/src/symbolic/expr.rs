@@ -33,13 +33,7 @@ pub enum BinaryOp {
 
 impl UnaryOp {
     /// Every unary operator, in a fixed order.
-    pub const ALL: [UnaryOp; 5] = [
-        UnaryOp::Neg,
-        UnaryOp::Inv,
-        UnaryOp::Sin,
-        UnaryOp::Cos,
-        UnaryOp::Pow2,
-    ];
+    pub const ALL: [UnaryOp; 5] = [UnaryOp::Neg, UnaryOp::Inv, UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Pow2];
 
     /// The PROSE token (`neg`, `inv`, `sin`, `cos`, `pow2`).
     pub fn token(self) -> &'static str {
@@ -187,9 +181,7 @@ pub mod build {
     }
     /// Left-associated chain `((t0 op1 t1) op2 t2) ...` (PROSE `tree_from_list`).
     pub fn chain(first: Expr, rest: Vec<(super::BinaryOp, Expr)>) -> Expr {
-        rest.into_iter().fold(first, |acc, (op, t)| {
-            Expr::Binary(op, Box::new(acc), Box::new(t))
-        })
+        rest.into_iter().fold(first, |acc, (op, t)| Expr::Binary(op, Box::new(acc), Box::new(t)))
     }
 }
 
@@ -357,9 +349,5 @@ impl fmt::Display for Expr {
 
 /// Infix form of a multi-component right-hand side, components joined by ` | `.
 pub fn infix_system(components: &[Expr], param_name: &dyn Fn(usize) -> String) -> String {
-    components
-        .iter()
-        .map(|e| e.infix_with(param_name))
-        .collect::<Vec<_>>()
-        .join(" | ")
+    components.iter().map(|e| e.infix_with(param_name)).collect::<Vec<_>>().join(" | ")
 }

@@ -11,7 +11,4 @@ pub mod tokens;
 pub use expr::{build, infix_system, BinaryOp, Expr, UnaryOp};
 pub use noise::{symbolic_noise, NoiseKind};
 pub use tape::Tape;
-pub use tokens::{
-    encode_system, encode_system_skeleton, parse_system, parse_system_str, prose_vocabulary,
-    EncodeError, ParseError, PLACEHOLDER, SEPARATOR,
-};
+pub use tokens::{encode_system, encode_system_skeleton, parse_system, parse_system_str, prose_vocabulary, EncodeError, ParseError, PLACEHOLDER, SEPARATOR};

@@ -42,10 +42,7 @@ pub fn addition_terms(dim: usize) -> Vec<Expr> {
     for i in 0..dim {
         terms.push(build::mul(Expr::Placeholder, build::u(i)));
         for j in i..dim {
-            terms.push(build::mul(
-                Expr::Placeholder,
-                build::mul(build::u(i), build::u(j)),
-            ));
+            terms.push(build::mul(Expr::Placeholder, build::mul(build::u(i), build::u(j))));
         }
     }
     terms
@@ -98,11 +95,7 @@ pub fn insert_random_term<R: Rng + ?Sized>(components: &[Expr], rng: &mut R) -> 
 /// no component has two terms.
 pub fn delete_random_term<R: Rng + ?Sized>(components: &[Expr], rng: &mut R) -> Option<Vec<Expr>> {
     let split: Vec<_> = components.iter().map(split_terms).collect();
-    let n_slots: usize = split
-        .iter()
-        .filter(|(_, r)| !r.is_empty())
-        .map(|(_, r)| r.len() + 1)
-        .sum();
+    let n_slots: usize = split.iter().filter(|(_, r)| !r.is_empty()).map(|(_, r)| r.len() + 1).sum();
     if n_slots == 0 {
         return None;
     }
@@ -120,11 +113,7 @@ pub fn delete_random_term<R: Rng + ?Sized>(components: &[Expr], rng: &mut R) -> 
         let mut rest = rest;
         let (head, tail) = if slot == 0 {
             let (op, t1) = rest.remove(0);
-            let head = if op == BinaryOp::Sub {
-                build::neg(t1)
-            } else {
-                t1
-            };
+            let head = if op == BinaryOp::Sub { build::neg(t1) } else { t1 };
             (head, rest)
         } else {
             rest.remove(slot - 1);
@@ -138,12 +127,7 @@ pub fn delete_random_term<R: Rng + ?Sized>(components: &[Expr], rng: &mut R) -> 
 
 /// PROSE's text-input noise on a skeleton: with probability `p_add` insert a term, else with
 /// probability `p_miss` delete one (PROSE uses 0.15 and 0.15).
-pub fn symbolic_noise<R: Rng + ?Sized>(
-    skeleton: &[Expr],
-    p_add: f64,
-    p_miss: f64,
-    rng: &mut R,
-) -> (Vec<Expr>, NoiseKind) {
+pub fn symbolic_noise<R: Rng + ?Sized>(skeleton: &[Expr], p_add: f64, p_miss: f64, rng: &mut R) -> (Vec<Expr>, NoiseKind) {
     let r: f64 = rng.random();
     if r < p_add {
         (insert_random_term(skeleton, rng), NoiseKind::AddedTerm)

@@ -85,11 +85,7 @@ impl Compiler {
         Ok(match e {
             Expr::Var(i) => {
                 if *i >= self.n_vars {
-                    return Err(CompileError::VariableOutOfRange {
-                        component,
-                        var: *i,
-                        dim: self.n_vars,
-                    });
+                    return Err(CompileError::VariableOutOfRange { component, var: *i, dim: self.n_vars });
                 }
                 *i as u32
             }
@@ -139,13 +135,7 @@ impl Tape {
     /// `params` slice at evaluation time (`Param(k)` → `params[k]`).
     pub fn compile(components: &[Expr], n_vars: usize) -> Result<Tape, CompileError> {
         let n_params = components.iter().map(Expr::n_params).max().unwrap_or(0);
-        let mut c = Compiler {
-            n_vars,
-            n_params,
-            consts: Vec::new(),
-            instrs: Vec::new(),
-            memo: HashMap::new(),
-        };
+        let mut c = Compiler { n_vars, n_params, consts: Vec::new(), instrs: Vec::new(), memo: HashMap::new() };
         let mut outputs = Vec::with_capacity(components.len());
         for (i, e) in components.iter().enumerate() {
             outputs.push(c.compile(e, i)?);
@@ -179,14 +169,7 @@ impl Tape {
             .collect::<Vec<_>>();
         let outputs = outputs.into_iter().map(resolve).collect();
         let n_regs = base_temp + instrs.len();
-        Ok(Tape {
-            n_vars,
-            n_params: c.n_params,
-            consts: c.consts,
-            instrs,
-            outputs,
-            n_regs,
-        })
+        Ok(Tape { n_vars, n_params: c.n_params, consts: c.consts, instrs, outputs, n_regs })
     }
 
     /// State dimension the tape reads.

@@ -74,9 +74,7 @@ pub enum ParseError {
         position: usize,
     },
     /// A float's three tokens are malformed (e.g. `+ N12 E-1` or `+ N100 x`).
-    #[error(
-        "malformed float at position {position}: {tokens:?} (expected sign, N000..N999, E-10..E10)"
-    )]
+    #[error("malformed float at position {position}: {tokens:?} (expected sign, N000..N999, E-10..E10)")]
     BadFloat {
         /// Index of the sign token.
         position: usize,
@@ -112,13 +110,9 @@ fn float_parts(value: f64) -> Result<(bool, u32, i32), EncodeError> {
     }
     let text = format!("{:.*e}", MANTISSA_DIGITS - 1, value.abs());
     let (mantissa_text, exponent_text) = text.split_once('e').expect("{:e} always has an exponent");
-    let digits: String = mantissa_text
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
+    let digits: String = mantissa_text.chars().filter(|c| c.is_ascii_digit()).collect();
     let mut mantissa: u32 = digits.parse().expect("mantissa digits");
-    let mut exponent =
-        exponent_text.parse::<i32>().expect("exponent") - (MANTISSA_DIGITS as i32 - 1);
+    let mut exponent = exponent_text.parse::<i32>().expect("exponent") - (MANTISSA_DIGITS as i32 - 1);
     if exponent < -MAX_EXPONENT {
         mantissa = 0;
         exponent = 0;
@@ -133,18 +127,12 @@ fn float_parts(value: f64) -> Result<(bool, u32, i32), EncodeError> {
 /// The three tokens of one constant.
 pub fn encode_float(value: f64) -> Result<[String; 3], EncodeError> {
     let (negative, mantissa, exponent) = float_parts(value)?;
-    Ok([
-        if negative { "-" } else { "+" }.to_string(),
-        format!("N{mantissa:03}"),
-        format!("E{exponent}"),
-    ])
+    Ok([if negative { "-" } else { "+" }.to_string(), format!("N{mantissa:03}"), format!("E{exponent}")])
 }
 
 /// The value of a (sign, mantissa, exponent) triple, correctly rounded from its decimal form.
 fn float_value(negative: bool, mantissa: u32, exponent: i32) -> f64 {
-    let v: f64 = format!("{mantissa}e{exponent}")
-        .parse()
-        .expect("decimal literal");
+    let v: f64 = format!("{mantissa}e{exponent}").parse().expect("decimal literal");
     if negative {
         -v
     } else {
@@ -247,8 +235,7 @@ fn parse_exponent(t: &str) -> Option<i32> {
 
 fn parse_var(t: &str) -> Option<usize> {
     let d = t.strip_prefix("u_")?;
-    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) || (d.len() > 1 && d.starts_with('0'))
-    {
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) || (d.len() > 1 && d.starts_with('0')) {
         return None;
     }
     d.parse().ok()
@@ -290,10 +277,7 @@ impl<S: AsRef<str>> Parser<'_, S> {
         if t == "+" || t == "-" {
             let bad = || ParseError::BadFloat {
                 position: start,
-                tokens: self.tokens[start..(start + 3).min(self.end)]
-                    .iter()
-                    .map(|s| s.as_ref().to_string())
-                    .collect(),
+                tokens: self.tokens[start..(start + 3).min(self.end)].iter().map(|s| s.as_ref().to_string()).collect(),
             };
             if start + 3 > self.end {
                 return Err(bad());
@@ -312,10 +296,7 @@ impl<S: AsRef<str>> Parser<'_, S> {
         if let Some(v) = parse_int(t) {
             return Ok(Expr::Const(v as f64));
         }
-        Err(ParseError::UnknownToken {
-            token: t.to_string(),
-            position: start,
-        })
+        Err(ParseError::UnknownToken { token: t.to_string(), position: start })
     }
 }
 
@@ -329,24 +310,14 @@ pub fn parse_system<S: AsRef<str>>(tokens: &[S]) -> Result<Vec<Expr>, ParseError
     let mut components = Vec::new();
     let mut start = 0;
     loop {
-        let end = tokens[start..]
-            .iter()
-            .position(|t| t.as_ref() == SEPARATOR)
-            .map_or(tokens.len(), |k| start + k);
+        let end = tokens[start..].iter().position(|t| t.as_ref() == SEPARATOR).map_or(tokens.len(), |k| start + k);
         if end == start {
             return Err(ParseError::EmptyComponent { position: start });
         }
-        let mut p = Parser {
-            tokens,
-            end,
-            pos: start,
-        };
+        let mut p = Parser { tokens, end, pos: start };
         components.push(p.parse(0)?);
         if p.pos < end {
-            return Err(ParseError::TrailingTokens {
-                position: p.pos,
-                token: tokens[p.pos].as_ref().to_string(),
-            });
+            return Err(ParseError::TrailingTokens { position: p.pos, token: tokens[p.pos].as_ref().to_string() });
         }
         if end == tokens.len() {
             return Ok(components);

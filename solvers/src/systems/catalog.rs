@@ -8,44 +8,20 @@
 //! -2.0, ...) are constants that tokenize as floats and become placeholders in skeletons.
 
 use super::{OdeSystem, ParamSpec};
-use crate::symbolic::build::{
-    add, c, chain, cos, div, mul, neg, p, product, right_sum, sin, sub, u,
-};
+use crate::symbolic::build::{add, c, chain, cos, div, mul, neg, p, product, right_sum, sin, sub, u};
 use crate::symbolic::BinaryOp::{Add, Sub};
 use crate::symbolic::Expr;
 
 fn param(name: &'static str, nominal: f64) -> ParamSpec {
-    ParamSpec {
-        name,
-        nominal,
-        fixed: false,
-    }
+    ParamSpec { name, nominal, fixed: false }
 }
 
 fn fixed(name: &'static str, nominal: f64) -> ParamSpec {
-    ParamSpec {
-        name,
-        nominal,
-        fixed: true,
-    }
+    ParamSpec { name, nominal, fixed: true }
 }
 
-fn system(
-    name: &'static str,
-    aliases: &'static [&'static str],
-    description: &'static str,
-    params: Vec<ParamSpec>,
-    rhs: Vec<Expr>,
-) -> OdeSystem {
-    OdeSystem {
-        name,
-        aliases,
-        description,
-        dim: rhs.len(),
-        params,
-        rhs,
-        blowup_bound: 1e3,
-    }
+fn system(name: &'static str, aliases: &'static [&'static str], description: &'static str, params: Vec<ParamSpec>, rhs: Vec<Expr>) -> OdeSystem {
+    OdeSystem { name, aliases, description, dim: rhs.len(), params, rhs, blowup_bound: 1e3 }
 }
 
 pub(super) fn thomas() -> OdeSystem {
@@ -55,11 +31,7 @@ pub(super) fn thomas() -> OdeSystem {
         &[],
         "Thomas' cyclically symmetric attractor: u_i' = sin(u_{i+1}) - b u_i",
         vec![param("b", 0.17)],
-        vec![
-            add(sin(u(1)), mul(b(), u(0))),
-            add(sin(u(2)), mul(b(), u(1))),
-            add(sin(u(0)), mul(b(), u(2))),
-        ],
+        vec![add(sin(u(1)), mul(b(), u(0))), add(sin(u(2)), mul(b(), u(1))), add(sin(u(0)), mul(b(), u(2)))],
     )
 }
 
@@ -69,20 +41,10 @@ pub(super) fn lorenz() -> OdeSystem {
         "lorenz",
         &["lorenz63", "lorenz_3d"],
         "Lorenz-63: [σ(u1-u0), u0(ρ-u2) - u1, u0 u1 - β u2]",
+        vec![param("sigma", 10.0), param("rho", 28.0), param("beta", 8.0 / 3.0)],
         vec![
-            param("sigma", 10.0),
-            param("rho", 28.0),
-            param("beta", 8.0 / 3.0),
-        ],
-        vec![
-            add(
-                product(vec![sigma(), u(1)]),
-                product(vec![neg(sigma()), u(0)]),
-            ),
-            chain(
-                product(vec![rho(), u(0)]),
-                vec![(Sub, product(vec![u(0), u(2)])), (Sub, u(1))],
-            ),
+            add(product(vec![sigma(), u(1)]), product(vec![neg(sigma()), u(0)])),
+            chain(product(vec![rho(), u(0)]), vec![(Sub, product(vec![u(0), u(2)])), (Sub, u(1))]),
             add(product(vec![u(0), u(1)]), product(vec![neg(beta()), u(2)])),
         ],
     )
@@ -97,14 +59,8 @@ pub(super) fn aizawa() -> OdeSystem {
         "Aizawa (PROSE's simplified form): [(u2-b)u0 - d u1, d u0 + (u2-b)u1, c + a u2 - u2³/3 - u0² + f u2 u0³]",
         vec![param("a", 0.95), param("b", 0.7), param("c", 0.6), param("d", 3.5), param("f", 0.1)],
         vec![
-            chain(
-                product(vec![u(0), u(2)]),
-                vec![(Add, product(vec![neg(b()), u(0)])), (Add, product(vec![neg(d()), u(1)]))],
-            ),
-            chain(
-                product(vec![d(), u(0)]),
-                vec![(Add, product(vec![u(1), u(2)])), (Add, product(vec![neg(b()), u(1)]))],
-            ),
+            chain(product(vec![u(0), u(2)]), vec![(Add, product(vec![neg(b()), u(0)])), (Add, product(vec![neg(d()), u(1)]))]),
+            chain(product(vec![d(), u(0)]), vec![(Add, product(vec![u(1), u(2)])), (Add, product(vec![neg(b()), u(1)]))]),
             chain(
                 cc(),
                 vec![
@@ -139,32 +95,11 @@ pub(super) fn dadras() -> OdeSystem {
         "dadras",
         &[],
         "Dadras: [0.5 u1 - a u0 + b u1 u2, c u1 - 0.5 u0 u2 + 0.5 u2, d u0 u1 - e u2]",
+        vec![param("a", 1.25), param("b", 1.15), param("c", 0.75), param("d", 0.8), param("e", 4.0)],
         vec![
-            param("a", 1.25),
-            param("b", 1.15),
-            param("c", 0.75),
-            param("d", 0.8),
-            param("e", 4.0),
-        ],
-        vec![
-            chain(
-                product(vec![c(0.5), u(1)]),
-                vec![
-                    (Add, product(vec![neg(a()), u(0)])),
-                    (Add, product(vec![b(), u(1), u(2)])),
-                ],
-            ),
-            chain(
-                product(vec![cc(), u(1)]),
-                vec![
-                    (Add, product(vec![c(-0.5), u(0), u(2)])),
-                    (Add, product(vec![c(0.5), u(2)])),
-                ],
-            ),
-            add(
-                product(vec![d(), u(0), u(1)]),
-                product(vec![neg(e()), u(2)]),
-            ),
+            chain(product(vec![c(0.5), u(1)]), vec![(Add, product(vec![neg(a()), u(0)])), (Add, product(vec![b(), u(1), u(2)]))]),
+            chain(product(vec![cc(), u(1)]), vec![(Add, product(vec![c(-0.5), u(0), u(2)])), (Add, product(vec![c(0.5), u(2)]))]),
+            add(product(vec![d(), u(0), u(1)]), product(vec![neg(e()), u(2)])),
         ],
     )
 }
@@ -185,16 +120,7 @@ pub(super) fn rossler() -> OdeSystem {
 }
 
 pub(super) fn halvorsen() -> OdeSystem {
-    let comp = |i: usize, j: usize, k: usize| {
-        chain(
-            product(vec![p(0), u(i)]),
-            vec![
-                (Sub, u(j)),
-                (Sub, u(k)),
-                (Sub, product(vec![c(0.25), u(j), u(j)])),
-            ],
-        )
-    };
+    let comp = |i: usize, j: usize, k: usize| chain(product(vec![p(0), u(i)]), vec![(Sub, u(j)), (Sub, u(k)), (Sub, product(vec![c(0.25), u(j), u(j)]))]);
     system(
         "halvorsen",
         &[],
@@ -213,14 +139,8 @@ pub(super) fn fabrikant() -> OdeSystem {
         "Rabinovich-Fabrikant: [u1(u2 - 1 + u0²) + γ u0, u0(3 u2 + 1 - u0²) + γ u1, α u2 - 2 u0 u1 u2]",
         vec![param("alpha", -1.96), param("gamma", 0.1)],
         vec![
-            chain(
-                product(vec![u(1), u(2)]),
-                vec![(Sub, u(1)), (Add, product(vec![u(0), u(0), u(1)])), (Add, product(vec![gamma(), u(0)]))],
-            ),
-            chain(
-                product(vec![c(3.0), u(0), u(2)]),
-                vec![(Add, u(0)), (Sub, product(vec![u(0), u(0), u(0)])), (Add, product(vec![gamma(), u(1)]))],
-            ),
+            chain(product(vec![u(1), u(2)]), vec![(Sub, u(1)), (Add, product(vec![u(0), u(0), u(1)])), (Add, product(vec![gamma(), u(0)]))]),
+            chain(product(vec![c(3.0), u(0), u(2)]), vec![(Add, u(0)), (Sub, product(vec![u(0), u(0), u(0)])), (Add, product(vec![gamma(), u(1)]))]),
             add(product(vec![alpha(), u(2)]), product(vec![c(-2.0), u(0), u(1), u(2)])),
         ],
     );
@@ -235,11 +155,7 @@ pub(super) fn sprott_b() -> OdeSystem {
         &["sprott_B"],
         "Sprott B: [a u1 u2, u0 - b u1, c - u0 u1]",
         vec![param("a", 0.4), param("b", 1.2), param("c", 1.0)],
-        vec![
-            product(vec![a(), u(1), u(2)]),
-            add(u(0), product(vec![neg(b()), u(1)])),
-            sub(cc(), product(vec![u(0), u(1)])),
-        ],
+        vec![product(vec![a(), u(1), u(2)]), add(u(0), product(vec![neg(b()), u(1)])), sub(cc(), product(vec![u(0), u(1)]))],
     )
 }
 
@@ -249,11 +165,7 @@ pub(super) fn sprott_linz_f() -> OdeSystem {
         &["sprott_linz_F"],
         "Sprott-Linz F: [u1 + u2, -u0 + a u1, u0² - u2]",
         vec![param("a", 0.5)],
-        vec![
-            add(u(1), u(2)),
-            sub(product(vec![p(0), u(1)]), u(0)),
-            sub(product(vec![u(0), u(0)]), u(2)),
-        ],
+        vec![add(u(1), u(2)), sub(product(vec![p(0), u(1)]), u(0)), sub(product(vec![u(0), u(0)]), u(2))],
     )
 }
 
@@ -266,13 +178,7 @@ pub(super) fn four_wing() -> OdeSystem {
         vec![param("a", 0.2), param("b", 0.01), param("c", -0.4)],
         vec![
             add(product(vec![a(), u(0)]), product(vec![u(1), u(2)])),
-            chain(
-                product(vec![b(), u(0)]),
-                vec![
-                    (Add, product(vec![cc(), u(1)])),
-                    (Sub, product(vec![u(0), u(2)])),
-                ],
-            ),
+            chain(product(vec![b(), u(0)]), vec![(Add, product(vec![cc(), u(1)])), (Sub, product(vec![u(0), u(2)]))]),
             sub(neg(u(2)), product(vec![u(0), u(1)])),
         ],
     )
@@ -284,13 +190,7 @@ pub(super) fn duffing() -> OdeSystem {
         "duffing",
         &[],
         "Forced Duffing oscillator, time carried as u0: [1, u2, δ u2 + α u1 + β u1³ + γ cos(ω u0)]",
-        vec![
-            param("alpha", -1.0),
-            param("beta", -5.0),
-            param("gamma", 8.0),
-            param("delta", -0.02),
-            param("omega", 0.5),
-        ],
+        vec![param("alpha", -1.0), param("beta", -5.0), param("gamma", 8.0), param("delta", -0.02), param("omega", 0.5)],
         vec![
             c(1.0),
             u(2),
@@ -311,32 +211,17 @@ fn lorenz96(n: usize) -> Vec<Expr> {
     (0..n)
         .map(|i| {
             let (next, prev, prev2) = ((i + 1) % n, (i + n - 1) % n, (i + n - 2) % n);
-            chain(
-                sorted(next, prev),
-                vec![(Sub, sorted(prev2, prev)), (Sub, u(i)), (Add, p(0))],
-            )
+            chain(sorted(next, prev), vec![(Sub, sorted(prev2, prev)), (Sub, u(i)), (Add, p(0))])
         })
         .collect()
 }
 
 pub(super) fn lorenz96_4d() -> OdeSystem {
-    system(
-        "lorenz96_4d",
-        &["lorenz_96_4d"],
-        "Lorenz-96, 4 variables: u_i' = (u_{i+1} - u_{i-2}) u_{i-1} - u_i + F",
-        vec![param("F", 8.0)],
-        lorenz96(4),
-    )
+    system("lorenz96_4d", &["lorenz_96_4d"], "Lorenz-96, 4 variables: u_i' = (u_{i+1} - u_{i-2}) u_{i-1} - u_i + F", vec![param("F", 8.0)], lorenz96(4))
 }
 
 pub(super) fn lorenz96_5d() -> OdeSystem {
-    system(
-        "lorenz96_5d",
-        &["lorenz_96_5d"],
-        "Lorenz-96, 5 variables: u_i' = (u_{i+1} - u_{i-2}) u_{i-1} - u_i + F",
-        vec![param("F", 8.0)],
-        lorenz96(5),
-    )
+    system("lorenz96_5d", &["lorenz_96_5d"], "Lorenz-96, 5 variables: u_i' = (u_{i+1} - u_{i-2}) u_{i-1} - u_i + F", vec![param("F", 8.0)], lorenz96(5))
 }
 
 pub(super) fn double_pendulum() -> OdeSystem {
@@ -359,28 +244,12 @@ pub(super) fn double_pendulum() -> OdeSystem {
                 right_sum(vec![
                     mul(a(), sin(u(0))),
                     mul(b(), sin(add(u(0), mul(c(-2.0), u(1))))),
-                    mul(
-                        c(-2.0),
-                        mul(
-                            sin(diff()),
-                            add(
-                                product(vec![u(3), u(3)]),
-                                mul(product(vec![u(2), u(2)]), cos(diff())),
-                            ),
-                        ),
-                    ),
+                    mul(c(-2.0), mul(sin(diff()), add(product(vec![u(3), u(3)]), mul(product(vec![u(2), u(2)]), cos(diff()))))),
                 ]),
                 denominator(),
             ),
             div(
-                mul(
-                    sin(diff()),
-                    right_sum(vec![
-                        product(vec![c(4.0), u(2), u(2)]),
-                        mul(cc(), cos(u(0))),
-                        mul(product(vec![u(3), u(3)]), cos(diff())),
-                    ]),
-                ),
+                mul(sin(diff()), right_sum(vec![product(vec![c(4.0), u(2), u(2)]), mul(cc(), cos(u(0))), mul(product(vec![u(3), u(3)]), cos(diff()))])),
                 denominator(),
             ),
         ],

@@ -91,9 +91,12 @@ pub enum SystemError {
     },
 }
 
+/// Builds one catalogue system with its default parameters.
+type Builder = fn() -> OdeSystem;
+
 /// The catalogue: each system's canonical name and builder. The 3-D systems come first, in
 /// PROSE's round-robin order, so that [`PROSE_3D`] is a prefix.
-const CATALOG: [(&str, fn() -> OdeSystem); 15] = [
+const CATALOG: [(&str, Builder); 15] = [
     ("thomas", catalog::thomas),
     ("lorenz", catalog::lorenz),
     ("aizawa", catalog::aizawa),
@@ -168,10 +171,7 @@ pub fn by_name(name: &str) -> Result<OdeSystem, SystemError> {
             return Ok(s);
         }
     }
-    Err(SystemError::Unknown {
-        name: name.to_string(),
-        known: NAMES.join(", "),
-    })
+    Err(SystemError::Unknown { name: name.to_string(), known: NAMES.join(", ") })
 }
 
 impl OdeSystem {
@@ -188,20 +188,11 @@ impl OdeSystem {
     /// Check a parameter vector's length and finiteness.
     pub fn check_params(&self, params: &[f64]) -> Result<(), SystemError> {
         if params.len() != self.params.len() {
-            return Err(SystemError::ParamCount {
-                system: self.name,
-                expected: self.params.len(),
-                names: self.param_names().join(", "),
-                got: params.len(),
-            });
+            return Err(SystemError::ParamCount { system: self.name, expected: self.params.len(), names: self.param_names().join(", "), got: params.len() });
         }
         for (spec, &v) in self.params.iter().zip(params) {
             if !v.is_finite() {
-                return Err(SystemError::NonFiniteParam {
-                    system: self.name,
-                    name: spec.name,
-                    value: v,
-                });
+                return Err(SystemError::NonFiniteParam { system: self.name, name: spec.name, value: v });
             }
         }
         Ok(())
@@ -211,29 +202,19 @@ impl OdeSystem {
     /// PROSE tokenizes.
     pub fn concrete(&self, params: &[f64]) -> Result<Vec<Expr>, SystemError> {
         self.check_params(params)?;
-        Ok(self
-            .rhs
-            .iter()
-            .map(|e| e.substitute_params(params).fold_constants())
-            .collect())
+        Ok(self.rhs.iter().map(|e| e.substitute_params(params).fold_constants()).collect())
     }
 
     /// PROSE token sequence with constants (3 tokens each), components separated by `|`.
     pub fn tokens(&self, params: &[f64]) -> Result<Vec<String>, SystemError> {
         let concrete = self.concrete(params)?;
-        symbolic::encode_system(&concrete).map_err(|source| SystemError::Encode {
-            system: self.name,
-            source,
-        })
+        symbolic::encode_system(&concrete).map_err(|source| SystemError::Encode { system: self.name, source })
     }
 
     /// PROSE skeleton: every constant (after folding) replaced by `<PLACEHOLDER>`.
     pub fn skeleton(&self) -> Vec<Expr> {
         let nominal = self.nominal_params();
-        self.rhs
-            .iter()
-            .map(|e| e.substitute_params(&nominal).fold_constants().skeleton())
-            .collect()
+        self.rhs.iter().map(|e| e.substitute_params(&nominal).fold_constants().skeleton()).collect()
     }
 
     /// Skeleton token sequence.
@@ -243,11 +224,7 @@ impl OdeSystem {
 
     /// Infix text with parameter names, components separated by ` | `.
     pub fn infix(&self) -> String {
-        symbolic::infix_system(&self.rhs, &|k| {
-            self.params
-                .get(k)
-                .map_or(format!("p{k}"), |p| p.name.to_string())
-        })
+        symbolic::infix_system(&self.rhs, &|k| self.params.get(k).map_or(format!("p{k}"), |p| p.name.to_string()))
     }
 
     /// Compile the parametric right-hand side into a tape (parameters read at evaluation).
@@ -271,27 +248,13 @@ pub struct CompiledRhs {
 impl CompiledRhs {
     /// Compile `components` (one per state variable) that read up to `n_params` parameters.
     /// Works for any expression with values (e.g. a parsed or noised token sequence).
-    pub fn new(
-        components: &[Expr],
-        dim: usize,
-        n_params: usize,
-    ) -> Result<CompiledRhs, CompileError> {
+    pub fn new(components: &[Expr], dim: usize, n_params: usize) -> Result<CompiledRhs, CompileError> {
         let tape = Tape::compile(components, dim)?;
         if components.len() != dim {
-            return Err(CompileError::VariableOutOfRange {
-                component: components.len(),
-                var: dim,
-                dim,
-            });
+            return Err(CompileError::VariableOutOfRange { component: components.len(), var: dim, dim });
         }
         let n_params = n_params.max(tape.n_params());
-        Ok(CompiledRhs {
-            tape,
-            components: components.to_vec(),
-            jacobian: OnceLock::new(),
-            dim,
-            n_params,
-        })
+        Ok(CompiledRhs { tape, components: components.to_vec(), jacobian: OnceLock::new(), dim, n_params })
     }
 
     /// The underlying tape.
@@ -317,11 +280,7 @@ impl Rhs for CompiledRhs {
     fn jacobian(&self, _t: f64, y: &[f64], params: &[f64], jac: &mut [f64]) -> bool {
         let tape = self.jacobian.get_or_init(|| {
             // Derivatives of compilable expressions are compilable (same leaves, same variables).
-            Tape::compile(
-                &symbolic::derivative::jacobian(&self.components, self.dim),
-                self.dim,
-            )
-            .expect("derivatives of a compiled system compile")
+            Tape::compile(&symbolic::derivative::jacobian(&self.components, self.dim), self.dim).expect("derivatives of a compiled system compile")
         });
         tape.eval(y, params, jac);
         true

@@ -257,8 +257,8 @@ impl CommonArgs {
     /// writes the export.
     #[cfg(feature = "mpi")]
     fn run_mpi(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, export: Option<&Export>) -> Result<ExitCode> {
-        use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
         use mpi::traits::Communicator;
+        use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
         let opts = match export {
             None => opts.clone(),
             Some(export) => {

@@ -49,9 +49,11 @@ fn construction(ctx: &Ctx) -> Result<CheckResult> {
         "With W_K = W_Q = [[I,0],[0,0]], W_V = [[0,0],[W_0,−1]], P = (η/n)I and query token (x_q, −W_0x_q), the LSA layer's \
          read-out equals the prediction of one GD step on (1/2n)Σ(Wx_i − y_i)² from W_0, and every context token's y becomes \
          the GD residual y_j − ΔW x_j. This is an exact identity.",
-        format!("burn Flex backend with f64 tensors, d = n = {d}, {b} prompts per covariate law (U(−0.5,0.5) and N(0,I)), random \
+        format!(
+            "burn Flex backend with f64 tensors, d = n = {d}, {b} prompts per covariate law (U(−0.5,0.5) and N(0,I)), random \
                  W_0 ~ N(0,I) and η = 0.7; compared with the GD step computed directly in f64 (tolerance 1e-12 absolute); \
-                 the same construction in f32 within 1e-5 relative to the prediction scale."),
+                 the same construction in f32 within 1e-5 relative to the prediction scale."
+        ),
     );
     let device = FlexDevice;
     let mut fig = Figure::new("icl_construction", "LSA read-out vs direct one-step GD prediction (f64)", "GD prediction", "LSA prediction");
@@ -116,8 +118,10 @@ fn step_size(ctx: &Ctx) -> Result<CheckResult> {
         "Optimal one-step GD size η* and its risk (Mahankali Thm 1)",
         "For one GD step from w = 0, ŷ = (η/n)Σy_i x_i·x_q, with i.i.d. covariates of variance s and fourth moment m₄ and \
          w ~ N(0,I): η*/n = s/(m₄ + (n+d−2)s² + σ²s) and R* = sd − nds²(η*/n) + σ² (Gaussian: η* = n/(n+d+1+σ²)).",
-        format!("{tasks} fresh tasks per case: exact line search (the risk is quadratic in η) within 5% of η*; Monte-Carlo risk \
-                 at η* within max(3 s.e., 1.5%) of R*."),
+        format!(
+            "{tasks} fresh tasks per case: exact line search (the risk is quadratic in η) within 5% of η*; Monte-Carlo risk \
+                 at η* within max(3 s.e., 1.5%) of R*."
+        ),
     );
     let cases: [(&str, Option<f64>, usize, usize, f64); 6] = [
         ("N(0,I)", None, 10, 10, 0.0),
@@ -145,12 +149,16 @@ fn step_size(ctx: &Ctx) -> Result<CheckResult> {
         res.measurements.push(Measurement::within(format!("MC risk at η* vs R*, {tag}"), r_star, 2.0 * r, Some(2.0 * se), 3.0, 0.015, 0.0));
         if n == 10 {
             let ratios: Vec<f64> = (0..9).map(|i| 0.6 + 0.1 * i as f64).collect();
-            let mc: Vec<(f64, f64)> =
-                ratios.iter().map(|&q| gd::half_mse(&gd::one_step_predictions(&batch, q * eta_star), &batch.yq)).collect();
+            let mc: Vec<(f64, f64)> = ratios.iter().map(|&q| gd::half_mse(&gd::one_step_predictions(&batch, q * eta_star), &batch.yq)).collect();
             let fine: Vec<f64> = (0..=80).map(|i| 0.6 + 0.01 * i as f64).collect();
             let color = k / 2;
             fig = fig
-                .with(Series::line(format!("theory {law}"), fine.clone(), fine.iter().map(|&q| gd::one_step_risk(q * eta_star, n, d, s, m4, s2) / r_star).collect(), color))
+                .with(Series::line(
+                    format!("theory {law}"),
+                    fine.clone(),
+                    fine.iter().map(|&q| gd::one_step_risk(q * eta_star, n, d, s, m4, s2) / r_star).collect(),
+                    color,
+                ))
                 .with(Series::markers(
                     format!("Monte Carlo {law} (±1 s.e.)"),
                     ratios,
@@ -171,8 +179,10 @@ fn preconditioner(ctx: &Ctx) -> Result<CheckResult> {
         "Optimal preconditioner for non-isotropic covariates (Ahn Thm 1, Mahankali Thm 2)",
         "For ŷ = x_qᵀΓ(1/n)Σy_i x_i with x ~ N(0,Σ): Γ* = ((n+1)/n Σ + (trΣ + σ²)/n I)⁻¹ when w ~ N(0,I), and \
          Γ* = n/(n+d+1+σ²) Σ⁻¹ when w ~ N(0,Σ⁻¹) (general form Σ_wΣ[((n+1)/n)ΣΣ_wΣ + ((tr Σ_wΣ + σ²)/n)Σ]⁻¹).",
-        format!("d = {d}, n = {n}, σ² = {s2}, Σ = U diag(1, 0.64, 0.25, 0.09) Uᵀ with a random rotation U; least-squares fit of Γ on \
-                 {prompts} prompts; relative Frobenius error ≤ 3%; the risk of Γ* must not exceed the best scalar step."),
+        format!(
+            "d = {d}, n = {n}, σ² = {s2}, Σ = U diag(1, 0.64, 0.25, 0.09) Uᵀ with a random rotation U; least-squares fit of Γ on \
+                 {prompts} prompts; relative Frobenius error ≤ 3%; the risk of Γ* must not exceed the best scalar step."
+        ),
     );
     let mut rng = ctx.rng(0x9C, 0);
     let rotation = random_rotation(d, &mut rng);
@@ -183,14 +193,14 @@ fn preconditioner(ctx: &Ctx) -> Result<CheckResult> {
         let sigma = dist.covariance();
         let sigma_w = match prior {
             Prior::Isotropic => (0..d * d).map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 }).collect::<Vec<_>>(),
-            Prior::InverseCovariance => gd::spd_inverse(&sigma, d)
-                .ok_or(ValidationError::Numerical { context: "Σ⁻¹", message: "covariance not positive definite".into() })?,
+            Prior::InverseCovariance => {
+                gd::spd_inverse(&sigma, d).ok_or(ValidationError::Numerical { context: "Σ⁻¹", message: "covariance not positive definite".into() })?
+            }
         };
-        let g_star = gd::optimal_preconditioner(&sigma, &sigma_w, n, s2)
-            .ok_or(ValidationError::Numerical { context: "Γ*", message: "singular system".into() })?;
+        let g_star =
+            gd::optimal_preconditioner(&sigma, &sigma_w, n, s2).ok_or(ValidationError::Numerical { context: "Γ*", message: "singular system".into() })?;
         let batch = dist.sample(prompts, &mut ctx.rng(0x9C, 1 + k as u64));
-        let g_fit = gd::fit_preconditioner(&batch)
-            .ok_or(ValidationError::Numerical { context: "Γ fit", message: "singular normal equations".into() })?;
+        let g_fit = gd::fit_preconditioner(&batch).ok_or(ValidationError::Numerical { context: "Γ fit", message: "singular normal equations".into() })?;
         let frob = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
         let diff: Vec<f64> = g_fit.iter().zip(&g_star).map(|(a, b)| a - b).collect();
         let name = if k == 0 { "w ~ N(0,I)" } else { "w ~ N(0,Σ⁻¹)" };
@@ -208,9 +218,7 @@ fn preconditioner(ctx: &Ctx) -> Result<CheckResult> {
         let (r_scalar, _) = gd::half_mse(&gd::one_step_predictions(&test, eta_scalar), &test.yq);
         res.measurements.push(Measurement::at_most(format!("risk(Γ*)/risk(best scalar η), {name}"), 1.0, r_star / r_scalar));
         let idx: Vec<f64> = (0..d * d).map(|i| i as f64).collect();
-        fig = fig
-            .with(Series::line(format!("Γ* {name}"), idx.clone(), g_star.clone(), k))
-            .with(Series::markers(format!("fit {name}"), idx, g_fit, None, k));
+        fig = fig.with(Series::line(format!("Γ* {name}"), idx.clone(), g_star.clone(), k)).with(Series::markers(format!("fit {name}"), idx, g_fit, None, k));
     }
     render(ctx, &mut res, fig)?;
     Ok(res.finish())
@@ -235,11 +243,16 @@ fn trained_lsa(ctx: &Ctx) -> Result<CheckResult> {
         "A single linear self-attention layer trained on fresh regression tasks converges to the GD construction: its loss \
          equals that of one GD step with the line-searched η, its input gradient ∂ŷ/∂x_q is aligned with the GD weight \
          (η/n)Σy_i x_i, and its implied step size equals η*.",
-        format!("x ~ U(−0.5,0.5)^{d}, w ~ N(0,I), n = {n}, noiseless; Adam (b2 = 0.98), lr {} decayed ×{} at 50% and 75%, \
+        format!(
+            "x ~ U(−0.5,0.5)^{d}, w ~ N(0,I), n = {n}, noiseless; Adam (b2 = 0.98), lr {} decayed ×{} at 50% and 75%, \
                  {} steps × {} fresh tasks (f32, burn Autodiff<Flex>); metrics on {eval_tasks} held-out tasks against GD with η \
                  line-searched on 10⁴ tasks. Tolerances (theory.md §2.6): loss within 2%, mean cosine ≥ 0.995, mean |Δŷ| ≤ 5% \
                  RMS(y_q), implied η within 5% of η*.",
-            fmt_num(opts.lr), opts.lr_decay, opts.steps, opts.batch),
+            fmt_num(opts.lr),
+            opts.lr_decay,
+            opts.steps,
+            opts.batch
+        ),
     );
     let dist = uniform(d, n, 0.5)?;
     let device = FlexDevice;
@@ -343,12 +356,17 @@ fn multilayer(ctx: &Ctx) -> Result<CheckResult> {
         "K-layer LSA vs K steps of GD and GD++",
         "K steps of GD++ (each layer also applies x ← (I − γΣx_ix_iᵀ)x, a curvature correction) beat K steps of plain GD for \
          K ≥ 2, and a trained K-layer LSA implements GD++ (von Oswald et al.; reference losses theory.md §2.6).",
-        format!("U(−0.5,0.5), d = n = {d}, noiseless, losses on 10⁴ fresh tasks. GD(K) and GD++(K) with shared (tied) η, γ tuned on \
+        format!(
+            "U(−0.5,0.5), d = n = {d}, noiseless, losses on 10⁴ fresh tasks. GD(K) and GD++(K) with shared (tied) η, γ tuned on \
                  {tune_tasks} tasks vs the reference table (max(3 s.e., 3%)); two-layer GD++ with untied (η₁, γ₁, η₂) tuned globally \
                  (grid + closed-form last step). K-layer LSA trained with Adam ({} steps × {}, lr {}, ×{} at 50%/75%). Assertions: \
                  GD++ with the (η_ℓ, γ_ℓ) read off the trained weights reproduces the LSA (loss within 5%, mean |Δŷ| ≤ 5% RMS(y)); \
                  LSA within 5% of tuned untied GD++ and ≤ 0.8 × GD at K = 2; K = 3 (full run only) is reported, not asserted.",
-            opts.steps, opts.batch, fmt_num(opts.lr), opts.lr_decay),
+            opts.steps,
+            opts.batch,
+            fmt_num(opts.lr),
+            opts.lr_decay
+        ),
     );
     let reference_gd = [0.2061, 0.1567, 0.1327];
     let reference_pp = [0.2061, 0.1106, 0.0775];
@@ -367,7 +385,15 @@ fn multilayer(ctx: &Ctx) -> Result<CheckResult> {
         let (e_pp, g_pp, _) = gd::tune_gdpp(&tune, k, true, hint);
         let (lg, sg) = gd::half_mse(&gd::gdpp_predictions(&eval, k, e_gd, 0.0), &eval.yq);
         let (lp, sp) = gd::half_mse(&gd::gdpp_predictions(&eval, k, e_pp, g_pp), &eval.yq);
-        res.measurements.push(Measurement::within(format!("GD({k}) loss, tied η = {e_gd:.2}, vs reference"), reference_gd[k - 1], lg, Some(sg), 3.0, 0.03, 0.0));
+        res.measurements.push(Measurement::within(
+            format!("GD({k}) loss, tied η = {e_gd:.2}, vs reference"),
+            reference_gd[k - 1],
+            lg,
+            Some(sg),
+            3.0,
+            0.03,
+            0.0,
+        ));
         res.measurements.push(Measurement::within(
             format!("GD++({k}) loss, tied η = {e_pp:.2}, γ = {g_pp:.3}, vs reference"),
             reference_pp[k - 1],
@@ -457,21 +483,15 @@ fn baselines(ctx: &Ctx) -> Result<CheckResult> {
         "For w ~ N(0,I), x ~ N(0,I): the Bayes predictor is ridge with λ = σ² (min-norm OLS when σ = 0); OLS risk \
          σ²(1 + d/(n−d−1)) (n ≥ d+2), min-norm (d−n) + σ²n/(d−n−1) + σ² (n ≤ d−2), diverging at n = d for σ > 0; \
          one GD step at η*: d(d+1+σ²)/(n+d+1+σ²) + σ². Ridge never exceeds the others.",
-        format!("d = {d}, {tasks} tasks per (σ², n), full-MSE risk; closed forms where the risk has finite variance (OLS n ≥ d+5, \
+        format!(
+            "d = {d}, {tasks} tasks per (σ², n), full-MSE risk; closed forms where the risk has finite variance (OLS n ≥ d+5, \
                  min-norm n ≤ d−4) within max(3 s.e., 2%); ridge at the points of theory.md §2.7's table against the Bayes risk \
                  σ²E tr((XᵀX+σ²I)⁻¹) + σ² estimated from {designs} designs (max(3 s.e., 2%)); ridge ≤ OLS (n ≠ d) and ridge ≤ GD \
-                 up to 3 s.e. of the paired difference."),
+                 up to 3 s.e. of the paired difference."
+        ),
     );
-    let reference: [(f64, usize, f64); 8] = [
-        (0.0, 4, 3.99),
-        (0.0, 16, 0.0),
-        (0.25, 4, 4.53),
-        (0.25, 8, 1.77),
-        (0.25, 16, 0.511),
-        (1.0, 8, 3.51),
-        (1.0, 16, 1.89),
-        (1.0, 24, 1.48),
-    ];
+    let reference: [(f64, usize, f64); 8] =
+        [(0.0, 4, 3.99), (0.0, 16, 0.0), (0.25, 4, 4.53), (0.25, 8, 1.77), (0.25, 16, 0.511), (1.0, 8, 3.51), (1.0, 16, 1.89), (1.0, 24, 1.48)];
     let ns: Vec<usize> = (1..=24).collect();
     for (si, &s2) in [0.0, 0.25, 1.0].iter().enumerate() {
         let mut fig = Figure::new(
@@ -480,8 +500,7 @@ fn baselines(ctx: &Ctx) -> Result<CheckResult> {
             "context length n",
             "E(ŷ − y_q)²",
         );
-        let (mut xr, mut yr, mut er, mut xo, mut yo, mut eo, mut xg, mut yg, mut eg) =
-            (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut xr, mut yr, mut er, mut xo, mut yo, mut eo, mut xg, mut yg, mut eg) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         for &n in &ns {
             let dist = TaskDistribution::gaussian_iso(d, n, s2)?;
             let batch = dist.sample(tasks, &mut ctx.rng(0xBA5E ^ (si as u64) << 8, n as u64));
@@ -552,14 +571,8 @@ fn baselines(ctx: &Ctx) -> Result<CheckResult> {
         let theory_gd: Vec<f64> = ns.iter().map(|&n| closed_form::one_step_gd(n, d, s2)).collect();
         // two closed-form branches (min-norm below d, OLS above), drawn separately so the
         // line does not bridge the divergence at n = d
-        let branch = |f: &dyn Fn(usize) -> Option<f64>| -> (Vec<f64>, Vec<f64>) {
-            ns.iter().filter_map(|&n| f(n).map(|c| (n as f64, c))).unzip()
-        };
-        let (xm, ym) = if s2 == 0.0 {
-            branch(&|n| Some((d as f64 - n as f64).max(0.0)))
-        } else {
-            branch(&|n| closed_form::min_norm(n, d, s2))
-        };
+        let branch = |f: &dyn Fn(usize) -> Option<f64>| -> (Vec<f64>, Vec<f64>) { ns.iter().filter_map(|&n| f(n).map(|c| (n as f64, c))).unzip() };
+        let (xm, ym) = if s2 == 0.0 { branch(&|n| Some((d as f64 - n as f64).max(0.0))) } else { branch(&|n| closed_form::min_norm(n, d, s2)) };
         let (xc, yc) = if s2 == 0.0 { (vec![], vec![]) } else { branch(&|n| closed_form::ols(n, d, s2)) };
         fig = fig
             .with(Series::line("1-step GD at η*, closed form", ns.iter().map(|&n| n as f64).collect(), theory_gd, 0))
@@ -615,14 +628,13 @@ fn noise_levels(ctx: &Ctx) -> Result<CheckResult> {
     let mut res = CheckResult::new(
         "icl-noise",
         "Risk vs noise level: ridge / Bayes, OLS, one GD step, trained LSA (Akyürek et al.'s comparison)",
-        format!(
-            "For x ~ N(0,I_d), w ~ N(0,I), y = w·x + N(0,σ²): the Bayes-optimal predictor is the posterior mean, i.e. ridge with \
+        "For x ~ N(0,I_d), w ~ N(0,I), y = w·x + N(0,σ²): the Bayes-optimal predictor is the posterior mean, i.e. ridge with \
              λ = σ² (theory.md §2.7), whose risk σ²E tr((XᵀX+σ²I)⁻¹) + σ² no predictor can beat; OLS has risk σ²(1 + d/(n−d−1)); \
              one GD step from 0 at η*/n = 1/(n+d+1+σ²) has risk d(d+1+σ²)/(n+d+1+σ²) + σ² (theory.md §2.4). A trained \
              one-layer LSA implements exactly that GD step, with the noise-dependent η* (Mahankali et al. Thm 1; von \
              Oswald et al.), so its risk tracks the GD line, not ridge. A two-layer LSA can represent one GD step (second layer \
              off), so its optimum lies between the Bayes risk and the one-step-GD risk."
-        ),
+            .to_string(),
         format!(
             "d = {d}, n = {n}, σ² ∈ {{{}}}; {} held-out tasks per σ² (the same tasks for every predictor, so differences are \
              paired); Bayes risk from {} random designs. Tolerances (theory.md §1.11/§2.10): Monte-Carlo OLS, ridge and GD risks \
@@ -636,7 +648,10 @@ fn noise_levels(ctx: &Ctx) -> Result<CheckResult> {
             sz.one_layer.batch,
             fmt_num(sz.one_layer.lr),
             sz.one_layer.lr_decay,
-            sz.two_layer.as_ref().map(|o| format!("full run only, {} steps × {}", o.steps, o.batch)).unwrap_or_else(|| "full run only; not run in --quick".into()),
+            sz.two_layer
+                .as_ref()
+                .map(|o| format!("full run only, {} steps × {}", o.steps, o.batch))
+                .unwrap_or_else(|| "full run only; not run in --quick".into()),
         ),
     );
     let device = FlexDevice;
@@ -658,7 +673,15 @@ fn noise_levels(ctx: &Ctx) -> Result<CheckResult> {
         let (bayes, bayes_se) = gd::bayes_risk_gaussian(n, d, s2, sz.designs, &mut ctx.rng(0x4E02, (s2 * 1000.0) as u64));
         let ols_c = closed_form::ols(n, d, s2).unwrap_or(f64::NAN);
         let gd_c = closed_form::one_step_gd(n, d, s2);
-        res.measurements.push(Measurement::within(format!("ridge (Bayes) risk vs σ²E tr((XᵀX+σ²I)⁻¹) + σ² = {} ± {}, {tag}", fmt_num(bayes), fmt_num(bayes_se)), bayes, rr, Some(rse), 3.0, 0.02, 1e-9));
+        res.measurements.push(Measurement::within(
+            format!("ridge (Bayes) risk vs σ²E tr((XᵀX+σ²I)⁻¹) + σ² = {} ± {}, {tag}", fmt_num(bayes), fmt_num(bayes_se)),
+            bayes,
+            rr,
+            Some(rse),
+            3.0,
+            0.02,
+            1e-9,
+        ));
         res.measurements.push(Measurement::within(format!("OLS risk vs σ²(1 + d/(n−d−1)), {tag}"), ols_c, ro, Some(ose), 3.0, 0.02, 1e-9));
         res.measurements.push(Measurement::within(format!("1-step GD risk at η* = {eta:.4} vs closed form, {tag}"), gd_c, rg, Some(gse), 3.0, 0.02, 0.0));
 
@@ -667,7 +690,15 @@ fn noise_levels(ctx: &Ctx) -> Result<CheckResult> {
         let p1 = to_f64(model.predict(tokens::<Cpu>(&eval, None, &device, DType::F32)));
         let tf1 = sq(&p1, &eval.yq);
         let (r1, se1) = gd::mean_se(&tf1);
-        res.measurements.push(Measurement::within(format!("1-layer LSA risk vs 1-step GD at η* (same tasks: {}), {tag}", fmt_num(rg)), rg, r1, None, 0.0, 0.02, 0.0));
+        res.measurements.push(Measurement::within(
+            format!("1-layer LSA risk vs 1-step GD at η* (same tasks: {}), {tag}", fmt_num(rg)),
+            rg,
+            r1,
+            None,
+            0.0,
+            0.02,
+            0.0,
+        ));
         let implied = Effective::of(&model).implied_eta(n);
         res.measurements.push(Measurement::within(format!("1-layer LSA implied η vs η*(σ²), {tag}"), eta, implied, None, 0.0, 0.05, 0.0));
         let mut r2 = (f64::NAN, f64::NAN);
@@ -685,8 +716,20 @@ fn noise_levels(ctx: &Ctx) -> Result<CheckResult> {
         }
         rows.push(format!(
             "σ² = {s2}: Bayes {} | ridge {} ± {} | OLS {} ± {} (closed {}) | GD(η*) {} ± {} (closed {}) | LSA-1 {} ± {} (η {} vs {}) | LSA-2 {}",
-            fmt_num(bayes), fmt_num(rr), fmt_num(rse), fmt_num(ro), fmt_num(ose), fmt_num(ols_c), fmt_num(rg), fmt_num(gse), fmt_num(gd_c),
-            fmt_num(r1), fmt_num(se1), fmt_num(implied), fmt_num(eta), if r2.0.is_nan() { "—".to_string() } else { format!("{} ± {}", fmt_num(r2.0), fmt_num(r2.1)) }
+            fmt_num(bayes),
+            fmt_num(rr),
+            fmt_num(rse),
+            fmt_num(ro),
+            fmt_num(ose),
+            fmt_num(ols_c),
+            fmt_num(rg),
+            fmt_num(gse),
+            fmt_num(gd_c),
+            fmt_num(r1),
+            fmt_num(se1),
+            fmt_num(implied),
+            fmt_num(eta),
+            if r2.0.is_nan() { "—".to_string() } else { format!("{} ± {}", fmt_num(r2.0), fmt_num(r2.1)) }
         ));
         c_bayes.push(bayes);
         c_ols.push(ols_c);

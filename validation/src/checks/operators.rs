@@ -17,16 +17,16 @@ use crate::error::{Result, ValidationError};
 use crate::plot::{self, Figure, LegendCorner, Series};
 use crate::report::{fmt_num, CheckResult, Measurement};
 use burn::module::AutodiffModule;
+use burn::module::Module;
 use burn::optim::AdamConfig;
 use burn::tensor::backend::Backend;
-use oplab_operators::backend::{Cpu, CpuTrain};
+use burn::tensor::Tensor;
 use oplab_common::Silent;
+use oplab_operators::backend::{Cpu, CpuTrain};
 use oplab_operators::data::{batches, FieldSet};
 use oplab_operators::losses::{LossKind, Quadrature};
-use oplab_operators::training::{EpochEnd, LrSchedule, Trainer};
 use oplab_operators::normalizers::{GaussianNormalizer, NormalizerKind};
-use burn::module::Module;
-use burn::tensor::Tensor;
+use oplab_operators::training::{EpochEnd, LrSchedule, Trainer};
 use oplab_operators::{Fno1d, Fno1dConfig, Fno2dConfig, MgNoConfig, Operator2d};
 use oplab_solvers::elliptic::{subsample_nodes, CoefficientMap, DarcyConfig, DarcySampler};
 use oplab_solvers::grf::GrfParams;
@@ -99,7 +99,19 @@ impl Sizes {
         if quick {
             Sizes { fine: 65, grids: 3, train_grid: 1, n_train: 96, n_test: 32, epochs: 25, batch: 8, lr: 5e-3, fno_width: 12, fno_modes: 8, mgno_channels: 8 }
         } else {
-            Sizes { fine: 129, grids: 4, train_grid: 2, n_train: 300, n_test: 100, epochs: 50, batch: 10, lr: 5e-3, fno_width: 20, fno_modes: 8, mgno_channels: 12 }
+            Sizes {
+                fine: 129,
+                grids: 4,
+                train_grid: 2,
+                n_train: 300,
+                n_test: 100,
+                epochs: 50,
+                batch: 10,
+                lr: 5e-3,
+                fno_width: 20,
+                fno_modes: 8,
+                mgno_channels: 12,
+            }
         }
     }
 
@@ -337,9 +349,8 @@ fn study(ctx: &Ctx, sz: &Sizes, layout: Layout, train_pairs: &[(Vec<f64>, Vec<f6
             *m += v / train_pairs.len() as f64;
         }
     }
-    let trivial: GridErrors = (0..sides.len())
-        .map(|g| Ok(mean_se(&trivial_errors(&cut(&mean_fine, sz.fine, 1 << g, layout)?.0, &test_sets[g]))))
-        .collect::<Result<_>>()?;
+    let trivial: GridErrors =
+        (0..sides.len()).map(|g| Ok(mean_se(&trivial_errors(&cut(&mean_fine, sz.fine, 1 << g, layout)?.0, &test_sets[g])))).collect::<Result<_>>()?;
 
     let device = Default::default();
     let t1 = Instant::now();
@@ -366,11 +377,8 @@ fn study(ctx: &Ctx, sz: &Sizes, layout: Layout, train_pairs: &[(Vec<f64>, Vec<f6
     if with_mgno {
         let t2 = Instant::now();
         ctx.progress.message(&format!("  training MgNO at s = {s_train} ({})", layout.name()));
-        let mgno_cfg = MgNoConfig::new()
-            .with_in_channels(train_set.c_in)
-            .with_channels(sz.mgno_channels)
-            .with_layers(2)
-            .with_levels(vec![[1, 0], [1, 0], [1, 0], [2, 0]]);
+        let mgno_cfg =
+            MgNoConfig::new().with_in_channels(train_set.c_in).with_channels(sz.mgno_channels).with_layers(2).with_levels(vec![[1, 0], [1, 0], [1, 0], [2, 0]]);
         <CpuTrain as Backend>::seed(&device, ctx.seed ^ 0x36);
         let mgno = mgno_cfg.init::<CpuTrain>(&device).map_err(|e| numerical("mgno", e))?;
         let (mgno, curve) = fit(mgno, &train_set, &out_norm, sz, ctx.seed ^ 0x36)?;
@@ -488,13 +496,18 @@ fn burgers_study(ctx: &Ctx, sz: &Sizes) -> Result<BurgersStudy> {
     for (_, u) in &train {
         mean.iter_mut().zip(u).for_each(|(m, v)| *m += v / train.len() as f64);
     }
-    let trivial: GridErrors = (0..sides.len())
-        .map(|g| mean_se(&trivial_errors(&mean.iter().step_by(2 << g).copied().collect::<Vec<_>>(), &test_sets[g])))
-        .collect();
+    let trivial: GridErrors =
+        (0..sides.len()).map(|g| mean_se(&trivial_errors(&mean.iter().step_by(2 << g).copied().collect::<Vec<_>>(), &test_sets[g]))).collect();
     ctx.progress.message(&format!("  training FNO-1d on Burgers at n = {s_train}"));
     let device = Default::default();
     <CpuTrain as Backend>::seed(&device, ctx.seed ^ 0xB0);
-    let inner = Fno1dConfig::new().with_width(bz.width).with_modes(bz.modes).with_projection(64).with_grid(false).init::<CpuTrain>(&device).map_err(|e| numerical("fno1d", e))?;
+    let inner = Fno1dConfig::new()
+        .with_width(bz.width)
+        .with_modes(bz.modes)
+        .with_projection(64)
+        .with_grid(false)
+        .init::<CpuTrain>(&device)
+        .map_err(|e| numerical("fno1d", e))?;
     let (model, curve) = fit(Fno1dOn2d { inner }, &train_set, &out_norm, sz, ctx.seed ^ 0xB0)?;
     let model = model.valid();
     let preds: Vec<Vec<f64>> = test_sets.iter().map(|s| predictions::<Cpu, _>(&model, s, &out_norm, 32)).collect::<Result<_>>()?;
@@ -676,30 +689,36 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
     let (mm, ms) = unzip(&mgno_err);
     let (tm, _) = unzip(&st.trivial);
     let top = mm.iter().chain(&fm).chain(&tm).chain(&sm_m).fold(0.0f64, |a, &b| a.max(b));
-    let fig = Figure::new(
-        "operator_resolution",
-        format!("Darcy test error vs grid (trained at s = {s_train})"),
-        "grid side s",
-        "mean relative L2 error",
-    )
-    .log(true, true)
-    .legend_at(LegendCorner::UpperRight)
-    .with(Series::markers("FNO, thresholded a (±1 s.e.)", xs.clone(), fm.clone(), Some(fs), 0))
-    .with(Series::line("", xs.clone(), fm.clone(), 0))
-    .with(Series::markers("MgNO, thresholded a (±1 s.e.)", xs.clone(), mm.clone(), Some(ms), 1))
-    .with(Series::line("", xs.clone(), mm.clone(), 1))
-    .with(Series::line("trivial (thresholded a): training-mean solution", xs.clone(), tm.clone(), 6))
-    .with(Series::markers("FNO, smooth a (±1 s.e.)", xs.clone(), sm_m.clone(), Some(sm_s), 2))
-    .with(Series::line("", xs.clone(), sm_m.clone(), 2))
-    .with(Series::line(
-        format!("{FINER_RATIO}× / {COARSER_RATIO}× the s = {s_train} error (thresholded a; not asserted)"),
-        xs.clone(),
-        (0..sides.len()).map(|g| st.fno_err[tg].0 * if g < tg { FINER_RATIO } else if g > tg { COARSER_RATIO } else { 1.0 }).collect(),
-        7,
-    ))
-    // The data fill the whole plot area in every corner; an unlabelled one-point line draws
-    // nothing but raises the y range so the legend sits above the data.
-    .with(Series::line("", vec![xs[0]], vec![3.0 * top], 7));
+    let fig = Figure::new("operator_resolution", format!("Darcy test error vs grid (trained at s = {s_train})"), "grid side s", "mean relative L2 error")
+        .log(true, true)
+        .legend_at(LegendCorner::UpperRight)
+        .with(Series::markers("FNO, thresholded a (±1 s.e.)", xs.clone(), fm.clone(), Some(fs), 0))
+        .with(Series::line("", xs.clone(), fm.clone(), 0))
+        .with(Series::markers("MgNO, thresholded a (±1 s.e.)", xs.clone(), mm.clone(), Some(ms), 1))
+        .with(Series::line("", xs.clone(), mm.clone(), 1))
+        .with(Series::line("trivial (thresholded a): training-mean solution", xs.clone(), tm.clone(), 6))
+        .with(Series::markers("FNO, smooth a (±1 s.e.)", xs.clone(), sm_m.clone(), Some(sm_s), 2))
+        .with(Series::line("", xs.clone(), sm_m.clone(), 2))
+        .with(Series::line(
+            format!("{FINER_RATIO}× / {COARSER_RATIO}× the s = {s_train} error (thresholded a; not asserted)"),
+            xs.clone(),
+            (0..sides.len())
+                .map(|g| {
+                    st.fno_err[tg].0
+                        * if g < tg {
+                            FINER_RATIO
+                        } else if g > tg {
+                            COARSER_RATIO
+                        } else {
+                            1.0
+                        }
+                })
+                .collect(),
+            7,
+        ))
+        // The data fill the whole plot area in every corner; an unlabelled one-point line draws
+        // nothing but raises the y range so the legend sits above the data.
+        .with(Series::line("", vec![xs[0]], vec![3.0 * top], 7));
     plot::render(&fig, ctx.out_dir)?;
     res.figures.push(fig.stem);
 
@@ -746,12 +765,28 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
     .with(Series::line(
         format!("P2 bounds: {FINER_RATIO}× / {COARSER_RATIO}× the n = {} error", bu.s_train),
         bx.clone(),
-        (0..bu.sides.len()).map(|g| bu.err[btg].0 * if g < btg { FINER_RATIO } else if g > btg { COARSER_RATIO } else { 1.0 }).collect(),
+        (0..bu.sides.len())
+            .map(|g| {
+                bu.err[btg].0
+                    * if g < btg {
+                        FINER_RATIO
+                    } else if g > btg {
+                        COARSER_RATIO
+                    } else {
+                        1.0
+                    }
+            })
+            .collect(),
         7,
     ))
     .with(Series::markers("cross-grid gap to n/2 (at the coarser n)", bx[1..].to_vec(), bgm.clone(), Some(bgs), 2))
     .with(Series::line("trivial: training-mean solution", bx.clone(), bt, 6))
-    .with(Series::line("", vec![bx[0]], vec![3.0 * be.iter().chain(&bu.trivial.iter().map(|t| t.0).collect::<Vec<_>>()).fold(0.0f64, |a, &b| a.max(b))], 7));
+    .with(Series::line(
+        "",
+        vec![bx[0]],
+        vec![3.0 * be.iter().chain(&bu.trivial.iter().map(|t| t.0).collect::<Vec<_>>()).fold(0.0f64, |a, &b| a.max(b))],
+        7,
+    ));
     plot::render(&fig, ctx.out_dir)?;
     res.figures.push(fig.stem);
 
@@ -771,13 +806,7 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
     };
     let gaps = |e: &GridErrors| e.iter().map(|(m, se)| format!("{} ± {}", fmt_num(*m), fmt_num(*se))).collect::<Vec<_>>().join(", ");
     let ratios = |e: &GridErrors| {
-        sides
-            .iter()
-            .enumerate()
-            .filter(|&(g, _)| g != tg)
-            .map(|(g, s)| format!("s={s}: {}", fmt_num(e[g].0 / e[tg].0)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        sides.iter().enumerate().filter(|&(g, _)| g != tg).map(|(g, s)| format!("s={s}: {}", fmt_num(e[g].0 / e[tg].0))).collect::<Vec<_>>().join(", ")
     };
     res.notes.push(format!(
         "Test errors per grid. {}; {}; {}; {}. Cross-grid gaps (pairs finest first): thresholded {}; smooth {}.",
@@ -795,7 +824,13 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
          training error = {}. Wall time {} s.",
         bu.sides.iter().zip(&bu.err).map(|(s, (m, se))| format!("n={s}: {} ± {}", fmt_num(*m), fmt_num(*se))).collect::<Vec<_>>().join(", "),
         bu.s_train,
-        bu.sides.iter().enumerate().filter(|&(g, _)| g != btg).map(|(g, s)| format!("n={s}: {}", fmt_num(bu.err[g].0 / bu.err[btg].0))).collect::<Vec<_>>().join(", "),
+        bu.sides
+            .iter()
+            .enumerate()
+            .filter(|&(g, _)| g != btg)
+            .map(|(g, s)| format!("n={s}: {}", fmt_num(bu.err[g].0 / bu.err[btg].0)))
+            .collect::<Vec<_>>()
+            .join(", "),
         gaps(&bu.gap),
         fmt_num(bu.gap[btg - 1].0 / bu.err[btg].0),
         fmt_num(bu.wall_s),

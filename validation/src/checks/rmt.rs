@@ -52,16 +52,7 @@ fn average(trials: &[ModeTrial], len: usize, f: impl Fn(&ModeTrial) -> Vec<f64>)
 /// Compares a whole curve point by point and condenses it into one table row: the point
 /// with the largest deviation relative to its tolerance, and the count within tolerance.
 #[allow(clippy::too_many_arguments)]
-fn worst_of(
-    label: &str,
-    xs: &[f64],
-    xname: &str,
-    theory: &[f64],
-    sim: &[f64],
-    se: &[f64],
-    rel: f64,
-    abs_below: Option<(f64, f64)>,
-) -> Measurement {
+fn worst_of(label: &str, xs: &[f64], xname: &str, theory: &[f64], sim: &[f64], se: &[f64], rel: f64, abs_below: Option<(f64, f64)>) -> Measurement {
     let mut rows: Vec<(f64, Measurement)> = Vec::new();
     for i in 0..xs.len() {
         let abs = match abs_below {
@@ -74,10 +65,7 @@ fn worst_of(
     }
     let ok = rows.iter().filter(|r| r.1.passed).count();
     let n = rows.len();
-    let (idx, _) = rows
-        .iter()
-        .enumerate()
-        .fold((0, -1.0), |acc, (i, r)| if r.0 > acc.1 { (i, r.0) } else { acc });
+    let (idx, _) = rows.iter().enumerate().fold((0, -1.0), |acc, (i, r)| if r.0 > acc.1 { (i, r.0) } else { acc });
     let mut m = rows.swap_remove(idx).1;
     m.quantity = format!("{label}: worst at {xname}={} ({ok}/{n} points within tolerance)", crate::report::fmt_num(xs[idx]));
     m.passed = ok == n;
@@ -91,17 +79,18 @@ fn mp_spectrum(ctx: &Ctx) -> Result<CheckResult> {
         "Marchenko–Pastur spectrum of XXᵀ",
         "The eigenvalues of XXᵀ (X: N×P, entries N(0,1/N), α = P/N) follow the Marchenko–Pastur law: \
          density √((λ₊−λ)(λ−λ₋))/(2πλ) on [λ₋, λ₊] with λ± = (1±√α)², plus an atom of mass (1−α) at 0 when α < 1.",
-        format!("One draw per α with N = {n}; KS distance of the non-zero eigenvalues to the normalised continuous MP CDF \
+        format!(
+            "One draw per α with N = {n}; KS distance of the non-zero eigenvalues to the normalised continuous MP CDF \
                  (tolerance 0.02, theory.md §1.11); for α < 1 the N − P smallest eigenvalues vanish (≤ 1e-12 λ₊); extreme \
-                 non-zero eigenvalues within 3·N^(-2/3)·λ₊ of the edges."),
+                 non-zero eigenvalues within 3·N^(-2/3)·λ₊ of the edges."
+        ),
     );
     for (ai, &alpha) in ALPHAS.iter().enumerate() {
         let p = (alpha * n as f64).round() as usize;
         let mut rng = ctx.rng(0x4D50, ai as u64);
         let design = Design::sample(n, p, &mut rng)?;
         let mp = MarchenkoPastur::new(alpha);
-        let nonzero: Vec<f64> =
-            (0..n).filter(|&i| !design.is_frozen(i)).map(|i| design.eigenvalues[i]).collect();
+        let nonzero: Vec<f64> = (0..n).filter(|&i| !design.is_frozen(i)).map(|i| design.eigenvalues[i]).collect();
         let zeros = n - nonzero.len();
         let ks = ks_distance(&nonzero, |x| mp.continuous_cdf(x));
         res.measurements.push(Measurement::at_most(format!("KS distance, α={alpha}"), 0.02, ks));
@@ -153,28 +142,21 @@ fn curves(ctx: &Ctx) -> Result<CheckResult> {
         "Learning curves E_g(t), E_t(t) under gradient flow",
         "E_g(t) = (1−α)₊A + ∫ρ_c[A e^{−2λt} + σ²(1−e^{−λt})²/λ]dλ + σ² and \
          E_t(t) = α⁻¹∫ρ_c(λA + σ²)e^{−2λt}dλ + (1−1/α)₊σ² (A = σ_w̄² + σ_w0²; Advani & Saxe, theory.md §1.5).",
-        format!("Exact gradient flow through the eigendecomposition of XXᵀ, N = {n}, {trials} trials per α (shared across SNR); \
+        format!(
+            "Exact gradient flow through the eigendecomposition of XXᵀ, N = {n}, {trials} trials per α (shared across SNR); \
                  σ_w̄² = 1, σ_w0 = 0, σ_ε² = 1/SNR; 25 times in [0.01, 1000]. Tolerance max(3 s.e., 2%) \
-                 (E_t below 0.01: absolute 1e-3); at α = 1 only t ≤ 50 is asserted (finite-N smallest eigenvalue, theory.md §4.4)."),
+                 (E_t below 0.01: absolute 1e-3); at α = 1 only t ≤ 50 is asserted (finite-N smallest eigenvalue, theory.md §4.4)."
+        ),
     );
     let times = log_grid(0.01, 1000.0, 25);
     let fine = log_grid(0.01, 1000.0, 120);
     for (ai, &alpha) in ALPHAS.iter().enumerate() {
         let base = ctx.rmt_trials(alpha, n, trials)?;
-        let mut fig_g = Figure::new(
-            format!("rmt_eg_alpha_{alpha}"),
-            format!("Generalisation error, α = {alpha} (N = {n}, {trials} trials)"),
-            "time t",
-            "E_g(t)",
-        )
-        .log(true, false);
-        let mut fig_t = Figure::new(
-            format!("rmt_et_alpha_{alpha}"),
-            format!("Training error, α = {alpha} (N = {n}, {trials} trials)"),
-            "time t",
-            "E_t(t)",
-        )
-        .log(true, true);
+        let mut fig_g =
+            Figure::new(format!("rmt_eg_alpha_{alpha}"), format!("Generalisation error, α = {alpha} (N = {n}, {trials} trials)"), "time t", "E_g(t)")
+                .log(true, false);
+        let mut fig_t =
+            Figure::new(format!("rmt_et_alpha_{alpha}"), format!("Training error, α = {alpha} (N = {n}, {trials} trials)"), "time t", "E_t(t)").log(true, true);
         for (si, &snr) in SNRS.iter().enumerate() {
             let setup = Setup::from_snr(alpha, snr)?;
             let mt: Vec<ModeTrial> = base.iter().map(|b| b.for_setup(&setup)).collect();
@@ -184,16 +166,7 @@ fn curves(ctx: &Ctx) -> Result<CheckResult> {
             let th_t: Vec<f64> = times.iter().map(|&t| setup.et_flow(t)).collect();
             let keep: Vec<usize> = (0..times.len()).filter(|&i| alpha != 1.0 || times[i] <= 50.0).collect();
             let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-            res.measurements.push(worst_of(
-                &format!("E_g, α={alpha}, SNR={snr}"),
-                &pick(&times),
-                "t",
-                &pick(&th_g),
-                &pick(&eg),
-                &pick(&eg_se),
-                0.02,
-                None,
-            ));
+            res.measurements.push(worst_of(&format!("E_g, α={alpha}, SNR={snr}"), &pick(&times), "t", &pick(&th_g), &pick(&eg), &pick(&eg_se), 0.02, None));
             res.measurements.push(worst_of(
                 &format!("E_t, α={alpha}, SNR={snr}"),
                 &pick(&times),
@@ -228,9 +201,11 @@ fn discrete_gd(ctx: &Ctx) -> Result<CheckResult> {
         "Discrete-time gradient descent",
         "Plain GD with step η damps mode λ by (1−ηλ)^k instead of e^{−λt}; the same MP quadrature with that factor gives \
          E_g after k steps, and the mode formula is an exact identity of linear algebra for each sample.",
-        format!("α = 2, SNR = 5, η = 1/λ₊ = {eta:.4}; N = {n}, {trials} trials for the curve (max(3 s.e., 2%)); \
+        format!(
+            "α = 2, SNR = 5, η = 1/λ₊ = {eta:.4}; N = {n}, {trials} trials for the curve (max(3 s.e., 2%)); \
                  the explicit iteration w ← w + ηX(y − Xᵀw) in the original basis vs the mode formula on one draw \
-                 (N = 200, α ∈ {{0.5, 2}}, relative 1e-10)."),
+                 (N = 200, α ∈ {{0.5, 2}}, relative 1e-10)."
+        ),
     );
     let steps: Vec<u32> = {
         let mut v: Vec<u32> = log_grid(1.0, 20000.0, 22).iter().map(|s| s.round() as u32).collect();
@@ -246,12 +221,7 @@ fn discrete_gd(ctx: &Ctx) -> Result<CheckResult> {
     let fine: Vec<f64> = log_grid(1.0, 20000.0, 100);
     let fig = Figure::new("rmt_gd", format!("Discrete GD (η = {eta:.3}) vs gradient flow, α = 2, SNR = 5"), "GD steps k (flow: t = ηk)", "E_g")
         .log(true, false)
-        .with(Series::line(
-            "GD theory (1−ηλ)^k",
-            fine.clone(),
-            fine.iter().map(|&k| setup.eg(Schedule::Gd { eta, steps: k.round() as u32 })).collect(),
-            0,
-        ))
+        .with(Series::line("GD theory (1−ηλ)^k", fine.clone(), fine.iter().map(|&k| setup.eg(Schedule::Gd { eta, steps: k.round() as u32 })).collect(), 0))
         .with(Series::line("gradient-flow theory at t = ηk", fine.clone(), fine.iter().map(|&k| setup.eg_flow(eta * k)).collect(), 2))
         .with(Series::markers("GD simulation (±1 s.e.)", xs, eg, Some(se), 0));
     render(ctx, &mut res, fig)?;
@@ -290,15 +260,17 @@ fn frozen(ctx: &Ctx) -> Result<CheckResult> {
         "When P < N, the N − P directions in the null space of Xᵀ receive no gradient: the projection of w(t) on them stays \
          at its initial value for all t, so the error (1−α)σ_w0² from a large initialisation is never removed: \
          E_g(∞) = (1−α)(σ_w̄² + σ_w0²) + σ_ε²α/(1−α) + σ_ε².",
-        format!("α = 0.5, SNR = 5, σ_w0² ∈ {{0, 0.5, 1}}: exact-flow simulation (N = {n}, {trials} trials) vs theory; \
+        format!(
+            "α = 0.5, SNR = 5, σ_w0² ∈ {{0, 0.5, 1}}: exact-flow simulation (N = {n}, {trials} trials) vs theory; \
                  explicit GD (N = 200, 5000 steps) and the null-space projection of w(k) compared with that of w(0) \
-                 (absolute 1e-10)."),
+                 (absolute 1e-10)."
+        ),
     );
     let base = ctx.rmt_trials(alpha, n, trials)?;
     let times = log_grid(0.01, 1000.0, 25);
     let fine = log_grid(0.01, 1e4, 120);
-    let mut fig = Figure::new("rmt_frozen", format!("Frozen subspace: E_g(t) for several init sizes, α = 0.5, SNR = 5, N = {n}"), "time t", "E_g(t)")
-        .log(true, false);
+    let mut fig =
+        Figure::new("rmt_frozen", format!("Frozen subspace: E_g(t) for several init sizes, α = 0.5, SNR = 5, N = {n}"), "time t", "E_g(t)").log(true, false);
     for (i, &s0) in [0.0, 0.5, 1.0].iter().enumerate() {
         let setup = Setup::new(alpha, 1.0, 0.2, s0)?;
         let mt: Vec<ModeTrial> = base.iter().map(|b| b.for_setup(&setup)).collect();
@@ -307,9 +279,13 @@ fn frozen(ctx: &Ctx) -> Result<CheckResult> {
         res.measurements.push(worst_of(&format!("E_g, σ_w0²={s0}"), &times, "t", &th, &eg, &se, 0.02, None));
         let (inf, inf_se) = average(&mt, 1, |t| vec![t.eg_inf()]);
         res.measurements.push(Measurement::within(format!("E_g(∞), σ_w0²={s0}"), setup.eg_inf(), inf[0], Some(inf_se[0]), 3.0, 0.02, 0.0));
-        fig = fig
-            .with(Series::line(format!("theory σ_w0²={s0}"), fine.clone(), fine.iter().map(|&t| setup.eg_flow(t)).collect(), i))
-            .with(Series::markers(format!("simulation σ_w0²={s0}"), times.clone(), eg, Some(se), i));
+        fig = fig.with(Series::line(format!("theory σ_w0²={s0}"), fine.clone(), fine.iter().map(|&t| setup.eg_flow(t)).collect(), i)).with(Series::markers(
+            format!("simulation σ_w0²={s0}"),
+            times.clone(),
+            eg,
+            Some(se),
+            i,
+        ));
     }
     render(ctx, &mut res, fig)?;
 
@@ -328,10 +304,7 @@ fn frozen(ctx: &Ctx) -> Result<CheckResult> {
         }
     }
     res.measurements.push(Measurement::at_most("max |Π_null w(k) − Π_null w(0)| over k ≤ 5000", 1e-10, worst));
-    res.notes.push(format!(
-        "{} of 200 modes frozen (expected 100).",
-        (0..200).filter(|&i| design.is_frozen(i)).count()
-    ));
+    res.notes.push(format!("{} of 200 modes frozen (expected 100).", (0..200).filter(|&i| design.is_frozen(i)).count()));
     Ok(res.finish())
 }
 
@@ -343,9 +316,11 @@ fn stopping(ctx: &Ctx) -> Result<CheckResult> {
         "Per-mode optimal stopping t*(λ) = ln(1 + λA/σ²)/λ gives ridge regression with penalty σ²/A; its error has the closed \
          form A·½[√((α−1+c)²+4c) − (α−1+c)] + σ² (c = σ²/A). A single stopping time t_opt comes within ~3% of it. \
          E_g(∞) = (1−α)A + σ²α/(1−α) + σ² (α<1), σ²α/(α−1) (α>1), ∞ at α = 1.",
-        format!("Theory (quadrature + golden section) against the reference table of theory.md §1.7 (absolute 6e-4, \
+        format!(
+            "Theory (quadrature + golden section) against the reference table of theory.md §1.7 (absolute 6e-4, \
                  t_opt relative 1%), and simulation (N = {n}, {trials} trials): E_g at t_opt, per-mode-stopped E_g and E_g(∞) \
-                 within max(3 s.e., 2%); 0 ≤ E_g(t_opt) − E_g^opt ≤ 3% E_g^opt."),
+                 within max(3 s.e., 2%); 0 ≤ E_g(t_opt) − E_g^opt ≤ 3% E_g^opt."
+        ),
     );
     let mut xs_opt = Vec::new();
     let mut fig = Figure::new("rmt_stopping", "Early-stopped vs asymptotic error (SNR = 5)", "load α", "E_g").log(true, true);
@@ -369,13 +344,7 @@ fn stopping(ctx: &Ctx) -> Result<CheckResult> {
             1e-8,
             0.0,
         ));
-        res.measurements.push(Measurement::in_range(
-            format!("(E_g(t_opt) − E_g^opt)/E_g^opt, {tag}"),
-            0.0,
-            (e_topt - e_opt) / e_opt,
-            0.0,
-            0.03,
-        ));
+        res.measurements.push(Measurement::in_range(format!("(E_g(t_opt) − E_g^opt)/E_g^opt, {tag}"), 0.0, (e_topt - e_opt) / e_opt, 0.0, 0.03));
         let base = ctx.rmt_trials(alpha, n, trials)?;
         let mt: Vec<ModeTrial> = base.iter().map(|b| b.for_setup(&setup)).collect();
         let (v, se) = average(&mt, 3, |t| vec![t.eg(Schedule::Flow(t_opt)), t.eg_mode_optimal(&setup), t.eg_inf()]);
@@ -419,8 +388,10 @@ fn overtraining(ctx: &Ctx) -> Result<CheckResult> {
         "Overtraining peak at α = 1",
         "Overtraining E_g(T) − E_g(t_opt) (T large) is maximal — infinite as T → ∞ — where the number of parameters equals \
          the number of samples, α = 1; E_g(t_opt) itself is smooth and monotone in α (Advani & Saxe abstract; theory.md §1.8).",
-        format!("SNR = 5, T = 10⁴. Theory on the α grid of theory.md §1.8 (values checked against that table, absolute 6e-4); \
-                 simulation N = {n}, {trials} trials, t_opt taken as the best of 40 grid times; argmax over α must lie in [0.9, 1.1]."),
+        format!(
+            "SNR = 5, T = 10⁴. Theory on the α grid of theory.md §1.8 (values checked against that table, absolute 6e-4); \
+                 simulation N = {n}, {trials} trials, t_opt taken as the best of 40 grid times; argmax over α must lie in [0.9, 1.1]."
+        ),
     );
     let grid = [0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.5, 2.0, 4.0];
     let reference = [

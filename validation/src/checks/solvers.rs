@@ -32,13 +32,15 @@ fn grf(ctx: &Ctx) -> Result<CheckResult> {
         "Gaussian random field sampler (cosine KL expansion)",
         "u = Σ_{k,l<K} √λ_kl ξ_kl e_k(x)e_l(y) with λ_kl = s²(π²(k²+l²) + τ²)^(−α) has pointwise variance \
          Σ λ_kl e_k(x)² e_l(y)² and is unbiased (mean 0).",
-        format!("oplab_solvers::grf::CosineGrf2d with the default parameters (α = {}, τ = {}, mean mode dropped), K = {modes} modes, \
+        format!(
+            "oplab_solvers::grf::CosineGrf2d with the default parameters (α = {}, τ = {}, mean mode dropped), K = {modes} modes, \
                  {samples} samples on a 5×5 grid; sample variance at each point within 3 s.e. (s.e. ≈ var·√(2/(M−1))) or 2%; \
-                 mean within 4 s.e. at every point (3 s.e. would be exceeded somewhere on 25 points by chance ~7% of the time).", params.alpha, params.tau),
+                 mean within 4 s.e. at every point (3 s.e. would be exceeded somewhere on 25 points by chance ~7% of the time).",
+            params.alpha, params.tau
+        ),
     );
     let pts: Vec<f64> = vec![0.0, 0.25, 0.5, 0.7, 1.0];
-    let sampler = CosineGrf2d::new(params, &pts, &pts, modes)
-        .map_err(|e| ValidationError::invalid("grf", e.to_string(), "valid GRF parameters"))?;
+    let sampler = CosineGrf2d::new(params, &pts, &pts, modes).map_err(|e| ValidationError::invalid("grf", e.to_string(), "valid GRF parameters"))?;
     let np = pts.len();
     let mut acc = MeanAccumulator::new(np * np);
     let mut acc2 = MeanAccumulator::new(np * np);
@@ -146,12 +148,7 @@ fn convergence(ctx: &Ctx) -> Result<CheckResult> {
         dy[1] = -y[0];
     });
     let t_end = 10.0;
-    let cases = [
-        (Method::Rk4, 4.0, 0.2),
-        (Method::Dopri5, 5.0, 0.4),
-        (Method::Dop853, 8.0, 1.0),
-        (Method::Rosenbrock23, 2.0, 0.1),
-    ];
+    let cases = [(Method::Rk4, 4.0, 0.2), (Method::Dopri5, 5.0, 0.4), (Method::Dop853, 8.0, 1.0), (Method::Rosenbrock23, 2.0, 0.1)];
     for (ci, &(method, p, h0)) in cases.iter().enumerate() {
         let (mut hh, mut ee) = (vec![], vec![]);
         for k in 0..5 {

@@ -44,8 +44,12 @@ fn order_series(res: &mut CheckResult, fig: Figure, label: &str, h: &[f64], err:
         0.0,
     ));
     let (h0, e0) = (kh.first().copied().unwrap_or(h[0]), ke.first().copied().unwrap_or(err[0]));
-    fig.with(Series::markers(format!("{label}: order {order:.2}"), h.to_vec(), err.to_vec(), None, color))
-        .with(Series::line(format!("slope {nominal}"), h.to_vec(), h.iter().map(|x| e0 * (x / h0).powf(nominal)).collect(), color))
+    fig.with(Series::markers(format!("{label}: order {order:.2}"), h.to_vec(), err.to_vec(), None, color)).with(Series::line(
+        format!("slope {nominal}"),
+        h.to_vec(),
+        h.iter().map(|x| e0 * (x / h0).powf(nominal)).collect(),
+        color,
+    ))
 }
 
 fn render(ctx: &Ctx, res: &mut CheckResult, fig: Figure) -> Result<()> {
@@ -328,7 +332,10 @@ pub fn reaction_diffusion(ctx: &Ctx) -> Result<CheckResult> {
     let x = cell_centres(n);
     // Uniform data: logistic curve.
     let cfg = ReactionDiffusionConfig { resolution: n, nu: 0.5, rho: 5.0, final_time: 1.0, record_times: 10, max_time_step: 1.0 };
-    let out = ReactionDiffusionSolver::new(cfg).map_err(|e| numerical("reaction-diffusion", e))?.solve_with_steps(&vec![0.2; n], 7).map_err(|e| numerical("reaction-diffusion", e))?;
+    let out = ReactionDiffusionSolver::new(cfg)
+        .map_err(|e| numerical("reaction-diffusion", e))?
+        .solve_with_steps(&vec![0.2; n], 7)
+        .map_err(|e| numerical("reaction-diffusion", e))?;
     let mut err = 0.0f64;
     for (r, &t) in cfg.times().iter().enumerate() {
         let g = (5.0 * t).exp();
@@ -339,7 +346,10 @@ pub fn reaction_diffusion(ctx: &Ctx) -> Result<CheckResult> {
     // Pure diffusion.
     let cfg = ReactionDiffusionConfig { resolution: n, nu: 0.5, rho: 0.0, final_time: 0.2, record_times: 10, max_time_step: 1.0 };
     let f0: Vec<f64> = x.iter().map(|&x| (2.0 * PI * x).sin() + 0.5 * (6.0 * PI * x).cos()).collect();
-    let out = ReactionDiffusionSolver::new(cfg).map_err(|e| numerical("reaction-diffusion", e))?.solve_with_steps(&f0, 7).map_err(|e| numerical("reaction-diffusion", e))?;
+    let out = ReactionDiffusionSolver::new(cfg)
+        .map_err(|e| numerical("reaction-diffusion", e))?
+        .solve_with_steps(&f0, 7)
+        .map_err(|e| numerical("reaction-diffusion", e))?;
     let mut err = 0.0f64;
     for (r, &t) in cfg.times().iter().enumerate() {
         let (d1, d3) = ((-0.5 * 4.0 * PI * PI * t).exp(), (-0.5 * 36.0 * PI * PI * t).exp());
@@ -427,8 +437,13 @@ pub fn navier_stokes(ctx: &Ctx) -> Result<CheckResult> {
     let fig = Figure::new("solver_navier_stokes_tg", format!("Taylor–Green decay, s = {s}, ν = {nu}: error at T = 1 vs step"), "Δt", "max |w − w_exact|")
         .log(true, true)
         .legend_at(LegendCorner::LowerRight);
-    let fig = order_series(&mut res, fig, "Crank–Nicolson (Taylor–Green)", &hs, &e_cn, 2.0, 0)
-        .with(Series::markers("ETDRK4 (exact linear part)", hs.clone(), e_etd.iter().map(|e| e.max(1e-17)).collect(), None, 2));
+    let fig = order_series(&mut res, fig, "Crank–Nicolson (Taylor–Green)", &hs, &e_cn, 2.0, 0).with(Series::markers(
+        "ETDRK4 (exact linear part)",
+        hs.clone(),
+        e_etd.iter().map(|e| e.max(1e-17)).collect(),
+        None,
+        2,
+    ));
     render(ctx, &mut res, fig)?;
     res.measurements.push(Measurement::at_most("ETDRK4, Taylor–Green: max error over all steps", 1e-12, e_etd.iter().copied().fold(0.0, f64::max)));
 

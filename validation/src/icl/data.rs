@@ -219,16 +219,7 @@ impl TaskDistribution {
     /// Samples `b` prompts, each with a fresh task.
     pub fn sample(&self, b: usize, rng: &mut impl Rng) -> Batch {
         let (n, d) = (self.n, self.d);
-        let mut batch = Batch {
-            b,
-            n,
-            d,
-            xs: vec![0.0; b * n * d],
-            ys: vec![0.0; b * n],
-            xq: vec![0.0; b * d],
-            yq: vec![0.0; b],
-            ws: vec![0.0; b * d],
-        };
+        let mut batch = Batch { b, n, d, xs: vec![0.0; b * n * d], ys: vec![0.0; b * n], xq: vec![0.0; b * d], yq: vec![0.0; b], ws: vec![0.0; b * d] };
         let sd = self.noise_var.sqrt();
         for t in 0..b {
             let w_slot = t * d;

@@ -236,9 +236,7 @@ pub fn ridge_weights(batch: &Batch, t: usize, lambda: f64) -> Option<Vec<f64>> {
 
 /// Squared query errors (ŷ − y_q)² of ridge with penalty λ (λ = 0: OLS / min-norm).
 pub fn ridge_sq_errors(batch: &Batch, lambda: f64) -> Vec<f64> {
-    (0..batch.b)
-        .filter_map(|t| ridge_weights(batch, t, lambda).map(|w| (dot(&w, batch.query(t)) - batch.yq[t]).powi(2)))
-        .collect()
+    (0..batch.b).filter_map(|t| ridge_weights(batch, t, lambda).map(|w| (dot(&w, batch.query(t)) - batch.yq[t]).powi(2))).collect()
 }
 
 /// Bayes (ridge, λ = σ²) risk for x ~ N(0, I), w ~ N(0, I), by conditional expectation:

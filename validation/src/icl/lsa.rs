@@ -74,9 +74,7 @@ impl LsaConfig {
             let v: Vec<f64> = (0..dp * dp).map(|_| std * rng.sample::<f64, _>(StandardNormal)).collect();
             Param::from_tensor(tensor2::<B>(v, [dp, dp], device, dtype))
         };
-        let layers = (0..self.layers)
-            .map(|_| LsaLayer { w_q: mat(rng), w_k: mat(rng), w_v: mat(rng), proj: mat(rng) })
-            .collect();
+        let layers = (0..self.layers).map(|_| LsaLayer { w_q: mat(rng), w_k: mat(rng), w_v: mat(rng), proj: mat(rng) }).collect();
         Lsa { layers, n_ctx }
     }
 }
@@ -91,9 +89,7 @@ impl<B: Backend> LsaLayer<B> {
     /// Applies the layer to tokens [b, t, d+1] whose first `n_ctx` rows are the context.
     pub fn forward(&self, tokens: Tensor<B, 3>, n_ctx: usize) -> Tensor<B, 3> {
         let [b, t, dp] = tokens.dims();
-        let lin = |x: Tensor<B, 3>, w: &Param<Tensor<B, 2>>, rows: usize| {
-            x.reshape([b * rows, dp]).matmul(w.val().transpose()).reshape([b, rows, dp])
-        };
+        let lin = |x: Tensor<B, 3>, w: &Param<Tensor<B, 2>>, rows: usize| x.reshape([b * rows, dp]).matmul(w.val().transpose()).reshape([b, rows, dp]);
         let ctx = tokens.clone().narrow(1, 0, n_ctx);
         let q = lin(tokens.clone(), &self.w_q, t);
         let k = lin(ctx.clone(), &self.w_k, n_ctx);

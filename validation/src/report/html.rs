@@ -118,9 +118,6 @@ pub fn write(report: &Report, dir: &Path) -> Result<()> {
     let html_path = dir.join("index.html");
     std::fs::write(&html_path, render_html(report)).map_err(io(&html_path))?;
     let json_path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(report).map_err(|e| ValidationError::Io {
-        path: json_path.clone(),
-        source: std::io::Error::other(e),
-    })?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| ValidationError::Io { path: json_path.clone(), source: std::io::Error::other(e) })?;
     std::fs::write(&json_path, json).map_err(io(&json_path))
 }

@@ -36,15 +36,7 @@ pub struct Measurement {
 
 impl Measurement {
     /// |measured − predicted| ≤ max(n_se·s.e., rel·|predicted|, abs).
-    pub fn within(
-        quantity: impl Into<String>,
-        predicted: f64,
-        measured: f64,
-        std_err: Option<f64>,
-        n_se: f64,
-        rel: f64,
-        abs: f64,
-    ) -> Self {
+    pub fn within(quantity: impl Into<String>, predicted: f64, measured: f64, std_err: Option<f64>, n_se: f64, rel: f64, abs: f64) -> Self {
         let se = std_err.unwrap_or(0.0);
         let tol = (n_se * se).max(rel * predicted.abs()).max(abs);
         let mut parts = Vec::new();
@@ -58,38 +50,17 @@ impl Measurement {
             parts.push(fmt_num(abs));
         }
         let tolerance = if parts.len() == 1 { parts.remove(0) } else { format!("max({})", parts.join(", ")) };
-        Self {
-            quantity: quantity.into(),
-            predicted,
-            measured,
-            std_err,
-            tolerance,
-            passed: (measured - predicted).abs() <= tol,
-        }
+        Self { quantity: quantity.into(), predicted, measured, std_err, tolerance, passed: (measured - predicted).abs() <= tol }
     }
 
     /// A one-sided bound: `measured` ≥ `bound` (predicted holds the bound).
     pub fn at_least(quantity: impl Into<String>, bound: f64, measured: f64) -> Self {
-        Self {
-            quantity: quantity.into(),
-            predicted: bound,
-            measured,
-            std_err: None,
-            tolerance: format!("≥ {}", fmt_num(bound)),
-            passed: measured >= bound,
-        }
+        Self { quantity: quantity.into(), predicted: bound, measured, std_err: None, tolerance: format!("≥ {}", fmt_num(bound)), passed: measured >= bound }
     }
 
     /// A one-sided bound: `measured` ≤ `bound`.
     pub fn at_most(quantity: impl Into<String>, bound: f64, measured: f64) -> Self {
-        Self {
-            quantity: quantity.into(),
-            predicted: bound,
-            measured,
-            std_err: None,
-            tolerance: format!("≤ {}", fmt_num(bound)),
-            passed: measured <= bound,
-        }
+        Self { quantity: quantity.into(), predicted: bound, measured, std_err: None, tolerance: format!("≤ {}", fmt_num(bound)), passed: measured <= bound }
     }
 
     /// `lo` ≤ `measured` ≤ `hi`; `predicted` is the expected value shown in the table.

@@ -11,7 +11,6 @@ use faer::{Mat, Side};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-
 /// A sampled design matrix with the eigendecomposition of XXᵀ.
 pub struct Design {
     /// X, N×P, entries N(0, 1/N).
@@ -31,10 +30,9 @@ impl Design {
         let scale = 1.0 / (n as f64).sqrt();
         let x = Mat::from_fn(n, p, |_, _| scale * rng.sample::<f64, _>(StandardNormal));
         let gram = &x * x.transpose();
-        let evd = gram.self_adjoint_eigen(Side::Lower).map_err(|e| ValidationError::Numerical {
-            context: "eigendecomposition of XXᵀ",
-            message: format!("{e:?}"),
-        })?;
+        let evd = gram
+            .self_adjoint_eigen(Side::Lower)
+            .map_err(|e| ValidationError::Numerical { context: "eigendecomposition of XXᵀ", message: format!("{e:?}") })?;
         let eigenvalues = (0..n).map(|i| evd.S()[i]).collect();
         Ok(Self { eigenvectors: evd.U().to_owned(), eigenvalues, x })
     }
@@ -60,9 +58,7 @@ impl Design {
     /// Vᵀv for a vector v of length N.
     pub fn to_modes(&self, v: &[f64]) -> Vec<f64> {
         let n = self.n();
-        (0..n)
-            .map(|j| (0..n).map(|i| self.eigenvectors[(i, j)] * v[i]).sum())
-            .collect()
+        (0..n).map(|j| (0..n).map(|i| self.eigenvectors[(i, j)] * v[i]).sum()).collect()
     }
 
     /// Xε for ε of length P.
@@ -93,11 +89,7 @@ impl Task {
     /// This draw with the standard deviations of `setup` applied.
     pub fn scaled(&self, setup: &Setup) -> Self {
         let s = |v: &[f64], var: f64| v.iter().map(|x| x * var.sqrt()).collect::<Vec<_>>();
-        Self {
-            teacher: s(&self.teacher, setup.sigma_w2),
-            init: s(&self.init, setup.sigma_w02),
-            noise: s(&self.noise, setup.sigma_eps2),
-        }
+        Self { teacher: s(&self.teacher, setup.sigma_w2), init: s(&self.init, setup.sigma_w02), noise: s(&self.noise, setup.sigma_eps2) }
     }
 }
 
@@ -173,9 +165,7 @@ impl ModeTrial {
 
     /// E_g at t = ∞: non-frozen modes sit at −ε̃/λ.
     pub fn eg_inf(&self) -> f64 {
-        let z: Vec<f64> = (0..self.lambda.len())
-            .map(|i| if self.frozen[i] { self.z0[i] } else { -self.eps_tilde[i] / self.lambda[i] })
-            .collect();
+        let z: Vec<f64> = (0..self.lambda.len()).map(|i| if self.frozen[i] { self.z0[i] } else { -self.eps_tilde[i] / self.lambda[i] }).collect();
         self.eg_of(&z)
     }
 
@@ -213,9 +203,7 @@ impl ModeTrial {
 pub fn explicit_gd(design: &Design, task: &Task, eta: f64, checkpoints: &[u32]) -> Vec<Vec<f64>> {
     let (n, p) = (design.n(), design.p());
     let x = &design.x;
-    let y: Vec<f64> = (0..p)
-        .map(|m| (0..n).map(|i| x[(i, m)] * task.teacher[i]).sum::<f64>() + task.noise[m])
-        .collect();
+    let y: Vec<f64> = (0..p).map(|m| (0..n).map(|i| x[(i, m)] * task.teacher[i]).sum::<f64>() + task.noise[m]).collect();
     let mut w = task.init.clone();
     let mut out = Vec::with_capacity(checkpoints.len());
     let mut k = 0u32;
@@ -249,8 +237,7 @@ mod tests {
         let ws = explicit_gd(&d, &task, eta, &[10, 200]);
         let trial = ModeTrial::new(&d, &task, &setup);
         for (w, k) in ws.iter().zip([10u32, 200]) {
-            let eg_direct: f64 =
-                w.iter().zip(&task.teacher).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n as f64 + 0.2;
+            let eg_direct: f64 = w.iter().zip(&task.teacher).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n as f64 + 0.2;
             let eg_modes = trial.eg(Schedule::Gd { eta, steps: k });
             assert!((eg_direct / eg_modes - 1.0).abs() < 1e-10, "{eg_direct} vs {eg_modes}");
             let pw = d.to_modes(w);

@@ -117,9 +117,7 @@ impl Setup {
     /// Generalisation error E_g = (1−α)₊A + ∫ρ_c·mode_error + σ_ε².
     pub fn eg(&self, schedule: Schedule) -> f64 {
         let mp = self.mp();
-        mp.zero_mass() * self.initial_distance()
-            + mp.integrate_continuous(|l| self.mode_error(l, schedule), QUAD_REL_TOL)
-            + self.sigma_eps2
+        mp.zero_mass() * self.initial_distance() + mp.integrate_continuous(|l| self.mode_error(l, schedule), QUAD_REL_TOL) + self.sigma_eps2
     }
 
     /// Training error E_t = (1/α)∫ρ_c(λA + σ_ε²)d² + (1 − 1/α)₊σ_ε².
@@ -182,9 +180,7 @@ impl Setup {
     /// E_g with every mode stopped at its own optimum, by quadrature.
     pub fn eg_mode_optimal_quadrature(&self) -> f64 {
         let mp = self.mp();
-        mp.zero_mass() * self.initial_distance()
-            + mp.integrate_continuous(|l| self.mode_optimal_error(l), QUAD_REL_TOL)
-            + self.sigma_eps2
+        mp.zero_mass() * self.initial_distance() + mp.integrate_continuous(|l| self.mode_optimal_error(l), QUAD_REL_TOL) + self.sigma_eps2
     }
 
     /// Closed form of the mode-wise optimum (ridge with penalty σ_ε²/A), from the MP
@@ -201,10 +197,7 @@ impl Setup {
     pub fn best_stopping_time(&self) -> (f64, f64) {
         let grid: Vec<f64> = crate::stats::log_grid(1e-3, 1e4, 141);
         let vals: Vec<f64> = grid.iter().map(|&t| self.eg_flow(t)).collect();
-        let (imin, _) = vals
-            .iter()
-            .enumerate()
-            .fold((0, f64::INFINITY), |acc, (i, &v)| if v < acc.1 { (i, v) } else { acc });
+        let (imin, _) = vals.iter().enumerate().fold((0, f64::INFINITY), |acc, (i, &v)| if v < acc.1 { (i, v) } else { acc });
         let lo = grid[imin.saturating_sub(1)].ln();
         let hi = grid[(imin + 1).min(grid.len() - 1)].ln();
         let (lt, v) = quad::golden_min(|lt| self.eg_flow(lt.exp()), lo, hi, 1e-7);

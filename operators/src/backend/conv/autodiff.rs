@@ -47,7 +47,14 @@ impl ConvState {
 }
 
 /// Computes the requested gradients of one convolution from its output gradient.
-fn conv_grads<B: ConvBackend>(st: &ConvState, x: Tensor<B, 4>, weight: Tensor<B, 4>, dy: Tensor<B, 4>, want_x: bool, want_w: bool) -> (Option<Tensor<B, 4>>, Option<Tensor<B, 4>>) {
+fn conv_grads<B: ConvBackend>(
+    st: &ConvState,
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    dy: Tensor<B, 4>,
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Tensor<B, 4>>, Option<Tensor<B, 4>>) {
     let [_, _, h, w] = x.dims();
     let [_, _, kh, kw] = weight.dims();
     let [_, _, hy, wy] = dy.dims();
@@ -169,7 +176,13 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
         B::preferred_wgrad_kind()
     }
 
-    fn fast_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvOptions<2>, plan: ConvPlan) -> FloatTensor<Self> {
+    fn fast_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+        plan: ConvPlan,
+    ) -> FloatTensor<Self> {
         if plan.path == ConvGradPath::Stock || !plain_conv(options.dilation, options.groups) {
             return <Self as ModuleOps<Self>>::conv2d(x, weight, bias, options);
         }
@@ -177,7 +190,13 @@ impl<B: ConvBackend, C: CheckpointStrategy> ConvBackend for Autodiff<B, C> {
         record::<B, C>(x, weight, bias, geometry, plan, move |x, w, b| forward_conv2d::<B>(x, w, b, options))
     }
 
-    fn fast_conv_transpose2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvTransposeOptions<2>, plan: ConvPlan) -> FloatTensor<Self> {
+    fn fast_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvTransposeOptions<2>,
+        plan: ConvPlan,
+    ) -> FloatTensor<Self> {
         if plan.path == ConvGradPath::Stock || !plain_conv(options.dilation, options.groups) {
             return <Self as ModuleOps<Self>>::conv_transpose2d(x, weight, bias, options);
         }

@@ -21,7 +21,13 @@ use crate::backend::tensor::{prim, wrap, zero_pad};
 /// # Shapes
 /// - `dy`: `[batch, c_out, Ho, Wo]`, `weight`: `[c_out, c_in, kh, kw]`
 /// - output: `[batch, c_in, input_hw[0], input_hw[1]]`
-pub fn conv2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+pub fn conv2d_input_grad<B: ConvBackend>(
+    dy: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    input_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
     // A direct kernel computes the transposed convolution of dy with this very kernel at the
     // input's size: no flipped copy, no padding_out, no crop.
     if let Some(g) = B::direct_conv2d(prim(dy.clone()), prim(weight.clone()), input_hw, stride, padding, true) {
@@ -46,7 +52,13 @@ pub fn conv2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>,
 /// # Shapes
 /// - `dy`: `[batch, c_out, Hy, Wy]`, `weight`: `[c_in, c_out, kh, kw]`
 /// - output: `[batch, c_in, input_hw[0], input_hw[1]]`
-pub fn conv_transpose2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Tensor<B, 4>, input_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<B, 4> {
+pub fn conv_transpose2d_input_grad<B: ConvBackend>(
+    dy: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    input_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<B, 4> {
     if let Some(g) = B::direct_conv2d(prim(dy.clone()), prim(weight.clone()), input_hw, stride, padding, false) {
         return wrap(g);
     }
@@ -68,7 +80,15 @@ pub fn conv_transpose2d_input_grad<B: ConvBackend>(dy: Tensor<B, 4>, weight: Ten
 /// # Shapes
 /// - `x`: `[batch, c_in, H, W]`, `dy`: `[batch, c_out, Ho, Wo]`
 /// - output: `[c_out, c_in, kernel[0], kernel[1]]`
-pub fn conv2d_weight_grad<B: Backend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+pub fn conv2d_weight_grad<B: Backend>(
+    x: Tensor<B, 4>,
+    dy: Tensor<B, 4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    chunk: usize,
+    kind: WgradKind,
+) -> Tensor<B, 4> {
     let [b, c, h, w] = x.dims();
     let [_, o, ho, wo] = dy.dims();
     let [kh, kw] = kernel;
@@ -137,13 +157,29 @@ pub fn conv2d_weight_grad<B: Backend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel:
 /// # Shapes
 /// - `x`: `[batch, c_in, H, W]`, `dy`: `[batch, c_out, Hy, Wy]`
 /// - output: `[c_in, c_out, kernel[0], kernel[1]]`
-pub fn conv_transpose2d_weight_grad<B: Backend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+pub fn conv_transpose2d_weight_grad<B: Backend>(
+    x: Tensor<B, 4>,
+    dy: Tensor<B, 4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    chunk: usize,
+    kind: WgradKind,
+) -> Tensor<B, 4> {
     conv2d_weight_grad(dy, x, kernel, stride, padding, chunk, kind)
 }
 
 /// [`conv2d_weight_grad`], or the backend's dedicated kernel under [`WgradKind::Kernel`] where it
 /// has one: what the fast backward runs. Same shapes as [`conv2d_weight_grad`].
-pub fn conv2d_weight_grad_on<B: ConvBackend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+pub fn conv2d_weight_grad_on<B: ConvBackend>(
+    x: Tensor<B, 4>,
+    dy: Tensor<B, 4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    chunk: usize,
+    kind: WgradKind,
+) -> Tensor<B, 4> {
     if kind == WgradKind::Kernel {
         if let Some(g) = B::conv2d_weight_grad_kernel(prim(x.clone()), prim(dy.clone()), kernel, stride, padding) {
             return wrap(g);
@@ -153,7 +189,15 @@ pub fn conv2d_weight_grad_on<B: ConvBackend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, 
 }
 
 /// [`conv_transpose2d_weight_grad`] with the same choice as [`conv2d_weight_grad_on`].
-pub fn conv_transpose2d_weight_grad_on<B: ConvBackend>(x: Tensor<B, 4>, dy: Tensor<B, 4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], chunk: usize, kind: WgradKind) -> Tensor<B, 4> {
+pub fn conv_transpose2d_weight_grad_on<B: ConvBackend>(
+    x: Tensor<B, 4>,
+    dy: Tensor<B, 4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    chunk: usize,
+    kind: WgradKind,
+) -> Tensor<B, 4> {
     conv2d_weight_grad_on(dy, x, kernel, stride, padding, chunk, kind)
 }
 
@@ -235,5 +279,4 @@ mod tests {
         assert_eq!(split_k(2053, 1024), (1024, 3, 3072));
         assert_eq!(split_k(49, 1024), (49, 1, 49));
     }
-
 }

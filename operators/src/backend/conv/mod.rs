@@ -112,7 +112,14 @@ pub trait ConvBackend: Backend {
     /// `[batch, c_out, out_hw[0], out_hw[1]]` output, which for the transposed one may be cropped
     /// or extended to any size. `None` (the default) where the backend has none; burn's own
     /// kernels are used then.
-    fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+    fn direct_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        out_hw: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        transposed: bool,
+    ) -> Option<FloatTensor<Self>> {
         let _ = (x, weight, out_hw, stride, padding, transposed);
         None
     }
@@ -121,7 +128,13 @@ pub trait ConvBackend: Backend {
     /// `[c_out, c_in, kh, kw]` from `x` `[batch, c_in, H, W]` and `dy` `[batch, c_out, Ho, Wo]`.
     /// `None` (the default) where the backend has none for these tensors; the split-K GEMM
     /// formulation is used then. Asked only under [`WgradKind::Kernel`].
-    fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+    fn conv2d_weight_grad_kernel(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Option<FloatTensor<Self>> {
         let _ = (x, dy, kernel, stride, padding);
         None
     }
@@ -130,7 +143,13 @@ pub trait ConvBackend: Backend {
     ///
     /// Shapes as burn's `conv2d`: `x` `[batch, c_in, H, W]`, `weight` `[c_out, c_in, kh, kw]`,
     /// `bias` `[c_out]`.
-    fn fast_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvOptions<2>, plan: ConvPlan) -> FloatTensor<Self> {
+    fn fast_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+        plan: ConvPlan,
+    ) -> FloatTensor<Self> {
         let _ = plan;
         forward_conv2d::<Self>(x, weight, bias, options)
     }
@@ -139,7 +158,13 @@ pub trait ConvBackend: Backend {
     ///
     /// Shapes as burn's `conv_transpose2d`: `x` `[batch, c_in, H, W]`, `weight`
     /// `[c_in, c_out, kh, kw]`, `bias` `[c_out]`.
-    fn fast_conv_transpose2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: Option<FloatTensor<Self>>, options: ConvTransposeOptions<2>, plan: ConvPlan) -> FloatTensor<Self> {
+    fn fast_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvTransposeOptions<2>,
+        plan: ConvPlan,
+    ) -> FloatTensor<Self> {
         let _ = plan;
         forward_conv_transpose2d::<Self>(x, weight, bias, options)
     }
@@ -199,7 +224,13 @@ pub fn conv2d_with<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: 
 /// # Shapes
 /// - `x`: `[batch, c_in, H, W]`, `weight`: `[c_in, c_out, kh, kw]`, `bias`: `[c_out]`
 /// - output: `[batch, c_out, s(H − 1) − 2p + kh + padding_out, ...]`
-pub fn conv_transpose2d_with<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: Option<Tensor<B, 1>>, options: ConvTransposeOptions<2>, plan: ConvPlan) -> Tensor<B, 4> {
+pub fn conv_transpose2d_with<B: ConvBackend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Option<Tensor<B, 1>>,
+    options: ConvTransposeOptions<2>,
+    plan: ConvPlan,
+) -> Tensor<B, 4> {
     wrap(B::fast_conv_transpose2d(prim(x), prim(weight), bias.map(prim), options, plan))
 }
 
@@ -221,7 +252,12 @@ pub fn forward_conv2d<B: ConvBackend>(x: FloatTensor<B>, weight: FloatTensor<B>,
 
 /// `conv_transpose2d` on the backend's direct kernel where it has one (dilation 1, one group),
 /// else burn's own forward.
-pub fn forward_conv_transpose2d<B: ConvBackend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: Option<FloatTensor<B>>, options: ConvTransposeOptions<2>) -> FloatTensor<B> {
+pub fn forward_conv_transpose2d<B: ConvBackend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+    options: ConvTransposeOptions<2>,
+) -> FloatTensor<B> {
     if plain_conv(options.dilation, options.groups) {
         let [_, _, h, w] = x.shape().dims();
         let [_, _, kh, kw] = weight.shape().dims();
@@ -260,16 +296,35 @@ mod tests {
     use burn::tensor::ops::ModuleOps;
     use burn::tensor::Distribution;
 
-    fn conv_transpose2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: Option<Tensor<B, 1>>, options: ConvTransposeOptions<2>, path: ConvGradPath) -> Tensor<B, 4> {
+    fn conv_transpose2d_on_path<B: ConvBackend>(
+        x: Tensor<B, 4>,
+        weight: Tensor<B, 4>,
+        bias: Option<Tensor<B, 1>>,
+        options: ConvTransposeOptions<2>,
+        path: ConvGradPath,
+    ) -> Tensor<B, 4> {
         conv_transpose2d_with(x, weight, bias, options, ConvPlan::preferred::<B>(path))
     }
 
-    fn conv2d_on_path<B: ConvBackend>(x: Tensor<B, 4>, weight: Tensor<B, 4>, bias: Option<Tensor<B, 1>>, options: ConvOptions<2>, path: ConvGradPath) -> Tensor<B, 4> {
+    fn conv2d_on_path<B: ConvBackend>(
+        x: Tensor<B, 4>,
+        weight: Tensor<B, 4>,
+        bias: Option<Tensor<B, 1>>,
+        options: ConvOptions<2>,
+        path: ConvGradPath,
+    ) -> Tensor<B, 4> {
         conv2d_with(x, weight, bias, options, ConvPlan::preferred::<B>(path))
     }
 
     /// Output, dX, dW, db of `L = Σ r · conv_transpose2d(x)` on one path.
-    fn convt_grads_on(x: &Tensor<Ad, 4>, w: &Tensor<Ad, 4>, b: &Option<Tensor<Ad, 1>>, r: &Tensor<Ad, 4>, opts: &ConvTransposeOptions<2>, path: Option<ConvGradPath>) -> Vec<Vec<f64>> {
+    fn convt_grads_on(
+        x: &Tensor<Ad, 4>,
+        w: &Tensor<Ad, 4>,
+        b: &Option<Tensor<Ad, 1>>,
+        r: &Tensor<Ad, 4>,
+        opts: &ConvTransposeOptions<2>,
+        path: Option<ConvGradPath>,
+    ) -> Vec<Vec<f64>> {
         let (x, w) = (x.clone().detach().require_grad(), w.clone().detach().require_grad());
         let b = b.clone().map(|b| b.detach().require_grad());
         let y = match path {
@@ -371,17 +426,33 @@ mod tests {
             let copts = ConvOptions::new([s; 2], [pad; 2], [1, 1], 1);
             let topts = ConvTransposeOptions::new([s; 2], [pad; 2], [0, 0], [1, 1], 1);
             let stock_d = time_ms(3, || {
-                let _ = if transposed { Cpu::conv_transpose2d_x_backward(prim(wi.clone()), prim(dy.clone()), topts.clone()) } else { Cpu::conv2d_x_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), copts.clone()) };
+                let _ = if transposed {
+                    Cpu::conv_transpose2d_x_backward(prim(wi.clone()), prim(dy.clone()), topts.clone())
+                } else {
+                    Cpu::conv2d_x_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), copts.clone())
+                };
             });
             let stock_w = time_ms(3, || {
-                let _ = if transposed { Cpu::conv_transpose2d_weight_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), topts.clone()) } else { Cpu::conv2d_weight_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), copts.clone()) };
+                let _ = if transposed {
+                    Cpu::conv_transpose2d_weight_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), topts.clone())
+                } else {
+                    Cpu::conv2d_weight_backward(prim(xi.clone()), prim(wi.clone()), prim(dy.clone()), copts.clone())
+                };
             });
             let fast_d = time_ms(3, || {
-                let _ = if transposed { conv_transpose2d_input_grad(dy.clone(), wi.clone(), [n, n], [s; 2], [pad; 2]) } else { conv2d_input_grad(dy.clone(), wi.clone(), [n, n], [s; 2], [pad; 2]) };
+                let _ = if transposed {
+                    conv_transpose2d_input_grad(dy.clone(), wi.clone(), [n, n], [s; 2], [pad; 2])
+                } else {
+                    conv2d_input_grad(dy.clone(), wi.clone(), [n, n], [s; 2], [pad; 2])
+                };
             });
             let fast_w = |chunk: usize| {
                 time_ms(3, || {
-                    let _ = if transposed { conv_transpose2d_weight_grad(xi.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, WgradKind::Im2col) } else { conv2d_weight_grad(xi.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, WgradKind::Im2col) };
+                    let _ = if transposed {
+                        conv_transpose2d_weight_grad(xi.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, WgradKind::Im2col)
+                    } else {
+                        conv2d_weight_grad(xi.clone(), dy.clone(), [k, k], [s; 2], [pad; 2], chunk, WgradKind::Im2col)
+                    };
                 })
             };
             let (w_split, w_whole) = (fast_w(1024), fast_w(usize::MAX));

@@ -54,7 +54,12 @@ where
 
 /// Registers `job` on `inputs` as one operation named `name` of their fusion stream, with f32
 /// outputs of the given shapes; returns the outputs (empty if `inputs` is).
-pub fn register<R, F, I, BT, J>(inputs: Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>, outputs: Vec<Shape>, name: &'static str, job: J) -> Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+pub fn register<R, F, I, BT, J>(
+    inputs: Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>,
+    outputs: Vec<Shape>,
+    name: &'static str,
+    job: J,
+) -> Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
 where
     R: CubeRuntime,
     F: FloatElement,

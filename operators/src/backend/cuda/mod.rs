@@ -106,17 +106,36 @@ mod direct {
             WgradKind::Kernel
         }
 
-        fn direct_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Self>> {
+        fn direct_conv2d(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            out_hw: [usize; 2],
+            stride: [usize; 2],
+            padding: [usize; 2],
+            transposed: bool,
+        ) -> Option<FloatTensor<Self>> {
             conv::direct_conv(x, weight, out_hw, stride, padding, transposed)
         }
 
-        fn conv2d_weight_grad_kernel(x: FloatTensor<Self>, dy: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Self>> {
+        fn conv2d_weight_grad_kernel(
+            x: FloatTensor<Self>,
+            dy: FloatTensor<Self>,
+            kernel: [usize; 2],
+            stride: [usize; 2],
+            padding: [usize; 2],
+        ) -> Option<FloatTensor<Self>> {
             conv::direct_weight_grad(x, dy, kernel, stride, padding)
         }
     }
 
     impl OptimBackend for CudaDirect {
-        fn adam_step_kernel(param: FloatTensor<Self>, grad: FloatTensor<Self>, m1: FloatTensor<Self>, m2: FloatTensor<Self>, hyper: AdamHyper) -> Option<[FloatTensor<Self>; 3]> {
+        fn adam_step_kernel(
+            param: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            m1: FloatTensor<Self>,
+            m2: FloatTensor<Self>,
+            hyper: AdamHyper,
+        ) -> Option<[FloatTensor<Self>; 3]> {
             adam::direct_adam_step(param, grad, m1, m2, hyper)
         }
     }

@@ -22,7 +22,13 @@ use crate::backend::optim::AdamHyper;
 
 /// One fused Adam step on device tensors of the same shape (f32): returns the new parameter and
 /// both new moments.
-pub fn adam_step_on_device<R: CubeRuntime>(param: CubeTensor<R>, grad: CubeTensor<R>, m1: CubeTensor<R>, m2: CubeTensor<R>, hyper: AdamHyper) -> [CubeTensor<R>; 3] {
+pub fn adam_step_on_device<R: CubeRuntime>(
+    param: CubeTensor<R>,
+    grad: CubeTensor<R>,
+    m1: CubeTensor<R>,
+    m2: CubeTensor<R>,
+    hyper: AdamHyper,
+) -> [CubeTensor<R>; 3] {
     // The kernel walks the flat index of every tensor: all four must be contiguous.
     let [param, grad, m1, m2] = [param, grad, m1, m2].map(into_contiguous);
     let shape = param.meta.shape().clone();
@@ -60,7 +66,13 @@ fn all_f32(dtypes: [DType; 4]) -> bool {
 
 /// [`adam_step_on_device`] launched at once (a backend without fusion); `None` unless all four
 /// tensors are f32.
-pub fn direct_adam_step<R: CubeRuntime>(param: CubeTensor<R>, grad: CubeTensor<R>, m1: CubeTensor<R>, m2: CubeTensor<R>, hyper: AdamHyper) -> Option<[CubeTensor<R>; 3]> {
+pub fn direct_adam_step<R: CubeRuntime>(
+    param: CubeTensor<R>,
+    grad: CubeTensor<R>,
+    m1: CubeTensor<R>,
+    m2: CubeTensor<R>,
+    hyper: AdamHyper,
+) -> Option<[CubeTensor<R>; 3]> {
     all_f32([param.dtype, grad.dtype, m1.dtype, m2.dtype]).then(|| adam_step_on_device(param, grad, m1, m2, hyper))
 }
 

@@ -26,7 +26,13 @@ pub const TARGET_UNITS: usize = 1 << 17;
 ///   batch 8: 24 at 256² and 128², 6 at 64², 1 at 32² and below).
 pub fn direct_conv_geometry(c_out: usize, batch: usize, ho: usize, wo: usize) -> (usize, usize, usize) {
     let pixels = batch * ho * wo;
-    let px = if pixels >= 4 * TARGET_UNITS { 4 } else if pixels >= 2 * TARGET_UNITS { 2 } else { 1 };
+    let px = if pixels >= 4 * TARGET_UNITS {
+        4
+    } else if pixels >= 2 * TARGET_UNITS {
+        2
+    } else {
+        1
+    };
     let pixel_units = batch * ho * wo.div_ceil(px);
     let mut divisors = (1..=MAX_CHANNEL_TILE.min(c_out.max(1))).rev().filter(|t| c_out.is_multiple_of(*t));
     let tile = divisors.find(|t| pixel_units * (c_out / t) >= TARGET_UNITS).unwrap_or(1);

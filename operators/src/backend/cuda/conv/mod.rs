@@ -31,7 +31,13 @@ use wgrad::slab_geometry;
 /// The weight gradient `[c_out, c_in, kh, kw]` of a `conv2d` (dilation 1, one group) from its
 /// input `x` `[batch, c_in, H, W]` and output gradient `dy` `[batch, c_out, Ho, Wo]`, any strides
 /// (f32 tensors). The callers check [`weight_grad_fits`] first.
-pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> CubeTensor<R> {
+pub fn weight_grad_on_device<R: CubeRuntime>(
+    x: CubeTensor<R>,
+    dy: CubeTensor<R>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> CubeTensor<R> {
     let (xs, dys) = (x.meta.shape().clone(), dy.meta.shape().clone());
     let (batch, c_in) = (xs[0], xs[1]);
     let (c_out, ho) = (dys[1], dys[2]);
@@ -109,22 +115,24 @@ pub fn weight_grad_on_device<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>
     let (sum_cubes, sum_dim) = wgrad::wgrad_sum_launch(n);
     // SAFETY: the sum reads `partial` below `slabs · n` and writes `out` (n entries) below `n`.
     unsafe {
-        wgrad::wgrad_sum_kernel::launch_unchecked::<f32, R>(
-            &client,
-            sum_cubes,
-            sum_dim,
-            partial.into_tensor_arg(),
-            out.clone().into_tensor_arg(),
-            slabs,
-        );
+        wgrad::wgrad_sum_kernel::launch_unchecked::<f32, R>(&client, sum_cubes, sum_dim, partial.into_tensor_arg(), out.clone().into_tensor_arg(), slabs);
     }
     out
 }
 
 /// [`weight_grad_on_device`] launched at once (a backend without fusion); `None` for tensors that
 /// are not 4-D f32, so that callers fall back.
-pub fn direct_weight_grad<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<CubeTensor<R>> {
-    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims())) || !weight_grad_fits(x.meta.shape(), dy.meta.shape(), kernel, stride) || !wgrad_smem_fits(&x.client) {
+pub fn direct_weight_grad<R: CubeRuntime>(
+    x: CubeTensor<R>,
+    dy: CubeTensor<R>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Option<CubeTensor<R>> {
+    if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&dy.dtype, dy.meta.shape().num_dims()))
+        || !weight_grad_fits(x.meta.shape(), dy.meta.shape(), kernel, stride)
+        || !wgrad_smem_fits(&x.client)
+    {
         return None;
     }
     Some(weight_grad_on_device(x, dy, kernel, stride, padding))
@@ -135,7 +143,14 @@ pub fn direct_weight_grad<R: CubeRuntime>(x: CubeTensor<R>, dy: CubeTensor<R>, k
 /// `[batch, c_out, out_hw]` output (dilation 1, one group, zero padding, f32), by
 /// [`gather::direct_conv_kernel`]. A transposed output may be cropped or extended (`padding_out`)
 /// to any size; a convolution's `out_hw` is normally its natural size.
-pub fn direct_conv_on_device<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> CubeTensor<R> {
+pub fn direct_conv_on_device<R: CubeRuntime>(
+    x: CubeTensor<R>,
+    w: CubeTensor<R>,
+    out_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    transposed: bool,
+) -> CubeTensor<R> {
     let (xs, ws) = (x.meta.shape().clone(), w.meta.shape().clone());
     let wst = w.meta.strides().to_vec();
     let batch = xs[0];
@@ -271,7 +286,17 @@ struct TiledPlan {
 /// one input channel's tile fits `device_floats` floats of shared memory. The `conv_tiled = false`
 /// knob sends everything to the gather kernel, for comparisons.
 #[allow(clippy::too_many_arguments)]
-fn tiled_plan(c_in: usize, c_out: usize, batch: usize, out_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool, device_floats: usize) -> Option<TiledPlan> {
+fn tiled_plan(
+    c_in: usize,
+    c_out: usize,
+    batch: usize,
+    out_hw: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    transposed: bool,
+    device_floats: usize,
+) -> Option<TiledPlan> {
     let (k_full, s) = (kernel[0], stride[0]);
     let limits = tiled::TiledLimits { smem_floats: tuning().limits.smem_floats.min(device_floats), ..tuning().limits };
     if !tuning().tiled || kernel[1] != k_full || stride[1] != s || !(1..=2).contains(&s) {
@@ -333,7 +358,13 @@ fn kernel_inputs_ok(a: (&DType, usize), b: (&DType, usize)) -> bool {
 }
 
 /// Registers `job` on inputs `(a, b)` with output `shape` as one operation of a fusion stream.
-fn register_job<R, F, I, BT>(a: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, b: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, shape: Shape, name: &'static str, job: ConvJob) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+fn register_job<R, F, I, BT>(
+    a: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    b: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    shape: Shape,
+    name: &'static str,
+    job: ConvJob,
+) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
 where
     R: CubeRuntime,
     F: FloatElement,
@@ -348,7 +379,14 @@ where
 
 /// [`direct_conv_on_device`] as one operation of a fusion backend's stream; `None` for tensors
 /// that are not 4-D f32, so that callers fall back.
-pub fn fused_direct_conv<R, F, I, BT>(x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, w: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+pub fn fused_direct_conv<R, F, I, BT>(
+    x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    w: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    out_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    transposed: bool,
+) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
 where
     R: CubeRuntime,
     F: FloatElement,
@@ -362,7 +400,14 @@ where
 
 /// [`direct_conv_on_device`] launched at once (a backend without fusion); `None` for tensors that
 /// are not 4-D f32.
-pub fn direct_conv<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>, out_hw: [usize; 2], stride: [usize; 2], padding: [usize; 2], transposed: bool) -> Option<CubeTensor<R>> {
+pub fn direct_conv<R: CubeRuntime>(
+    x: CubeTensor<R>,
+    w: CubeTensor<R>,
+    out_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    transposed: bool,
+) -> Option<CubeTensor<R>> {
     if !kernel_inputs_ok((&x.dtype, x.meta.shape().num_dims()), (&w.dtype, w.meta.shape().num_dims())) {
         return None;
     }
@@ -371,7 +416,13 @@ pub fn direct_conv<R: CubeRuntime>(x: CubeTensor<R>, w: CubeTensor<R>, out_hw: [
 
 /// [`weight_grad_on_device`] as one operation of a fusion backend's stream; `None` for tensors
 /// that are not 4-D f32 (the kernels are compiled for f32 only), so that callers fall back.
-pub fn fused_weight_grad<R, F, I, BT>(x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, dy: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+pub fn fused_weight_grad<R, F, I, BT>(
+    x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    dy: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
 where
     R: CubeRuntime,
     F: FloatElement,

@@ -99,7 +99,16 @@ pub fn tile_span(n: usize, stride: usize, k: usize) -> usize {
 /// transposed convolution by phases, pass the sub-kernel, stride 1, the phase's output size and
 /// `batch · S²` (one cube row per phase).
 #[allow(clippy::too_many_arguments)]
-pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, wo: usize, k: usize, stride: usize, limits: TiledLimits) -> Option<TiledGeometry> {
+pub fn tiled_conv_geometry(
+    c_in: usize,
+    c_out: usize,
+    batch: usize,
+    ho: usize,
+    wo: usize,
+    k: usize,
+    stride: usize,
+    limits: TiledLimits,
+) -> Option<TiledGeometry> {
     let warps = limits.warps.clamp(1, 8);
     if wo < limits.min_width.max(1) || !(1..=2).contains(&stride) || !(1..=7).contains(&k) || c_in == 0 || c_out == 0 || batch == 0 || ho == 0 {
         return None;
@@ -128,7 +137,14 @@ pub fn tiled_conv_geometry(c_in: usize, c_out: usize, batch: usize, ho: usize, w
 
 /// Adds the warps and the input channels per staging round to a (py, co_tile, cubes) choice;
 /// `None` if not even one channel's tile and weights fit in `smem_floats`.
-fn with_staging((py, co_tile, cubes): (usize, usize, [usize; 3]), warps: usize, c_in: usize, k: usize, stride: usize, smem_floats: usize) -> Option<TiledGeometry> {
+fn with_staging(
+    (py, co_tile, cubes): (usize, usize, [usize; 3]),
+    warps: usize,
+    c_in: usize,
+    k: usize,
+    stride: usize,
+    smem_floats: usize,
+) -> Option<TiledGeometry> {
     let tile = TileShape { py, warps, co_tile, k, stride };
     (tile.channel_floats() <= smem_floats).then(|| TiledGeometry { py, warps, co_tile, cc: tile.staging_channels(c_in, smem_floats), cubes })
 }
@@ -168,7 +184,6 @@ impl TileShape {
         tile_span(self.warps * self.py, self.stride, self.k) * tile_span(TILE_W, self.stride, self.k) + self.k * self.k * self.co_tile
     }
 }
-
 
 /// Into `y` `[batch, c_out, Ho, Wo]` of any size, zeros outside the input `x`,
 /// `W(o, c, i, j) = w[o·w_o + c·w_c + i·w_i + j·w_j]` (see `kernels::direct_conv_kernel`):

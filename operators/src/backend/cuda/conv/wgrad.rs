@@ -424,7 +424,15 @@ pub fn wgrad_pointwise_kernel<F: Float>(
 /// `stride_v` vectors: one warp per channel group, its lanes along the pixels (coalesced loads,
 /// [`POINTWISE_STAGE_BATCH`] vectors in flight per lane). Cubes are whole warps.
 #[cube]
-fn stage_pixel_vectors<F: Float>(t: &Tensor<F>, smem: &mut SharedMemory<Vector<F, Const<4>>>, b: usize, r0: usize, n: usize, #[comptime] chunk: usize, #[comptime] stride_v: usize) {
+fn stage_pixel_vectors<F: Float>(
+    t: &Tensor<F>,
+    smem: &mut SharedMemory<Vector<F, Const<4>>>,
+    b: usize,
+    r0: usize,
+    n: usize,
+    #[comptime] chunk: usize,
+    #[comptime] stride_v: usize,
+) {
     let channels = t.shape(1);
     let wd = t.shape(3);
     let warps = CUBE_DIM_X as usize / 32;

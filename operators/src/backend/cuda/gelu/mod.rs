@@ -58,7 +58,15 @@ pub fn direct_add_gelu_backward<R: CubeRuntime>(a: CubeTensor<R>, b: CubeTensor<
     let dz = empty_device_contiguous_dtype(client.clone(), a.device.clone(), shape, DType::F32);
     // SAFETY: the four tensors are contiguous with n elements; the kernel indexes below n.
     unsafe {
-        kernel::add_gelu_backward_kernel::launch_unchecked::<R>(&client, count, dim, a.into_tensor_arg(), b.into_tensor_arg(), grad.into_tensor_arg(), dz.clone().into_tensor_arg());
+        kernel::add_gelu_backward_kernel::launch_unchecked::<R>(
+            &client,
+            count,
+            dim,
+            a.into_tensor_arg(),
+            b.into_tensor_arg(),
+            grad.into_tensor_arg(),
+            dz.clone().into_tensor_arg(),
+        );
     }
     Some(dz)
 }
