@@ -81,6 +81,20 @@ pub fn cuda_flavor(options: &BackendOptions, convolutional: bool) -> CudaFlavor 
     options.cuda.or_else(|| if convolutional { CudaFlavor::Direct } else { CudaFlavor::Fusion })
 }
 
+/// Prepares this process for a CUDA run with `options` (cubecl's memory pool, which the first CUDA
+/// run of a process fixes) and returns the backend the model runs on ([`cuda_flavor`]).
+#[cfg(feature = "cuda")]
+pub fn prepare_cuda(options: &BackendOptions, convolutional: bool) -> CudaFlavor {
+    super::cuda::device::configure_memory(options.memory);
+    cuda_flavor(options, convolutional)
+}
+
+/// Which pool cubecl allocates from, in words (this reads, and so fixes, cubecl's configuration).
+#[cfg(feature = "cuda")]
+pub fn cuda_memory_pool() -> &'static str {
+    super::cuda::device::memory_pool_in_use()
+}
+
 #[cfg(feature = "bench-knobs")]
 static KNOBS: std::sync::OnceLock<BenchKnobs> = std::sync::OnceLock::new();
 

@@ -158,8 +158,7 @@ pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, o
 /// backend it runs on (`backend::select::cuda_flavor`).
 #[cfg(feature = "cuda")]
 fn cuda_setup(options: &BackendOptions, model: ModelKind) -> CudaFlavor {
-    crate::backend::cuda::device::configure_memory(options.memory);
-    select::cuda_flavor(options, matches!(model, ModelKind::Mgno))
+    select::prepare_cuda(options, matches!(model, ModelKind::Mgno))
 }
 
 /// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
@@ -172,7 +171,7 @@ pub fn cuda_setup_notice(model: ModelKind, options: &BackendOptions) -> Option<S
             CudaFlavor::Fusion => "with its fusion layer",
             CudaFlavor::Direct => "without its fusion layer",
         };
-        let pool = crate::backend::cuda::device::memory_pool_in_use();
+        let pool = select::cuda_memory_pool();
         Some(format!(
             "note: {} runs on burn's CUDA backend {backend}, cubecl allocating from {pool} (the run's [backend] options cuda = \"{}\" and memory = \"{}\"; --backend-cuda auto|fusion|direct and --backend-memory persistent|dynamic change them)",
             format!("{model:?}").to_lowercase(),

@@ -16,6 +16,9 @@ use burn_fusion::stream::{Operation, OperationStreams};
 use burn_fusion::{Fusion, FusionBackend, FusionRuntime};
 use burn_ir::{CustomOpIr, HandleContainer, OperationIr, TensorIr};
 
+/// A float tensor of burn's fusion backend over a cubecl backend: what oplab's kernels take and return.
+pub type FusionTensor<R, F, I, BT> = FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>;
+
 /// A computation on device tensors that runs as one custom operation of a fusion stream.
 pub trait DeviceJob: std::fmt::Debug + Send + Sync + 'static {
     /// Computes the outputs (in the order [`register`] was given their shapes) from the inputs
@@ -54,12 +57,7 @@ where
 
 /// Registers `job` on `inputs` as one operation named `name` of their fusion stream, with f32
 /// outputs of the given shapes; returns the outputs (empty if `inputs` is).
-pub fn register<R, F, I, BT, J>(
-    inputs: Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>,
-    outputs: Vec<Shape>,
-    name: &'static str,
-    job: J,
-) -> Vec<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+pub fn register<R, F, I, BT, J>(inputs: Vec<FusionTensor<R, F, I, BT>>, outputs: Vec<Shape>, name: &'static str, job: J) -> Vec<FusionTensor<R, F, I, BT>>
 where
     R: CubeRuntime,
     F: FloatElement,

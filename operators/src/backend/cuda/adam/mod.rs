@@ -8,16 +8,14 @@
 
 mod kernel;
 
-use burn::tensor::ops::FloatTensor;
 use burn::tensor::DType;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElement};
-use burn_fusion::Fusion;
+use burn_cubecl::{BoolElement, CubeRuntime, FloatElement, IntElement};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use super::fusion_job::DeviceJob;
+use super::fusion_job::{DeviceJob, FusionTensor};
 use crate::backend::optim::AdamHyper;
 
 /// One fused Adam step on device tensors of the same shape (f32): returns the new parameter and
@@ -92,12 +90,12 @@ impl DeviceJob for AdamJob {
 /// [`adam_step_on_device`] as one operation of a fusion backend's stream; `None` unless all four
 /// tensors are f32.
 pub fn fused_adam_step<R, F, I, BT>(
-    param: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    grad: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    m1: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    m2: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    param: FusionTensor<R, F, I, BT>,
+    grad: FusionTensor<R, F, I, BT>,
+    m1: FusionTensor<R, F, I, BT>,
+    m2: FusionTensor<R, F, I, BT>,
     hyper: AdamHyper,
-) -> Option<[FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>; 3]>
+) -> Option<[FusionTensor<R, F, I, BT>; 3]>
 where
     R: CubeRuntime,
     F: FloatElement,

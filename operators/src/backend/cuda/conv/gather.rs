@@ -2,6 +2,10 @@
 //! CUDA backend launches it through `super`, and `bench/operators/conv_kernel_check` runs this same
 //! file on wgpu against an f64 reference). It serves every direct convolution and transposed
 //! convolution the shared-memory tiled kernel of `tiled.rs` does not take.
+
+// Kernel code is expanded by cubecl's #[cube] macro, which takes a subset of Rust: `(a + b - 1) / b`
+// rather than `div_ceil`, explicit casts of the built-in positions, and nested `if`s stay as written.
+#![allow(clippy::manual_div_ceil, clippy::unnecessary_cast, clippy::collapsible_if)]
 use cubecl::prelude::*;
 
 /// Units per cube of a [`direct_conv_kernel`] launch (8 warps of 32).

@@ -15,15 +15,13 @@ mod gather;
 mod tiled;
 mod wgrad;
 
-use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElement};
-use burn_fusion::Fusion;
+use burn_cubecl::{BoolElement, CubeRuntime, FloatElement, IntElement};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use super::fusion_job::DeviceJob;
+use super::fusion_job::{DeviceJob, FusionTensor};
 use crate::backend::options::BenchKnobs;
 use crate::backend::select::bench_knobs;
 use wgrad::slab_geometry;
@@ -359,12 +357,12 @@ fn kernel_inputs_ok(a: (&DType, usize), b: (&DType, usize)) -> bool {
 
 /// Registers `job` on inputs `(a, b)` with output `shape` as one operation of a fusion stream.
 fn register_job<R, F, I, BT>(
-    a: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    b: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    a: FusionTensor<R, F, I, BT>,
+    b: FusionTensor<R, F, I, BT>,
     shape: Shape,
     name: &'static str,
     job: ConvJob,
-) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+) -> Option<FusionTensor<R, F, I, BT>>
 where
     R: CubeRuntime,
     F: FloatElement,
@@ -380,13 +378,13 @@ where
 /// [`direct_conv_on_device`] as one operation of a fusion backend's stream; `None` for tensors
 /// that are not 4-D f32, so that callers fall back.
 pub fn fused_direct_conv<R, F, I, BT>(
-    x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    w: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    x: FusionTensor<R, F, I, BT>,
+    w: FusionTensor<R, F, I, BT>,
     out_hw: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
     transposed: bool,
-) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+) -> Option<FusionTensor<R, F, I, BT>>
 where
     R: CubeRuntime,
     F: FloatElement,
@@ -417,12 +415,12 @@ pub fn direct_conv<R: CubeRuntime>(
 /// [`weight_grad_on_device`] as one operation of a fusion backend's stream; `None` for tensors
 /// that are not 4-D f32 (the kernels are compiled for f32 only), so that callers fall back.
 pub fn fused_weight_grad<R, F, I, BT>(
-    x: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
-    dy: FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>,
+    x: FusionTensor<R, F, I, BT>,
+    dy: FusionTensor<R, F, I, BT>,
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
-) -> Option<FloatTensor<Fusion<CubeBackend<R, F, I, BT>>>>
+) -> Option<FusionTensor<R, F, I, BT>>
 where
     R: CubeRuntime,
     F: FloatElement,

@@ -20,6 +20,10 @@
 //!   stride-1 convolution over `m` with a flipped `T`-tap sub-kernel and padding
 //!   `T − 1 − ⌊(r + p)/S⌋` (taps `i ≥ k` get zero weights). At `S = 1` this is the plain
 //!   flipped kernel with padding `k − 1 − p`. Each cube computes one phase.
+
+// Kernel code is expanded by cubecl's #[cube] macro, which takes a subset of Rust: `(a + b - 1) / b`
+// rather than `div_ceil`, explicit casts of the built-in positions, and nested `if`s stay as written.
+#![allow(clippy::manual_div_ceil, clippy::unnecessary_cast, clippy::collapsible_if)]
 use cubecl::prelude::*;
 
 /// Output columns of a tile: one warp spans a tile row, so its lanes read consecutive

@@ -11,6 +11,10 @@
 //! registers. A GEMM formulation needs an im2col copy or a split-K GEMM instead. A 1×1 layer
 //! (stride 1, no padding) is a plain GEMM over the pixels and gets its own kernel,
 //! [`wgrad_pointwise_kernel`], whose units own 4 × 4 blocks of (output, input) channels.
+
+// Kernel code is expanded by cubecl's #[cube] macro, which takes a subset of Rust: `(a + b - 1) / b`
+// rather than `div_ceil`, explicit casts of the built-in positions, and nested `if`s stay as written.
+#![allow(clippy::manual_div_ceil, clippy::unnecessary_cast, clippy::collapsible_if)]
 use cubecl::prelude::*;
 
 /// Units per cube (8 warps of 32).
