@@ -292,7 +292,7 @@ impl BackendOptions {
     /// Checks what a single field's type cannot: `conv_wgrad` only matters where the fast
     /// formulations run, so fixing it next to burn's own gradients (`conv_grad = "stock"`) is a
     /// mistake worth naming rather than a setting to store silently.
-    pub fn validate(&self) -> crate::Result<()> {
+    pub fn validate(&self) -> crate::error::Result<()> {
         if let (Choice::Fixed(ConvGradPath::Stock), Choice::Fixed(kind)) = (self.conv_grad, self.conv_wgrad) {
             return Err(OperatorError::invalid(
                 "backend.conv_wgrad",
@@ -305,7 +305,7 @@ impl BackendOptions {
 
     /// These options with `key = value` set (a field of the `[backend]` table, the value as
     /// written after `=` in TOML or as a bare name), validated; errors name `backend.key`.
-    pub fn with_setting(&self, key: &str, value: &str) -> crate::Result<Self> {
+    pub fn with_setting(&self, key: &str, value: &str) -> crate::error::Result<Self> {
         let options = with_field(self, "backend", key, value)?;
         options.validate()?;
         Ok(options)
@@ -314,7 +314,7 @@ impl BackendOptions {
 
 /// `current` with its field `name` set to `value` (TOML syntax after `=`; a bare word counts as a
 /// string); errors name `prefix.name` and the value.
-fn with_field<T: Serialize + DeserializeOwned>(current: &T, prefix: &str, name: &str, value: &str) -> crate::Result<T> {
+fn with_field<T: Serialize + DeserializeOwned>(current: &T, prefix: &str, name: &str, value: &str) -> crate::error::Result<T> {
     let invalid = |message: String| OperatorError::invalid(format!("{prefix}.{name}"), value, message);
     let mut table = toml::Table::try_from(current).map_err(|e| invalid(e.to_string()))?;
     let parsed = format!("v = {value}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
@@ -368,7 +368,7 @@ pub const TILED_SMEM_MAX: usize = 11 * 1024;
 
 impl BenchKnobs {
     /// Each set knob within its range; errors name `knob.name`.
-    pub fn validate(&self) -> crate::Result<()> {
+    pub fn validate(&self) -> crate::error::Result<()> {
         let ranges: [(&str, Option<usize>, usize, usize); 9] = [
             ("tiled_smem", self.tiled_smem, 1024, TILED_SMEM_MAX),
             ("tiled_py", self.tiled_py, 1, 4),
@@ -391,7 +391,7 @@ impl BenchKnobs {
 
     /// These knobs with `name = value` set (TOML syntax after `=`: a number or `true`/`false`),
     /// validated; errors name `knob.name`.
-    pub fn with_setting(&self, name: &str, value: &str) -> crate::Result<Self> {
+    pub fn with_setting(&self, name: &str, value: &str) -> crate::error::Result<Self> {
         let knobs = with_field(self, "knob", name, value)?;
         knobs.validate()?;
         Ok(knobs)

@@ -114,7 +114,7 @@ pub fn bench_knobs() -> BenchKnobs {
 /// Sets the kernels' tuning parameters for the rest of the process, once, after checking their
 /// ranges (benchmark builds only: `bench-knobs` feature).
 #[cfg(feature = "bench-knobs")]
-pub fn set_bench_knobs(knobs: BenchKnobs) -> crate::Result<()> {
+pub fn set_bench_knobs(knobs: BenchKnobs) -> crate::error::Result<()> {
     knobs.validate()?;
     KNOBS.set(knobs).map_err(|_| crate::error::OperatorError::invalid("knob", "a second setting", "the knobs are set once per process"))
 }

@@ -48,7 +48,7 @@ pub struct MgConvConfig {
 
 impl MgConvConfig {
     /// Checks the configuration; `field` prefixes the field names in errors.
-    pub fn validate(&self, field: &str) -> crate::Result<()> {
+    pub fn validate(&self, field: &str) -> crate::error::Result<()> {
         if self.channels_f == 0 || self.channels_u == 0 {
             return Err(OperatorError::invalid(format!("{field}.channels"), format!("[{}, {}]", self.channels_f, self.channels_u), "must be >= 1"));
         }
@@ -89,7 +89,7 @@ impl MgConvConfig {
     }
 
     /// Builds the V-cycle (validating first).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<MgConv<B>> {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::error::Result<MgConv<B>> {
         self.validate("mgconv")?;
         let (cu, cf) = (self.channels_u, self.channels_f);
         let conv =

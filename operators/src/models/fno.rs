@@ -48,7 +48,7 @@ pub struct Fno2dConfig {
 
 impl Fno2dConfig {
     /// Checks every field.
-    pub fn validate(&self) -> crate::Result<()> {
+    pub fn validate(&self) -> crate::error::Result<()> {
         for (name, v, max) in [
             ("fno.in_channels", self.in_channels, 1024),
             ("fno.out_channels", self.out_channels, 1024),
@@ -69,7 +69,7 @@ impl Fno2dConfig {
     }
 
     /// Builds the model (validating first).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<Fno2d<B>> {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::error::Result<Fno2d<B>> {
         self.validate()?;
         let lift_in = self.in_channels + if self.grid { 2 } else { 0 };
         let pw = |ci: usize, co: usize| PaddedConv2dConfig::new([ci, co], 1).with_bias(true).init(device);
@@ -182,7 +182,7 @@ pub struct Fno1dConfig {
 
 impl Fno1dConfig {
     /// Builds the model, checking every field.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<Fno1d<B>> {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::error::Result<Fno1d<B>> {
         for (name, v, max) in [
             ("fno1d.in_channels", self.in_channels, 1024),
             ("fno1d.out_channels", self.out_channels, 1024),

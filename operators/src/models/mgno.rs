@@ -48,7 +48,7 @@ impl MgNoConfig {
     }
 
     /// Checks every field.
-    pub fn validate(&self) -> crate::Result<()> {
+    pub fn validate(&self) -> crate::error::Result<()> {
         for (name, v, max) in [
             ("mgno.in_channels", self.in_channels, 1024),
             ("mgno.out_channels", self.out_channels, 1024),
@@ -69,7 +69,7 @@ impl MgNoConfig {
     }
 
     /// Builds the model (validating first).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<MgNo<B>> {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::error::Result<MgNo<B>> {
         self.validate()?;
         let mut blocks = Vec::with_capacity(self.layers);
         let mut skips = Vec::with_capacity(self.layers);
