@@ -25,11 +25,17 @@ fn tiny_config() -> TrainConfig {
     c
 }
 
-#[test]
-fn mgno_trains_resumes_exactly_and_evaluates() {
+/// A temporary directory with `common::write_dataset`'s synthetic file in it, and that file's path.
+fn synthetic_data(resolution: usize, samples: u64) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("synthetic.h5");
-    common::write_dataset(&data, 16, 48);
+    common::write_dataset(&data, resolution, samples);
+    (dir, data)
+}
+
+#[test]
+fn mgno_trains_resumes_exactly_and_evaluates() {
+    let (dir, data) = synthetic_data(16, 48);
     let cfg = tiny_config();
 
     // Uninterrupted run.
@@ -80,9 +86,7 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
 
 #[test]
 fn fno_trains_on_the_same_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("synthetic.h5");
-    common::write_dataset(&data, 12, 40);
+    let (dir, data) = synthetic_data(12, 40);
     let mut cfg = tiny_config();
     cfg.model = ModelKind::Fno;
     cfg.epochs = 4;
@@ -100,9 +104,7 @@ fn fno_trains_on_the_same_data() {
 
 #[test]
 fn bad_data_settings_name_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("synthetic.h5");
-    common::write_dataset(&data, 8, 10);
+    let (dir, data) = synthetic_data(8, 10);
     let mut cfg = tiny_config();
     cfg.data.n_train = Some(8);
     let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();

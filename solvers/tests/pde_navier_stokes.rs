@@ -17,19 +17,14 @@ fn taylor_green(x: f64, y: f64) -> f64 {
     (2.0 * PI * (x + 2.0 * y)).cos() + (2.0 * PI * (2.0 * x - y)).sin()
 }
 
+/// The unforced Taylor–Green run of these tests: 32², ν = 0.01, T = 1.
+fn taylor_green_config(time_step: f64, record_times: usize) -> NavierStokesConfig {
+    NavierStokesConfig { resolution: 32, viscosity: 0.01, final_time: 1.0, time_step, record_times, subsample: 1, forcing: Forcing::None, ..Default::default() }
+}
+
 fn taylor_green_error(time_step: f64) -> f64 {
-    let s = 32;
-    let nu = 0.01;
-    let cfg = NavierStokesConfig {
-        resolution: s,
-        viscosity: nu,
-        final_time: 1.0,
-        time_step,
-        record_times: 5,
-        subsample: 1,
-        forcing: Forcing::None,
-        ..Default::default()
-    };
+    let cfg = taylor_green_config(time_step, 5);
+    let (s, nu) = (cfg.resolution, cfg.viscosity);
     let traj = NavierStokesSolver::new(cfg).unwrap().solve(&grid(s, taylor_green)).unwrap();
     let mut worst: f64 = 0.0;
     for (k, t) in traj.times.iter().enumerate() {
@@ -175,20 +170,8 @@ fn etdrk4_is_fourth_order_in_time_and_crank_nicolson_first() {
 #[test]
 fn etdrk4_taylor_green_decay_is_exact() {
     // u·∇w ≡ 0 and no forcing: ETDRK4 integrates the remaining linear decay exactly.
-    let s = 32;
-    let nu = 0.01;
-    let cfg = NavierStokesConfig {
-        resolution: s,
-        viscosity: nu,
-        final_time: 1.0,
-        time_step: 0.25,
-        record_times: 1,
-        subsample: 1,
-        forcing: Forcing::None,
-        max_cfl: 10.0,
-        scheme: TimeScheme::Etdrk4,
-        ..Default::default()
-    };
+    let cfg = NavierStokesConfig { max_cfl: 10.0, scheme: TimeScheme::Etdrk4, ..taylor_green_config(0.25, 1) };
+    let (s, nu) = (cfg.resolution, cfg.viscosity);
     let traj = NavierStokesSolver::new(cfg).unwrap().solve(&grid(s, taylor_green)).unwrap();
     let decay = (-20.0 * PI * PI * nu).exp();
     let exact: Vec<f64> = grid(s, taylor_green).iter().map(|w| decay * w).collect();
