@@ -44,14 +44,16 @@ class Log:
     def run(self, title, cmd, limit):
         header = f"## {title} (t={time.time() - self.t0:.0f} s): {' '.join(cmd)}"
         print(header, flush=True)
+        # Only stdout is parsed: gpu_bench prints its progress (warm-up calls, medians) on stderr,
+        # and those lines between a table's header and its rows would split the table.
         try:
-            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=limit)
-            text, note = done.stdout, f"exit {done.returncode}"
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=limit)
+            text, progress, note = done.stdout, done.stderr, f"exit {done.returncode}"
         except subprocess.TimeoutExpired as e:
-            text = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            text, progress = (x.decode() if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
             note = f"cut by its {limit} s limit"
         with open(self.path, "a") as fh:
-            fh.write(f"{header}\n\n{text}\n({note})\n\n")
+            fh.write(f"{header}\n\n{text}\n### stderr\n\n{progress}\n({note})\n\n")
         print(f"   {note}", flush=True)
         return text
 
