@@ -175,25 +175,17 @@ fn main() {
 fn run_on_device(args: &Args) {
     match args.device.as_str() {
         "cpu" => run::<Flex>(&Default::default(), args),
-        "cuda" | "gpu" => {
+        // MgNO trains on burn's CUDA backend without its fusion layer, FNO with it
+        // (`oplab_operators::backend::CudaFlavor`; `oplab train` picks one with `backend.cuda`).
+        "cuda" | "gpu" | "cuda-direct" | "cuda-raw" => {
             #[cfg(feature = "cuda")]
             {
                 oplab_operators::backend::cuda::device::configure_memory(args.backend.memory);
-                run::<burn::backend::Cuda>(&Default::default(), args);
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                eprintln!("gpu_bench: this build has no CUDA support; rebuild with `--features cuda`");
-                std::process::exit(2);
-            }
-        }
-        // burn's CUDA backend without its fusion layer, on which oplab trains MgNO
-        // (`oplab_operators::backend::CudaFlavor`; `oplab train` picks it with `backend.cuda`).
-        "cuda-direct" | "cuda-raw" => {
-            #[cfg(feature = "cuda")]
-            {
-                oplab_operators::backend::cuda::device::configure_memory(args.backend.memory);
-                run::<oplab_operators::backend::CudaDirect>(&Default::default(), args);
+                if matches!(args.device.as_str(), "cuda-direct" | "cuda-raw") {
+                    run::<oplab_operators::backend::CudaDirect>(&Default::default(), args);
+                } else {
+                    run::<burn::backend::Cuda>(&Default::default(), args);
+                }
             }
             #[cfg(not(feature = "cuda"))]
             {
