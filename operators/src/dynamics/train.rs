@@ -276,7 +276,7 @@ pub fn read_config(run: &RunDir) -> crate::Result<AlrnnTrainConfig> {
 fn read_checkpoint(run: &RunDir) -> crate::Result<(Vec<f64>, Moments, AlrnnRunState)> {
     let path = run.file(files::CHECKPOINT);
     let parts = run.read_checkpoint(4)?;
-    let state: AlrnnRunState = serde_json::from_slice(&parts[3]).map_err(|e| run_err(&path, format!("run state unreadable: {e}")))?;
+    let state: AlrnnRunState = run.parse_state(&parts[3])?;
     let params = bytes_to_f64s(&parts[0]);
     let moments = Moments { m: bytes_to_f64s(&parts[1]), v: bytes_to_f64s(&parts[2]) };
     let np = state.shape.n_params();

@@ -110,6 +110,11 @@ impl RunDir {
         Ok(parts)
     }
 
+    /// The run state a checkpoint stores as JSON (one of its parts); the error names the checkpoint.
+    pub fn parse_state<S: DeserializeOwned>(&self, json: &[u8]) -> crate::Result<S> {
+        serde_json::from_slice(json).map_err(|e| run_err(&self.file(files::CHECKPOINT), format!("run state unreadable: {e}")))
+    }
+
     /// Rewrite `metrics.jsonl` from `records`, one JSON object a line.
     pub fn write_metrics<T: Serialize>(&self, records: &[T]) -> crate::Result<()> {
         let path = self.file(files::METRICS);

@@ -194,7 +194,7 @@ pub fn read_run_config(run: &RunDir) -> crate::Result<TrainConfig> {
 /// Reads the state of a run's last checkpoint.
 pub fn read_run_state(run: &RunDir) -> crate::Result<RunState> {
     let parts = run.read_checkpoint(3)?;
-    serde_json::from_slice(&parts[2]).map_err(|e| run_err(&run.file(files::CHECKPOINT), format!("run state unreadable: {e}")))
+    run.parse_state(&parts[2])
 }
 
 /// Everything a run's training needs besides the model and optimiser.
@@ -320,7 +320,7 @@ where
     if opts.resume {
         let mut parts = run.read_checkpoint(3)?.into_iter();
         let (m, o, s) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-        let saved: RunState = serde_json::from_slice(&s).map_err(|e| run_err(&ck_path, format!("run state unreadable: {e}")))?;
+        let saved: RunState = run.parse_state(&s)?;
         if saved.params != params || saved.channels != state.channels || saved.grid != state.grid {
             return Err(run_err(
                 &ck_path,
