@@ -76,8 +76,7 @@ impl RunFamily for AlrnnRuns {
         Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
     }
 
-    fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        self.check_device(device)?;
+    fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, resume: bool, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         let summary = train::train(data, run, cfg, &AlrnnTrainOptions { resume, stop_after: None }, progress)?;
         let s = &summary.state;
         let best = s.best_dstsp.map_or("none (every free run diverged)".to_string(), |d| format!("{d:.4}"));
@@ -97,8 +96,7 @@ impl RunFamily for AlrnnRuns {
         })
     }
 
-    fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &AlrnnTrainConfig, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        self.check_device(device)?;
+    fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &AlrnnTrainConfig, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         let s = train::evaluate(run, data, progress)?;
         let f = |v: Option<f64>| v.map_or("n/a (diverged)".to_string(), |x| format!("{x:.4}"));
         let binning = format!("{:?}", s.binning).to_lowercase();

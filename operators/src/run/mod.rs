@@ -66,7 +66,9 @@ pub struct Report {
 pub trait RunFamily: Sync {
     /// Its configuration.
     type Config: RunConfig;
-    /// Refuse a device the family cannot run on, before anything is written.
+    /// Refuse a device the family cannot run on, before anything is written. [`RunKind`]'s
+    /// `train` and `evaluate` call it before [`RunFamily::train`] and [`RunFamily::evaluate`],
+    /// which may take the device as checked.
     fn check_device(&self, device: DeviceKind) -> crate::Result<()> {
         let _ = device;
         Ok(())
