@@ -312,13 +312,19 @@ impl BackendOptions {
     }
 }
 
+/// A setting's value as a command line gives it: TOML syntax as after `=` (`2`, `true`,
+/// `"fused"`), else the bare word as a string (`fused`).
+pub(crate) fn setting_value(text: &str) -> toml::Value {
+    let parsed = format!("v = {text}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
+    parsed.unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
 /// `current` with its field `name` set to `value` (TOML syntax after `=`; a bare word counts as a
 /// string); errors name `prefix.name` and the value.
 fn with_field<T: Serialize + DeserializeOwned>(current: &T, prefix: &str, name: &str, value: &str) -> crate::error::Result<T> {
     let invalid = |message: String| OperatorError::invalid(format!("{prefix}.{name}"), value, message);
     let mut table = toml::Table::try_from(current).map_err(|e| invalid(e.to_string()))?;
-    let parsed = format!("v = {value}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
-    table.insert(name.to_string(), parsed.unwrap_or_else(|| toml::Value::String(value.to_string())));
+    table.insert(name.to_string(), setting_value(value));
     table.try_into().map_err(|e: toml::de::Error| invalid(e.message().replace('\n', " ")))
 }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 pub use checkpoint::{pack, unpack, write_atomic};
 pub use dir::{files, run_err, RunDir};
 
+use crate::backend::options::setting_value;
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
 use oplab_common::Progress;
@@ -150,8 +151,7 @@ pub fn with_settings<C: RunConfig>(cfg: &C, model: &str, settings: &[Setting]) -
         if !table.contains_key(leaf) {
             return Err(OperatorError::Request(format!("{}: {model} has no setting {}", s.flag, s.key)));
         }
-        let parsed = format!("v = {}", s.value).parse::<toml::Table>().ok().and_then(|mut t| t.remove("v"));
-        table.insert(leaf.to_string(), parsed.unwrap_or_else(|| toml::Value::String(s.value.clone())));
+        table.insert(leaf.to_string(), setting_value(&s.value));
     }
     let flags: Vec<&str> = settings.iter().map(|s| s.flag.as_str()).collect();
     let text = toml::to_string(&doc).map_err(|e| OperatorError::Request(e.to_string()))?;
