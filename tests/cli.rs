@@ -336,6 +336,12 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
         assert!(text.contains("test samples 10..12") && text.contains("mean rel. L2"), "{text}");
         assert!(std::fs::metadata(d.join(&out).join("eval_samples.png")).unwrap().len() > 1000);
     }
+    // An eval option the family does not have is refused by name, not ignored.
+    assert_one_line_error(&run(&["eval", "--run", "run_fno", "--data", "darcy.h5", "--reintegrate"], d), "--reintegrate: not an eval option of fno runs");
+    assert_one_line_error(
+        &run(&["eval", "--run", "run_fno", "--data", "darcy.h5", "--convert", "maybe"], d),
+        "--convert = maybe is invalid: must be on, off or both",
+    );
     // Bad input: one line naming the field, exit code 2, and nothing that looks like a run.
     std::fs::write(d.join("bad.toml"), "[mgno]\nchannels = 0\n").unwrap();
     assert_one_line_error(&run(&["train", "mgno", "--data", "darcy.h5", "--config", "bad.toml", "--out", "bad_run"], d), "channels");

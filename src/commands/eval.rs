@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use oplab_operators::registry::run_kind;
-use oplab_operators::run::RunDir;
+use oplab_operators::run::{ConvertMode, EvalOptions, RunDir};
 use oplab_operators::DeviceKind;
 
 use crate::progress::Bar;
@@ -23,6 +23,21 @@ pub struct EvalArgs {
     /// cpu or cuda.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Resolution sweep (field operators): evaluate the same test samples on every k-th node of
+    /// the file's grid, for each k given (e.g. 1,2,4,8).
+    #[arg(long, value_delimiter = ',', value_name = "K,...")]
+    pub subsample: Option<Vec<usize>>,
+    /// Networks built from convolutions: evaluate the plain network, the converted one (kernels
+    /// re-sampled to each grid) or both, from the same weights.
+    #[arg(long, value_name = "on|off|both")]
+    pub convert: Option<String>,
+    /// Add the input-output interpolation baseline to a resolution sweep.
+    #[arg(long)]
+    pub io_interp: bool,
+    /// PROSE: integrate each decoded equation from the sample's initial state and compare the
+    /// trajectories.
+    #[arg(long)]
+    pub reintegrate: bool,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -32,7 +47,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let run = RunDir::new(&args.run);
     let kind = run_kind(&run.model()?)?;
     let device: DeviceKind = args.device.parse()?;
-    let report = kind.evaluate(&run, &args.data, device, &Bar::new(args.quiet))?;
+    let convert = args.convert.as_deref().map(str::parse::<ConvertMode>).transpose()?;
+    let options = EvalOptions { subsample: args.subsample, convert, io_interp: args.io_interp, reintegrate: args.reintegrate };
+    let report = kind.evaluate(&run, &args.data, &options, device, &Bar::new(args.quiet))?;
     report.lines.iter().for_each(|line| println!("{line}"));
     Ok(ExitCode::SUCCESS)
 }

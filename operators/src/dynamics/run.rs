@@ -8,7 +8,7 @@ use super::config::AlrnnTrainConfig;
 use super::train::{self, load_series, AlrnnTrainOptions};
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
-use crate::run::{Report, RunConfig, RunDir, RunFamily, RunRecord};
+use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
 
 /// The AL-RNN's runs (CPU only: a 20-unit RNN gains nothing from a GPU).
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,7 +96,16 @@ impl RunFamily for AlrnnRuns {
         })
     }
 
-    fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &AlrnnTrainConfig, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+    fn evaluate(
+        &self,
+        run: &RunDir,
+        data: &Path,
+        _cfg: &AlrnnTrainConfig,
+        options: &EvalOptions,
+        _device: DeviceKind,
+        progress: &dyn Progress,
+    ) -> crate::Result<Report> {
+        options.refuse_except("alrnn", &[])?;
         let s = train::evaluate(run, data, progress)?;
         let f = |v: Option<f64>| v.map_or("n/a (diverged)".to_string(), |x| format!("{x:.4}"));
         let binning = format!("{:?}", s.binning).to_lowercase();

@@ -9,6 +9,7 @@
 
 mod checkpoint;
 mod dir;
+mod eval_options;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use checkpoint::{pack, unpack, write_atomic};
 pub use dir::{files, run_err, RunDir};
+pub use eval_options::{ConvertMode, EvalOptions};
 
 use crate::backend::options::setting_value;
 use crate::backend::DeviceKind;
@@ -79,8 +81,17 @@ pub trait RunFamily: Sync {
     /// Train (a fresh run, or continue the checkpoint in `run` when `resume`) for `cfg.epochs()`
     /// epochs on `data`.
     fn train(&self, run: &RunDir, data: &Path, cfg: &Self::Config, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
-    /// Evaluate the run's kept model on the test part of `data`.
-    fn evaluate(&self, run: &RunDir, data: &Path, cfg: &Self::Config, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
+    /// Evaluate the run's kept model on the test part of `data`, with the `oplab eval` options
+    /// `options` (a family refuses those it does not support: [`EvalOptions::refuse_except`]).
+    fn evaluate(
+        &self,
+        run: &RunDir,
+        data: &Path,
+        cfg: &Self::Config,
+        options: &EvalOptions,
+        device: DeviceKind,
+        progress: &dyn Progress,
+    ) -> crate::Result<Report>;
 }
 
 /// What a `train` call does in its run directory.
@@ -264,8 +275,9 @@ pub trait RunKind: Sync {
     /// Plan a `train` command in `run` ([`plan`]) and, unless the run is already complete,
     /// train; the report starts with the plan's notes.
     fn train(&self, run: &RunDir, req: &TrainRequest, device: DeviceKind, progress: &dyn Progress) -> crate::Result<TrainOutcome>;
-    /// Evaluate the run in `run` on `data`, with its stored configuration.
-    fn evaluate(&self, run: &RunDir, data: &Path, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
+    /// Evaluate the run in `run` on `data`, with its stored configuration and the command's
+    /// options.
+    fn evaluate(&self, run: &RunDir, data: &Path, options: &EvalOptions, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
 }
 
 /// What a `train` command did.
@@ -300,9 +312,9 @@ impl<F: RunFamily> RunKind for F {
         }
     }
 
-    fn evaluate(&self, run: &RunDir, data: &Path, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+    fn evaluate(&self, run: &RunDir, data: &Path, options: &EvalOptions, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         self.check_device(device)?;
         let cfg = F::Config::from_toml(&run.read_config()?)?;
-        RunFamily::evaluate(self, run, data, &cfg, device, progress)
+        RunFamily::evaluate(self, run, data, &cfg, options, device, progress)
     }
 }

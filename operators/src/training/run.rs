@@ -8,7 +8,7 @@ use oplab_common::Progress;
 use super::config::{ModelKind, TrainConfig};
 use super::{evaluate, read_run_state, train, TrainOptions};
 use crate::backend::DeviceKind;
-use crate::run::{Report, RunConfig, RunDir, RunFamily, RunRecord};
+use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
 
 /// Runs of the 2-D neural operators on field-to-field datasets.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,7 +87,16 @@ impl RunFamily for OperatorRuns {
         })
     }
 
-    fn evaluate(&self, run: &RunDir, data: &Path, _cfg: &TrainConfig, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+    fn evaluate(
+        &self,
+        run: &RunDir,
+        data: &Path,
+        cfg: &TrainConfig,
+        options: &EvalOptions,
+        device: DeviceKind,
+        progress: &dyn Progress,
+    ) -> crate::Result<Report> {
+        options.refuse_except(cfg.model.name(), &[])?;
         let s = evaluate(run, data, device, progress)?;
         Ok(Report {
             lines: vec![format!(
