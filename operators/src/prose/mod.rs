@@ -45,3 +45,6 @@ pub mod model;
 pub use config::{ProseLayers, ProseModelConfig, TextInput};
 pub use loss::{prose_loss, ProseLoss};
 pub use model::{Fused, Prose, ProseInput};
+
+#[cfg(test)]
+mod tests;
