@@ -15,11 +15,10 @@ $OUT/prose_side_by_side.md. On the development machine afterwards:
 usage: BENCH_COMMIT=<hash> python3 bench/prose/gpu_side_by_side.py --gpu-bench target/dev/gpu_bench [--rounds 2]
 """
 import argparse
+import importlib.util
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -27,28 +26,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "operators"))
 import record  # noqa: E402
 import tables  # noqa: E402
 
+
+def _operators_side_by_side():
+    """The MgNO/FNO driver's module (same file name as this one), for its command logger."""
+    path = os.path.join(os.path.dirname(HERE), "operators", "gpu_side_by_side.py")
+    spec = importlib.util.spec_from_file_location("operators_gpu_side_by_side", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+Log = _operators_side_by_side().Log
+
 MODES = {
     "f32": "TF32 off",
     "f32-tf32": "TF32 on",
     "bf16": "bf16 autocast, as the reference trains",
 }
-
-
-def run(log_path, title, cmd, limit):
-    """Runs `cmd`, appends its stdout and stderr to the log, returns its stdout (tables only)."""
-    print(f"## {title}: {' '.join(cmd)}", flush=True)
-    t0 = time.time()
-    try:
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=limit)
-        text, progress, note = done.stdout, done.stderr, f"exit {done.returncode}"
-    except subprocess.TimeoutExpired as e:
-        text, progress = (x.decode() if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
-        note = f"cut by its {limit} s limit"
-    note += f", {time.time() - t0:.0f} s"
-    with open(log_path, "a") as fh:
-        fh.write(f"## {title}: {' '.join(cmd)}\n\n{text}\n### stderr\n\n{progress}\n({note})\n\n")
-    print(f"   {note}", flush=True)
-    return text
 
 
 def rows(text):
@@ -83,7 +77,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     os.environ.setdefault("BENCH_RECORDS", os.path.join(args.out, "records.jsonl"))
     rec = record.Recorder("operators", "full", gpu=True)
-    log = os.path.join(args.out, "prose_side_by_side.md")
+    log = Log(os.path.join(args.out, "prose_side_by_side.md"))
     md5 = record.file_md5(args.gpu_bench)
     devices = [d for d in args.devices.split(",") if d]
     common = ["--reps", str(args.reps), "--warmup", "3"]
@@ -92,12 +86,12 @@ def main():
 
     rounds = []  # per round: (torch rows, {device: oplab rows})
     for r in range(1, args.rounds + 1):
-        theirs = rows(run(log, f"round {r}: PyTorch", torch_cmd, args.step_limit))
+        theirs = rows(log.run(f"round {r}: PyTorch", torch_cmd, args.step_limit))
         ours = {}
         for device in devices:
             cmd = [args.gpu_bench, "--device", device, "--only", "prose", "--prose-presets", args.presets,
                    "--prose-batch", str(args.batch), *common]
-            ours[device] = rows(run(log, f"round {r}: oplab {device}", cmd, args.step_limit))
+            ours[device] = rows(log.run(f"round {r}: oplab {device}", cmd, args.step_limit))
         rounds.append((theirs, ours))
 
     for preset in [s for s in args.presets.split(",") if s]:
