@@ -24,6 +24,7 @@ pub mod losses;
 pub mod models;
 pub mod normalizers;
 pub mod plot;
+pub mod prose;
 pub mod registry;
 pub mod run;
 pub mod training;
