@@ -11,6 +11,9 @@
 //! backward, the exact-gradient GELU, the spectral layout), so the CPU (`Flex`) and CUDA builds
 //! share one implementation.
 //!
+//! [`prose`] is the PROSE multimodal transformer (trajectory + equation guess → future
+//! trajectory + equation).
+//!
 //! [`dynamics`] holds the almost-linear RNN (AL-RNN) for dynamical-systems reconstruction: model,
 //! teacher-forcing training, `D_stsp`/`D_H` metrics and symbolic coding, in plain f64 Rust.
 #![warn(missing_docs)]
