@@ -2,10 +2,10 @@
 //! (self-attention, cross-attention or both, then the FFN, each with its LayerNorm), the token
 //! embedding and the fixed sinusoidal position table.
 
-use burn::module::{Initializer, Module, Param};
+use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
 
 use super::attention::{AttentionMask, MultiHeadAttention};
 use crate::backend::ActivationBackend;
@@ -146,9 +146,9 @@ impl<B: ActivationBackend> TransformerLayer<B> {
 /// and a zero `<PAD>` row.
 pub fn token_embedding<B: Backend>(vocab: usize, d_model: usize, pad_id: usize, device: &B::Device) -> Param<Tensor<B, 2>> {
     let std = (d_model as f64).powf(-0.5);
-    let weight: Tensor<B, 2> = Initializer::Normal { mean: 0.0, std }.init_with([vocab, d_model], None, None, device).val();
-    let weight = weight.slice_assign([pad_id..pad_id + 1, 0..d_model], Tensor::zeros([1, d_model], device));
-    Param::from_tensor(weight)
+    let weight = Tensor::<B, 2>::random([vocab, d_model], Distribution::Normal(0.0, std), device);
+    // `detach`: the parameter must be a leaf of the autodiff graph, not the result of an edit.
+    Param::from_tensor(weight.slice_assign([pad_id..pad_id + 1, 0..d_model], Tensor::zeros([1, d_model], device)).detach())
 }
 
 /// Rows of `weight` (`[vocab, d]`) for `ids` (`[batch, len]`): `[batch, len, d]`.
@@ -175,7 +175,6 @@ mod tests {
     use super::*;
     use crate::backend::Cpu;
     use burn::tensor::activation::gelu;
-    use burn::tensor::Distribution;
 
     #[test]
     fn linear_gelu_is_gelu_of_the_linear() {

@@ -52,3 +52,6 @@ pub use config::{ProseLayers, ProseModelConfig, TextInput};
 pub use loss::{prose_loss, ProseLoss};
 pub use model::{Fused, Prose, ProseInput};
 pub use run::{ProseConfig, ProseRuns};
+
+#[cfg(test)]
+mod tests;
