@@ -165,6 +165,20 @@ fn values_f64(v: Values) -> Vec<f64> {
     }
 }
 
+/// One stored equation (`what` = tokens, skeleton, noisy_skeleton) of sample `index`: parsed,
+/// and as ids of `vocab`; an unknown word is an error naming the sample and the word.
+pub fn read_equation(vocab: &Vocabulary, path: &Path, index: usize, what: &str, text: &str, dim: usize) -> crate::Result<(Vec<Expr>, Vec<usize>)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let ids = vocab.encode(&words).map_err(|token| {
+        OperatorError::invalid(format!("sample {index} {what}"), format!("`{token}`"), format!("must hold only words of the vocabulary of {}", path.display()))
+    })?;
+    let exprs = parse_system(&words).map_err(|e| data_err(path, format!("sample {index}: {what} do not parse: {e}")))?;
+    if exprs.len() != dim {
+        return Err(data_err(path, format!("sample {index}: {what} have {} components, its dim is {dim}", exprs.len())));
+    }
+    Ok((exprs, ids))
+}
+
 /// Samples read per HDF5 call.
 const READ_CHUNK: u64 = 4096;
 
@@ -241,21 +255,7 @@ impl ProseSet {
                 }
                 set.dims.push(dim as usize);
                 set.systems.push(batch.texts[k_system][j].clone());
-                let encode = |what: &str, text: &str| -> crate::Result<(Vec<Expr>, Vec<usize>)> {
-                    let words: Vec<&str> = text.split_whitespace().collect();
-                    let ids = set.vocabulary.encode(&words).map_err(|token| {
-                        OperatorError::invalid(
-                            format!("sample {index} {what}"),
-                            format!("`{token}`"),
-                            format!("must hold only words of the vocabulary of {}", path.display()),
-                        )
-                    })?;
-                    let exprs = parse_system(&words).map_err(|e| data_err(path, format!("sample {index}: {what} do not parse: {e}")))?;
-                    if exprs.len() != dim as usize {
-                        return Err(data_err(path, format!("sample {index}: {what} have {} components, its dim is {dim}", exprs.len())));
-                    }
-                    Ok((exprs, ids))
-                };
+                let encode = |what: &str, text: &str| read_equation(&set.vocabulary, path, index, what, text, dim as usize);
                 let (exprs, ids) = encode("tokens", &batch.texts[k_tokens][j])?;
                 set.exprs.push(exprs);
                 set.tokens.push(ids);
@@ -514,6 +514,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_token_names_the_sample_and_the_word() {
+        let v = vocab();
+        let p = Path::new("f.h5");
+        let err = read_equation(&v, p, 7, "tokens", "add u_0 frob", 1).unwrap_err().to_string();
+        assert_eq!(err, "sample 7 tokens = `frob` is invalid: must hold only words of the vocabulary of f.h5");
+        let (e, ids) = read_equation(&v, p, 0, "tokens", "add u_0 u_1 | u_0", 2).unwrap();
+        assert_eq!((e.len(), ids.len()), (2, 5));
+        assert!(read_equation(&v, p, 3, "skeleton", "add u_0 u_1", 2).unwrap_err().to_string().contains("sample 3: skeleton have 1 components"));
+    }
+
+    #[test]
     fn relative_noise_has_the_requested_level_on_real_components_only() {
         let mut traj: Vec<f32> = (0..192 * 3).map(|k| if k % 3 == 2 { 0.0 } else { (k as f32 * 0.1).sin() }).collect();
         let clean = traj.clone();
@@ -544,4 +555,19 @@ mod tests {
         assert_eq!(b.symbols, vec![5, 6, 5, pad]);
         assert_eq!(b.symbol_pad, vec![false, false, false, true]);
     }
+}
+
+/// A small `oplab generate prose-ode` file for tests: `n` samples (sample `i` is system
+/// `i mod 12`), with the test file's stored noise when `noisy`.
+#[cfg(test)]
+pub(crate) fn generated_file(dir: &Path, name: &str, n: u64, seed: u64, noisy: bool) -> PathBuf {
+    use oplab_datasets::problems::prose_ode::{ProseOdeConfig, ProseOdeProblem};
+    use oplab_datasets::{generate, GenerationSettings, ProblemModule, RunOptions, Shard, Silent};
+    let out = dir.join(name);
+    let (noise, p) = if noisy { (0.02, 0.15) } else { (0.0, 0.0) };
+    let problem = ProseOdeProblem::new(ProseOdeConfig { noise, add_term_prob: p, miss_term_prob: p, ..Default::default() }).unwrap();
+    let settings = GenerationSettings { n, seed, ..GenerationSettings::default() };
+    let opts = RunOptions { out: out.clone(), shard: Shard::WHOLE, threads: Some(2), block_size: None, force: false };
+    generate(&problem, &settings, &opts, &Silent).unwrap();
+    out
 }

@@ -204,4 +204,32 @@ mod tests {
         assert!(reintegrate(&["add", "u_0"], &[1.0], &times).is_none());
         assert!(reintegrate(&["u_1"], &[1.0], &times).is_none());
     }
+
+    /// Issue test 4 (random half): 10k random token strings from the vocabulary are invalid
+    /// against a 3-component system and never panic; any that parse re-encode to an equivalent
+    /// expression.
+    #[test]
+    fn random_token_strings_are_invalid_and_never_panic() {
+        use oplab_solvers::symbolic::prose_vocabulary;
+        let vocab = prose_vocabulary(3);
+        let truth = lorenz();
+        let points = comparison_points(0, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut parsed = 0;
+        for _ in 0..10_000 {
+            let len = rng.random_range(1..40);
+            let words: Vec<&str> = (0..len).map(|_| vocab[rng.random_range(0..vocab.len())].as_str()).collect();
+            let score = score_symbols(&words, &truth, &points);
+            assert!(!score.valid, "{words:?}");
+            if let Ok(exprs) = parse_system(&words) {
+                parsed += 1;
+                if let Ok(again) = encode_system(&exprs) {
+                    let back = parse_system(&again).unwrap();
+                    assert_eq!(encode_system(&back).unwrap(), again, "{words:?}");
+                }
+            }
+            assert!(reintegrate(&words, &[1.0, 0.0, 0.0], &[0.1]).is_none() || parse_system(&words).is_ok());
+        }
+        eprintln!("{parsed} of 10000 random strings parse");
+    }
 }
