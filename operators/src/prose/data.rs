@@ -247,9 +247,8 @@ impl ProseSet {
                 noisy.extend(values_f32(std::mem::replace(&mut batch.fields[k], Values::F32(Vec::new()))));
             }
             let dims = values_f64(std::mem::replace(&mut batch.scalars[k_dim], Values::F64(Vec::new())));
-            for j in 0..count as usize {
+            for (j, &dim) in dims.iter().enumerate().take(count as usize) {
                 let index = start as usize + j;
-                let dim = dims[j];
                 if !(dim >= 1.0 && dim <= max_dim as f64 && dim.fract() == 0.0) {
                     return Err(data_err(path, format!("sample {index}: dim = {dim} is outside 1..={max_dim}")));
                 }
@@ -490,6 +489,21 @@ pub fn host_batch(samples: &[Prepared], times: &[f64], input_len: usize, max_dim
     HostBatch { size, input_len, n_query, max_dim, data, query_times, target, component_mask, sym_len, symbols, symbol_pad, dec_len, decoder, decoder_pad }
 }
 
+/// A small `oplab generate prose-ode` file for tests: `n` samples (sample `i` is system
+/// `i mod 12`), with the test file's stored noise when `noisy`.
+#[cfg(test)]
+pub(crate) fn generated_file(dir: &Path, name: &str, n: u64, seed: u64, noisy: bool) -> PathBuf {
+    use oplab_datasets::problems::prose_ode::{ProseOdeConfig, ProseOdeProblem};
+    use oplab_datasets::{generate, GenerationSettings, ProblemModule, RunOptions, Shard, Silent};
+    let out = dir.join(name);
+    let (noise, p) = if noisy { (0.02, 0.15) } else { (0.0, 0.0) };
+    let problem = ProseOdeProblem::new(ProseOdeConfig { noise, add_term_prob: p, miss_term_prob: p, ..Default::default() }).unwrap();
+    let settings = GenerationSettings { n, seed, ..GenerationSettings::default() };
+    let opts = RunOptions { out: out.clone(), shard: Shard::WHOLE, threads: Some(2), block_size: None, force: false };
+    generate(&problem, &settings, &opts, &Silent).unwrap();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,19 +569,4 @@ mod tests {
         assert_eq!(b.symbols, vec![5, 6, 5, pad]);
         assert_eq!(b.symbol_pad, vec![false, false, false, true]);
     }
-}
-
-/// A small `oplab generate prose-ode` file for tests: `n` samples (sample `i` is system
-/// `i mod 12`), with the test file's stored noise when `noisy`.
-#[cfg(test)]
-pub(crate) fn generated_file(dir: &Path, name: &str, n: u64, seed: u64, noisy: bool) -> PathBuf {
-    use oplab_datasets::problems::prose_ode::{ProseOdeConfig, ProseOdeProblem};
-    use oplab_datasets::{generate, GenerationSettings, ProblemModule, RunOptions, Shard, Silent};
-    let out = dir.join(name);
-    let (noise, p) = if noisy { (0.02, 0.15) } else { (0.0, 0.0) };
-    let problem = ProseOdeProblem::new(ProseOdeConfig { noise, add_term_prob: p, miss_term_prob: p, ..Default::default() }).unwrap();
-    let settings = GenerationSettings { n, seed, ..GenerationSettings::default() };
-    let opts = RunOptions { out: out.clone(), shard: Shard::WHOLE, threads: Some(2), block_size: None, force: false };
-    generate(&problem, &settings, &opts, &Silent).unwrap();
-    out
 }

@@ -199,7 +199,7 @@ mod tests {
         let times = [0.5, 1.0, 2.0];
         let out = reintegrate(&words, &[1.0], &times).unwrap();
         for (v, t) in out.iter().zip(times) {
-            assert!((v - (-t as f64).exp()).abs() < 1e-3, "{v} at {t}");
+            assert!((v - (-t).exp()).abs() < 1e-3, "{v} at {t}");
         }
         assert!(reintegrate(&["add", "u_0"], &[1.0], &times).is_none());
         assert!(reintegrate(&["u_1"], &[1.0], &times).is_none());
