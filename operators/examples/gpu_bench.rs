@@ -12,6 +12,8 @@
 //! gpu_bench --device cuda --only breakdown     # MgNO/FNO step split into forward, backward, Adam
 //! gpu_bench --device cuda --only curve         # MgNO loss curves, fast vs stock path (exit 1 if apart)
 //! gpu_bench --device cuda --only adam          # fused Adam step vs burn's Adam (exit 1 if apart)
+//! gpu_bench --device cuda --only prose --prose-presets medium,paper   # PROSE training step, batch 256
+//!                                              # (`bench/prose/torch_prose_step.py` is the PyTorch side)
 //! gpu_bench --device cuda --only launch        # host cost per recorded operation and per launch
 //! gpu_bench --device cuda --only host-profile --models mgno --sizes 64   # where the host time goes
 //!                                              # (build with `--features host-profile`, keep symbols)
@@ -44,6 +46,8 @@ use oplab_operators::backend::options::{BenchKnobs, Named};
 use oplab_operators::backend::select::{self, with_grad_path};
 use oplab_operators::backend::{BackendOptions, ConvBackend, ConvGradPath, ModelBackend, OptimBackend};
 use oplab_operators::losses::relative_l2;
+use oplab_operators::prose::{prose_loss, ProseInput, ProseModelConfig};
+use oplab_operators::training::clip::clip_global_norm;
 use oplab_operators::training::fused_adam::FusedAdam;
 use oplab_operators::{Fno2dConfig, MgNoConfig, Operator2d};
 
@@ -68,6 +72,10 @@ struct Args {
     /// `--knob name=value`: the kernels' tuning (builds with the `bench-knobs` feature).
     #[cfg_attr(not(feature = "bench-knobs"), allow(dead_code))]
     knobs: BenchKnobs,
+    /// PROSE presets the `prose` arm times.
+    prose_presets: Vec<String>,
+    /// Batch of the PROSE training step.
+    prose_batch: usize,
 }
 
 /// What the benchmarks need of a backend: a model's capabilities and the optimiser step.
@@ -112,6 +120,8 @@ impl Args {
             tolerance: 1e-4,
             backend: BackendOptions::default(),
             knobs: BenchKnobs::default(),
+            prose_presets: vec!["medium".into(), "paper".into()],
+            prose_batch: 256,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -128,6 +138,8 @@ impl Args {
                 "--only" => a.only = value()?,
                 "--paths" => a.paths = value()?.split(',').map(str::to_string).collect(),
                 "--models" => a.models = value()?.split(',').map(str::to_string).collect(),
+                "--prose-presets" => a.prose_presets = value()?.split(',').map(str::to_string).collect(),
+                "--prose-batch" => a.prose_batch = num(value()?)?.max(1),
                 "--tolerance" => a.tolerance = value()?.parse::<f64>().map_err(|e| format!("--tolerance: {e}"))?,
                 "--backend" => {
                     let v = value()?;
@@ -143,14 +155,17 @@ impl Args {
                     a.knobs = a.knobs.with_setting(name.trim(), setting.trim()).map_err(|e| e.to_string())?;
                 }
                 "-h" | "--help" => {
-                    println!("gpu_bench [--device cpu|cuda|cuda-direct|wgpu] [--only all|layers|steps|check|breakdown|curve|adam|launch|host-profile] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno] [--backend name=value ...] [--knob name=value ...]");
+                    println!("gpu_bench [--device cpu|cuda|cuda-direct|wgpu] [--only all|layers|steps|check|breakdown|curve|adam|launch|host-profile] [--tolerance 1e-4] [--layer-batch 16] [--step-batch 8] [--sizes 64,256] [--layer-max N] [--warmup 3] [--reps 20] [--paths stock,fast] [--models mgno,fno] [--prose-presets medium,paper] [--prose-batch 256] [--backend name=value ...] [--knob name=value ...]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown option {other} (try --help)")),
             }
         }
-        if !["all", "layers", "steps", "check", "breakdown", "curve", "adam", "launch", "host-profile"].contains(&a.only.as_str()) {
-            return Err(format!("--only {} must be all, layers, steps, check, breakdown, curve, adam, launch or host-profile", a.only));
+        if !["all", "layers", "steps", "check", "breakdown", "curve", "adam", "launch", "host-profile", "prose"].contains(&a.only.as_str()) {
+            return Err(format!("--only {} must be all, layers, steps, check, breakdown, curve, adam, launch, host-profile or prose", a.only));
+        }
+        if let Some(bad) = a.prose_presets.iter().find(|p| ProseModelConfig::preset(p, PROSE_VOCAB, PROSE_PAD).is_err()) {
+            return Err(format!("--prose-presets {bad}: must be among {}", oplab_operators::prose::config::PRESETS));
         }
         Ok(a)
     }
@@ -226,6 +241,7 @@ fn run<B: Bench>(device: &B::Device, args: &Args) {
         "breakdown" => step_breakdown::<B>(device, args),
         "launch" => launch_overhead::<B>(device, args),
         "host-profile" => host_profile::<B>(device, args),
+        "prose" => prose_step_table::<B>(device, args),
         "curve" => {
             if !loss_curves::<B>(device, args) {
                 std::process::exit(1);
@@ -1033,6 +1049,69 @@ fn step_table<B: Bench>(device: &B::Device, args: &Args) {
             let times = time_paths("FNO", &|p| step_ms::<B, _>(device, fno.clone(), b, n, args, p));
             row("FNO (4 layers, width 32, modes 12)", params, times);
         }
+    }
+    println!();
+}
+
+/// PROSE's vocabulary for `chaotic_ode_3d` (1072 words) and a `<PAD>` id inside it.
+const PROSE_VOCAB: usize = 1072;
+const PROSE_PAD: usize = 2;
+/// Fixed sequence lengths of the PROSE step: 64 data samples in, 128 query times out, the
+/// Lorenz skeleton (25 tokens) into the symbol encoder, `<BOS>` + Lorenz's 33 tokens + `<EOS>`
+/// into the symbol decoder. `bench/prose/torch_prose_step.py` uses the same.
+const PROSE_LENS: [usize; 4] = [64, 128, 25, 35];
+
+/// A PROSE training step as the trainer runs it: forward (encoder once, data decoder, teacher-
+/// forced symbol decoder), loss (6 · data + text), backward, global-norm clip 1.0 and an AdamW
+/// step (decoupled weight decay 1e-4, lr 1e-4); median over `--reps` after `--warmup`. Random
+/// inputs of the fixed lengths, no padding, batch `--prose-batch`.
+fn prose_step_table<B: Bench>(device: &B::Device, args: &Args) {
+    use burn::optim::AdamWConfig;
+    use burn::tensor::{Bool, Int};
+    type Ad<B> = Autodiff<B>;
+    let batch = args.prose_batch;
+    let [n_in, n_query, l_sym, l_dec] = PROSE_LENS;
+    println!(
+        "## PROSE training step (forward + loss + backward + clip 1.0 + AdamW), batch {batch}, {n_in} data / {n_query} queries / {l_sym} symbol / {l_dec} decoder tokens (ms, median of {} after {} warm-up)\n",
+        args.reps, args.warmup
+    );
+    println!("| preset | params | forward + loss ms | step ms | samples/s |");
+    println!("|---|---|---|---|---|");
+    for preset in &args.prose_presets {
+        let config = ProseModelConfig::preset(preset, PROSE_VOCAB, PROSE_PAD).expect("checked by the argument parser");
+        let model = config.init::<Ad<B>>(device);
+        let params = model.num_params();
+        eprintln!("PROSE {preset}: {params} parameters");
+        let tokens = |len: usize| Tensor::<Ad<B>, 2, Int>::random([batch, len], Distribution::Uniform(4.0, PROSE_VOCAB as f64), device);
+        let no_pad = |len: usize| Tensor::<Ad<B>, 2, Int>::zeros([batch, len], device).equal_elem(1);
+        let input = ProseInput::<Ad<B>> {
+            data: Tensor::random([batch, n_in, 4], Distribution::Normal(0.0, 1.0), device),
+            symbols: tokens(l_sym),
+            symbol_pad: no_pad(l_sym),
+            query_times: Tensor::random([batch, n_query], Distribution::Uniform(2.0, 6.0), device),
+        };
+        let decoder_in = tokens(l_dec);
+        let decoder_pad: Tensor<Ad<B>, 2, Bool> = no_pad(l_dec);
+        let target = Tensor::<Ad<B>, 3>::random([batch, n_query, 3], Distribution::Normal(0.0, 1.0), device);
+        let mask = Tensor::<Ad<B>, 3>::ones([batch, 1, 3], device);
+        let loss_of = |m: &oplab_operators::prose::Prose<Ad<B>>| {
+            let (pred, logits) = m.forward(&input, decoder_in.clone(), decoder_pad.clone());
+            prose_loss(pred, target.clone(), mask.clone(), logits, decoder_in.clone(), decoder_pad.clone(), 6.0).total
+        };
+        eprintln!("PROSE {preset}, forward + loss:");
+        let forward_ms = time_ms::<B, _>(device, args.warmup, args.reps, || loss_of(&model));
+        eprintln!("  median {forward_ms:.2} ms");
+        let mut optim = AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(1e-4).init::<Ad<B>, oplab_operators::prose::Prose<Ad<B>>>();
+        let mut model = Some(model);
+        eprintln!("PROSE {preset}, training step:");
+        let step_ms = time_ms::<B, _>(device, args.warmup, args.reps, || {
+            let m = model.take().expect("model");
+            let mut grads = GradientsParams::from_grads(loss_of(&m).backward(), &m);
+            clip_global_norm::<Ad<B>, _>(&m, &mut grads, 1.0);
+            model = Some(optim.step(1e-4, m, grads));
+        });
+        eprintln!("  median {step_ms:.2} ms");
+        println!("| {preset} | {params} | {forward_ms:.2} | {step_ms:.2} | {:.0} |", batch as f64 / step_ms * 1e3);
     }
     println!();
 }

@@ -19,16 +19,28 @@ use burn::tensor::{Bool, Tensor, TensorData};
 /// exp(−1e9 − max) is exactly 0 in f32, so a masked key contributes exactly nothing.
 const MASKED: f32 = -1.0e9;
 
-/// Which keys a query may see.
+/// Which keys a query may see, as an additive bias on the scores (0 where visible, [`MASKED`]
+/// where not), built once per forward pass and shared by the layers of a stack.
 #[derive(Debug, Clone)]
 pub enum AttentionMask<B: Backend> {
     /// Every key.
     None,
-    /// Keys marked `true` in `[batch, keys]` are padding.
-    KeyPadding(Tensor<B, 2, Bool>),
-    /// Query `i` sees keys `0..=i` (the decoder's padding needs no mask: it comes after every
-    /// real token, so causality already hides it).
-    Causal,
+    /// `[batch or 1, 1, len_q or 1, len_k]`, broadcast over heads (and queries).
+    Bias(Tensor<B, 4>),
+}
+
+impl<B: Backend> AttentionMask<B> {
+    /// Keys marked `true` in `pad` (`[batch, len_k]`) are padding.
+    pub fn key_padding(pad: &Tensor<B, 2, Bool>) -> Self {
+        let [batch, len_k] = pad.dims();
+        AttentionMask::Bias((pad.clone().float() * MASKED).reshape([batch, 1, 1, len_k]))
+    }
+
+    /// Query `i` sees keys `0..=i` (the decoder's padding needs no mask of its own: it comes
+    /// after every real token, so causality already hides it from them).
+    pub fn causal(len: usize, device: &B::Device) -> Self {
+        AttentionMask::Bias(causal_bias::<B>(len, len, device).unsqueeze())
+    }
 }
 
 /// Multi-head attention of `d_model` wide queries over `d_model` wide keys and values.
@@ -85,16 +97,8 @@ impl<B: Backend> MultiHeadAttention<B> {
         let q = heads(q, len_q) * (1.0 / (dh as f64).sqrt());
         let (k, v) = (heads(k, len_k), heads(v, len_k));
         let mut scores = q.matmul(k.swap_dims(2, 3)); // [batch, h, len_q, len_k]
-        match mask {
-            AttentionMask::None => {}
-            AttentionMask::KeyPadding(pad) => {
-                let bias = pad.clone().float() * MASKED;
-                scores = scores + bias.reshape([batch, 1, 1, len_k]);
-            }
-            AttentionMask::Causal => {
-                let bias = causal_bias::<B>(len_q, len_k, &scores.device());
-                scores = scores + bias.unsqueeze();
-            }
+        if let AttentionMask::Bias(bias) = mask {
+            scores = scores + bias.clone();
         }
         let context = softmax(scores, 3).matmul(v); // [batch, h, len_q, dh]
         self.out.forward(context.swap_dims(1, 2).reshape([batch, len_q, d]))
@@ -132,7 +136,7 @@ mod tests {
 
         // Key 2 padded == attention over the first two keys only.
         let pad = Tensor::<Cpu, 2, Bool>::from_data(TensorData::from([[false, false, true], [false, false, true]]), &device);
-        let masked = mha.cross_attention(x.clone(), x.clone(), &AttentionMask::KeyPadding(pad));
+        let masked = mha.cross_attention(x.clone(), x.clone(), &AttentionMask::key_padding(&pad));
         let short = mha.cross_attention(x.clone(), x.clone().narrow(1, 0, 2), &AttentionMask::None);
         masked.into_data().assert_approx_eq::<f32>(&short.into_data(), burn::tensor::Tolerance::absolute(1e-6));
     }

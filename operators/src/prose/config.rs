@@ -108,7 +108,7 @@ impl ProseModelConfig {
         };
         at_least("d_model", self.d_model, 1)?;
         at_least("n_heads", self.n_heads, 1)?;
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(OperatorError::invalid("model.n_heads", self.n_heads, format!("must divide d_model = {}", self.d_model)));
         }
         at_least("ffn_mult", self.ffn_mult, 1)?;

@@ -10,7 +10,7 @@ impl<B: ActivationBackend> Prose<B> {
     /// step runs the decoder on the prefix `<BOS> w₁ … w_k` and appends the arg-max of the last
     /// position. A sample stops at its `<EOS>` (afterwards it is fed `<PAD>`, which causality
     /// keeps from the others); the loop stops when every sample has stopped or after `max_len`
-    /// tokens. Returns the tokens after `<BOS>`, up to and excluding `<EOS>`; none without a
+    /// tokens (at most `max_positions`, the length of the position table). Returns the tokens after `<BOS>`, up to and excluding `<EOS>`; none without a
     /// symbol decoder (`text_input = none`).
     ///
     /// The prefix is recomputed each step rather than cached, as the reference does with
@@ -20,6 +20,7 @@ impl<B: ActivationBackend> Prose<B> {
         let batch = symbols.dims()[0];
         let device = symbols.device();
         let pad = self.config().pad_id;
+        let max_len = max_len.min(self.config().max_positions);
         let mut prefix: Vec<Vec<usize>> = vec![vec![bos]; batch];
         let mut done = vec![false; batch];
         // Tokens of each prefix that are real (<BOS>, the generated ones, <EOS>); the rest is

@@ -221,7 +221,7 @@ impl<B: ActivationBackend> Prose<B> {
         let keep = keep_rows(&input.symbol_pad);
         let s = embed(&symbol_encoder.embedding, input.symbols.clone()) + self.positions(l_sym);
         let s = symbol_encoder.norm_emb.forward(s) * keep.clone();
-        let pad_mask = AttentionMask::KeyPadding(input.symbol_pad.clone());
+        let pad_mask = AttentionMask::key_padding(&input.symbol_pad);
         let symbols = run_stack(&symbol_encoder.layers, s, &pad_mask, None, Some(&keep));
 
         let n_data = data.dims()[1];
@@ -235,7 +235,7 @@ impl<B: ActivationBackend> Prose<B> {
         let fused_pad = Tensor::cat(vec![data_pad, input.symbol_pad.clone()], 1);
         let fused_keep = keep_rows(&fused_pad);
         let x = fusion.norm_emb.forward(x) * fused_keep.clone();
-        let x = run_stack(&fusion.layers, x, &AttentionMask::KeyPadding(fused_pad), None, Some(&fused_keep));
+        let x = run_stack(&fusion.layers, x, &AttentionMask::key_padding(&fused_pad), None, Some(&fused_keep));
         Fused { data: x.clone().narrow(1, 0, n_data), symbols: Some(x.narrow(1, n_data, l_sym)), symbol_pad: Some(input.symbol_pad.clone()) }
     }
 
@@ -269,8 +269,9 @@ impl<B: ActivationBackend> Prose<B> {
         let l_dec = decoder_in.dims()[1];
         let keep = keep_rows(&decoder_pad);
         let x = dec.norm_emb.forward(embed(&dec.embedding, decoder_in) + self.positions(l_dec)) * keep.clone();
-        let memory_mask = AttentionMask::KeyPadding(memory_pad.clone());
-        Some(run_stack(&dec.layers, x, &AttentionMask::Causal, Some((memory, &memory_mask)), Some(&keep)))
+        let memory_mask = AttentionMask::key_padding(memory_pad);
+        let causal = AttentionMask::causal(l_dec, &x.device());
+        Some(run_stack(&dec.layers, x, &causal, Some((memory, &memory_mask)), Some(&keep)))
     }
 
     /// Logits of hidden states `[batch, len, d]` through the tied embedding.

@@ -238,3 +238,21 @@ fn the_loss_reaches_every_parameter() {
     let g: Vec<f32> = enc.embedding.val().grad(&grads).unwrap().narrow(0, PAD, 1).into_data().to_vec().unwrap();
     assert!(g.iter().all(|v| *v == 0.0), "the encoder's <PAD> row got a gradient");
 }
+
+/// `norm_first` keeps every parameter and changes the computation.
+#[test]
+fn norm_first_has_the_same_parameters_and_another_function() {
+    let device = Default::default();
+    <Cpu as burn::tensor::backend::Backend>::seed(&device, 7);
+    let post = tiny(VOCAB).init::<Cpu>(&device);
+    let mut config = tiny(VOCAB);
+    config.norm_first = true;
+    // The same weights under the pre-LN order.
+    let pre = Prose::new(&config, &device).load_record(post.clone().into_record());
+    assert_eq!(pre.num_params(), post.num_params());
+    let x = input(&[&[10, 11, 12, 13], &[10, 11, 12, PAD]]);
+    let dec = [&[0usize, 20, 1][..], &[0, 21, 1][..]];
+    let (a, _) = post.forward(&x, ids(&dec), pad_of(&dec));
+    let (b, _) = pre.forward(&x, ids(&dec), pad_of(&dec));
+    assert!(max_abs_diff(a, b) > 1e-3);
+}
