@@ -408,3 +408,71 @@ fn argument_parser_errors_are_one_line_with_the_allowed_values() {
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).lines().count() > 5);
 }
+
+/// `oplab train prose` on small generated files: trains the tiny preset, resumes, evaluates on a
+/// noisy test file (per-system table, eval.json, equations.md, panels, --reintegrate), and
+/// rejects bad input with one-line errors naming the field and value.
+#[test]
+fn prose_trains_resumes_and_evaluates_and_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = |args: &[&str]| {
+        let out = run(args, d);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    gen(&["generate", "prose-ode", "--n", "36", "--out", "train.h5", "-q"]);
+    gen(&[
+        "generate",
+        "prose-ode",
+        "--n",
+        "12",
+        "--seed",
+        "42",
+        "--noise",
+        "0.02",
+        "--add-term-prob",
+        "0.15",
+        "--miss-term-prob",
+        "0.15",
+        "--out",
+        "test.h5",
+        "-q",
+    ]);
+    std::fs::write(
+        d.join("tiny.toml"),
+        "batch_size = 8\nsteps_per_epoch = 2\nmax_decode_len = 12\n[network]\npreset = \"tiny\"\n[data]\nn_train = 24\nn_val = 12\n",
+    )
+    .unwrap();
+    let first = run(&["train", "prose", "--data", "train.h5", "--config", "tiny.toml", "--epochs", "1", "--out", "run", "-q"], d);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let more = run(&["train", "prose", "--data", "train.h5", "--epochs", "2", "--out", "run", "--resume", "-q"], d);
+    assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
+    assert_eq!(std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap().lines().count(), 2);
+    let eval = run(&["eval", "--run", "run", "--data", "test.h5", "--reintegrate", "-q"], d);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let text = String::from_utf8_lossy(&eval.stdout).to_string();
+    for needle in ["lorenz", "hold-last", "valid%", "reint.L2", "stored noisy data"] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("run/eval.json")).unwrap()).unwrap();
+    assert_eq!(summary["overall"]["n"].as_u64(), Some(12));
+    assert_eq!(summary["systems"].as_array().unwrap().len(), 12);
+    assert!(std::fs::read_to_string(d.join("run/equations.md")).unwrap().contains("## lorenz"));
+    for fig in ["loss_curve.png", "eval_lorenz.png", "eval_duffing.png"] {
+        assert!(std::fs::metadata(d.join("run").join(fig)).unwrap().len() > 1000, "{fig}");
+    }
+    assert_one_line_error(&run(&["eval", "--run", "run", "--data", "test.h5", "--subsample", "2"], d), "--subsample: not an eval option of prose runs");
+
+    // Bad input: one line, exit code 2, naming the field and the value.
+    gen(&["generate", "ode", "--system", "lorenz", "--n", "2", "--out", "lorenz.h5", "-q"]);
+    assert_one_line_error(&run(&["train", "prose", "--data", "lorenz.h5", "--out", "r2"], d), "prose trains on `oplab generate prose-ode` files");
+    assert_one_line_error(&run(&["train", "prose", "--data", "lorenz.h5", "--out", "r2"], d), "lorenz.h5");
+    std::fs::write(d.join("heads.toml"), "[network]\nd_model = 30\n").unwrap();
+    assert_one_line_error(&run(&["train", "prose", "--data", "train.h5", "--config", "heads.toml", "--out", "r2"], d), "network.n_heads = 4");
+    std::fs::write(d.join("long.toml"), "[data]\ninput_len = 192\n").unwrap();
+    assert_one_line_error(&run(&["train", "prose", "--data", "train.h5", "--config", "long.toml", "--out", "r2"], d), "data.input_len = 192");
+    // Another vocabulary (five components: u_3, u_4) at evaluation.
+    gen(&["generate", "prose-ode", "--systems", "chaotic_ode_all", "--n", "15", "--out", "wide.h5", "-q"]);
+    assert_one_line_error(&run(&["eval", "--run", "run", "--data", "wide.h5"], d), "vocabulary of wide.h5");
+    assert!(!d.join("r2").join("checkpoint.bin").exists());
+}

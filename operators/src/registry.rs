@@ -2,6 +2,7 @@
 
 use crate::dynamics::AlrnnRuns;
 use crate::error::OperatorError;
+use crate::prose::ProseRuns;
 use crate::run::RunKind;
 use crate::training::OperatorRuns;
 
@@ -10,6 +11,7 @@ pub const MODELS: &[(&str, &str)] = &[
     ("mgno", "multigrid neural operator on 1-D/2-D fields"),
     ("fno", "Fourier neural operator on 1-D/2-D fields"),
     ("alrnn", "almost-linear RNN on one ODE trajectory (dynamical-systems reconstruction, CPU)"),
+    ("prose", "PROSE multimodal transformer: trajectory + equation guess to future trajectory + equation"),
 ];
 
 /// The run family that trains `model`; an unknown name is an error listing the known ones.
@@ -17,6 +19,7 @@ pub fn run_kind(model: &str) -> crate::Result<&'static dyn RunKind> {
     match model {
         "mgno" | "fno" => Ok(&OperatorRuns),
         "alrnn" => Ok(&AlrnnRuns),
+        "prose" => Ok(&ProseRuns),
         other => {
             let names: Vec<&str> = MODELS.iter().map(|m| m.0).collect();
             Err(OperatorError::invalid("model", other, format!("must be one of: {}", names.join(", "))))
@@ -34,6 +37,6 @@ mod tests {
             assert!(run_kind(name).is_ok(), "{name}");
         }
         let err = run_kind("rnn").err().unwrap().to_string();
-        assert_eq!(err, "model = rnn is invalid: must be one of: mgno, fno, alrnn");
+        assert_eq!(err, "model = rnn is invalid: must be one of: mgno, fno, alrnn, prose");
     }
 }

@@ -15,8 +15,9 @@ use crate::progress::Bar;
 /// Arguments of `oplab train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Model to train: mgno or fno (neural operators), or alrnn (almost-linear RNN on one ODE
-    /// trajectory: dynamical-systems reconstruction).
+    /// Model to train: mgno or fno (neural operators), alrnn (almost-linear RNN on one ODE
+    /// trajectory: dynamical-systems reconstruction), or prose (multimodal transformer on an
+    /// `oplab generate prose-ode` file).
     pub model: String,
     /// Dataset file (fields with role = input / target).
     #[arg(long)]

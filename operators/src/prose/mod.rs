@@ -37,14 +37,21 @@
 
 pub mod attention;
 pub mod config;
+pub mod data;
 pub mod decode;
+pub mod eval;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod model;
+pub mod plot;
+pub mod run;
+pub mod train;
 
 pub use config::{ProseLayers, ProseModelConfig, TextInput};
 pub use loss::{prose_loss, ProseLoss};
 pub use model::{Fused, Prose, ProseInput};
+pub use run::{ProseConfig, ProseRuns};
 
 #[cfg(test)]
 mod tests;

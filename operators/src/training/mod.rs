@@ -124,11 +124,11 @@ fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
     NamedMpkBytesRecorder::<FullPrecisionSettings>::new()
 }
 
-fn to_bytes<B: Backend, R: Record<B>>(rec: R, path: &Path) -> crate::Result<Vec<u8>> {
+pub(crate) fn to_bytes<B: Backend, R: Record<B>>(rec: R, path: &Path) -> crate::Result<Vec<u8>> {
     Recorder::<B>::record(&recorder(), rec, ()).map_err(|e| run_err(path, format!("cannot serialise: {e}")))
 }
 
-fn from_bytes<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B::Device, path: &Path) -> crate::Result<R> {
+pub(crate) fn from_bytes<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B::Device, path: &Path) -> crate::Result<R> {
     Recorder::<B>::load(&recorder(), bytes, device).map_err(|e| run_err(path, format!("cannot be read: {e}")))
 }
 
