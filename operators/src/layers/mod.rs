@@ -7,9 +7,11 @@ pub mod activation;
 pub mod dft;
 pub mod mgconv;
 pub mod padding;
+pub mod resample;
 pub mod spectral;
 
 pub use activation::add_gelu;
 pub use mgconv::{MgConv, MgConvConfig};
 pub use padding::{PaddedConv2d, PaddedConv2dConfig, PaddingMode};
+pub use resample::{resample, ResampleMode};
 pub use spectral::{SpectralConv1d, SpectralConv1dConfig, SpectralConv2d, SpectralConv2dConfig};
