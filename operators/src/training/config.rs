@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendOptions;
-use crate::data::DataConfig;
+use crate::data::{DataConfig, GridLayout};
 use crate::error::OperatorError;
 use crate::layers::PaddingMode;
 use crate::losses::{LossKind, Quadrature};
@@ -227,6 +227,12 @@ impl TrainConfig {
         }
         let n_samples = oplab_datasets::DatasetFile::open(data)?.info().n_samples as usize;
         Ok(TrainConfig { data: self.data.with_split_for(n_samples)?, ..self.clone() })
+    }
+
+    /// The FNO of this run for `c_in` input and `c_out` output channels, its coordinate channels
+    /// following the data layout.
+    pub fn fno_model(&self, c_in: usize, c_out: usize) -> Fno2dConfig {
+        self.fno.model(c_in, c_out).with_periodic_grid(self.data.layout == GridLayout::Periodic)
     }
 
     /// Parses TOML, naming unknown or mistyped fields.

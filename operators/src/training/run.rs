@@ -6,7 +6,7 @@ use std::path::Path;
 use oplab_common::Progress;
 
 use super::config::{ModelKind, TrainConfig};
-use super::{evaluate, read_run_state, train, TrainOptions};
+use super::{evaluate, read_run_state, resolution_sweep, train, TrainOptions};
 use crate::backend::DeviceKind;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
 
@@ -96,7 +96,13 @@ impl RunFamily for OperatorRuns {
         device: DeviceKind,
         progress: &dyn Progress,
     ) -> crate::Result<Report> {
-        options.refuse_except(cfg.model.name(), &[])?;
+        options.refuse_except(cfg.model.name(), &["--subsample", "--convert", "--io-interp"])?;
+        if options.subsample.is_some() || options.convert.is_some() || options.io_interp {
+            let sweep = resolution_sweep(run, data, options, device, progress)?;
+            let mut lines = sweep.table();
+            lines.push(format!("written: {} and {}", run.file(super::sweep::files::SWEEP).display(), run.file(super::sweep::files::SWEEP_PNG).display()));
+            return Ok(Report { lines });
+        }
         let s = evaluate(run, data, device, progress)?;
         Ok(Report {
             lines: vec![format!(
