@@ -84,9 +84,12 @@ impl Fno2dConfig {
             proj1: pw(self.width, self.projection),
             proj2: pw(self.projection, self.out_channels),
             modes: self.modes,
-            grid: self.grid,
+            grid: match (self.grid, self.periodic_grid) {
+                (false, _) => GridChannels::Off,
+                (true, false) => GridChannels::Nodes,
+                (true, true) => GridChannels::Periodic,
+            },
             domain_padding: self.domain_padding,
-            periodic_grid: self.periodic_grid,
         })
     }
 }
@@ -106,13 +109,23 @@ pub struct Fno2d<B: Backend> {
     pub proj2: PaddedConv2d<B>,
     /// Modes kept.
     pub modes: [usize; 2],
-    /// Whether coordinates are appended.
-    pub grid: bool,
+    /// Which coordinates are appended (not part of the record: it follows the run's data
+    /// layout; the record holds an empty `grid` entry, as when this was a flag).
+    #[module(skip)]
+    pub grid: GridChannels,
     /// Zero padding at the far ends, in pixels of the training grid.
     pub domain_padding: usize,
-    /// Coordinates `i/n` instead of `i/(n−1)` (not stored in records: it follows the run's data
-    /// layout, so records written before it existed load unchanged).
-    pub periodic_grid: bool,
+}
+
+/// The coordinate channels an [`Fno2d`] appends to its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridChannels {
+    /// None.
+    Off,
+    /// `i/(n−1)`: the nodes of [0, 1], boundaries included.
+    Nodes,
+    /// `i/n`: a periodic grid.
+    Periodic,
 }
 
 /// Coordinates along H and W, `[batch, 2, H, W]`, in the dtype of `like`: `i/(n−1)` (nodes of
@@ -170,7 +183,11 @@ impl<B: ModelBackend> Fno2d<B> {
 
     fn forward_padded(&self, x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
         let [_, _, h, w] = x.dims();
-        let x = if self.grid { Tensor::cat(vec![x.clone(), grid2d(&x, self.periodic_grid)], 1) } else { x };
+        let x = match self.grid {
+            GridChannels::Off => x,
+            GridChannels::Nodes => Tensor::cat(vec![x.clone(), grid2d(&x, false)], 1),
+            GridChannels::Periodic => Tensor::cat(vec![x.clone(), grid2d(&x, true)], 1),
+        };
         let mut v = self.lift.forward(x);
         if p > 0 {
             v = zero_pad(zero_pad(v, 2, 0, p), 3, 0, p);
