@@ -11,7 +11,7 @@ pub mod padding;
 pub mod resample;
 pub mod spectral;
 
-pub use activation::add_gelu;
+pub use activation::{add_gelu, gelu_exact};
 pub use interp_conv::{ConvTranspose2dUp, Scale};
 pub use mgconv::{MgConv, MgConvConfig};
 pub use padding::{PaddedConv2d, PaddedConv2dConfig, PaddingMode};

@@ -2,9 +2,11 @@
 
 pub mod fno;
 pub mod mgno;
+pub mod unet;
 
 pub use fno::{Fno1d, Fno1dConfig, Fno2d, Fno2dConfig};
 pub use mgno::{MgNo, MgNoConfig};
+pub use unet::{Unet, UnetConfig};
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
