@@ -120,7 +120,7 @@ def table(a, sweeps, trained):
                 cells.append("–" if g is None else f"{g['rel_l2']:.4f} ({g['ratio_to_train']:.2f})")
             for n in grids[:-1]:
                 gap = (by.get(n) or {}).get("gap_to_coarser")
-                cells.append("–" if gap is None else f"{gap['mean']:.4f}")
+                cells.append("–" if gap is None else f"{gap['mean']:.2e}")
             out.append("| " + " | ".join(cells) + " |")
     notes = sorted({n for s in sweeps.values() for n in s.get("notes", [])})
     if notes:

@@ -81,7 +81,7 @@ impl GridLayout {
             GridLayout::Nodes => Ok((if h0 == 1 { 1 } else { h0.div_ceil(k) }, w0.div_ceil(k))),
             GridLayout::Periodic => {
                 let (hp, wp) = (if h0 == 1 { 1 } else { h0.saturating_sub(1) }, w0.saturating_sub(1));
-                let fits = |n: usize| n >= k && n % k == 0;
+                let fits = |n: usize| n >= k && n.is_multiple_of(k);
                 if !fits(wp) || (h0 > 1 && !fits(hp)) {
                     let sides = if h0 == 1 { format!("{wp}") } else { format!("{hp} and {wp}") };
                     return Err(OperatorError::invalid(

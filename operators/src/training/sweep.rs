@@ -385,7 +385,7 @@ impl<B: ModelBackend> BestModel<B> for Sweep<'_> {
                 }
                 let (rel_l2, rel_l2_se) = mean_se(&errs);
                 // The gap of the previous (finer) grid to this one, stored with the finer grid.
-                if g > 0 && data.ks[g] % data.ks[g - 1] == 0 {
+                if g > 0 && data.ks[g].is_multiple_of(data.ks[g - 1]) {
                     let fine = &data.sets[g - 1];
                     let r = data.ks[g] / data.ks[g - 1];
                     let gaps = cross_grid_gaps(&previous[vi], [fine.h, fine.w], &preds, [set.h, set.w], set.c_out, r);
