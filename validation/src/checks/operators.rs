@@ -117,10 +117,10 @@ impl Sizes {
                 fno_width: 12,
                 fno_modes: 8,
                 mgno_channels: 8,
-                unet_hidden: 8,
+                unet_hidden: 4,
                 unet_mults: &[1, 2, 2],
                 unet_blocks: 1,
-                cnn_width: 16,
+                cnn_width: 8,
                 cnn_blocks: 2,
             }
         } else {
@@ -136,10 +136,10 @@ impl Sizes {
                 fno_width: 20,
                 fno_modes: 8,
                 mgno_channels: 12,
-                unet_hidden: 8,
+                unet_hidden: 4,
                 unet_mults: &[1, 2, 2],
                 unet_blocks: 1,
-                cnn_width: 16,
+                cnn_width: 8,
                 cnn_blocks: 2,
             }
         }
