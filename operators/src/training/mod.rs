@@ -31,10 +31,10 @@ use burn::tensor::Tensor;
 use oplab_common::Progress;
 use serde::{Deserialize, Serialize};
 
-pub use config::{FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig};
+pub use config::{CnnSection, FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig, UnetSection};
 pub use run::OperatorRuns;
 pub use schedule::{ScheduleConfig, ScheduleKind};
-pub use trainer::{evaluate_set, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
+pub use trainer::{evaluate_set, evaluate_set_with, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
 
 #[cfg(feature = "cuda")]
 use crate::backend::CudaFlavor;
@@ -42,7 +42,7 @@ use crate::backend::{select, BackendOptions, DeviceKind, ModelBackend, OptimBack
 use crate::data::{FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, H1Spectral};
-use crate::models::{Fno2d, MgNo, Operator2d};
+use crate::models::{Cnn, Discretization, Fno2d, MgNo, Operator2d, Unet};
 use crate::normalizers::GaussianNormalizer;
 use crate::run::{run_err, RunDir};
 use fused_adam::FusedAdam;
@@ -158,7 +158,7 @@ pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, o
 /// backend it runs on (`backend::select::cuda_flavor`).
 #[cfg(feature = "cuda")]
 fn cuda_setup(options: &BackendOptions, model: ModelKind) -> CudaFlavor {
-    select::prepare_cuda(options, matches!(model, ModelKind::Mgno))
+    select::prepare_cuda(options, model.convolutional())
 }
 
 /// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
@@ -236,6 +236,14 @@ where
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno.model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
             with_optimizer(model, device, setup)
         }
     }
@@ -484,16 +492,27 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
     let quad = quadrature_weights::<B>(cfg.quadrature, set.h, set.w, device);
     let h1 = H1Spectral::<B>::new(set.h, set.w, cfg.h1_k_max, device);
     let (c_in, c_out) = (set.c_in, set.c_out);
+    let discretization = cfg.discretization(state.grid[1]);
     let (mean_l2, mean_h1, per, preds) = match cfg.model {
         ModelKind::Mgno => {
             let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
             let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
+            run_eval(&model, discretization, &set, &norms, cfg, quad.as_ref(), &h1, device)
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno.model(c_in, c_out).init(device)?;
             let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
+            run_eval(&model, discretization, &set, &norms, cfg, quad.as_ref(), &h1, device)
+        }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
+            run_eval(&model, discretization, &set, &norms, cfg, quad.as_ref(), &h1, device)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
+            let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
+            run_eval(&model, discretization, &set, &norms, cfg, quad.as_ref(), &h1, device)
         }
     };
     progress.advance(1);
@@ -524,8 +543,12 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
 
 type EvalOut = (f64, f64, Vec<(f64, f64)>, Vec<f32>);
 
+/// The test-set errors and the first predictions of `model`, run in `discretization` (the
+/// run's `convert` choice; on the training grid converted and plain nets are the same).
+#[allow(clippy::too_many_arguments)]
 fn run_eval<B: Backend, M: Operator2d<B>>(
     model: &M,
+    discretization: Discretization,
     set: &FieldSet,
     norms: &Normalizers,
     cfg: &TrainConfig,
@@ -533,13 +556,13 @@ fn run_eval<B: Backend, M: Operator2d<B>>(
     h1: &H1Spectral<B>,
     device: &B::Device,
 ) -> EvalOut {
-    let (l2, hh, per) = evaluate_set(model, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
+    let (l2, hh, per) = evaluate_set_with(model, discretization, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
     // Predictions of the first few samples for the figure.
     let k = set.n.min(4);
     let idx: Vec<usize> = (0..k).collect();
     let preds = if k > 0 {
         let (x, _) = set.batch::<B>(&idx, device);
-        norms.target.decode(model.forward(x)).into_data().convert::<f32>().to_vec().unwrap_or_default()
+        norms.target.decode(model.forward_with(x, discretization)).into_data().convert::<f32>().to_vec().unwrap_or_default()
     } else {
         Vec::new()
     };
