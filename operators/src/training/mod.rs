@@ -32,10 +32,10 @@ use burn::tensor::Tensor;
 use oplab_common::Progress;
 use serde::{Deserialize, Serialize};
 
-pub use config::{FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig};
+pub use config::{CnnSection, FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig, UnetSection};
 pub use run::OperatorRuns;
 pub use schedule::{ScheduleConfig, ScheduleKind};
-pub use trainer::{evaluate_set, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
+pub use trainer::{evaluate_set, evaluate_set_with, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
 
 #[cfg(feature = "cuda")]
 use crate::backend::CudaFlavor;
@@ -43,7 +43,7 @@ use crate::backend::{select, BackendOptions, DeviceKind, ModelBackend, OptimBack
 use crate::data::{FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, H1Spectral};
-use crate::models::{Fno2d, MgNo, Operator2d};
+use crate::models::{Cnn, Discretization, Fno2d, MgNo, Operator2d, Unet};
 use crate::normalizers::GaussianNormalizer;
 use crate::run::{run_err, EvalOptions, RunDir};
 use fused_adam::FusedAdam;
@@ -159,7 +159,7 @@ pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, o
 /// backend it runs on (`backend::select::cuda_flavor`).
 #[cfg(feature = "cuda")]
 fn cuda_setup(options: &BackendOptions, model: ModelKind) -> CudaFlavor {
-    select::prepare_cuda(options, matches!(model, ModelKind::Mgno))
+    select::prepare_cuda(options, model.convolutional())
 }
 
 /// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
@@ -237,6 +237,14 @@ where
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
             with_optimizer(model, device, setup)
         }
     }
@@ -536,8 +544,14 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
     progress.start("eval", 1, 0);
     let quad = quadrature_weights::<B>(cfg.quadrature, set.h, set.w, device);
     let h1 = H1Spectral::<B>::new(set.h, set.w, cfg.h1_k_max, device);
-    let (mean_l2, mean_h1, per, preds) =
-        with_best_model::<B, _>(cfg, [set.c_in, set.c_out], run, device, PlainEval { set: &set, norms: &norms, cfg, quad: quad.as_ref(), h1: &h1 })?;
+    let discretization = cfg.discretization(state.grid[1]);
+    let (mean_l2, mean_h1, per, preds) = with_best_model::<B, _>(
+        cfg,
+        [set.c_in, set.c_out],
+        run,
+        device,
+        PlainEval { discretization, set: &set, norms: &norms, cfg, quad: quad.as_ref(), h1: &h1 },
+    )?;
     progress.advance(1);
     progress.finish();
     let summary = EvalSummary {
@@ -594,20 +608,30 @@ pub(crate) fn with_best_model<B: ModelBackend, U: BestModel<B>>(
             let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
             user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
         }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
     }
 }
 
 /// The smallest grid side `cfg`'s model runs on.
 pub(crate) fn min_side(cfg: &TrainConfig) -> usize {
     match cfg.model {
-        ModelKind::Mgno | ModelKind::Fno => 1,
+        ModelKind::Mgno | ModelKind::Fno | ModelKind::Cnn => 1,
+        ModelKind::Unet => cfg.unet.model(1, 1).min_side(),
     }
 }
 
 type EvalOut = (f64, f64, Vec<(f64, f64)>, Vec<f32>);
 
-/// The plain evaluation on the test split at the training grid.
+/// The evaluation on the test split, in the run's discretisation.
 struct PlainEval<'a, B: Backend> {
+    discretization: Discretization,
     set: &'a FieldSet,
     norms: &'a Normalizers,
     cfg: &'a TrainConfig,
@@ -619,12 +643,16 @@ impl<B: ModelBackend> BestModel<B> for PlainEval<'_, B> {
     type Output = EvalOut;
 
     fn with<M: Operator2d<B>>(self, model: &M, device: &B::Device) -> crate::Result<EvalOut> {
-        Ok(run_eval(model, self.set, self.norms, self.cfg, self.quad, self.h1, device))
+        Ok(run_eval(model, self.discretization, self.set, self.norms, self.cfg, self.quad, self.h1, device))
     }
 }
 
+/// The test-set errors and the first predictions of `model`, run in `discretization` (the
+/// run's `convert` choice; on the training grid converted and plain nets are the same).
+#[allow(clippy::too_many_arguments)]
 fn run_eval<B: Backend, M: Operator2d<B>>(
     model: &M,
+    discretization: Discretization,
     set: &FieldSet,
     norms: &Normalizers,
     cfg: &TrainConfig,
@@ -632,13 +660,13 @@ fn run_eval<B: Backend, M: Operator2d<B>>(
     h1: &H1Spectral<B>,
     device: &B::Device,
 ) -> EvalOut {
-    let (l2, hh, per) = evaluate_set(model, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
+    let (l2, hh, per) = evaluate_set_with(model, discretization, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
     // Predictions of the first few samples for the figure.
     let k = set.n.min(4);
     let idx: Vec<usize> = (0..k).collect();
     let preds = if k > 0 {
         let (x, _) = set.batch::<B>(&idx, device);
-        norms.target.decode(model.forward(x)).into_data().convert::<f32>().to_vec().unwrap_or_default()
+        norms.target.decode(model.forward_with(x, discretization)).into_data().convert::<f32>().to_vec().unwrap_or_default()
     } else {
         Vec::new()
     };

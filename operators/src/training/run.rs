@@ -1,5 +1,5 @@
-//! The neural operators (MgNO, FNO) as a run family: `oplab train mgno|fno` and `oplab eval` on
-//! their run directories.
+//! The 2-D field-to-field models (MgNO, FNO, U-Net, CNN) as a run family:
+//! `oplab train mgno|fno|unet|cnn` and `oplab eval` on their run directories.
 
 use std::path::Path;
 

@@ -192,8 +192,16 @@ pub fn sweep_subsamples(requested: &[usize], train: usize) -> crate::Result<(Vec
     Ok((ks, note))
 }
 
-/// The variants a sweep runs for a model with (or without) convolutions to convert.
-pub fn sweep_variants(model: &str, has_convolutions: bool, convert: Option<ConvertMode>, io_interp: bool) -> crate::Result<Vec<Variant>> {
+/// The variants a sweep runs for a model with (or without) convolutions to convert; without
+/// `--convert`, a convolutional net runs as its run's configuration says (`convert = true`:
+/// converted).
+pub fn sweep_variants(
+    model: &str,
+    has_convolutions: bool,
+    convert: Option<ConvertMode>,
+    configured: Discretization,
+    io_interp: bool,
+) -> crate::Result<Vec<Variant>> {
     let mut variants = match (has_convolutions, convert) {
         (false, None) => vec![Variant::Model],
         (false, Some(mode)) => {
@@ -203,9 +211,13 @@ pub fn sweep_variants(model: &str, has_convolutions: bool, convert: Option<Conve
                 format!("needs a run of a network whose convolutions are converted (unet, cnn); {model} has none to convert"),
             ))
         }
+        (true, None) => match configured {
+            Discretization::Plain => vec![Variant::Plain],
+            Discretization::Converted { .. } => vec![Variant::Converted],
+        },
         (true, Some(ConvertMode::On)) => vec![Variant::Converted],
         (true, Some(ConvertMode::Off)) => vec![Variant::Plain],
-        (true, None | Some(ConvertMode::Both)) => vec![Variant::Plain, Variant::Converted],
+        (true, Some(ConvertMode::Both)) => vec![Variant::Plain, Variant::Converted],
     };
     if io_interp {
         variants.push(Variant::IoInterp);
@@ -354,7 +366,8 @@ impl<B: ModelBackend> BestModel<B> for Sweep<'_> {
     fn with<M: Operator2d<B>>(self, model: &M, device: &B::Device) -> crate::Result<ResolutionSweep> {
         let Sweep { cfg, state, norms, data, requested_convert, io_interp, mut notes, progress, .. } = self;
         let model_name = cfg.model.name();
-        let variants = sweep_variants(model_name, model.has_convolutions(), requested_convert, io_interp)?;
+        let configured = cfg.discretization(state.grid[1]);
+        let variants = sweep_variants(model_name, model.has_convolutions(), requested_convert, configured, io_interp)?;
         let min = super::min_side(cfg);
         if let Some((k, set)) = data.ks.iter().zip(&data.sets).find(|(_, s)| s.h.min(s.w) < min) {
             return Err(OperatorError::invalid(
@@ -489,12 +502,15 @@ mod tests {
 
     #[test]
     fn variants_follow_the_flags_and_convert_needs_convolutions() {
-        assert_eq!(sweep_variants("fno", false, None, false).unwrap(), vec![Variant::Model]);
-        assert_eq!(sweep_variants("mgno", false, None, true).unwrap(), vec![Variant::Model, Variant::IoInterp]);
-        assert_eq!(sweep_variants("unet", true, None, false).unwrap(), vec![Variant::Plain, Variant::Converted]);
-        assert_eq!(sweep_variants("cnn", true, Some(ConvertMode::On), true).unwrap(), vec![Variant::Converted, Variant::IoInterp]);
-        assert_eq!(sweep_variants("cnn", true, Some(ConvertMode::Off), false).unwrap(), vec![Variant::Plain]);
-        let err = sweep_variants("fno", false, Some(ConvertMode::Both), false).unwrap_err().to_string();
+        let (plain, conv) = (Discretization::Plain, Discretization::Converted { base_side: 32 });
+        assert_eq!(sweep_variants("fno", false, None, plain, false).unwrap(), vec![Variant::Model]);
+        assert_eq!(sweep_variants("mgno", false, None, plain, true).unwrap(), vec![Variant::Model, Variant::IoInterp]);
+        assert_eq!(sweep_variants("unet", true, None, conv, false).unwrap(), vec![Variant::Converted]);
+        assert_eq!(sweep_variants("unet", true, None, plain, false).unwrap(), vec![Variant::Plain]);
+        assert_eq!(sweep_variants("unet", true, Some(ConvertMode::Both), plain, false).unwrap(), vec![Variant::Plain, Variant::Converted]);
+        assert_eq!(sweep_variants("cnn", true, Some(ConvertMode::On), plain, true).unwrap(), vec![Variant::Converted, Variant::IoInterp]);
+        assert_eq!(sweep_variants("cnn", true, Some(ConvertMode::Off), conv, false).unwrap(), vec![Variant::Plain]);
+        let err = sweep_variants("fno", false, Some(ConvertMode::Both), plain, false).unwrap_err().to_string();
         assert!(err.starts_with("--convert = both is invalid: needs a run of a network whose convolutions are converted (unet, cnn); fno has none"), "{err}");
     }
 
