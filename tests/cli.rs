@@ -468,3 +468,37 @@ fn resolution_sweep_of_fno_and_mgno_from_the_cli() {
     let same = run(&["eval", "--run", "run_pixel", "--data", "darcy.h5", "--subsample", "2", "-q"], d);
     assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
 }
+
+/// The sweep of the convolutional nets: plain, converted and io-interp from the same weights
+/// (identical on the training grid); a grid below the U-Net's minimum is refused by name.
+#[test]
+fn resolution_sweep_of_unet_and_cnn_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "darcy", "--n", "10", "--resolution", "33", "--out", "darcy.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    // Periodic layout: 32 points a side; trained at every 2nd (16×16).
+    let small = "batch_size = 4\nepochs = 1\n[data]\nn_train = 6\nn_val = 2\nn_test = 2\nsubsample = 2\nlayout = \"periodic\"\n\
+                 [unet]\nhidden = 2\nlevels = [1, 2]\nblocks = 1\n[cnn]\nwidth = 4\nblocks = 1\n";
+    std::fs::write(d.join("small.toml"), small).unwrap();
+    for model in ["unet", "cnn"] {
+        let out = format!("run_{model}");
+        let train = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--out", &out, "-q"], d);
+        assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+        let eval = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "1,2,4", "--convert", "both", "--io-interp", "-q"], d);
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let sweep: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join(&out).join("resolution_sweep.json")).unwrap()).unwrap();
+        let variants = sweep["variants"].as_array().unwrap();
+        assert_eq!(variants.iter().map(|v| v["variant"].as_str().unwrap()).collect::<Vec<_>>(), vec!["plain", "converted", "io-interp"]);
+        // Grids 32, 16 (training), 8: at the training grid all three are the plain net.
+        let at_train: Vec<&serde_json::Value> = variants.iter().map(|v| &v["grids"][1]["rel_l2"]).collect();
+        assert!(at_train.iter().all(|e| *e == at_train[0]), "{at_train:?}");
+        // Elsewhere the converted net is another map than the plain one.
+        assert_ne!(variants[0]["grids"][0]["rel_l2"], variants[1]["grids"][0]["rel_l2"]);
+        // Without --convert the run's own setting ([unet] / [cnn] convert = true) decides.
+        let default = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "2", "-q"], d);
+        assert!(default.status.success() && String::from_utf8_lossy(&default.stdout).contains(&format!("{model} converted")), "{}", String::from_utf8_lossy(&default.stdout));
+    }
+    // Two levels need a grid of at least 4×4: subsample 16 gives 2×2.
+    assert_one_line_error(&run(&["eval", "--run", "run_unet", "--data", "darcy.h5", "--subsample", "2,16"], d), "--subsample = 16 is invalid: gives a 2×2 grid, below the 4×4");
+}
