@@ -497,8 +497,15 @@ fn resolution_sweep_of_unet_and_cnn_from_the_cli() {
         assert_ne!(variants[0]["grids"][0]["rel_l2"], variants[1]["grids"][0]["rel_l2"]);
         // Without --convert the run's own setting ([unet] / [cnn] convert = true) decides.
         let default = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "2", "-q"], d);
-        assert!(default.status.success() && String::from_utf8_lossy(&default.stdout).contains(&format!("{model} converted")), "{}", String::from_utf8_lossy(&default.stdout));
+        assert!(
+            default.status.success() && String::from_utf8_lossy(&default.stdout).contains(&format!("{model} converted")),
+            "{}",
+            String::from_utf8_lossy(&default.stdout)
+        );
     }
     // Two levels need a grid of at least 4×4: subsample 16 gives 2×2.
-    assert_one_line_error(&run(&["eval", "--run", "run_unet", "--data", "darcy.h5", "--subsample", "2,16"], d), "--subsample = 16 is invalid: gives a 2×2 grid, below the 4×4");
+    assert_one_line_error(
+        &run(&["eval", "--run", "run_unet", "--data", "darcy.h5", "--subsample", "2,16"], d),
+        "--subsample = 16 is invalid: gives a 2×2 grid, below the 4×4",
+    );
 }

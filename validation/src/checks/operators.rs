@@ -1050,6 +1050,19 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
             cg = gaps(&c.conv_gap),
         ));
     }
+    if !st.conv.is_empty() {
+        res.notes.push(format!(
+            "Converted nets, for reading a failed P1: the reference recipe re-samples a k×k kernel to k' = ⌊s(k−1)⌋ + 1 \
+             points by half-pixel bilinear interpolation and divides by (k'/k)²; that keeps each kernel's quadrature mass \
+             exactly at s = 4 but not at s = 2 (a 3×3 kernel's per-axis masses become 0.96, 1.08, 0.96), so the converted \
+             nets' gaps need not fall at every refinement (see the ignored convergence test in oplab_operators::models, \
+             where they fall in steps of two refinements). Coarser than the training grid (s = ½, where a 3×3 kernel \
+             re-samples to k' = 2, rounded to an odd size) the converted nets are far off: errors at s = {} / at s = \
+             {s_train}: {}.",
+            sides[tg + 1],
+            st.conv.iter().map(|c| format!("{} converted {}", c.name, fmt_num(c.conv_err[tg + 1].0 / c.conv_err[tg].0))).collect::<Vec<_>>().join(", "),
+        ));
+    }
     res.notes.push(format!(
         "Caveat: a ratio bound is a weaker test when the training-grid error is large. --quick trains less (its \
          training-grid error is several times the full run's), so the full run is the stricter test. Training-grid errors \
