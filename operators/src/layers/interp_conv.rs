@@ -76,7 +76,7 @@ impl Scale {
 /// with an even k' of a "same" convolution (odd k, p = (k − 1)/2) rounded down to odd.
 pub fn converted_size(k: usize, p: usize, s: Scale) -> (usize, usize) {
     let mut k2 = s.times(k.saturating_sub(1)) + 1;
-    if k % 2 == 1 && 2 * p + 1 == k && k2 % 2 == 0 {
+    if k % 2 == 1 && 2 * p + 1 == k && k2.is_multiple_of(2) {
         k2 -= 1;
     }
     (k2, s.times(p))

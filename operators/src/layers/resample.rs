@@ -93,7 +93,7 @@ pub fn fourier_weights(n: usize, m: usize) -> Vec<f64> {
     let k_min = n.min(m);
     // |k| ≤ half are summed as a Dirichlet kernel; an even K adds the Nyquist cosine.
     let half = (k_min - 1) / 2;
-    let nyquist = k_min % 2 == 0;
+    let nyquist = k_min.is_multiple_of(2);
     let mut out = vec![0.0; n * m];
     for i in 0..n {
         for j in 0..m {

@@ -55,7 +55,7 @@ impl CnnConfig {
                 return Err(OperatorError::invalid(name, v, format!("must be {lo} to {hi}")));
             }
         }
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(OperatorError::invalid("cnn.kernel", self.kernel, "must be odd (same-padded convolutions keep the grid)"));
         }
         Ok(())

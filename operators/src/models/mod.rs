@@ -79,35 +79,28 @@ impl<B: ModelBackend> Operator2d<B> for Fno2d<B> {
     }
 }
 
-impl<B: ConvBackend + ActivationBackend> Operator2d<B> for Unet<B> {
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        Unet::forward(self, x)
-    }
+/// The convolutional nets: plain by default, converted on request.
+macro_rules! convertible_operator {
+    ($net:ident) => {
+        impl<B: ConvBackend + ActivationBackend> Operator2d<B> for $net<B> {
+            fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+                $net::forward(self, x)
+            }
 
-    fn forward_with(&self, x: Tensor<B, 4>, discretization: Discretization) -> Tensor<B, 4> {
-        let s = scale_of(&x, discretization);
-        self.forward_at(x, s)
-    }
+            fn forward_with(&self, x: Tensor<B, 4>, discretization: Discretization) -> Tensor<B, 4> {
+                let s = scale_of(&x, discretization);
+                self.forward_at(x, s)
+            }
 
-    fn has_convolutions(&self) -> bool {
-        true
-    }
+            fn has_convolutions(&self) -> bool {
+                true
+            }
+        }
+    };
 }
 
-impl<B: ConvBackend + ActivationBackend> Operator2d<B> for Cnn<B> {
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        Cnn::forward(self, x)
-    }
-
-    fn forward_with(&self, x: Tensor<B, 4>, discretization: Discretization) -> Tensor<B, 4> {
-        let s = scale_of(&x, discretization);
-        self.forward_at(x, s)
-    }
-
-    fn has_convolutions(&self) -> bool {
-        true
-    }
-}
+convertible_operator!(Unet);
+convertible_operator!(Cnn);
 
 /// The input-output interpolation baseline of the NNs-to-NOs reference: `x` resampled to the
 /// training grid, the plain net, its output resampled back to `x`'s grid. On the training grid

@@ -76,7 +76,7 @@ impl UnetConfig {
                 return Err(OperatorError::invalid(name, v, format!("must be {lo} to {hi}")));
             }
         }
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(OperatorError::invalid("unet.kernel", self.kernel, "must be odd (same-padded convolutions keep the grid)"));
         }
         if self.mults.is_empty() || self.mults.len() > 8 {
