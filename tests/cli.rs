@@ -409,6 +409,107 @@ fn argument_parser_errors_are_one_line_with_the_allowed_values() {
     assert!(String::from_utf8_lossy(&help.stdout).lines().count() > 5);
 }
 
+/// `oplab eval --subsample`: the same test samples on every grid of a periodic layout, the sweep
+/// written as JSON, PNG and a table; bad requests refused in one line naming the flag.
+#[test]
+fn resolution_sweep_of_fno_and_mgno_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "darcy", "--n", "12", "--resolution", "17", "--out", "darcy.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    // Periodic layout: 17 nodes less the last = 16; trained at every 2nd point (8×8).
+    let small = "batch_size = 4\nepochs = 1\n[data]\nn_train = 8\nn_val = 2\nn_test = 2\nsubsample = 2\nlayout = \"periodic\"\n\
+                 [mgno]\nchannels = 4\nlayers = 2\nlevels = [[1, 0], [1, 0], [2, 0]]\n[fno]\nwidth = 4\nmodes = [3, 3]\nlayers = 2\nprojection = 8\ndomain_padding = 2\n";
+    std::fs::write(d.join("small.toml"), small).unwrap();
+    for model in ["fno", "mgno"] {
+        let out = format!("run_{model}");
+        let train = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--out", &out, "-q"], d);
+        assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+        let eval = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "1,4", "--io-interp", "-q"], d);
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let text = String::from_utf8_lossy(&eval.stdout).to_string();
+        assert!(text.contains(&format!("resolution sweep of {model}")) && text.contains("16×16") && text.contains("4×4"), "{text}");
+        assert!(text.contains("subsample 2 (the training grid) added"), "{text}");
+        let sweep: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join(&out).join("resolution_sweep.json")).unwrap()).unwrap();
+        assert_eq!(sweep["train_grid"], serde_json::json!([8, 8]));
+        assert_eq!(sweep["layout"], "periodic");
+        let variants = sweep["variants"].as_array().unwrap();
+        assert_eq!(variants.iter().map(|v| v["variant"].as_str().unwrap()).collect::<Vec<_>>(), vec!["model", "io-interp"]);
+        for v in variants {
+            let grids = v["grids"].as_array().unwrap();
+            let sides: Vec<u64> = grids.iter().map(|g| g["grid"][1].as_u64().unwrap()).collect();
+            assert_eq!(sides, vec![16, 8, 4]);
+            assert_eq!(grids[1]["ratio_to_train"].as_f64().unwrap(), 1.0);
+            assert!(grids[0]["gap_to_coarser"]["mean"].as_f64().unwrap() > 0.0 && grids[2]["gap_to_coarser"].is_null());
+            assert!(grids.iter().all(|g| g["rel_l2"].as_f64().unwrap().is_finite()));
+        }
+        assert!(std::fs::metadata(d.join(&out).join("resolution_sweep.png")).unwrap().len() > 1000);
+        // At the training grid the io-interp baseline is the model itself.
+        assert_eq!(variants[0]["grids"][1]["rel_l2"], variants[1]["grids"][1]["rel_l2"]);
+        // --convert needs convolutions that are converted; MgNO's are not (yet).
+        assert_one_line_error(
+            &run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "1,2", "--convert", "on"], d),
+            &format!("--convert = on is invalid: needs a run of a network whose convolutions are converted (unet, cnn); {model} has none to convert"),
+        );
+    }
+    assert_one_line_error(&run(&["eval", "--run", "run_fno", "--data", "darcy.h5", "--subsample", "0,2"], d), "--subsample = 0 is invalid: must be 1 to 1024");
+    assert_one_line_error(
+        &run(&["eval", "--run", "run_fno", "--data", "darcy.h5", "--subsample", "3"], d),
+        "--subsample = 3 is invalid: must divide 16 and 16",
+    );
+    // Per-pixel normalisers fit only the training grid.
+    std::fs::write(d.join("pixel.toml"), format!("input_normalizer = \"pixel\"\n{small}")).unwrap();
+    let train = run(&["train", "fno", "--data", "darcy.h5", "--config", "pixel.toml", "--out", "run_pixel", "-q"], d);
+    assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    assert_one_line_error(
+        &run(&["eval", "--run", "run_pixel", "--data", "darcy.h5", "--subsample", "1,2"], d),
+        "--subsample = 1 is invalid: must be 2, the training subsample: the run's input_normalizer is per pixel",
+    );
+    let same = run(&["eval", "--run", "run_pixel", "--data", "darcy.h5", "--subsample", "2", "-q"], d);
+    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+}
+
+/// The sweep of the convolutional nets: plain, converted and io-interp from the same weights
+/// (identical on the training grid); a grid below the U-Net's minimum is refused by name.
+#[test]
+fn resolution_sweep_of_unet_and_cnn_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = run(&["generate", "darcy", "--n", "10", "--resolution", "33", "--out", "darcy.h5", "-q"], d);
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    // Periodic layout: 32 points a side; trained at every 2nd (16×16).
+    let small = "batch_size = 4\nepochs = 1\n[data]\nn_train = 6\nn_val = 2\nn_test = 2\nsubsample = 2\nlayout = \"periodic\"\n\
+                 [unet]\nhidden = 2\nlevels = [1, 2]\nblocks = 1\n[cnn]\nwidth = 4\nblocks = 1\n";
+    std::fs::write(d.join("small.toml"), small).unwrap();
+    for model in ["unet", "cnn"] {
+        let out = format!("run_{model}");
+        let train = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--out", &out, "-q"], d);
+        assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+        let eval = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "1,2,4", "--convert", "both", "--io-interp", "-q"], d);
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let sweep: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join(&out).join("resolution_sweep.json")).unwrap()).unwrap();
+        let variants = sweep["variants"].as_array().unwrap();
+        assert_eq!(variants.iter().map(|v| v["variant"].as_str().unwrap()).collect::<Vec<_>>(), vec!["plain", "converted", "io-interp"]);
+        // Grids 32, 16 (training), 8: at the training grid all three are the plain net.
+        let at_train: Vec<&serde_json::Value> = variants.iter().map(|v| &v["grids"][1]["rel_l2"]).collect();
+        assert!(at_train.iter().all(|e| *e == at_train[0]), "{at_train:?}");
+        // Elsewhere the converted net is another map than the plain one.
+        assert_ne!(variants[0]["grids"][0]["rel_l2"], variants[1]["grids"][0]["rel_l2"]);
+        // Without --convert the run's own setting ([unet] / [cnn] convert = true) decides.
+        let default = run(&["eval", "--run", &out, "--data", "darcy.h5", "--subsample", "2", "-q"], d);
+        assert!(
+            default.status.success() && String::from_utf8_lossy(&default.stdout).contains(&format!("{model} converted")),
+            "{}",
+            String::from_utf8_lossy(&default.stdout)
+        );
+    }
+    // Two levels need a grid of at least 4×4: subsample 16 gives 2×2.
+    assert_one_line_error(
+        &run(&["eval", "--run", "run_unet", "--data", "darcy.h5", "--subsample", "2,16"], d),
+        "--subsample = 16 is invalid: gives a 2×2 grid, below the 4×4",
+    );
+}
+
 /// `oplab train prose` on small generated files: trains the tiny preset, resumes, evaluates on a
 /// noisy test file (per-system table, eval.json, equations.md, panels, --reintegrate), and
 /// rejects bad input with one-line errors naming the field and value.

@@ -31,6 +31,19 @@ pub fn loss_curve(path: &Path, train_loss: &[f64], val_l2: &[f64], val_h1: &[f64
 /// Draws curves against the epoch (1..=`epochs`) with a log10 y axis, skipping points that are not
 /// finite and positive; shared by the operator and the AL-RNN training figures.
 pub(crate) fn log_curves(path: &Path, caption: &str, y_desc: &str, epochs: usize, series: &[Curve]) -> crate::Result<()> {
+    log_chart(path, caption, XAxis::Epochs(epochs), y_desc, series)
+}
+
+/// The x axis of a [`log_chart`].
+pub(crate) enum XAxis<'a> {
+    /// Epochs 1..=n, linear.
+    Epochs(usize),
+    /// Positive values on a log10 axis with this description; points are marked.
+    Log(&'a str),
+}
+
+/// Curves with a log10 y axis (points that are not finite and positive are skipped).
+pub(crate) fn log_chart(path: &Path, caption: &str, x_axis: XAxis, y_desc: &str, series: &[Curve]) -> crate::Result<()> {
     register_font();
     let (w, h) = (900u32, 560u32);
     let mut buf = vec![255u8; (w * h * 3) as usize];
@@ -40,25 +53,39 @@ pub(crate) fn log_curves(path: &Path, caption: &str, y_desc: &str, epochs: usize
         let vals: Vec<f64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).filter(|v| v.is_finite() && *v > 0.0).collect();
         let (lo, hi) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         let (lo, hi) = if lo.is_finite() { (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0)) } else { (-3.0, 0.0) };
-        let n = epochs.max(2) as f64;
+        let log_x = matches!(x_axis, XAxis::Log(_));
+        let (x_lo, x_hi, x_desc) = match x_axis {
+            XAxis::Epochs(epochs) => (1f64, epochs.max(2) as f64, "epoch"),
+            XAxis::Log(desc) => {
+                let xs = series.iter().flat_map(|s| s.1.iter().map(|p| p.0)).filter(|v| v.is_finite() && *v > 0.0);
+                let (a, b) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v.log10()), b.max(v.log10())));
+                let (a, b) = if a.is_finite() { (a, b.max(a + 0.3)) } else { (0.0, 1.0) };
+                (a - 0.1, b + 0.1, desc)
+            }
+        };
         let mut chart = ChartBuilder::on(&root)
             .caption(caption, (FAMILY, 22))
             .margin(15)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(1f64..n, lo..hi)
+            .build_cartesian_2d(x_lo..x_hi, lo..hi)
             .map_err(|e| plot_err(path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(y_desc)
-            .y_label_formatter(&|v| format!("1e{v:.0}"))
-            .label_style((FAMILY, 14))
-            .draw()
-            .map_err(|e| plot_err(path, e))?;
+        // On a log x axis (a sweep, often within one decade of y) the labels are the values.
+        let x_fmt = |v: &f64| format!("{:.0}", 10f64.powf(*v));
+        let y_fmt = |v: &f64| format!("{:.2e}", 10f64.powf(*v));
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x_desc).y_desc(y_desc).y_label_formatter(&|v| format!("1e{v:.0}")).label_style((FAMILY, 14));
+        if log_x {
+            mesh.x_label_formatter(&x_fmt).y_label_formatter(&y_fmt);
+        }
+        mesh.draw().map_err(|e| plot_err(path, e))?;
         for (label, pts, color) in series {
             let color = *color;
-            let pts: Vec<(f64, f64)> = pts.iter().filter(|p| p.1.is_finite() && p.1 > 0.0).map(|&(x, y)| (x, y.log10())).collect();
+            let keep = |p: &&(f64, f64)| p.1.is_finite() && p.1 > 0.0 && (!log_x || p.0 > 0.0);
+            let pts: Vec<(f64, f64)> = pts.iter().filter(keep).map(|&(x, y)| (if log_x { x.log10() } else { x }, y.log10())).collect();
+            if log_x {
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(|e| plot_err(path, e))?;
+            }
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(|e| plot_err(path, e))?
@@ -69,6 +96,13 @@ pub(crate) fn log_curves(path: &Path, caption: &str, y_desc: &str, epochs: usize
         root.present().map_err(|e| plot_err(path, e))?;
     }
     write_png(path, &buf, w, h)
+}
+
+/// Relative L2 against the grid side, one curve per `(label, [(side, rel. L2)])`, both axes
+/// log10 (`oplab eval --subsample`).
+pub fn resolution_sweep(path: &Path, caption: &str, curves: &[(String, Vec<(f64, f64)>)]) -> crate::Result<()> {
+    let series: Vec<Curve> = curves.iter().enumerate().map(|(i, (label, pts))| (label.as_str(), pts.clone(), PALETTE[i % PALETTE.len()])).collect();
+    log_chart(path, caption, XAxis::Log("grid side n (log scale)"), "test rel. L2 (log scale)", &series)
 }
 
 /// One row of the evaluation figure.

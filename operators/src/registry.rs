@@ -10,6 +10,8 @@ use crate::training::OperatorRuns;
 pub const MODELS: &[(&str, &str)] = &[
     ("mgno", "multigrid neural operator on 1-D/2-D fields"),
     ("fno", "Fourier neural operator on 1-D/2-D fields"),
+    ("unet", "PDEArena modern U-Net on 2-D fields, plain or converted into an operator"),
+    ("cnn", "residual CNN on 2-D fields, plain or converted into an operator"),
     ("alrnn", "almost-linear RNN on one ODE trajectory (dynamical-systems reconstruction, CPU)"),
     ("prose", "PROSE multimodal transformer: trajectory + equation guess to future trajectory + equation"),
 ];
@@ -17,7 +19,7 @@ pub const MODELS: &[(&str, &str)] = &[
 /// The run family that trains `model`; an unknown name is an error listing the known ones.
 pub fn run_kind(model: &str) -> crate::Result<&'static dyn RunKind> {
     match model {
-        "mgno" | "fno" => Ok(&OperatorRuns),
+        "mgno" | "fno" | "unet" | "cnn" => Ok(&OperatorRuns),
         "alrnn" => Ok(&AlrnnRuns),
         "prose" => Ok(&ProseRuns),
         other => {
@@ -37,6 +39,6 @@ mod tests {
             assert!(run_kind(name).is_ok(), "{name}");
         }
         let err = run_kind("rnn").err().unwrap().to_string();
-        assert_eq!(err, "model = rnn is invalid: must be one of: mgno, fno, alrnn, prose");
+        assert_eq!(err, "model = rnn is invalid: must be one of: mgno, fno, unet, cnn, alrnn, prose");
     }
 }

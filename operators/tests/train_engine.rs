@@ -102,6 +102,31 @@ fn fno_trains_on_the_same_data() {
     assert!(h.iter().all(|m| m.max_grad_norm.is_some_and(f64::is_finite)));
 }
 
+/// The converted nets train through the same engine, and their runs evaluate (converted by
+/// default, which on the training grid is the plain net).
+#[test]
+fn unet_and_cnn_train_on_the_same_data() {
+    let (dir, data) = synthetic_data(16, 40);
+    for model in [ModelKind::Unet, ModelKind::Cnn] {
+        let mut cfg = tiny_config();
+        cfg.model = model;
+        cfg.epochs = 3;
+        cfg.data.n_train = Some(24);
+        cfg.unet.hidden = 4;
+        cfg.unet.levels = vec![1, 2];
+        cfg.unet.blocks = 1;
+        cfg.cnn.width = 8;
+        cfg.cnn.blocks = 2;
+        let run = RunDir::new(dir.path().join(model.name()));
+        let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+        let h = &s.state.history;
+        eprintln!("{} ({} parameters): train loss {:.4e} -> {:.4e}", model.name(), s.state.params, h[0].train_loss, h[2].train_loss);
+        assert!(h[2].train_loss < h[0].train_loss, "{}", model.name());
+        let eval = training::evaluate(&run, &data, DeviceKind::Cpu, &Silent).unwrap();
+        assert!(eval.mean_l2.is_finite() && eval.mean_l2 < h[0].val_l2, "{}: {}", model.name(), eval.mean_l2);
+    }
+}
+
 #[test]
 fn bad_data_settings_name_the_field() {
     let (dir, data) = synthetic_data(8, 10);

@@ -15,8 +15,9 @@ use crate::progress::Bar;
 /// Arguments of `oplab train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Model to train: mgno or fno (neural operators), alrnn (almost-linear RNN on one ODE
-    /// trajectory: dynamical-systems reconstruction), or prose (multimodal transformer on an
+    /// Model to train: mgno or fno (neural operators), unet or cnn (convolutional nets, plain or
+    /// converted into operators), alrnn (almost-linear RNN on one ODE trajectory:
+    /// dynamical-systems reconstruction), or prose (multimodal transformer on an
     /// `oplab generate prose-ode` file).
     pub model: String,
     /// Dataset file (fields with role = input / target).
@@ -37,8 +38,8 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (a --config given too must match the stored one).
     #[arg(long)]
     pub resume: bool,
-    /// CUDA runs: burn's CUDA backend for the model (auto: without its fusion layer for mgno, with it
-    /// for fno); sets `cuda` of the config's [backend] table, which the run stores.
+    /// CUDA runs: burn's CUDA backend for the model (auto: without its fusion layer for mgno, unet and
+    /// cnn, with it for fno); sets `cuda` of the config's [backend] table, which the run stores.
     #[arg(long, value_name = "auto|fusion|direct")]
     pub backend_cuda: Option<String>,
     /// CUDA runs: cubecl's memory pool (dynamic: cubecl's default); sets `memory` of the config's

@@ -37,11 +37,64 @@ pub struct DataConfig {
     pub n_test: Option<usize>,
     /// Keep every `subsample`-th grid point along each axis (`::s` in the reference scripts).
     pub subsample: usize,
+    /// How the file's node grid is cut before `::subsample` (see [`GridLayout`]).
+    pub layout: GridLayout,
 }
 
 impl Default for DataConfig {
     fn default() -> Self {
-        DataConfig { inputs: Vec::new(), targets: Vec::new(), n_train: None, n_val: None, n_test: None, subsample: 1 }
+        DataConfig { inputs: Vec::new(), targets: Vec::new(), n_train: None, n_val: None, n_test: None, subsample: 1, layout: GridLayout::Nodes }
+    }
+}
+
+/// How a file's fields, sampled at all `N` nodes of `[0, 1]` (boundaries included), become the
+/// grid a model sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GridLayout {
+    /// Every `k`-th node, boundaries included (`[::k, ::k]` of the reference scripts): `n =
+    /// ⌈N/k⌉` points `x_i = i·k/(N−1)`. The DFT treats the samples as one period of length
+    /// `n·k/(N−1) ≠ 1`, a different one on every grid, so Fourier mode `m` is another physical
+    /// frequency at each `k`.
+    #[default]
+    Nodes,
+    /// The last node row and column dropped first, then every `k`-th point: `n = (N−1)/k` points
+    /// `x_i = i/n`, period exactly 1 on every grid and nested grids (`k` must divide `N−1`); a
+    /// model trained at `n_base` sees scale `s = n/n_base` exactly. The layout of the
+    /// `operator-resolution` check and of resolution sweeps (`oplab eval --subsample`).
+    Periodic,
+}
+
+impl GridLayout {
+    /// The name a configuration uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            GridLayout::Nodes => "nodes",
+            GridLayout::Periodic => "periodic",
+        }
+    }
+
+    /// The grid `(h, w)` that keeping every `k`-th point of a file grid of `h0 × w0` nodes gives
+    /// (`h0 = 1`: a 1-D field); `field` names the subsampling in the error when `k` does not fit.
+    pub fn grid(self, h0: usize, w0: usize, k: usize, field: &str) -> crate::Result<(usize, usize)> {
+        match self {
+            GridLayout::Nodes => Ok((if h0 == 1 { 1 } else { h0.div_ceil(k) }, w0.div_ceil(k))),
+            GridLayout::Periodic => {
+                let (hp, wp) = (if h0 == 1 { 1 } else { h0.saturating_sub(1) }, w0.saturating_sub(1));
+                let fits = |n: usize| n >= k && n.is_multiple_of(k);
+                if !fits(wp) || (h0 > 1 && !fits(hp)) {
+                    let sides = if h0 == 1 { format!("{wp}") } else { format!("{hp} and {wp}") };
+                    return Err(OperatorError::invalid(
+                        field,
+                        k,
+                        format!(
+                            "must divide {sides}, the periodic grid of the file's {h0}×{w0} nodes less the last row and column (data.layout = \"periodic\")"
+                        ),
+                    ));
+                }
+                Ok((if h0 == 1 { 1 } else { hp / k }, wp / k))
+            }
+        }
     }
 }
 
@@ -147,8 +200,15 @@ impl DataConfig {
         }
     }
 
-    /// Loads one split of `path`.
+    /// Loads one split of `path` at the configured `subsample`.
     pub fn load(&self, path: &Path, split: Split) -> crate::Result<(FieldSet, FieldNames)> {
+        self.load_at(path, split, self.subsample, "data.subsample")
+    }
+
+    /// Loads one split of `path`, keeping every `k`-th point of the file's grid in this
+    /// configuration's layout (a resolution sweep loads the same samples at several `k`);
+    /// `field` names `k` in errors.
+    pub fn load_at(&self, path: &Path, split: Split, k: usize, field: &str) -> crate::Result<(FieldSet, FieldNames)> {
         self.validate()?;
         let file = DatasetFile::open(path)?;
         let info = file.info();
@@ -198,10 +258,9 @@ impl DataConfig {
         }
         let range = this.range(split);
         let (h0, w0) = if shape.len() == 1 { (1, shape[0]) } else { (shape[0], shape[1]) };
-        let s = self.subsample;
-        let (h, w) = (h0.div_ceil(s).max(1), w0.div_ceil(s));
+        let s = k;
+        let (h, w) = self.layout.grid(h0, w0, s, field)?;
         let (hs, ws) = (if h0 == 1 { 1 } else { s }, s);
-        let h = if h0 == 1 { 1 } else { h };
         let read = |list: &[(String, Vec<usize>)]| -> crate::Result<Vec<f32>> {
             let c = list.len();
             let mut out = vec![0f32; range.len() * c * h * w];
@@ -286,6 +345,20 @@ mod tests {
         assert_eq!(only_train.with_split_for(100).unwrap().split_sizes(), (10, 10, 10));
         let err = DataConfig::default().with_split_for(2).unwrap_err().to_string();
         assert!(err.starts_with("data.n_train = 2 - 1 - 1 is invalid"), "{err}");
+    }
+
+    #[test]
+    fn periodic_layout_drops_the_last_node_and_needs_k_to_divide_the_rest() {
+        assert_eq!(GridLayout::Nodes.grid(513, 513, 4, "k").unwrap(), (129, 129));
+        assert_eq!(GridLayout::Periodic.grid(513, 513, 4, "k").unwrap(), (128, 128));
+        assert_eq!(GridLayout::Periodic.grid(17, 9, 8, "k").unwrap(), (2, 1));
+        assert_eq!(GridLayout::Periodic.grid(1, 65, 2, "k").unwrap(), (1, 32));
+        let err = GridLayout::Periodic.grid(513, 513, 3, "--subsample").unwrap_err().to_string();
+        assert!(err.starts_with("--subsample = 3 is invalid: must divide 512 and 512"), "{err}");
+        assert!(GridLayout::Periodic.grid(17, 17, 32, "k").is_err());
+        let toml = "subsample = 2\nlayout = \"periodic\"\n";
+        assert_eq!(toml::from_str::<DataConfig>(toml).unwrap().layout, GridLayout::Periodic);
+        assert!(toml::from_str::<DataConfig>("layout = \"cells\"\n").is_err());
     }
 
     #[test]

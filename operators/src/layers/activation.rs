@@ -19,6 +19,13 @@ pub fn add_gelu<B: ActivationBackend, const D: usize>(a: Tensor<B, D>, b: Tensor
     wrap(B::add_gelu(prim(a), prim(b)))
 }
 
+/// `gelu(x)`: [`add_gelu`] with a zero summand, so that single-input activations (the U-Net's
+/// `GroupNorm → GELU`) get the same exact-gradient operation and the same `gelu` option.
+pub fn gelu_exact<B: ActivationBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let zero = x.zeros_like();
+    add_gelu(x, zero)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

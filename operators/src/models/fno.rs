@@ -44,6 +44,10 @@ pub struct Fno2dConfig {
     /// script uses 9 on 85² to soften the periodicity assumption).
     #[config(default = 0)]
     pub domain_padding: usize,
+    /// Grid coordinates `i/n` (a periodic grid, `data.layout = "periodic"`) instead of the node
+    /// grid's `i/(n−1)`: the coordinate channels then hold the same physical point on every grid.
+    #[config(default = false)]
+    pub periodic_grid: bool,
 }
 
 impl Fno2dConfig {
@@ -80,7 +84,11 @@ impl Fno2dConfig {
             proj1: pw(self.width, self.projection),
             proj2: pw(self.projection, self.out_channels),
             modes: self.modes,
-            grid: self.grid,
+            grid: match (self.grid, self.periodic_grid) {
+                (false, _) => GridChannels::Off,
+                (true, false) => GridChannels::Nodes,
+                (true, true) => GridChannels::Periodic,
+            },
             domain_padding: self.domain_padding,
         })
     }
@@ -101,16 +109,34 @@ pub struct Fno2d<B: Backend> {
     pub proj2: PaddedConv2d<B>,
     /// Modes kept.
     pub modes: [usize; 2],
-    /// Whether coordinates are appended.
-    pub grid: bool,
-    /// Zero padding at the far ends.
+    /// Which coordinates are appended (not part of the record: it follows the run's data
+    /// layout; the record holds an empty `grid` entry, as when this was a flag).
+    #[module(skip)]
+    pub grid: GridChannels,
+    /// Zero padding at the far ends, in pixels of the training grid.
     pub domain_padding: usize,
 }
 
-/// Coordinates in [0, 1] along H and W, `[batch, 2, H, W]`, in the dtype of `like`.
-fn grid2d<B: Backend>(like: &Tensor<B, 4>) -> Tensor<B, 4> {
+/// The coordinate channels an [`Fno2d`] appends to its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridChannels {
+    /// None.
+    Off,
+    /// `i/(n−1)`: the nodes of [0, 1], boundaries included.
+    Nodes,
+    /// `i/n`: a periodic grid.
+    Periodic,
+}
+
+/// Coordinates along H and W, `[batch, 2, H, W]`, in the dtype of `like`: `i/(n−1)` (nodes of
+/// [0, 1]) or, on a periodic grid, `i/n`.
+fn grid2d<B: Backend>(like: &Tensor<B, 4>, periodic: bool) -> Tensor<B, 4> {
     let [b, _, h, w] = like.dims();
-    let at = |i: usize, n: usize| if n > 1 { i as f64 / (n - 1) as f64 } else { 0.0 };
+    let at = |i: usize, n: usize| match (periodic, n) {
+        (true, _) => i as f64 / n as f64,
+        (false, 1) => 0.0,
+        (false, _) => i as f64 / (n - 1) as f64,
+    };
     let mut v = Vec::with_capacity(2 * h * w);
     for i in 0..h {
         for _ in 0..w {
@@ -133,10 +159,36 @@ impl<B: ModelBackend> Fno2d<B> {
     /// - `x`: `[batch, in_channels, H, W]`
     /// - output: `[batch, out_channels, H, W]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_padded(x, self.domain_padding)
+    }
+
+    /// The zero padding on a grid of width `w` for a model trained on width `base_side`:
+    /// `domain_padding` is a fraction of the domain, not a pixel count, so it scales with
+    /// `s = w/base_side` (rounded to whole pixels; exact at the training grid and wherever
+    /// `domain_padding · s` is whole). A fixed pixel count would change the padded period, and
+    /// with it the physical frequency of every Fourier mode, from grid to grid (neuraloperator
+    /// issue #72).
+    pub fn padding_at(&self, w: usize, base_side: usize) -> usize {
+        let base = base_side.max(1);
+        (2 * self.domain_padding * w + base) / (2 * base)
+    }
+
+    /// The operator on a grid other than the training grid (`base_side` wide): the domain
+    /// padding scaled by [`Fno2d::padding_at`]. At the training grid this is [`Fno2d::forward`]
+    /// bit for bit.
+    pub fn forward_scaled(&self, x: Tensor<B, 4>, base_side: usize) -> Tensor<B, 4> {
+        let p = self.padding_at(x.dims()[3], base_side);
+        self.forward_padded(x, p)
+    }
+
+    fn forward_padded(&self, x: Tensor<B, 4>, p: usize) -> Tensor<B, 4> {
         let [_, _, h, w] = x.dims();
-        let x = if self.grid { Tensor::cat(vec![x.clone(), grid2d(&x)], 1) } else { x };
+        let x = match self.grid {
+            GridChannels::Off => x,
+            GridChannels::Nodes => Tensor::cat(vec![x.clone(), grid2d(&x, false)], 1),
+            GridChannels::Periodic => Tensor::cat(vec![x.clone(), grid2d(&x, true)], 1),
+        };
         let mut v = self.lift.forward(x);
-        let p = self.domain_padding;
         if p > 0 {
             v = zero_pad(zero_pad(v, 2, 0, p), 3, 0, p);
         }
@@ -267,6 +319,34 @@ mod tests {
     fn darcy_fno_has_the_reference_parameter_count() {
         let model: Fno2d<Cpu> = Fno2dConfig::new().init(&Default::default()).unwrap();
         assert_eq!(model.num_params(), 2_368_001);
+    }
+
+    /// The domain padding is a fraction of the domain: at the training grid the scaled forward is
+    /// the plain one bit for bit; elsewhere the padding scales with the grid (rounded).
+    #[test]
+    fn domain_padding_scales_with_the_grid_and_is_exact_at_the_training_grid() {
+        let device = Default::default();
+        let model: Fno2d<Cpu> =
+            Fno2dConfig::new().with_width(4).with_modes([3, 3]).with_layers(2).with_projection(8).with_domain_padding(5).init(&device).unwrap();
+        assert_eq!([model.padding_at(32, 32), model.padding_at(64, 32), model.padding_at(128, 32), model.padding_at(16, 32)], [5, 10, 20, 3]);
+        assert_eq!(model.padding_at(8, 32), 1);
+        let x = Tensor::<Cpu, 4>::random([2, 1, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+        let plain: Vec<f32> = model.forward(x.clone()).into_data().to_vec().unwrap();
+        let scaled: Vec<f32> = model.forward_scaled(x.clone(), 32).into_data().to_vec().unwrap();
+        assert_eq!(plain, scaled);
+        let x64 = Tensor::<Cpu, 4>::random([1, 1, 64, 64], Distribution::Normal(0.0, 1.0), &device);
+        assert_eq!(model.forward_scaled(x64, 32).dims(), [1, 1, 64, 64]);
+    }
+
+    #[test]
+    fn periodic_grid_coordinates_are_i_over_n() {
+        let like = Tensor::<Cpu, 4>::zeros([1, 1, 2, 4], &Default::default());
+        let nodes: Vec<f32> = grid2d(&like, false).into_data().to_vec().unwrap();
+        let periodic: Vec<f32> = grid2d(&like, true).into_data().to_vec().unwrap();
+        // Channel 1 (x along W) of the first row.
+        assert_eq!(&nodes[8..12], &[0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        assert_eq!(&periodic[8..12], &[0.0, 0.25, 0.5, 0.75]);
+        assert_eq!(&periodic[0..8], &[0.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5]);
     }
 
     #[test]

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendOptions;
-use crate::data::DataConfig;
+use crate::data::{DataConfig, GridLayout};
 use crate::error::OperatorError;
-use crate::layers::PaddingMode;
+use crate::layers::{PaddingMode, ResampleMode};
 use crate::losses::{LossKind, Quadrature};
-use crate::models::{Fno2dConfig, MgNoConfig};
+use crate::models::{CnnConfig, Discretization, Fno2dConfig, MgNoConfig, UnetConfig};
 use crate::normalizers::NormalizerKind;
 use crate::training::schedule::ScheduleConfig;
 
@@ -21,15 +21,21 @@ pub enum ModelKind {
     Mgno,
     /// Fourier neural operator (2-D).
     Fno,
+    /// PDEArena modern U-Net, plain or converted into an operator.
+    Unet,
+    /// Residual CNN, plain or converted into an operator.
+    Cnn,
 }
 
 impl ModelKind {
-    /// Parses `mgno` or `fno`.
+    /// Parses `mgno`, `fno`, `unet` or `cnn`.
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s {
             "mgno" => Ok(ModelKind::Mgno),
             "fno" => Ok(ModelKind::Fno),
-            _ => Err(OperatorError::invalid("model", s, "must be one of: mgno, fno")),
+            "unet" => Ok(ModelKind::Unet),
+            "cnn" => Ok(ModelKind::Cnn),
+            _ => Err(OperatorError::invalid("model", s, "must be one of: mgno, fno, unet, cnn")),
         }
     }
 
@@ -38,7 +44,15 @@ impl ModelKind {
         match self {
             ModelKind::Mgno => "mgno",
             ModelKind::Fno => "fno",
+            ModelKind::Unet => "unet",
+            ModelKind::Cnn => "cnn",
         }
+    }
+
+    /// Whether the model is built from convolutions (U-Net, CNN, MgNO): the CUDA backend choice
+    /// under `cuda = "auto"` follows it.
+    pub fn convolutional(self) -> bool {
+        matches!(self, ModelKind::Mgno | ModelKind::Unet | ModelKind::Cnn)
     }
 }
 
@@ -119,6 +133,100 @@ impl FnoSection {
     }
 }
 
+/// U-Net hyper-parameters (channels in and out come from the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnetSection {
+    /// Channels after the lifting convolution.
+    pub hidden: usize,
+    /// Channel multiplier per level (compounding); its length is the number of levels.
+    pub levels: Vec<usize>,
+    /// Side of the square kernels (odd).
+    pub kernel: usize,
+    /// Residual blocks per level.
+    pub blocks: usize,
+    /// Append (x, y) grid coordinates (x_i = i/n) to the input.
+    pub grid: bool,
+    /// Padding mode of the convolutions: zeros, circular or reflect.
+    pub padding: PaddingMode,
+    /// Resampling around the converted net's transposed convolutions: bilinear or fourier.
+    pub resample: ResampleMode,
+    /// Evaluate the converted net (kernels re-sampled to the grid, an operator) on grids other
+    /// than the training grid; false: the plain net. Identical on the training grid.
+    pub convert: bool,
+}
+
+impl Default for UnetSection {
+    fn default() -> Self {
+        let c = UnetConfig::new();
+        UnetSection {
+            hidden: c.hidden,
+            levels: c.mults,
+            kernel: c.kernel,
+            blocks: c.blocks,
+            grid: c.grid,
+            padding: c.padding,
+            resample: c.resample,
+            convert: true,
+        }
+    }
+}
+
+impl UnetSection {
+    /// The model configuration for `c_in` input and `c_out` output channels.
+    pub fn model(&self, c_in: usize, c_out: usize) -> UnetConfig {
+        UnetConfig::new()
+            .with_in_channels(c_in)
+            .with_out_channels(c_out)
+            .with_hidden(self.hidden)
+            .with_mults(self.levels.clone())
+            .with_kernel(self.kernel)
+            .with_blocks(self.blocks)
+            .with_grid(self.grid)
+            .with_padding(self.padding)
+            .with_resample(self.resample)
+    }
+}
+
+/// Residual-CNN hyper-parameters (channels in and out come from the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CnnSection {
+    /// Channels of the hidden layers.
+    pub width: usize,
+    /// Residual blocks (two convolutions each).
+    pub blocks: usize,
+    /// Side of the square kernels (odd).
+    pub kernel: usize,
+    /// Append (x, y) grid coordinates (x_i = i/n) to the input.
+    pub grid: bool,
+    /// Padding mode of the convolutions: zeros, circular or reflect.
+    pub padding: PaddingMode,
+    /// Evaluate the converted net on grids other than the training grid (as `[unet] convert`).
+    pub convert: bool,
+}
+
+impl Default for CnnSection {
+    fn default() -> Self {
+        let c = CnnConfig::new();
+        CnnSection { width: c.width, blocks: c.blocks, kernel: c.kernel, grid: c.grid, padding: c.padding, convert: true }
+    }
+}
+
+impl CnnSection {
+    /// The model configuration for `c_in` input and `c_out` output channels.
+    pub fn model(&self, c_in: usize, c_out: usize) -> CnnConfig {
+        CnnConfig::new()
+            .with_in_channels(c_in)
+            .with_out_channels(c_out)
+            .with_width(self.width)
+            .with_blocks(self.blocks)
+            .with_kernel(self.kernel)
+            .with_grid(self.grid)
+            .with_padding(self.padding)
+    }
+}
+
 /// Optimiser family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -188,6 +296,10 @@ pub struct TrainConfig {
     pub mgno: MgNoSection,
     /// FNO hyper-parameters.
     pub fno: FnoSection,
+    /// U-Net hyper-parameters.
+    pub unet: UnetSection,
+    /// Residual-CNN hyper-parameters.
+    pub cnn: CnnSection,
     /// Which implementation runs each part of the step (`backend::options`; stored with the run).
     pub backend: BackendOptions,
 }
@@ -212,6 +324,8 @@ impl Default for TrainConfig {
             schedule: ScheduleConfig::default(),
             mgno: MgNoSection::default(),
             fno: FnoSection::default(),
+            unet: UnetSection::default(),
+            cnn: CnnSection::default(),
             backend: BackendOptions::default(),
         }
     }
@@ -227,6 +341,12 @@ impl TrainConfig {
         }
         let n_samples = oplab_datasets::DatasetFile::open(data)?.info().n_samples as usize;
         Ok(TrainConfig { data: self.data.with_split_for(n_samples)?, ..self.clone() })
+    }
+
+    /// The FNO of this run for `c_in` input and `c_out` output channels, its coordinate channels
+    /// following the data layout.
+    pub fn fno_model(&self, c_in: usize, c_out: usize) -> Fno2dConfig {
+        self.fno.model(c_in, c_out).with_periodic_grid(self.data.layout == GridLayout::Periodic)
     }
 
     /// Parses TOML, naming unknown or mistyped fields.
@@ -271,6 +391,23 @@ impl TrainConfig {
         match self.model {
             ModelKind::Mgno => self.mgno.model(1, 1).validate(),
             ModelKind::Fno => self.fno.model(1, 1).validate(),
+            ModelKind::Unet => self.unet.model(1, 1).validate(),
+            ModelKind::Cnn => self.cnn.model(1, 1).validate(),
+        }
+    }
+
+    /// How `oplab eval` runs this run's model on a grid of side (last axis) other than the
+    /// training grid's `base_side`: converted where the model's table says `convert = true`.
+    pub fn discretization(&self, base_side: usize) -> Discretization {
+        let convert = match self.model {
+            ModelKind::Mgno | ModelKind::Fno => false,
+            ModelKind::Unet => self.unet.convert,
+            ModelKind::Cnn => self.cnn.convert,
+        };
+        if convert {
+            Discretization::Converted { base_side }
+        } else {
+            Discretization::Plain
         }
     }
 }
@@ -324,6 +461,36 @@ mod tests {
         assert!(err.contains("epoch"), "{err}");
         let err = TrainConfig { epochs: 0, ..Default::default() }.validate().unwrap_err().to_string();
         assert_eq!(err, "epochs = 0 is invalid: must be 1 to 1000000");
+    }
+
+    /// The `[unet]` and `[cnn]` tables: read, stored, and bad values named in one line.
+    #[test]
+    fn unet_and_cnn_tables_are_stored_and_bad_values_are_named() {
+        let c = TrainConfig::from_toml("model = \"unet\"\n[unet]\nhidden = 19\nlevels = [1, 2, 2, 3]\nkernel = 9\nconvert = false\nresample = \"fourier\"\n")
+            .unwrap();
+        assert_eq!((c.model, c.unet.hidden, c.unet.kernel, c.unet.convert), (ModelKind::Unet, 19, 9, false));
+        assert_eq!(c.unet.levels, vec![1, 2, 2, 3]);
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+        c.validate().unwrap();
+        assert_eq!(c.discretization(128), Discretization::Plain);
+        let c = TrainConfig { model: ModelKind::Cnn, ..TrainConfig::default() };
+        assert_eq!(c.discretization(128), Discretization::Converted { base_side: 128 });
+        let fno = TrainConfig { model: ModelKind::Fno, ..TrainConfig::default() };
+        assert_eq!(fno.discretization(128), Discretization::Plain);
+        for (text, want) in [
+            ("model = \"unet\"\n[unet]\nkernel = 4\n", "unet.kernel = 4 is invalid: must be odd"),
+            ("model = \"unet\"\n[unet]\nlevels = []\n", "unet.levels = [] is invalid: must hold 1 to 8"),
+            ("model = \"unet\"\n[unet]\nblocks = 0\n", "unet.blocks = 0 is invalid: must be 1 to 16"),
+            ("model = \"cnn\"\n[cnn]\nwidth = 0\n", "cnn.width = 0 is invalid: must be 1 to 4096"),
+        ] {
+            let err = TrainConfig::from_toml(text).unwrap().validate().unwrap_err().to_string();
+            assert!(err.starts_with(want) && !err.contains('\n'), "{err}");
+        }
+        let err = TrainConfig::from_toml("[unet]\nresample = \"cubic\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("unet.resample = \"cubic\" is invalid: unknown variant `cubic`"), "{err}");
+        let err = TrainConfig::from_toml("[cnn]\ndepth = 3\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `depth`") && !err.contains('\n'), "{err}");
+        assert_eq!(ModelKind::parse("vit").unwrap_err().to_string(), "model = vit is invalid: must be one of: mgno, fno, unet, cnn");
     }
 
     /// The `[backend]` table: stored in the resolved configuration, read back, and bad values

@@ -17,6 +17,7 @@ pub mod config;
 pub mod fused_adam;
 mod run;
 pub mod schedule;
+pub mod sweep;
 pub mod trainer;
 
 use std::marker::PhantomData;
@@ -31,10 +32,10 @@ use burn::tensor::Tensor;
 use oplab_common::Progress;
 use serde::{Deserialize, Serialize};
 
-pub use config::{FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig};
+pub use config::{CnnSection, FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig, UnetSection};
 pub use run::OperatorRuns;
 pub use schedule::{ScheduleConfig, ScheduleKind};
-pub use trainer::{evaluate_set, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
+pub use trainer::{evaluate_set, evaluate_set_with, EpochEnd, EpochObserver, LrSchedule, RunSchedule, Trainer};
 
 #[cfg(feature = "cuda")]
 use crate::backend::CudaFlavor;
@@ -42,9 +43,9 @@ use crate::backend::{select, BackendOptions, DeviceKind, ModelBackend, OptimBack
 use crate::data::{FieldNames, FieldSet, Split};
 use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, H1Spectral};
-use crate::models::{Fno2d, MgNo, Operator2d};
+use crate::models::{Cnn, Discretization, Fno2d, MgNo, Operator2d, Unet};
 use crate::normalizers::GaussianNormalizer;
-use crate::run::{run_err, RunDir};
+use crate::run::{run_err, EvalOptions, RunDir};
 use fused_adam::FusedAdam;
 
 /// File names inside an operator run directory (besides the shared [`crate::run::files`]).
@@ -158,7 +159,7 @@ pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, o
 /// backend it runs on (`backend::select::cuda_flavor`).
 #[cfg(feature = "cuda")]
 fn cuda_setup(options: &BackendOptions, model: ModelKind) -> CudaFlavor {
-    select::prepare_cuda(options, matches!(model, ModelKind::Mgno))
+    select::prepare_cuda(options, model.convolutional())
 }
 
 /// One line for the start of a CUDA run: which of burn's CUDA backends `model` trains on and which
@@ -235,7 +236,15 @@ where
             with_optimizer(model, device, setup)
         }
         ModelKind::Fno => {
-            let model: Fno2d<B> = cfg.fno.model(c_in, c_out).init(device)?;
+            let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            with_optimizer(model, device, setup)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
             with_optimizer(model, device, setup)
         }
     }
@@ -434,22 +443,76 @@ pub struct EvalSummary {
 /// `eval_samples.png` into the run directory.
 pub fn evaluate(run: &RunDir, data: &Path, device: DeviceKind, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let cfg = read_run_config(run)?;
+    on_device(&cfg, device, PlainEvalTask { cfg: &cfg, run, data, progress })
+}
+
+/// The resolution sweep of `run`'s best model on the test split of `data`
+/// ([`sweep::ResolutionSweep`]); writes `resolution_sweep.json` and `.png` into the run directory.
+pub fn resolution_sweep(
+    run: &RunDir,
+    data: &Path,
+    options: &EvalOptions,
+    device: DeviceKind,
+    progress: &dyn Progress,
+) -> crate::Result<sweep::ResolutionSweep> {
+    let cfg = read_run_config(run)?;
+    on_device(&cfg, device, SweepTask { cfg: &cfg, run, data, options, progress })
+}
+
+/// An evaluation that runs on whichever backend the device and the run's `[backend]` options
+/// select.
+trait DeviceTask {
+    type Output;
+    fn run<B: ModelBackend>(self, device: &B::Device) -> crate::Result<Self::Output>;
+}
+
+fn on_device<T: DeviceTask>(cfg: &TrainConfig, device: DeviceKind, task: T) -> crate::Result<T::Output> {
     select::with_options(&cfg.backend, || match device {
-        DeviceKind::Cpu => evaluate_on::<crate::backend::Cpu>(&Default::default(), &cfg, run, data, progress),
+        DeviceKind::Cpu => task.run::<crate::backend::Cpu>(&Default::default()),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 match cuda_setup(&cfg.backend, cfg.model) {
-                    CudaFlavor::Fusion => evaluate_on::<crate::backend::Cuda>(&Default::default(), &cfg, run, data, progress),
-                    CudaFlavor::Direct => evaluate_on::<crate::backend::CudaDirect>(&Default::default(), &cfg, run, data, progress),
+                    CudaFlavor::Fusion => task.run::<crate::backend::Cuda>(&Default::default()),
+                    CudaFlavor::Direct => task.run::<crate::backend::CudaDirect>(&Default::default()),
                 }
             }
             #[cfg(not(feature = "cuda"))]
             {
+                let _ = task;
                 Err(OperatorError::invalid("device", "cuda", DeviceKind::available()))
             }
         }
     })
+}
+
+struct PlainEvalTask<'a> {
+    cfg: &'a TrainConfig,
+    run: &'a RunDir,
+    data: &'a Path,
+    progress: &'a dyn Progress,
+}
+
+impl DeviceTask for PlainEvalTask<'_> {
+    type Output = EvalSummary;
+    fn run<B: ModelBackend>(self, device: &B::Device) -> crate::Result<EvalSummary> {
+        evaluate_on::<B>(device, self.cfg, self.run, self.data, self.progress)
+    }
+}
+
+struct SweepTask<'a> {
+    cfg: &'a TrainConfig,
+    run: &'a RunDir,
+    data: &'a Path,
+    options: &'a EvalOptions,
+    progress: &'a dyn Progress,
+}
+
+impl DeviceTask for SweepTask<'_> {
+    type Output = sweep::ResolutionSweep;
+    fn run<B: ModelBackend>(self, device: &B::Device) -> crate::Result<sweep::ResolutionSweep> {
+        sweep::sweep_on::<B>(device, self.cfg, self.run, self.data, self.options, self.progress)
+    }
 }
 
 /// [`evaluate`] on backend `B`, with the run's stored configuration `cfg`.
@@ -478,24 +541,17 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
     }
     let raw_inputs = set.input.clone();
     norms.input.encode_slice(&mut set.input, li);
-    let best = run.file(files::BEST);
-    let bytes = run.read_bytes(files::BEST)?;
     progress.start("eval", 1, 0);
     let quad = quadrature_weights::<B>(cfg.quadrature, set.h, set.w, device);
     let h1 = H1Spectral::<B>::new(set.h, set.w, cfg.h1_k_max, device);
-    let (c_in, c_out) = (set.c_in, set.c_out);
-    let (mean_l2, mean_h1, per, preds) = match cfg.model {
-        ModelKind::Mgno => {
-            let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
-            let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
-        }
-        ModelKind::Fno => {
-            let model: Fno2d<B> = cfg.fno.model(c_in, c_out).init(device)?;
-            let model = model.load_record(from_bytes::<B, _>(bytes, device, &best)?);
-            run_eval(&model, &set, &norms, cfg, quad.as_ref(), &h1, device)
-        }
-    };
+    let discretization = cfg.discretization(state.grid[1]);
+    let (mean_l2, mean_h1, per, preds) = with_best_model::<B, _>(
+        cfg,
+        [set.c_in, set.c_out],
+        run,
+        device,
+        PlainEval { discretization, set: &set, norms: &norms, cfg, quad: quad.as_ref(), h1: &h1 },
+    )?;
     progress.advance(1);
     progress.finish();
     let summary = EvalSummary {
@@ -522,10 +578,81 @@ fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &Run
     Ok(summary)
 }
 
+/// Something done with a run's best model, whatever its type: [`with_best_model`] builds the
+/// model the run's configuration names, loads `best_model.mpk` into it and hands it over.
+pub(crate) trait BestModel<B: ModelBackend> {
+    /// What it gives.
+    type Output;
+    /// Uses the loaded model.
+    fn with<M: Operator2d<B>>(self, model: &M, device: &B::Device) -> crate::Result<Self::Output>;
+}
+
+/// Builds `cfg`'s model for `channels` (in, out), loads the run's best model into it and applies
+/// `user` to it.
+pub(crate) fn with_best_model<B: ModelBackend, U: BestModel<B>>(
+    cfg: &TrainConfig,
+    channels: [usize; 2],
+    run: &RunDir,
+    device: &B::Device,
+    user: U,
+) -> crate::Result<U::Output> {
+    let best = run.file(files::BEST);
+    let bytes = run.read_bytes(files::BEST)?;
+    let [c_in, c_out] = channels;
+    match cfg.model {
+        ModelKind::Mgno => {
+            let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
+        ModelKind::Fno => {
+            let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
+        ModelKind::Unet => {
+            let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
+        ModelKind::Cnn => {
+            let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
+            user.with(&model.load_record(from_bytes::<B, _>(bytes, device, &best)?), device)
+        }
+    }
+}
+
+/// The smallest grid side `cfg`'s model runs on.
+pub(crate) fn min_side(cfg: &TrainConfig) -> usize {
+    match cfg.model {
+        ModelKind::Mgno | ModelKind::Fno | ModelKind::Cnn => 1,
+        ModelKind::Unet => cfg.unet.model(1, 1).min_side(),
+    }
+}
+
 type EvalOut = (f64, f64, Vec<(f64, f64)>, Vec<f32>);
 
+/// The evaluation on the test split, in the run's discretisation.
+struct PlainEval<'a, B: Backend> {
+    discretization: Discretization,
+    set: &'a FieldSet,
+    norms: &'a Normalizers,
+    cfg: &'a TrainConfig,
+    quad: Option<&'a Tensor<B, 2>>,
+    h1: &'a H1Spectral<B>,
+}
+
+impl<B: ModelBackend> BestModel<B> for PlainEval<'_, B> {
+    type Output = EvalOut;
+
+    fn with<M: Operator2d<B>>(self, model: &M, device: &B::Device) -> crate::Result<EvalOut> {
+        Ok(run_eval(model, self.discretization, self.set, self.norms, self.cfg, self.quad, self.h1, device))
+    }
+}
+
+/// The test-set errors and the first predictions of `model`, run in `discretization` (the
+/// run's `convert` choice; on the training grid converted and plain nets are the same).
+#[allow(clippy::too_many_arguments)]
 fn run_eval<B: Backend, M: Operator2d<B>>(
     model: &M,
+    discretization: Discretization,
     set: &FieldSet,
     norms: &Normalizers,
     cfg: &TrainConfig,
@@ -533,13 +660,13 @@ fn run_eval<B: Backend, M: Operator2d<B>>(
     h1: &H1Spectral<B>,
     device: &B::Device,
 ) -> EvalOut {
-    let (l2, hh, per) = evaluate_set(model, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
+    let (l2, hh, per) = evaluate_set_with(model, discretization, set, &norms.target, cfg.eval_batch_size, quad, h1, device);
     // Predictions of the first few samples for the figure.
     let k = set.n.min(4);
     let idx: Vec<usize> = (0..k).collect();
     let preds = if k > 0 {
         let (x, _) = set.batch::<B>(&idx, device);
-        norms.target.decode(model.forward(x)).into_data().convert::<f32>().to_vec().unwrap_or_default()
+        norms.target.decode(model.forward_with(x, discretization)).into_data().convert::<f32>().to_vec().unwrap_or_default()
     } else {
         Vec::new()
     };

@@ -1,12 +1,12 @@
-//! The neural operators (MgNO, FNO) as a run family: `oplab train mgno|fno` and `oplab eval` on
-//! their run directories.
+//! The 2-D field-to-field models (MgNO, FNO, U-Net, CNN) as a run family:
+//! `oplab train mgno|fno|unet|cnn` and `oplab eval` on their run directories.
 
 use std::path::Path;
 
 use oplab_common::Progress;
 
 use super::config::{ModelKind, TrainConfig};
-use super::{evaluate, read_run_state, train, TrainOptions};
+use super::{evaluate, read_run_state, resolution_sweep, train, TrainOptions};
 use crate::backend::DeviceKind;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
 
@@ -96,7 +96,13 @@ impl RunFamily for OperatorRuns {
         device: DeviceKind,
         progress: &dyn Progress,
     ) -> crate::Result<Report> {
-        options.refuse_except(cfg.model.name(), &[])?;
+        options.refuse_except(cfg.model.name(), &["--subsample", "--convert", "--io-interp"])?;
+        if options.subsample.is_some() || options.convert.is_some() || options.io_interp {
+            let sweep = resolution_sweep(run, data, options, device, progress)?;
+            let mut lines = sweep.table();
+            lines.push(format!("written: {} and {}", run.file(super::sweep::files::SWEEP).display(), run.file(super::sweep::files::SWEEP_PNG).display()));
+            return Ok(Report { lines });
+        }
         let s = evaluate(run, data, device, progress)?;
         Ok(Report {
             lines: vec![format!(

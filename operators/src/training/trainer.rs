@@ -20,7 +20,7 @@ use super::schedule::ScheduleConfig;
 use crate::data::{batches, epoch_order, FieldSet};
 use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, relative_l2, H1Spectral, LossKind, Quadrature};
-use crate::models::Operator2d;
+use crate::models::{Discretization, Operator2d};
 use crate::normalizers::GaussianNormalizer;
 
 /// The learning rate of each epoch (0-based).
@@ -185,11 +185,26 @@ pub fn evaluate_set<B: Backend, M: Operator2d<B>>(
     h1: &H1Spectral<B>,
     device: &B::Device,
 ) -> (f64, f64, Vec<(f64, f64)>) {
+    evaluate_set_with(model, Discretization::Plain, set, target, batch_size, quad, h1, device)
+}
+
+/// [`evaluate_set`] with the model run in `discretization`.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_set_with<B: Backend, M: Operator2d<B>>(
+    model: &M,
+    discretization: Discretization,
+    set: &FieldSet,
+    target: &GaussianNormalizer,
+    batch_size: usize,
+    quad: Option<&Tensor<B, 2>>,
+    h1: &H1Spectral<B>,
+    device: &B::Device,
+) -> (f64, f64, Vec<(f64, f64)>) {
     let mut per = Vec::with_capacity(set.n);
     let order: Vec<usize> = (0..set.n).collect();
     for idx in batches(&order, batch_size) {
         let (x, y) = set.batch::<B>(idx, device);
-        let pred = target.decode(model.forward(x));
+        let pred = target.decode(model.forward_with(x, discretization));
         let l2: Vec<f32> = relative_l2(pred.clone(), y.clone(), quad).into_data().convert::<f32>().to_vec().unwrap_or_default();
         let hh: Vec<f32> = h1.relative(pred, y).into_data().convert::<f32>().to_vec().unwrap_or_default();
         per.extend(l2.into_iter().zip(hh).map(|(a, b)| (a as f64, b as f64)));

@@ -25,6 +25,7 @@ use oplab_common::Silent;
 use oplab_operators::backend::{Cpu, CpuTrain};
 use oplab_operators::data::{batches, FieldSet};
 use oplab_operators::losses::{LossKind, Quadrature};
+use oplab_operators::models::{CnnConfig, Discretization, UnetConfig};
 use oplab_operators::normalizers::{GaussianNormalizer, NormalizerKind};
 use oplab_operators::training::{EpochEnd, LrSchedule, Trainer};
 use oplab_operators::{Fno1d, Fno1dConfig, Fno2dConfig, MgNoConfig, Operator2d};
@@ -92,12 +93,36 @@ struct Sizes {
     fno_width: usize,
     fno_modes: usize,
     mgno_channels: usize,
+    /// U-Net: hidden channels, per-level multipliers (its levels), residual blocks per level.
+    unet_hidden: usize,
+    unet_mults: &'static [usize],
+    unet_blocks: usize,
+    /// Residual CNN: width and residual blocks.
+    cnn_width: usize,
+    cnn_blocks: usize,
 }
 
 impl Sizes {
     fn new(quick: bool) -> Self {
         if quick {
-            Sizes { fine: 65, grids: 3, train_grid: 1, n_train: 96, n_test: 32, epochs: 25, batch: 8, lr: 5e-3, fno_width: 12, fno_modes: 8, mgno_channels: 8 }
+            Sizes {
+                fine: 65,
+                grids: 3,
+                train_grid: 1,
+                n_train: 96,
+                n_test: 32,
+                epochs: 25,
+                batch: 8,
+                lr: 5e-3,
+                fno_width: 12,
+                fno_modes: 8,
+                mgno_channels: 8,
+                unet_hidden: 4,
+                unet_mults: &[1, 2, 2],
+                unet_blocks: 1,
+                cnn_width: 8,
+                cnn_blocks: 2,
+            }
         } else {
             Sizes {
                 fine: 129,
@@ -111,6 +136,11 @@ impl Sizes {
                 fno_width: 20,
                 fno_modes: 8,
                 mgno_channels: 12,
+                unet_hidden: 4,
+                unet_mults: &[1, 2, 2],
+                unet_blocks: 1,
+                cnn_width: 8,
+                cnn_blocks: 2,
             }
         }
     }
@@ -243,12 +273,22 @@ where
 
 /// Decoded predictions of `model` on `set` (inputs already encoded), `n·h·w` values.
 fn predictions<B: Backend, M: Operator2d<B>>(model: &M, set: &FieldSet, target_norm: &GaussianNormalizer, batch: usize) -> Result<Vec<f64>> {
+    predictions_with(|x| model.forward(x), set, target_norm, batch)
+}
+
+/// Decoded predictions of the map `forward` on `set` (inputs already encoded), `n·h·w` values.
+fn predictions_with<B: Backend>(
+    forward: impl Fn(Tensor<B, 4>) -> Tensor<B, 4>,
+    set: &FieldSet,
+    target_norm: &GaussianNormalizer,
+    batch: usize,
+) -> Result<Vec<f64>> {
     let device = Default::default();
     let order: Vec<usize> = (0..set.n).collect();
     let mut out = Vec::with_capacity(set.n * set.h * set.w);
     for idx in batches(&order, batch) {
         let (x, _) = set.batch::<B>(idx, &device);
-        let p = target_norm.decode(model.forward(x));
+        let p = target_norm.decode(forward(x));
         let v: Vec<f32> = p.into_data().convert::<f32>().to_vec().map_err(|e| numerical("operator evaluation", format!("{e:?}")))?;
         out.extend(v.iter().map(|&v| v as f64));
     }
@@ -320,6 +360,64 @@ struct Study {
     mgno_params: usize,
     fno_s: f64,
     mgno_s: f64,
+    /// The convolutional nets (U-Net, CNN), trained with MgNO.
+    conv: Vec<ConvStudy>,
+}
+
+/// A convolutional net trained once at the training grid (where its plain and converted forms
+/// are the same map, bit for bit) and evaluated in both forms from the same weights.
+struct ConvStudy {
+    name: &'static str,
+    params: usize,
+    plain_err: GridErrors,
+    conv_err: GridErrors,
+    /// Cross-grid gaps (finest pair first).
+    plain_gap: GridErrors,
+    conv_gap: GridErrors,
+    curve: Vec<f64>,
+    secs: f64,
+}
+
+/// Per-grid errors and cross-grid gaps of one set of predictions per grid (finest first).
+fn errors_and_gaps(preds: &[Vec<f64>], test_sets: &[FieldSet], sides: &[usize]) -> (GridErrors, GridErrors) {
+    let err = preds.iter().zip(test_sets).map(|(p, s)| mean_se(&relative_errors(p, &s.target, s.h * s.w))).collect();
+    let gap = (0..sides.len() - 1).map(|g| cross_grid_gap(&preds[g], sides[g], &preds[g + 1], sides[g + 1])).collect();
+    (err, gap)
+}
+
+/// Trains the net `init` builds (seeded with `seed`) at the training grid and evaluates it plain
+/// and converted on every test grid.
+#[allow(clippy::too_many_arguments)]
+fn conv_study<M>(
+    ctx: &Ctx,
+    sz: &Sizes,
+    name: &'static str,
+    seed: u64,
+    init: impl FnOnce() -> oplab_operators::Result<M>,
+    train_set: &FieldSet,
+    test_sets: &[FieldSet],
+    out_norm: &GaussianNormalizer,
+    sides: &[usize],
+    s_train: usize,
+) -> Result<ConvStudy>
+where
+    M: Operator2d<CpuTrain> + AutodiffModule<CpuTrain>,
+    M::InnerModule: Operator2d<Cpu>,
+{
+    let t = Instant::now();
+    ctx.progress.message(&format!("  training {name} at s = {s_train} (plain and converted are one map there)"));
+    let device = Default::default();
+    <CpuTrain as Backend>::seed(&device, seed);
+    let model = init().map_err(|e| numerical("conv net", e))?;
+    let (model, curve) = fit(model, train_set, out_norm, sz, seed)?;
+    let model = model.valid();
+    let converted = Discretization::Converted { base_side: s_train };
+    let plain: Vec<Vec<f64>> = test_sets.iter().map(|s| predictions::<Cpu, _>(&model, s, out_norm, 16)).collect::<Result<_>>()?;
+    let conv: Vec<Vec<f64>> = test_sets.iter().map(|s| predictions_with(|x| model.forward_with(x, converted), s, out_norm, 16)).collect::<Result<_>>()?;
+    let (plain_err, plain_gap) = errors_and_gaps(&plain, test_sets, sides);
+    let (conv_err, conv_gap) = errors_and_gaps(&conv, test_sets, sides);
+    let params = burn::module::Module::num_params(&model);
+    Ok(ConvStudy { name, params, plain_err, conv_err, plain_gap, conv_gap, curve, secs: t.elapsed().as_secs_f64() })
 }
 
 /// Trains FNO (and MgNO when `with_mgno`) at the training grid of `layout` and evaluates on
@@ -393,7 +491,22 @@ fn study(ctx: &Ctx, sz: &Sizes, layout: Layout, train_pairs: &[(Vec<f64>, Vec<f6
         mgno_s = t2.elapsed().as_secs_f64();
         mgno_params = burn::module::Module::num_params(&mgno);
     }
-    Ok(Study { fno_err, fno_gap, mgno_err, trivial, fno_curve, mgno_curve, fno_params, mgno_params, fno_s, mgno_s })
+    let mut conv = Vec::new();
+    if with_mgno {
+        // The coordinates are input channels here (as for FNO), so the nets append none.
+        let c_in = train_set.c_in;
+        let unet = UnetConfig::new()
+            .with_in_channels(c_in)
+            .with_grid(false)
+            .with_hidden(sz.unet_hidden)
+            .with_mults(sz.unet_mults.to_vec())
+            .with_blocks(sz.unet_blocks);
+        let cnn = CnnConfig::new().with_in_channels(c_in).with_grid(false).with_width(sz.cnn_width).with_blocks(sz.cnn_blocks);
+        let (seed_u, seed_c) = (ctx.seed ^ 0x0E7, ctx.seed ^ 0xC77);
+        conv.push(conv_study(ctx, sz, "U-Net", seed_u, || unet.init::<CpuTrain>(&device), &train_set, &test_sets, &out_norm, &sides, s_train)?);
+        conv.push(conv_study(ctx, sz, "CNN", seed_c, || cnn.init::<CpuTrain>(&device), &train_set, &test_sets, &out_norm, &sides, s_train)?);
+    }
+    Ok(Study { fno_err, fno_gap, mgno_err, trivial, fno_curve, mgno_curve, fno_params, mgno_params, fno_s, mgno_s, conv })
 }
 
 /// A 1-D FNO seen as a 2-D operator on `[batch, c, 1, n]` fields, so the 2-D fitting and
@@ -531,6 +644,26 @@ fn burgers_study(ctx: &Ctx, sz: &Sizes) -> Result<BurgersStudy> {
     Ok(BurgersStudy { sides, s_train, err, gap, trivial, curve, wall_s: t0.elapsed().as_secs_f64() })
 }
 
+/// P1 for one model's cross-grid gaps on `sides` (finest pair first): each gap at most the gap
+/// one level coarser; `what` names the data set and the model.
+fn p1_measurements(what: &str, gaps: &GridErrors, sides: &[usize]) -> Vec<Measurement> {
+    (0..gaps.len().saturating_sub(1))
+        .map(|g| {
+            Measurement::at_most(
+                format!(
+                    "P1 {what} cross-grid gap s = {}/{} (bound: the gap one level coarser, s = {}/{})",
+                    sides[g],
+                    sides[g + 1],
+                    sides[g + 1],
+                    sides[g + 2],
+                ),
+                gaps[g + 1].0,
+                gaps[g].0,
+            )
+        })
+        .collect()
+}
+
 /// GRF smoothness of the smooth-coefficient data set (the default, FNO's, is 2).
 const SMOOTH_ALPHA: f64 = 3.0;
 /// `a = exp(SMOOTH_SCALE · g)` for the smooth-coefficient data set.
@@ -560,7 +693,12 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
              training error, so P2 is not predicted there and its Darcy ratios are reported as a finding, not asserted (see \
              the notes). Both Darcy models must beat the trivial predictor (the training-mean solution), FNO at every grid. \
              MgNO's 3×3 convolutions are fixed in grid units, so no resolution invariance is predicted for it: its numbers \
-             at other grids are shown, not checked."
+             at other grids are shown, not checked. A U-Net and a residual CNN converted into operators (each kernel a \
+             function on a fixed physical patch, re-sampled to the grid and weighted by cell area, transposed convolutions \
+             wrapped in resampling; Berner, Liu-Schiaffini et al., arXiv 2506.10973) are discretisations of one continuum \
+             map too: P1 is asserted for them as for FNO, and each converted net must beat its plain twin (the same \
+             weights, kernels fixed in pixels) on the grids 2× and 4× finer than the training grid. No bound relative to \
+             the training error is asserted for them, for the reason given for FNO on Darcy."
         ),
         format!(
             "Darcy −∇·(a∇u) = 1 on [0,1]², u = 0 on the boundary, solved by oplab_solvers::elliptic::DarcySampler on {f}² \
@@ -569,7 +707,10 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
              last node row/column (x = 1, where u = 0 as at x = 0) is dropped and every 2nd/4th/… point kept, giving grids \
              s = {g} with x_i = i/s (a Fourier mode is then the same physical frequency on every grid); the coordinates are two \
              extra input channels. {nt} training and {ne} held-out test samples per data set. FNO (width {w}, {m} modes per \
-             sign, 4 Fourier layers, projection 64) on both and MgNO ({c} channels, 2 layers, 4 levels) on (i), trained on CPU \
+             sign, 4 Fourier layers, projection 64) on both; MgNO ({c} channels, 2 layers, 4 levels), a U-Net (hidden {uh}, \
+             level multipliers {um:?}, {ub} residual block per level, 3×3 kernels, zero padding) and a residual CNN (width \
+             {cw}, {cb} residual blocks, 3×3 kernels) on (i), the two nets without grid channels of their own (the \
+             coordinates are inputs, as for FNO), each trained once and evaluated plain and converted; all trained on CPU \
              at s = {s_train}. Burgers: ν = 0.1, u0 ~ N(0, 625(−Δ+25I)^(−2)), oplab_solvers::burgers on {bs} points, grids n = \
              {bg} (every 2nd/4th/… point), FNO-1d (width {bw}, {bm} modes, no grid channel) trained at n = {bt}, same sample \
              counts. All models: {ep} epochs, batch {b}, Adam lr {lr} with cosine decay, relative L2 loss, scalar Gaussian \
@@ -583,6 +724,11 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
             w = sz.fno_width,
             m = sz.fno_modes,
             c = sz.mgno_channels,
+            uh = sz.unet_hidden,
+            um = sz.unet_mults,
+            ub = sz.unet_blocks,
+            cw = sz.cnn_width,
+            cb = sz.cnn_blocks,
             ep = sz.epochs,
             b = sz.batch,
             lr = fmt_num(sz.lr),
@@ -619,19 +765,7 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
 
     // Measurements.
     for (tag, study) in [("thresholded a", &st), ("smooth a", &sm)] {
-        for g in 0..study.fno_gap.len().saturating_sub(1) {
-            res.measurements.push(Measurement::at_most(
-                format!(
-                    "P1 ({tag}) FNO cross-grid gap s = {}/{} (bound: the gap one level coarser, s = {}/{})",
-                    sides[g],
-                    sides[g + 1],
-                    sides[g + 1],
-                    sides[g + 2],
-                ),
-                study.fno_gap[g + 1].0,
-                study.fno_gap[g].0,
-            ));
-        }
+        res.measurements.extend(p1_measurements(&format!("({tag}) FNO"), &study.fno_gap, &sides));
     }
     for g in 0..bu.gap.len().saturating_sub(1) {
         res.measurements.push(Measurement::at_most(
@@ -680,6 +814,20 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
         st.trivial[tg].0,
         mgno_err[tg].0,
     ));
+    // Converted convolutional nets: what P1 asserts for FNO, and each beats its plain twin
+    // (same weights) on the grids 2× and 4× finer than the training grid.
+    for c in &st.conv {
+        res.measurements.extend(p1_measurements(&format!("(thresholded a) {} converted", c.name), &c.conv_gap, &sides));
+        for (finer, times) in [(1, 2), (2, 4)] {
+            if let Some(g) = tg.checked_sub(finer) {
+                res.measurements.push(Measurement::at_most(
+                    format!("{} converted relative L2 at s = {} ({times}× the training grid; bound: the plain net's, same weights)", c.name, sides[g]),
+                    c.plain_err[g].0,
+                    c.conv_err[g].0,
+                ));
+            }
+        }
+    }
 
     // Figures.
     let xs: Vec<f64> = sides.iter().map(|&s| s as f64).collect();
@@ -796,7 +944,34 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
         .with(Series::line("FNO, thresholded a", epochs.clone(), st.fno_curve.clone(), 0))
         .with(Series::line("MgNO, thresholded a", epochs.clone(), st.mgno_curve.clone(), 1))
         .with(Series::line("FNO, smooth a", epochs.clone(), sm.fno_curve.clone(), 2))
-        .with(Series::line("FNO-1d, Burgers", epochs, bu.curve.clone(), 3));
+        .with(Series::line("FNO-1d, Burgers", epochs.clone(), bu.curve.clone(), 3));
+    let fig =
+        st.conv.iter().enumerate().fold(fig, |f, (i, c)| f.with(Series::line(format!("{}, thresholded a", c.name), epochs.clone(), c.curve.clone(), 4 + i)));
+    plot::render(&fig, ctx.out_dir)?;
+    res.figures.push(fig.stem);
+
+    // The convolutional nets, plain and converted, next to FNO.
+    let mut fig = Figure::new(
+        "operator_resolution_conv",
+        format!("Darcy (thresholded a): plain vs converted nets, same weights (trained at s = {s_train})"),
+        "grid side s",
+        "mean relative L2 error",
+    )
+    .log(true, true)
+    .legend_at(LegendCorner::UpperRight)
+    .with(Series::markers("FNO", xs.clone(), fm.clone(), None, 0))
+    .with(Series::line("", xs.clone(), fm.clone(), 0));
+    let mut conv_top = top;
+    for (i, c) in st.conv.iter().enumerate() {
+        let (cm, cs) = unzip(&c.conv_err);
+        let (pm, _) = unzip(&c.plain_err);
+        conv_top = cm.iter().chain(&pm).fold(conv_top, |a, &b| a.max(b));
+        fig = fig
+            .with(Series::markers(format!("{} converted (±1 s.e.)", c.name), xs.clone(), cm.clone(), Some(cs), 3 + 2 * i))
+            .with(Series::line("", xs.clone(), cm, 3 + 2 * i))
+            .with(Series::line(format!("{} plain", c.name), xs.clone(), pm, 4 + 2 * i));
+    }
+    let fig = fig.with(Series::line("", vec![xs[0]], vec![3.0 * conv_top], 7));
     plot::render(&fig, ctx.out_dir)?;
     res.figures.push(fig.stem);
 
@@ -858,6 +1033,36 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
         s2 = sides[tg - 1],
     ));
     res.notes.push(format!("MgNO (not checked across grids): error at other grids / at s = {s_train}: {}.", ratios(&mgno_err)));
+    for c in &st.conv {
+        res.notes.push(format!(
+            "{name} ({params} parameters, trained once; plain = the kernels in pixels, converted = kernels re-sampled to each grid, the same \
+             weights): {plain}; {conv}. Error at other grids / at s = {s_train}: plain {pr}; converted {cr} (FNO: {fr}; MgNO: {mr}). \
+             Cross-grid gaps (pairs finest first): plain {pg}; converted {cg}.",
+            name = c.name,
+            params = c.params,
+            plain = row(&format!("{} plain", c.name), &c.plain_err),
+            conv = row(&format!("{} converted", c.name), &c.conv_err),
+            pr = ratios(&c.plain_err),
+            cr = ratios(&c.conv_err),
+            fr = ratios(&st.fno_err),
+            mr = ratios(&mgno_err),
+            pg = gaps(&c.plain_gap),
+            cg = gaps(&c.conv_gap),
+        ));
+    }
+    if !st.conv.is_empty() {
+        res.notes.push(format!(
+            "Converted nets, for reading a failed P1: the reference recipe re-samples a k×k kernel to k' = ⌊s(k−1)⌋ + 1 \
+             points by half-pixel bilinear interpolation and divides by (k'/k)²; that keeps each kernel's quadrature mass \
+             exactly at s = 4 but not at s = 2 (a 3×3 kernel's per-axis masses become 0.96, 1.08, 0.96), so the converted \
+             nets' gaps need not fall at every refinement (see the ignored convergence test in oplab_operators::models, \
+             where they fall in steps of two refinements). Coarser than the training grid (s = ½, where a 3×3 kernel \
+             re-samples to k' = 2, rounded to an odd size) the converted nets are far off: errors at s = {} / at s = \
+             {s_train}: {}.",
+            sides[tg + 1],
+            st.conv.iter().map(|c| format!("{} converted {}", c.name, fmt_num(c.conv_err[tg + 1].0 / c.conv_err[tg].0))).collect::<Vec<_>>().join(", "),
+        ));
+    }
     res.notes.push(format!(
         "Caveat: a ratio bound is a weaker test when the training-grid error is large. --quick trains less (its \
          training-grid error is several times the full run's), so the full run is the stricter test. Training-grid errors \
@@ -866,13 +1071,15 @@ fn resolution(ctx: &Ctx) -> Result<CheckResult> {
         fmt_num(100.0 * sm.fno_err[tg].0)
     ));
     res.notes.push(format!(
-        "Wall time: Darcy data {} s, FNO {} s + {} s (smooth a), MgNO {} s (CPU, burn Flex). Parameters: FNO {}, MgNO {}.",
+        "Wall time: Darcy data {} s, FNO {} s + {} s (smooth a), MgNO {} s{} (CPU, burn Flex). Parameters: FNO {}, MgNO {}{}.",
         fmt_num(data_s),
         fmt_num(st.fno_s),
         fmt_num(sm.fno_s),
         fmt_num(st.mgno_s),
+        st.conv.iter().map(|c| format!(", {} {} s", c.name, fmt_num(c.secs))).collect::<String>(),
         st.fno_params,
         st.mgno_params,
+        st.conv.iter().map(|c| format!(", {} {}", c.name, c.params)).collect::<String>(),
     ));
     Ok(res.finish())
 }
