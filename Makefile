@@ -35,6 +35,7 @@ test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features oplab/mpi -- -D warnings
 	$(CARGO) test --workspace --features oplab/mpi
+	$(CARGO) test -p oplab-operators --lib prose::train -- --ignored --test-threads=1
 
 # Real-engine HPC tests: OpenMPI runs in `make test`; this adds a single-node Slurm cluster on
 # loopback (root only; installs Debian's slurmctld/slurmd/munge if missing) running a 3-task array

@@ -533,7 +533,12 @@ mod tests {
 
     /// Issue test 5: the same seed gives the same losses and decodings; a run resumed after an
     /// interruption ends bit for bit where an uninterrupted one does.
+    // burn's CPU backend draws initial weights from one process-wide seeded RNG, which random
+    // tensors of tests running in parallel threads consume too; so this test runs on its own
+    // (`make test` runs it with --ignored --test-threads=1). A `train` command is one process and
+    // has the RNG to itself.
     #[test]
+    #[ignore = "needs burn's process-wide RNG to itself: cargo test -p oplab-operators --lib prose::train -- --ignored --test-threads=1"]
     fn training_is_deterministic_and_resumes_exactly() {
         let dir = tempfile::tempdir().unwrap();
         let data = generated_file(dir.path(), "train.h5", 24, 5, false);
