@@ -18,8 +18,13 @@ the protocol can be split over several device calls with --steps (generate, trai
 --models, as long as --work survives between them (a warm machine keeps ignored files of the tree).
 
 Writes to --out ($OUT on the device): resolution_protocol.md (model × grid table: rel. L2, ratio to
-the training-grid error, cross-grid gap; parameters, epochs and train time), each run's
-resolution_sweep.json and .png, and protocol.log (every command and its output).
+the training-grid error, cross-grid gap; parameters, epochs and train time), sweeps.json (every
+run's resolution_sweep.json and metrics, one file), each run's resolution_sweep.png, and
+protocol.log (every command and its output): at most 7 files, which the device tool brings back.
+
+--deadline bounds the wall time of one call: a training that would run past it is stopped (its
+last finished epoch is checkpointed, so a later call with the same --work resumes it), and the
+table says how many epochs each model has.
 
 Timing (development machine, CPU, 2 shared cores): generating one 513² sample takes ~0.25 s on one
 thread, so 1300 samples take ~25 s on 16 threads; the file is ~1.4 GB. If that or the training does
@@ -32,6 +37,7 @@ usage:
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -47,14 +53,24 @@ class Log:
         self.path = path
         self.t0 = time.time()
 
-    def run(self, cmd, check=True):
+    def run(self, cmd, check=True, timeout=None):
         header = f"$ {' '.join(cmd)}   (t = {time.time() - self.t0:.0f} s)"
         print(header, flush=True)
         start = time.time()
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+            output, code = done.stdout, done.returncode
+        except subprocess.TimeoutExpired as stopped:
+            output = (stopped.stdout or b"").decode(errors="replace") if isinstance(stopped.stdout, bytes) else (stopped.stdout or "")
+            output += f"\n(stopped after {timeout:.0f} s: the deadline)"
+            code = None
         wall = time.time() - start
         with open(self.path, "a") as fh:
-            fh.write(f"{header}\n{done.stdout}\n(exit {done.returncode}, {wall:.1f} s)\n\n")
+            fh.write(f"{header}\n{output}\n(exit {code}, {wall:.1f} s)\n\n")
+        if code is None:
+            print(f"  stopped at the deadline after {wall:.0f} s", flush=True)
+            return output, wall
+        done = subprocess.CompletedProcess(cmd, code, output)
         if check and done.returncode != 0:
             sys.exit(f"command failed (exit {done.returncode}): {' '.join(cmd)}\n{done.stdout[-2000:]}")
         return done.stdout, wall
@@ -144,6 +160,8 @@ def main():
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--steps", default="generate,train,eval,table")
     p.add_argument("--threads", type=int, default=0, help="generator threads (0: one per core)")
+    p.add_argument("--deadline", type=float, default=0, help="wall seconds for this call (0: none); trainings stop in time for the evaluations")
+    p.add_argument("--eval-reserve", type=float, default=60, help="seconds kept per model for its evaluation under --deadline")
     p.add_argument("--tiny", action="store_true", help="a CPU smoke test: 65² nodes, 24/4/4 samples, 2 epochs, subsamples 1,2,4")
     a = p.parse_args()
     if a.tiny:
@@ -173,10 +191,21 @@ def main():
             with open(cfg, "w") as fh:
                 fh.write(config_toml(model, a))
             state = run_state(run_dir)
-            cmd = [a.oplab, "train", model, "--data", data, "--config", cfg, "--out", run_dir, "--device", a.device, "-q"]
-            if state is not None and state[0] < a.epochs:
-                cmd.append("--resume")
-            log.run(cmd)
+            if state is None and os.path.isdir(run_dir):
+                # Stopped before its first epoch finished: nothing to resume.
+                shutil.rmtree(run_dir)
+            if state is None or state[0] < a.epochs:
+                cmd = [a.oplab, "train", model, "--data", data, "--config", cfg, "--out", run_dir, "--device", a.device, "-q"]
+                if state is not None:
+                    cmd.append("--resume")
+                timeout = None
+                if a.deadline:
+                    left_models = len(models) - models.index(model)
+                    timeout = a.deadline - (time.time() - log.t0) - a.eval_reserve * left_models
+                    if timeout < 30:
+                        print(f"  {model}: no time left before the deadline; not trained", flush=True)
+                        continue
+                log.run(cmd, timeout=timeout)
         state = run_state(run_dir)
         if state is not None:
             trained[model] = state
@@ -184,19 +213,25 @@ def main():
             cmd = [a.oplab, "eval", "--run", run_dir, "--data", data, "--subsample", a.subsamples, "--io-interp", "--device", a.device, "-q"]
             if model in CONVOLUTIONAL:
                 cmd += ["--convert", "both"]
-            text, _ = log.run(cmd)
+            timeout = a.deadline - (time.time() - log.t0) - 10 if a.deadline else None
+            if timeout is not None and timeout < 10:
+                print(f"  {model}: no time left before the deadline; not evaluated", flush=True)
+                continue
+            text, _ = log.run(cmd, timeout=timeout)
             print(text, flush=True)
 
     if "table" in steps:
-        sweeps = {}
+        sweeps, bundle = {}, {}
         for model in models:
-            path = os.path.join(a.work, f"run_{model}", "resolution_sweep.json")
+            run_dir = os.path.join(a.work, f"run_{model}")
+            path = os.path.join(run_dir, "resolution_sweep.json")
             if os.path.exists(path):
                 sweeps[model] = json.load(open(path))
-                for name in ("resolution_sweep.json", "resolution_sweep.png"):
-                    src = os.path.join(a.work, f"run_{model}", name)
-                    with open(src, "rb") as fin, open(os.path.join(a.out, f"{model}_{name}"), "wb") as fout:
-                        fout.write(fin.read())
+                metrics = [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl")) if l.strip()]
+                bundle[model] = {"sweep": sweeps[model], "metrics": metrics}
+                shutil.copyfile(os.path.join(run_dir, "resolution_sweep.png"), os.path.join(a.out, f"{model}_resolution_sweep.png"))
+        with open(os.path.join(a.out, "sweeps.json"), "w") as fh:
+            json.dump(bundle, fh, indent=1)
         report = table(a, sweeps, trained)
         with open(os.path.join(a.out, "resolution_protocol.md"), "w") as fh:
             fh.write(report)
