@@ -457,7 +457,11 @@ mod tests {
 
     /// Issue test 3: the tiny model memorises one sample of each of the 12 systems (noise off)
     /// in at most 400 steps: cross-entropy, greedy decoding and data error.
+    // Seeding burn's process-wide RNG fixes the initial weights only if no test running in
+    // parallel draws from it in between; in the parallel suite they did, and the data error
+    // moved with the scheduling. So it runs alone, with the determinism test below.
     #[test]
+    #[ignore = "needs burn's process-wide RNG to itself: cargo test -p oplab-operators --lib prose::train -- --ignored --test-threads=1"]
     fn tiny_model_overfits_one_sample_per_system() {
         let dir = tempfile::tempdir().unwrap();
         let path = generated_file(dir.path(), "twelve.h5", 12, 3, false);
@@ -497,9 +501,9 @@ mod tests {
         let ce = ce.unwrap();
         assert!(ce < 0.05, "cross-entropy {ce}");
         assert_eq!(exact, 12, "greedy decoding reproduces every token sequence");
-        // The issue asks for < 0.1; the tiny model does not reach it in 400 steps. Measured:
-        // 0.168 with this model (0.119 before its attention-mask rewrite; lr 3e-3 / 1e-2 gave
-        // 0.176 / 0.134). The bound checks the data path learns (from ≈ 1.0); the gap is
+        // The issue asks for < 0.1; with this recipe the tiny model reaches 0.112 in 400 steps
+        // (the same in the test and release profiles now that the initial weights are fixed).
+        // The bound checks that the data path learns (it starts near 1.0); the gap to 0.1 is
         // reported, not hidden.
         assert!(rel < 0.25, "data rel. L2 {rel}");
         // The metric of the window agrees with what `validate` averaged.
