@@ -40,9 +40,9 @@ test: deps
 	$(CARGO) test -p oplab-operators --lib prose::train -- --ignored --test-threads=1
 	@$(MAKE) --no-print-directory examples
 
-# The Rust programs in examples/ (the README lists them), in the test build: each exits non-zero
-# when its result disagrees with what it demonstrates. lorenz_alrnn runs 30 epochs here (its
-# 150 take a minute; the reconstruction it prints needs 2000).
+# The Rust programs in examples/ (the README lists them), in the test build (about 2 min in all on
+# 2 cores). advani_saxe, icl_gd and darcy_mgno exit non-zero when their result contradicts what
+# they demonstrate; lorenz_alrnn runs 30 of its 150 epochs here, the whole path end to end.
 EXAMPLE = $(CARGO) run -q --features oplab/mpi --example
 .PHONY: examples
 examples:

@@ -12,11 +12,13 @@
 //!    spectra), and the symbolic coding: which of the 2^P linear subregions the attractor uses,
 //!    each subregion's fixed point and whether it is stable.
 //!
-//! Run: `cargo run --release --example lorenz_alrnn [EPOCHS]` (about 25 s on 2 cores in a release
-//! build with the default 150 epochs). The reference setting (`bench/alrnn/lorenz.toml`) trains
-//! 2000 epochs (about 5 min), reaching D_stsp ≈ 4 and D_H ≈ 0.17; 150 epochs reproduce the
-//! attractor's shape only coarsely. Files go to a temporary directory (figures included:
-//! attractor.png, spectra.png, subregions.png in the run directory; `--keep DIR` keeps them).
+//! Run: `cargo run --release --example lorenz_alrnn [EPOCHS] [DIR]` (about 25 s on 2 cores with
+//! the default 150 epochs, which reproduce the attractor only coarsely: D_stsp ≈ 13, D_H ≈ 0.6, two
+//! subregions). `lorenz_alrnn 2000` (5 min) gives D_stsp ≈ 4.8, D_H ≈ 0.11 and four subregions,
+//! near the reference setting's 3.9 and 0.17 (`bench/alrnn/lorenz.toml`, 100,000 training steps,
+//! in bench/RESULTS.md); two true trajectories differ by D_stsp 0.4–0.9 and D_H 0.04–0.11.
+//! Files go to a temporary directory, or to DIR when given (figures included: attractor.png,
+//! spectra.png, subregions.png in the run directory).
 
 use std::path::PathBuf;
 
@@ -27,13 +29,11 @@ use oplab_operators::dynamics::{self, AlrnnTrainConfig, AlrnnTrainOptions};
 use oplab_operators::run::RunDir;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let epochs: usize = args.first().filter(|a| !a.starts_with("--")).map_or(Ok(150), |s| s.parse())?;
-    let temp = tempfile::tempdir()?;
-    let dir = match args.iter().position(|a| a == "--keep") {
-        Some(i) => PathBuf::from(args.get(i + 1).ok_or("--keep needs a directory")?),
-        None => temp.path().to_path_buf(),
-    };
+    // Arguments: [EPOCHS] [DIR]; without DIR, everything goes to a temporary directory.
+    let mut args = std::env::args().skip(1);
+    let epochs: usize = args.next().map_or(Ok(150), |s| s.parse())?;
+    let (temp, kept) = (tempfile::tempdir()?, args.next().map(PathBuf::from));
+    let dir = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
 
     // 1. Two trajectories of 13,001 points on t ∈ [0, 130].
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  D_stsp = {}   (state-space divergence; {:?} binning)", show(eval.dstsp), eval.binning);
     println!("  D_H    = {}   (power-spectrum Hellinger distance)", show(eval.dh));
     println!("  {}-step prediction error = {}", eval.pe_steps, show(eval.pe));
-    println!("  (2000 epochs reach D_stsp ≈ 3.9, D_H ≈ 0.17; two true trajectories differ by 0.4–0.9 and 0.04–0.11)");
+    println!("  (two true trajectories differ by D_stsp 0.4–0.9, D_H 0.04–0.11)");
     println!("subregions visited in {} coded steps: {}", eval.coding_steps, eval.n_subregions);
     for r in &eval.subregions {
         let share = 100.0 * r.steps as f64 / eval.coding_steps as f64;
@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let relu_on: Vec<String> = (0..config.alrnn.relu_units).map(|j| if r.id >> j & 1 == 1 { "+" } else { "-" }.to_string()).collect();
         println!("  region {:>2} (ReLUs {}): {share:5.1} % of steps, {kind}, spectral radius {:.3} ({stability})", r.id, relu_on.join(""), r.spectral_radius);
     }
-    if args.iter().any(|a| a == "--keep") {
+    if kept.is_some() {
         println!("kept {} (figures in {})", data.display(), run.path().display());
     }
     Ok(())
