@@ -1,6 +1,6 @@
 //! Dynamical-systems reconstruction with almost-linear RNNs (AL-RNN; Brenner, Hemmer, Monfared,
 //! Durstewitz, NeurIPS 2024): the model ([`model`]), sparse / generalised teacher-forcing
-//! training with checkpoints and exact resume ([`train`]), the reconstruction metrics `D_stsp`,
+//! training with checkpoints and exact resume ([`train`](mod@train)), the reconstruction metrics `D_stsp`,
 //! `D_H` and n-step prediction error ([`metrics`]), symbolic coding by linear subregions with
 //! fixed points and their stability ([`symbolic`]), and figures ([`plot`]).
 //!

@@ -3,6 +3,24 @@
 //! As in the reference `MgNO_DC`, there is no lifting or projection network: the first V-cycle
 //! takes the input channels directly as its right-hand side f, the pointwise term is a 1×1
 //! convolution with bias, and the head is a 1×1 convolution without bias.
+//!
+//! ```
+//! use burn::tensor::Tensor;
+//! use oplab_operators::backend::Cpu;
+//! use oplab_operators::MgNoConfig;
+//!
+//! // A small MgNO: 8 channels, 2 layers, a 3-level V-cycle (17 → 9 → 5 nodes per side).
+//! let config = MgNoConfig::new().with_channels(8).with_layers(2).with_levels(vec![[1, 0], [1, 0], [2, 0]]);
+//! let device = Default::default();
+//! let model = config.init::<Cpu>(&device).unwrap();
+//! // Fields are [batch, channels, height, width]; the output has the input's grid.
+//! let a = Tensor::<Cpu, 4>::ones([2, 1, 17, 17], &device);
+//! let u = model.forward(a);
+//! assert_eq!(u.dims(), [2, 1, 17, 17]);
+//! // An invalid configuration is an error naming the field, not a panic.
+//! let err = MgNoConfig::new().with_channels(0).init::<Cpu>(&device).unwrap_err();
+//! assert!(err.to_string().contains("mgno.channels"));
+//! ```
 
 use burn::config::Config;
 use burn::module::Module;

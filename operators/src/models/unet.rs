@@ -9,7 +9,7 @@
 //!   compound), then, except on the last level, a 3×3 stride-2 convolution down;
 //! - two residual blocks in the middle;
 //! - per level, deepest first, `blocks` residual blocks keeping c_i channels and one more to
-//!   c_i / mults[i], each taking the concatenation [skip, x] of the matching down-path output;
+//!   `c_i / mults[i]`, each taking the concatenation `[skip, x]` of the matching down-path output;
 //!   between levels a 4×4 stride-2 transposed convolution (padding 2) fitted to the skip's grid;
 //! - GroupNorm → GELU → k×k output convolution.
 //!

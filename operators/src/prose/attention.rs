@@ -19,7 +19,7 @@ use burn::tensor::{Bool, Tensor, TensorData};
 /// exp(−1e9 − max) is exactly 0 in f32, so a masked key contributes exactly nothing.
 const MASKED: f32 = -1.0e9;
 
-/// Which keys a query may see, as an additive bias on the scores (0 where visible, [`MASKED`]
+/// Which keys a query may see, as an additive bias on the scores (0 where visible, `MASKED`
 /// where not), built once per forward pass and shared by the layers of a stack.
 #[derive(Debug, Clone)]
 pub enum AttentionMask<B: Backend> {

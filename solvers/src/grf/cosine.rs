@@ -107,7 +107,7 @@ impl CosineGrf2d {
     }
 }
 
-/// `s` equispaced nodes on [0,1] including both ends: `x_i = i/(s−1)`.
+/// `s` equispaced nodes on `[0, 1]` including both ends: `x_i = i/(s−1)`.
 pub fn node_grid(s: usize) -> Vec<f64> {
     if s == 1 {
         return vec![0.0];

@@ -4,6 +4,25 @@
 //! eigenfunctions of the Neumann Laplacian on the unit square (products of cosines), with covariance
 //! operator `C = scale² (−Δ + τ²I)^(−α)`. FNO's `GRF.m` uses `scale = τ^(α−1)`, i.e.
 //! `C = τ^(2α−2)(−Δ+τ²)^(−α)`, and drops the constant mode; both are the defaults here.
+//!
+//! Sampling is deterministic given the caller's random stream (datasets seed one per sample):
+//!
+//! ```
+//! use oplab_solvers::grf::{node_grid, CosineGrf2d, GrfParams};
+//! use rand_chacha::rand_core::SeedableRng;
+//! use rand_chacha::ChaCha8Rng;
+//!
+//! // FNO's Darcy field (α = 2, τ = 3) on the 17 × 17 nodes i/16 of the unit square.
+//! let grf = CosineGrf2d::on_node_grid(GrfParams::default(), 17).unwrap();
+//! let field = grf.sample(&mut ChaCha8Rng::seed_from_u64(0));
+//! assert_eq!((field.len(), node_grid(17)[16]), (17 * 17, 1.0));
+//! assert_eq!(field, grf.sample(&mut ChaCha8Rng::seed_from_u64(0)));
+//! // Without the constant mode the field integrates to zero: the trapezoidal rule on the
+//! // nodes is exact for every cosine the expansion keeps.
+//! let w = |i: usize| if i == 0 || i == 16 { 0.5 } else { 1.0 };
+//! let mean: f64 = (0..17 * 17).map(|k| w(k / 17) * w(k % 17) * field[k]).sum::<f64>() / 256.0;
+//! assert!(mean.abs() < 1e-12, "{mean}");
+//! ```
 
 mod cosine;
 pub mod periodic;

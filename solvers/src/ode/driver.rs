@@ -123,7 +123,7 @@ pub trait Stepper: Sized {
 }
 
 /// An integrator of one method `M` for states of a fixed dimension, reusable across solves:
-/// the shared [`StepState`] and the method's own buffers, all allocated in `new`, so a solve
+/// the shared `StepState` and the method's own buffers, all allocated in `new`, so a solve
 /// allocates nothing. [`super::Dopri5`], [`super::Dop853`], [`super::Rk4`] and
 /// [`super::Rosenbrock23`] name its instances.
 #[derive(Debug, Clone)]

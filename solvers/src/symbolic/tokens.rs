@@ -9,6 +9,23 @@
 //!   −10 encode as `N000 E0`. Rounding is Python's `%.2e` (round-half-even on the exact binary
 //!   value), which Rust's `{:.2e}` reproduces.
 //! * skeletons write [`PLACEHOLDER`] instead of each constant's three tokens.
+//!
+//! ```
+//! use oplab_solvers::symbolic::tokens::{encode_float, encode_system, encode_system_skeleton, parse_system};
+//! use oplab_solvers::systems;
+//!
+//! assert_eq!(encode_float(2.67).unwrap(), ["+", "N267", "E-2"]);
+//! assert_eq!(encode_float(-10.0).unwrap(), ["-", "N100", "E-1"]);
+//! // Lorenz-63 with its constants, and its skeleton; parsing inverts encoding.
+//! let lorenz = systems::by_name("lorenz").unwrap();
+//! let tokens = lorenz.tokens(&lorenz.nominal_params()).unwrap();
+//! // The first component, σ·u_1 + (−σ)·u_0, begins `add mul + N100 E-1 u_1` (σ = 10).
+//! assert_eq!(tokens[..6], ["add", "mul", "+", "N100", "E-1", "u_1"]);
+//! let components = parse_system(&tokens).unwrap();
+//! assert_eq!(components.len(), 3);
+//! assert_eq!(encode_system(&components).unwrap(), tokens);
+//! assert_eq!(encode_system_skeleton(&components)[..4], ["add", "mul", "<PLACEHOLDER>", "u_1"]);
+//! ```
 
 use super::expr::{BinaryOp, Expr, UnaryOp};
 

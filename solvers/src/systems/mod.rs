@@ -114,7 +114,7 @@ const CATALOG: [(&str, Builder); 15] = [
     ("double_pendulum", catalog::double_pendulum),
 ];
 
-/// Canonical names of every system in the catalogue (taken from [`CATALOG`], so a name and its
+/// Canonical names of every system in the catalogue (taken from the private `CATALOG`, so a name and its
 /// builder cannot drift apart).
 pub const NAMES: [&str; 15] = {
     let mut names = [""; 15];

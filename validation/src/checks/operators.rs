@@ -3,7 +3,7 @@
 //!
 //! Darcy samples are drawn in memory with the reference solver on a fine node grid. The
 //! checked layout drops the last node row/column and keeps every 2nd, 4th, … point, so every
-//! grid samples x_i = i/s with DFT period exactly 1 (see [`Layout`] for why FNO's usual node
+//! grid samples x_i = i/s with DFT period exactly 1 (see `Layout` for why FNO's usual node
 //! grids, `[::k, ::k]` of all nodes, are not resolution-consistent). An FNO and a small MgNO are
 //! trained on CPU at one middle grid with the pieces of `oplab_operators` (models, scalar
 //! Gaussian normalisers, relative L2, seeded epoch orders) and evaluated on held-out samples at

@@ -62,7 +62,7 @@ pub struct Batch {
     pub ys: Vec<f64>,
     /// Query inputs, [b, d].
     pub xq: Vec<f64>,
-    /// Query labels, [b].
+    /// Query labels, `[b]`.
     pub yq: Vec<f64>,
     /// Task vectors, [b, d].
     pub ws: Vec<f64>,

@@ -109,7 +109,7 @@ impl<B: Backend> Lsa<B> {
         tokens
     }
 
-    /// Predictions [b]: minus the last coordinate of the (first) query token.
+    /// Predictions `[b]`: minus the last coordinate of the (first) query token.
     pub fn predict(&self, tokens: Tensor<B, 3>) -> Tensor<B, 1> {
         let [b, _, dp] = tokens.dims();
         self.forward(tokens).narrow(1, self.n_ctx, 1).narrow(2, dp - 1, 1).reshape([b]).neg()
