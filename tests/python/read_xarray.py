@@ -29,7 +29,8 @@ with h5py.File(path, "r") as f:
         out["group_only_dims"][name] = list(group_only[name].dims)
         out["h5py_scales"][name] = [[scale.name for scale in axis.values()] for axis in f["fields"][name].dims]
     for name, coord in fields.coords.items():
-        out["coords"][name] = coord.values.tolist()
+        # The bits of each f64, so the comparison is exact (JSON number parsing need not be).
+        out["coords"][name] = np.asarray(coord.values, dtype="<f8").view("<u8").tolist()
     for group in ("scalars", "symbolic"):
         if group in tree:
             for name, var in tree[group].to_dataset().data_vars.items():
