@@ -142,13 +142,31 @@ def run_case(binary, name, workdir):
             raise RuntimeError(f"{binary} {' '.join(args)} (in {workdir}) exited {res.returncode}: {res.stderr.strip()[-500:]}")
 
 
+def attr_value(f, v):
+    """An attribute's value to compare. Object references (the dimension-scale attributes
+    DIMENSION_LIST and REFERENCE_LIST) compare by the path they point to: their numpy bytes are
+    pointers of this process."""
+    if isinstance(v, (str, bytes)):
+        return v
+    a = np.asarray(v)
+    if a.dtype == object or a.dtype.names:
+        def named(x):
+            if isinstance(x, h5py.Reference):
+                return f[x].name
+            if isinstance(x, np.ndarray):
+                x = x.tolist()
+            return [named(y) for y in x] if isinstance(x, (list, tuple)) else x
+        return repr(named(a.tolist()))
+    return a.tobytes()
+
+
 def h5_items(path):
     out = {}
     with h5py.File(path, "r") as f:
         def visit(name, obj):
             for k, v in obj.attrs.items():
                 if k not in VOLATILE_ATTRS:
-                    out[f"{name}@{k}"] = ("attr", np.asarray(v).tobytes() if not isinstance(v, (str, bytes)) else v)
+                    out[f"{name}@{k}"] = ("attr", attr_value(f, v))
             if isinstance(obj, h5py.Dataset):
                 data = obj[()]
                 if isinstance(data, np.ndarray) and data.dtype == object:
@@ -156,7 +174,7 @@ def h5_items(path):
                 out[name] = ("data", str(obj.dtype), obj.shape, data.tobytes() if isinstance(data, np.ndarray) else repr(data))
         for k, v in f.attrs.items():
             if k not in VOLATILE_ATTRS:
-                out[f"/@{k}"] = ("attr", np.asarray(v).tobytes() if not isinstance(v, (str, bytes)) else v)
+                out[f"/@{k}"] = ("attr", attr_value(f, v))
         f.visititems(visit)
     return out
 

@@ -27,6 +27,7 @@ pub mod merge;
 pub mod problem;
 pub mod problems;
 pub mod reader;
+mod scales;
 pub mod settings;
 pub mod writer;
 

@@ -9,6 +9,7 @@ use oplab_common::atomic::{self, temp_sibling};
 use crate::batch::{Batch, Values};
 use crate::error::{DatasetError, Result};
 use crate::header::{now_rfc3339, oplab_version, Header, SCHEMA_VERSION};
+use crate::scales::attach_dimension_scales;
 use crate::settings::Precision;
 
 /// Target size of one HDF5 chunk. Chunks always hold whole samples.
@@ -63,6 +64,7 @@ impl Hdf5Writer {
                 texts.push(ds);
             }
         }
+        attach_dimension_scales(&file, schema, n).map_err(h5)?;
         Ok(Hdf5Writer { file, tmp, fields, scalars, texts })
     }
 
@@ -227,6 +229,8 @@ pub fn write_virtual_file(final_path: &Path, header: &Header, parts: &[VirtualPa
             }
         }
     }
+    // Problems with text datasets are refused a virtual finish, so there is no `/symbolic` here.
+    attach_dimension_scales(&file, schema, n).map_err(h5)?;
     let writer = Hdf5Writer { file, tmp, fields: vec![], scalars: vec![], texts: vec![] };
     writer.finish(final_path)
 }
