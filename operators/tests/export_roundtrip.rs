@@ -10,7 +10,7 @@ use oplab_operators::backend::Cpu;
 use oplab_operators::export::{collect, export_run, load_best, load_into, BestModel};
 use oplab_operators::models::{Fno2d, MgNo};
 use oplab_operators::run::RunDir;
-use oplab_operators::training::{self, ModelKind, ScheduleKind, TrainConfig, TrainOptions};
+use oplab_operators::training::{self, ModelKind, TrainConfig, TrainOptions};
 use oplab_operators::DeviceKind;
 
 fn darcy(path: &std::path::Path) {
@@ -21,22 +21,16 @@ fn darcy(path: &std::path::Path) {
 }
 
 fn tiny(model: ModelKind) -> TrainConfig {
-    let mut c = TrainConfig { model, epochs: 1, batch_size: 4, ..TrainConfig::default() };
-    c.data.n_train = Some(8);
-    c.data.n_val = Some(2);
-    c.data.n_test = Some(2);
-    c.schedule.kind = ScheduleKind::Constant;
-    c.optimizer.lr = 1e-2;
-    c.mgno.channels = 4;
-    c.mgno.layers = 2;
-    // Post-smoothing and several pre-smoothing steps, so every kind of name appears.
-    c.mgno.levels = vec![[1, 1], [2, 1], [2, 0]];
-    c.fno.width = 6;
-    c.fno.modes = [3, 4];
-    c.fno.layers = 2;
-    c.fno.projection = 8;
-    c.fno.domain_padding = 2;
-    c
+    // Post-smoothing and several pre-smoothing steps, so every kind of MgNO name appears; FNO
+    // with domain padding and unequal modes.
+    let text = format!(
+        "model = \"{}\"\nepochs = 1\nbatch_size = 4\n\
+         [data]\nn_train = 8\nn_val = 2\nn_test = 2\n[optimizer]\nlr = 1e-2\n[schedule]\nkind = \"constant\"\n\
+         [mgno]\nchannels = 4\nlayers = 2\nlevels = [[1, 1], [2, 1], [2, 0]]\n\
+         [fno]\nwidth = 6\nmodes = [3, 4]\nlayers = 2\nprojection = 8\ndomain_padding = 2\n",
+        model.name()
+    );
+    TrainConfig::from_toml(&text).unwrap()
 }
 
 fn values(t: Tensor<Cpu, 4>) -> Vec<f32> {
