@@ -41,7 +41,10 @@ fn trained_runs(d: &Path) {
 
 /// The state dict of the tiny models as the module documentation of `oplab_operators::export`
 /// tables it: name → (dtype, shape).
-fn documented() -> [(&'static str, BTreeMap<String, (&'static str, Vec<usize>)>); 2] {
+/// A state dict's layout: name → (numpy dtype, shape).
+type Layout = BTreeMap<String, (&'static str, Vec<usize>)>;
+
+fn documented() -> [(&'static str, Layout); 2] {
     let mut mgno = BTreeMap::new();
     let (cu, levels) = (4usize, [[1usize, 1], [2, 1], [2, 0]]);
     for i in 0..2 {

@@ -277,10 +277,10 @@ pub struct ExportSummary {
 
 /// The best model of an MgNO or FNO run, on the CPU.
 pub enum BestModel {
-    /// An MgNO run's.
-    Mgno(MgNo<Cpu>),
+    /// An MgNO run's (both boxed: a model is hundreds of bytes of tensor handles).
+    Mgno(Box<MgNo<Cpu>>),
     /// An FNO run's.
-    Fno(Fno2d<Cpu>),
+    Fno(Box<Fno2d<Cpu>>),
 }
 
 impl BestModel {
@@ -295,8 +295,8 @@ impl BestModel {
     /// Its parameters by module path.
     pub fn params(&self) -> Params {
         match self {
-            BestModel::Mgno(m) => collect(m),
-            BestModel::Fno(m) => collect(m),
+            BestModel::Mgno(m) => collect(m.as_ref()),
+            BestModel::Fno(m) => collect(m.as_ref()),
         }
     }
 
@@ -351,12 +351,12 @@ fn load_run(run: &RunDir) -> crate::Result<LoadedRun> {
         ModelKind::Mgno => {
             let mc = cfg.mgno.model(c_in, c_out);
             let m: MgNo<Cpu> = mc.init(&device)?;
-            (BestModel::Mgno(m.load_record(from_bytes::<Cpu, _>(bytes, &device, &best)?)), json(serde_json::to_string(&mc))?)
+            (BestModel::Mgno(Box::new(m.load_record(from_bytes::<Cpu, _>(bytes, &device, &best)?))), json(serde_json::to_string(&mc))?)
         }
         _ => {
             let mc = cfg.fno_model(c_in, c_out);
             let m: Fno2d<Cpu> = mc.init(&device)?;
-            (BestModel::Fno(m.load_record(from_bytes::<Cpu, _>(bytes, &device, &best)?)), json(serde_json::to_string(&mc))?)
+            (BestModel::Fno(Box::new(m.load_record(from_bytes::<Cpu, _>(bytes, &device, &best)?))), json(serde_json::to_string(&mc))?)
         }
     };
     Ok(LoadedRun { model, cfg, model_json, state })

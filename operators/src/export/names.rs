@@ -101,7 +101,7 @@ pub fn fno(path: &str, shape: &[usize]) -> Option<Slot> {
         ["pointwise", i, "weight"] => conv1d(format!("fno_blocks.fno_skips.{i}.conv.weight")),
         ["pointwise", i, "bias"] => Some(Slot::whole(format!("fno_blocks.convs.{i}.bias"), vec![*shape.first()?, 1, 1])),
         ["spectral", i, w @ ("weight_re" | "weight_im")] => {
-            if shape.len() != 4 || shape[2] % 2 != 0 {
+            if shape.len() != 4 || !shape[2].is_multiple_of(2) {
                 return None;
             }
             let m1 = shape[2] / 2;
