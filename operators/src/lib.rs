@@ -11,6 +11,9 @@
 //! backward, the exact-gradient GELU, the spectral layout), so the CPU (`Flex`) and CUDA builds
 //! share one implementation.
 //!
+//! [`export`] writes a trained MgNO or FNO as a safetensors file under PyTorch's parameter names
+//! and reads one back into a model.
+//!
 //! [`prose`] is the PROSE multimodal transformer (trajectory + equation guess → future
 //! trajectory + equation).
 //!
@@ -22,6 +25,7 @@ pub mod backend;
 pub mod data;
 pub mod dynamics;
 pub mod error;
+pub mod export;
 pub mod layers;
 pub mod losses;
 pub mod models;

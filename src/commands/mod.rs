@@ -1,6 +1,7 @@
 //! Subcommands. Each file parses its arguments and calls one library entry point.
 
 mod eval;
+mod export;
 mod generate;
 mod inspect;
 mod merge;
@@ -28,7 +29,7 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Train a neural operator (mgno, fno; unet or cnn, converted), an AL-RNN (alrnn) or PROSE (prose) on a dataset; checkpoints atomically, resumable.
     #[command(
-        after_help = "Examples:\n  oplab train mgno --data darcy.h5 --out runs/mgno --epochs 100\n  oplab train fno --data darcy.h5 --config fno.toml --device cuda --out runs/fno\n  oplab train mgno --data darcy.h5 --out runs/mgno --resume\n  oplab train alrnn --data lorenz.h5 --config alrnn.toml --out runs/alrnn   # see below\n\nThe TOML config may set any of: model, epochs, batch_size, eval_batch_size, seed, loss (h1|l2), h1_k_max,\nquadrature (uniform|trapezoid), input_normalizer/target_normalizer (none|scalar|pixel),\n[data] inputs, targets, n_train, n_val, n_test, subsample; [optimizer] kind (adam|adamw), lr, weight_decay,\nbetas, eps, grad_clip_norm; [schedule] kind (constant|onecycle|step|cosine), pct_start, div_factor,\nfinal_div_factor, step_size, gamma, min_lr; [mgno] channels, layers, levels, padding (zeros|circular|reflect),\nprolongation_kernels; [fno] width, modes, layers, projection, grid, domain_padding;\n[unet] hidden, levels, kernel, blocks, grid, padding, resample (bilinear|fourier), convert;\n[cnn] width, blocks, kernel, grid, padding, convert.\nThe run directory stores the fully resolved config.toml.\n\nalrnn (reconstructs the dynamics of one trajectory of an `oplab generate ode` file) reads its\nown TOML: seed, epochs, batches_per_epoch, batch_size, seq_len, noise, threads;\n[alrnn] latent_dim, relu_units; [forcing] kind (sparse|generalized), tau, alpha;\n[optimizer] kind (radam|adam), lr_start, lr_end, betas, eps; [data] field, train_sample,\ntest_sample, skip, length, zscore, obs_noise; [eval] every, select_len, bins, binning\n(python|margin), max_binned_dim, gmm_scaling, gmm_len, gmm_samples, psd_sigma, pe_steps,\npe_stride, transient, test_len, coding_len. Example config: bench/alrnn/lorenz.toml.\n\nprose (trajectory + equation skeleton to future trajectory + equation; an `oplab generate prose-ode`\nfile) reads its own TOML: seed, epochs, steps_per_epoch (0: one pass), batch_size, eval_batch_size,\ntext_input (skeleton|none), data_weight, max_decode_len; [network] preset (tiny|small|medium|paper),\nd_model, n_heads, ffn_mult, norm_first, layer_norm_eps, max_positions, [network.layers] data_encoder,\nsymbol_encoder, fusion, data_decoder, symbol_decoder; [data] input_len, n_train, n_val; [noise] data,\nadd_term_prob, miss_term_prob; [optimizer] lr, weight_decay, betas, eps, grad_clip_norm, warmup_steps;\n[backend]. Example: oplab train prose --data prose_train.h5 --out runs/prose, then\noplab eval --run runs/prose --data prose_test.h5 --reintegrate."
+        after_help = "Examples:\n  oplab train mgno --data darcy.h5 --out runs/mgno --epochs 100\n  oplab train fno --data darcy.h5 --config fno.toml --device cuda --out runs/fno\n  oplab train mgno --data darcy.h5 --out runs/mgno --resume\n  oplab train alrnn --data lorenz.h5 --config alrnn.toml --out runs/alrnn   # see below\n\nThe TOML config may set any of: model, epochs, batch_size, eval_batch_size, seed, loss (h1|l2), h1_k_max,\nquadrature (uniform|trapezoid), input_normalizer/target_normalizer (none|scalar|pixel),\ninit (mgno, fno: a safetensors file of initial weights, as --init), [data] inputs, targets, n_train, n_val, n_test, subsample; [optimizer] kind (adam|adamw), lr, weight_decay,\nbetas, eps, grad_clip_norm; [schedule] kind (constant|onecycle|step|cosine), pct_start, div_factor,\nfinal_div_factor, step_size, gamma, min_lr; [mgno] channels, layers, levels, padding (zeros|circular|reflect),\nprolongation_kernels; [fno] width, modes, layers, projection, grid, domain_padding;\n[unet] hidden, levels, kernel, blocks, grid, padding, resample (bilinear|fourier), convert;\n[cnn] width, blocks, kernel, grid, padding, convert.\nThe run directory stores the fully resolved config.toml.\n\nalrnn (reconstructs the dynamics of one trajectory of an `oplab generate ode` file) reads its\nown TOML: seed, epochs, batches_per_epoch, batch_size, seq_len, noise, threads;\n[alrnn] latent_dim, relu_units; [forcing] kind (sparse|generalized), tau, alpha;\n[optimizer] kind (radam|adam), lr_start, lr_end, betas, eps; [data] field, train_sample,\ntest_sample, skip, length, zscore, obs_noise; [eval] every, select_len, bins, binning\n(python|margin), max_binned_dim, gmm_scaling, gmm_len, gmm_samples, psd_sigma, pe_steps,\npe_stride, transient, test_len, coding_len. Example config: bench/alrnn/lorenz.toml.\n\nprose (trajectory + equation skeleton to future trajectory + equation; an `oplab generate prose-ode`\nfile) reads its own TOML: seed, epochs, steps_per_epoch (0: one pass), batch_size, eval_batch_size,\ntext_input (skeleton|none), data_weight, max_decode_len; [network] preset (tiny|small|medium|paper),\nd_model, n_heads, ffn_mult, norm_first, layer_norm_eps, max_positions, [network.layers] data_encoder,\nsymbol_encoder, fusion, data_decoder, symbol_decoder; [data] input_len, n_train, n_val; [noise] data,\nadd_term_prob, miss_term_prob; [optimizer] lr, weight_decay, betas, eps, grad_clip_norm, warmup_steps;\n[backend]. Example: oplab train prose --data prose_train.h5 --out runs/prose, then\noplab eval --run runs/prose --data prose_test.h5 --reintegrate."
     )]
     Train(train::TrainArgs),
     /// Evaluate a trained run on the test split: relative L2 and H1, per-sample errors, a figure
@@ -36,6 +37,12 @@ pub enum Command {
     /// data and equation metrics, decoded equations, trajectory panels).
     #[command(after_help = "Example:\n  oplab eval --run runs/mgno --data darcy.h5")]
     Eval(eval::EvalArgs),
+    /// Write a trained MgNO or FNO run's best weights as safetensors, under the parameter names of
+    /// the reference PyTorch code (MgNO_DC; neuraloperator's FNO), normalisers and config in the metadata.
+    #[command(
+        after_help = "Example:\n  oplab export --run runs/mgno --out mgno.safetensors\n  oplab train mgno --data darcy.h5 --init mgno.safetensors --out runs/mgno-ft   # start a run from it\n\nIn Python: model.load_state_dict(safetensors.torch.load_file(\"mgno.safetensors\"), strict=True)\nfor a model with those module names (bench/operators/export_check.py holds twins of both)."
+    )]
+    Export(export::ExportArgs),
     /// Write (and submit) Slurm batch jobs: a job array over shards plus a dependent merge job.
     Slurm(slurm::SlurmArgs),
     /// Check learning-dynamics theory against numerics and write a plotted HTML report.
@@ -51,6 +58,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Slurm(args) => slurm::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
     }
 }

@@ -38,6 +38,10 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint (a --config given too must match the stored one).
     #[arg(long)]
     pub resume: bool,
+    /// mgno, fno: start a fresh run from the weights of a safetensors file (as `oplab export`
+    /// writes it; names and shapes must fit the configured model); stored as `init` in config.toml.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub init: Option<PathBuf>,
     /// CUDA runs: burn's CUDA backend for the model (auto: without its fusion layer for mgno, unet and
     /// cnn, with it for fno); sets `cuda` of the config's [backend] table, which the run stores.
     #[arg(long, value_name = "auto|fusion|direct")]
@@ -61,6 +65,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         config: args.config.as_deref().zip(config_text.as_deref()),
         epochs: args.epochs,
         resume: args.resume,
+        init: args.init.as_deref(),
         settings: [("--backend-cuda", "backend.cuda", &args.backend_cuda), ("--backend-memory", "backend.memory", &args.backend_memory)]
             .into_iter()
             .filter_map(|(flag, key, value)| value.as_ref().map(|v| Setting { flag: flag.into(), key: key.into(), value: v.clone() }))

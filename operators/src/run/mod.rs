@@ -38,6 +38,12 @@ pub trait RunConfig: Clone + Serialize + DeserializeOwned {
     fn to_toml(&self) -> String;
     /// Set the member `model` (a `--config` file may omit it: the command names it).
     fn set_model(&mut self, model: &str) -> crate::Result<()>;
+    /// Start the run from the weights in the safetensors file `path` (`--init`); false when the
+    /// family cannot (the caller refuses the flag, naming the model).
+    fn set_init(&mut self, path: &Path) -> bool {
+        let _ = path;
+        false
+    }
     /// Check every field's range (after [`RunConfig::set_model`]).
     fn validate(&self) -> crate::Result<()>;
     /// Epochs to train.
@@ -127,6 +133,8 @@ pub struct TrainRequest<'a> {
     pub epochs: Option<usize>,
     /// `--resume`: continue the run's checkpoint.
     pub resume: bool,
+    /// `--init`: a fresh run starts from the weights of this safetensors file.
+    pub init: Option<&'a Path>,
     /// Single settings from flags (e.g. `--backend-cuda direct`): the flag, the dotted key it
     /// sets (`backend.cuda`) and the value (TOML syntax; a bare word is a string). They override
     /// the configuration; on resume they may only repeat the stored values.
@@ -188,6 +196,11 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
         if let Some(e) = req.epochs {
             cfg.set_epochs(e);
         }
+        if let Some(init) = req.init {
+            if !cfg.set_init(init) {
+                return Err(OperatorError::Request(format!("--init: {} runs cannot start from safetensors weights (mgno and fno can)", req.model)));
+            }
+        }
         let cfg = with_settings(&cfg, req.model, &req.settings)?;
         cfg.validate()?;
         cfg.resolve(req.data)
@@ -209,6 +222,9 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
     let mut stored = F::Config::from_toml(&run.read_config()?)?;
     let record = family.record(run)?;
     if req.resume {
+        if req.init.is_some() {
+            return Err(OperatorError::Request(format!("--init: {out} is resumed from its checkpoint, not from initial weights; drop --init (or --resume)")));
+        }
         if let Some((path, text)) = req.config {
             // The command that started the run plus --resume is fine while the file still
             // describes the stored run (the length is --epochs' business).

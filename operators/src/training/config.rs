@@ -286,6 +286,11 @@ pub struct TrainConfig {
     pub input_normalizer: NormalizerKind,
     /// Normaliser of the targets (decoded after the model; the loss sees raw values).
     pub target_normalizer: NormalizerKind,
+    /// Initial weights (mgno, fno): a safetensors file as `oplab export` writes it, loaded into
+    /// the freshly built model before the first epoch (`crate::export`); absent, the seeded
+    /// initialisation. Stored only when set, so other runs' `config.toml` does not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<std::path::PathBuf>,
     /// Data selection.
     pub data: DataConfig,
     /// Optimiser.
@@ -319,6 +324,7 @@ impl Default for TrainConfig {
             quadrature: Quadrature::Uniform,
             input_normalizer: NormalizerKind::Scalar,
             target_normalizer: NormalizerKind::Scalar,
+            init: None,
             data: DataConfig::default(),
             optimizer: OptimizerSection::default(),
             schedule: ScheduleConfig::default(),

@@ -233,11 +233,11 @@ where
     match cfg.model {
         ModelKind::Mgno => {
             let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
-            with_optimizer(model, device, setup)
+            with_optimizer(initial_weights(model, cfg, opts)?, device, setup)
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
-            with_optimizer(model, device, setup)
+            with_optimizer(initial_weights(model, cfg, opts)?, device, setup)
         }
         ModelKind::Unet => {
             let model: Unet<B> = cfg.unet.model(c_in, c_out).init(device)?;
@@ -247,6 +247,15 @@ where
             let model: Cnn<B> = cfg.cnn.model(c_in, c_out).init(device)?;
             with_optimizer(model, device, setup)
         }
+    }
+}
+
+/// `model` with the weights of the configuration's `init` file on a fresh run (a resumed run
+/// loads its checkpoint instead); the model as built otherwise.
+fn initial_weights<B: Backend, M: Module<B>>(model: M, cfg: &TrainConfig, opts: &TrainOptions) -> crate::Result<M> {
+    match &cfg.init {
+        Some(path) if !opts.resume => crate::export::load_into(model, cfg.model, path, "--init"),
+        _ => Ok(model),
     }
 }
 

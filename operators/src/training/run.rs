@@ -32,6 +32,14 @@ impl RunConfig for TrainConfig {
         Ok(())
     }
 
+    fn set_init(&mut self, path: &Path) -> bool {
+        let supported = matches!(self.model, ModelKind::Mgno | ModelKind::Fno);
+        if supported {
+            self.init = Some(path.to_path_buf());
+        }
+        supported
+    }
+
     fn validate(&self) -> crate::Result<()> {
         TrainConfig::validate(self)
     }
