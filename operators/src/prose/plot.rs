@@ -19,7 +19,7 @@ pub fn loss_curves(path: &Path, history: &[ProseEpoch]) -> crate::Result<()> {
         ("train CE", per(&|e| e.train_ce), PALETTE[3]),
         ("val CE", per(&|e| e.val_ce), PALETTE[4]),
     ];
-    log_curves(path, "PROSE training", "log10", history.len(), &series)
+    log_curves(path, "PROSE training", "value (log scale)", history.len(), &series)
 }
 
 /// One sample's trajectory for the panel; every array is `rows × max_dim`.
