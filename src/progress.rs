@@ -30,10 +30,12 @@ impl Progress for Bar {
                 .expect("static template")
                 .progress_chars("=> "),
         );
+        // A training run starts the bar again for every epoch: the rate, ETA and elapsed time
+        // start over with it.
+        self.bar.reset();
         self.bar.set_message(label.to_string());
         self.bar.set_length(total);
         self.bar.set_position(done);
-        self.bar.reset_eta();
     }
 
     fn advance(&self, n: u64) {
