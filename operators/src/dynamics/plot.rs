@@ -68,7 +68,7 @@ pub fn attractor(path: &Path, truth: &[f64], gen: &[f64], n: usize) -> crate::Re
                     .margin(8)
                     .x_label_area_size(25)
                     .y_label_area_size(35)
-                    .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+                    .build_cartesian_2d(axis::linear(xr.0, xr.1, 5).coord(xr.0..xr.1), axis::linear(yr.0, yr.1, 5).coord(yr.0..yr.1))
                     .map_err(|e| plot_err(path, e))?;
                 chart.configure_mesh().disable_mesh().label_style((FAMILY, 11)).draw().map_err(|e| plot_err(path, e))?;
                 let pts: Vec<(f64, f64)> = data
@@ -179,7 +179,7 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..t_max, yr.0..yr.1)
+            .build_cartesian_2d(axis::integer(0.0, t_max, 10).coord(0.0..t_max), axis::linear(yr.0, yr.1, 6).coord(yr.0..yr.1))
             .map_err(|e| plot_err(path, e))?;
         chart.configure_mesh().disable_mesh().label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         chart
@@ -195,7 +195,7 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..t_max, -0.5..(max_id + 0.5))
+            .build_cartesian_2d(axis::integer(0.0, t_max, 10).coord(0.0..t_max), axis::integer(-0.5, max_id + 0.5, 6).coord(-0.5..(max_id + 0.5)))
             .map_err(|e| plot_err(path, e))?;
         codes.configure_mesh().disable_mesh().x_desc("time step").label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         codes
