@@ -156,16 +156,18 @@ pub fn sample_panels(path: &Path, panels: &[SamplePanel], h: usize, w: usize) ->
             let (tl, th) = range(&p.target);
             let (pl, ph) = range(&p.prediction);
             let shared = colorbar::scale(tl.min(pl), th.max(ph));
-            let fields: [(&str, &[f32], (f32, f32), (f64, f64)); 4] = [
-                ("input", &p.input, range(&p.input), colorbar::scale(range(&p.input).0, range(&p.input).1)),
-                ("target", &p.target, (tl, th), shared),
-                ("prediction", &p.prediction, (pl, ph), shared),
-                ("|error|", &err, range(&err), colorbar::scale(range(&err).0, range(&err).1)),
+            // Each field: its title, values, (min, max) and the colour scale it is drawn with.
+            let own = |v: &[f32]| (range(v), colorbar::scale(range(v).0, range(v).1));
+            let fields = [
+                ("input", &p.input[..], own(&p.input)),
+                ("target", &p.target[..], ((tl, th), shared)),
+                ("prediction", &p.prediction[..], ((pl, ph), shared)),
+                ("|error|", &err[..], own(&err)),
             ];
             let top = r as i32 * row as i32;
             let heading_text = format!("sample {} (rel. L2 {:.3e}); target and prediction share one colour scale", p.index, p.rel_l2);
             root.draw(&Text::new(heading_text, (10, top + 6), (FAMILY, 15))).map_err(|e| plot_err(path, e))?;
-            for (c, (name, v, (min, max), (lo, hi))) in fields.iter().enumerate() {
+            for (c, (name, v, ((min, max), (lo, hi)))) in fields.iter().enumerate() {
                 let x0 = c as i32 * cell as i32 + 10;
                 let y0 = top + (heading + title) as i32;
                 root.draw(&Text::new(name.to_string(), (x0, y0 - title as i32 + 2), (FAMILY, 14))).map_err(|e| plot_err(path, e))?;

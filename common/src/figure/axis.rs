@@ -118,6 +118,9 @@ pub fn integer(lo: f64, hi: f64, target: usize) -> Ticks {
     Ticks { major, minor: minors_between(lo, hi, minor_step, &positions) }
 }
 
+/// `m·10^k` as (mantissa m in 1…9, exponent k).
+type Multiple = (u32, i32);
+
 /// Ticks for a log₁₀ axis showing the values `[lo, hi]` (both positive); positions are
 /// exponents. Decades are the labelled ticks (every 2nd, 3rd, 5th… when there are many) and
 /// the multiples 2…9 of each decade are minor ticks. When fewer than two decades fall inside,
@@ -135,18 +138,18 @@ pub fn log(lo: f64, hi: f64) -> Ticks {
     let k_hi = (b + eps).floor() as i32;
     let decades: Vec<i32> = (k_lo..=k_hi).collect();
     let inside = |x: f64| x >= a - eps && x <= b + eps;
-    // Every m·10^k inside the range: (mantissa, exponent), ascending.
-    let multiples: Vec<(u32, i32)> = ((a - eps).floor() as i32..=(b + eps).floor() as i32)
+    // Every m·10^k inside the range, ascending.
+    let multiples: Vec<Multiple> = ((a - eps).floor() as i32..=(b + eps).floor() as i32)
         .flat_map(|k| (1..=9).map(move |m| (m, k)))
         .filter(|&(m, k)| inside(f64::from(m).log10() + f64::from(k)))
         .collect();
-    let pos = |(m, k): (u32, i32)| f64::from(m).log10() + f64::from(k);
+    let pos = |(m, k): Multiple| f64::from(m).log10() + f64::from(k);
 
-    let (labelled, unlabelled): (Vec<(u32, i32)>, Vec<(u32, i32)>) = if decades.len() >= 2 {
+    let (labelled, unlabelled): (Vec<Multiple>, Vec<Multiple>) = if decades.len() >= 2 {
         // Thin the decade labels to at most 8, keeping exponents that are multiples of the
         // stride so that 10⁰ stays labelled whenever it is inside.
         let stride = [1, 2, 3, 5, 10, 20, 50, 100].into_iter().find(|s| decades.iter().filter(|k| *k % s == 0).count() <= 8).unwrap_or(100);
-        let labelled: Vec<(u32, i32)> = decades.iter().filter(|k| *k % stride == 0).map(|&k| (1, k)).collect();
+        let labelled: Vec<Multiple> = decades.iter().filter(|k| *k % stride == 0).map(|&k| (1, k)).collect();
         // Minor ticks: the 2…9 multiples while they stay legible (up to 6 decades), else the
         // unlabelled decades.
         let minor = if stride == 1 {
@@ -160,7 +163,7 @@ pub fn log(lo: f64, hi: f64) -> Ticks {
         };
         (labelled, minor)
     } else {
-        let one_two_five: Vec<(u32, i32)> = multiples.iter().copied().filter(|&(m, _)| matches!(m, 1 | 2 | 5)).collect();
+        let one_two_five: Vec<Multiple> = multiples.iter().copied().filter(|&(m, _)| matches!(m, 1 | 2 | 5)).collect();
         if multiples.len() > 6 && one_two_five.len() >= 2 {
             (one_two_five, multiples.iter().copied().filter(|&(m, _)| !matches!(m, 1 | 2 | 5)).collect())
         } else if multiples.len() >= 2 {
