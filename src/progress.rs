@@ -24,16 +24,22 @@ impl Progress for Bar {
         if self.quiet {
             return;
         }
-        self.bar.set_draw_target(ProgressDrawTarget::stderr());
         self.bar.set_style(
             ProgressStyle::with_template("{msg:>16} [{bar:40.cyan/blue}] {pos}/{len} {per_sec} ETA {eta} (elapsed {elapsed})")
                 .expect("static template")
                 .progress_chars("=> "),
         );
+        // Label and length first, so no frame shows the new job with the old label. A training
+        // run starts the bar again for every epoch: the rate, ETA and elapsed time start over.
         self.bar.set_message(label.to_string());
         self.bar.set_length(total);
+        self.bar.reset();
         self.bar.set_position(done);
-        self.bar.reset_eta();
+        // Once: a new target would not know the line the old one drew, leaving it behind. (A
+        // stderr that is not a terminal stays hidden, so this repeats harmlessly there.)
+        if self.bar.is_hidden() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
     }
 
     fn advance(&self, n: u64) {

@@ -123,6 +123,7 @@ levels = [[1, 0], [2, 0]]
     let text = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{text}");
     assert!(text.contains("20 training, 2 validation, 2 test samples"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("epoch    1/1  lr ") && l.contains("  train ") && l.contains("  val L2 ")), "{text}");
     let stored = std::fs::read_to_string(d.join("run/config.toml")).unwrap();
     assert!(stored.contains("n_train = 20") && stored.contains("n_val = 2") && stored.contains("n_test = 2"), "{stored}");
     let checkpoint = std::fs::read(d.join("run/checkpoint.bin")).unwrap();
@@ -259,6 +260,21 @@ fn version_names_the_commit_and_help_shows_examples() {
 
 /// `oplab train alrnn` on a small generated Lorenz file: trains, resumes, evaluates (metrics,
 /// subregions, figures), and rejects bad input with one-line errors.
+/// The page `oplab eval` leaves in `run`: it holds the numbers `needle`, and every image it
+/// references is a PNG in the run directory; `figures` must be among them.
+fn assert_eval_page(run: &Path, needle: &str, figures: &[&str]) {
+    let page = std::fs::read_to_string(run.join("index.html")).unwrap();
+    assert!(page.contains(needle), "the page lacks `{needle}`:\n{page}");
+    let sources: Vec<&str> = page.split("<img src=\"").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]).collect();
+    for fig in figures {
+        assert!(sources.contains(fig), "{fig} not on the page; it shows {sources:?}");
+    }
+    for src in &sources {
+        let bytes = std::fs::read(run.join(src)).unwrap_or_else(|e| panic!("{src}, referenced by the page: {e}"));
+        assert_eq!(&bytes[1..4], b"PNG", "{src}");
+    }
+}
+
 #[test]
 fn alrnn_trains_resumes_and_evaluates_on_a_small_lorenz_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -274,8 +290,14 @@ fn alrnn_trains_resumes_and_evaluates_on_a_small_lorenz_file() {
     let first = run(&["train", "alrnn", "--data", "lorenz.h5", "--config", "alrnn.toml", "--epochs", "2", "--out", "run", "-q"], d);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     // Extending the run continues from the checkpoint.
-    let more = run(&["train", "alrnn", "--data", "lorenz.h5", "--epochs", "4", "--out", "run", "--resume", "-q"], d);
-    assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
+    let more = run(&["train", "alrnn", "--data", "lorenz.h5", "--epochs", "4", "--out", "run", "--resume"], d);
+    let text = String::from_utf8_lossy(&more.stderr).to_string();
+    assert!(more.status.success(), "{text}");
+    // One summary line per epoch (the reconstruction measures on evaluation epochs), and no
+    // progress bar drawing when stderr is not a terminal.
+    assert!(text.contains("epoch    3/4  lr ") && !text.lines().any(|l| l.starts_with("epoch    3/4") && l.contains("D_stsp")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("epoch    4/4  lr ") && l.contains("D_stsp") && l.contains("D_H")), "{text}");
+    assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
     let lines = std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 4, "{lines}");
     let eval = run(&["eval", "--run", "run", "--data", "lorenz.h5", "-q"], d);
@@ -290,6 +312,7 @@ fn alrnn_trains_resumes_and_evaluates_on_a_small_lorenz_file() {
     for fig in ["attractor.png", "spectra.png", "subregions.png", "training.png"] {
         assert!(std::fs::metadata(d.join("run").join(fig)).unwrap().len() > 1000, "{fig}");
     }
+    assert_eval_page(&d.join("run"), "linear subregions used", &["training.png", "attractor.png", "spectra.png", "subregions.png"]);
 
     // Bad input: one line, exit code 2.
     assert_one_line_error(&run(&["train", "alrnn", "--data", "lorenz.h5", "--out", "run"], d), "already holds another run");
@@ -320,6 +343,7 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
         let out = format!("run_{model}");
         let first = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--epochs", "1", "--out", &out, "-q"], d);
         assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        assert!(first.stderr.is_empty(), "-q prints nothing: {}", String::from_utf8_lossy(&first.stderr));
         // The starting command plus --resume (same --config) continues the run ...
         let more = run(&["train", model, "--data", "darcy.h5", "--config", "small.toml", "--epochs", "2", "--out", &out, "--resume", "-q"], d);
         assert!(more.status.success(), "{}", String::from_utf8_lossy(&more.stderr));
@@ -335,6 +359,7 @@ fn mgno_and_fno_train_resume_and_evaluate_from_the_cli() {
         let text = String::from_utf8_lossy(&eval.stdout).to_string();
         assert!(text.contains("test samples 10..12") && text.contains("mean rel. L2"), "{text}");
         assert!(std::fs::metadata(d.join(&out).join("eval_samples.png")).unwrap().len() > 1000);
+        assert_eval_page(&d.join(&out), "mean rel. L2", &["loss_curve.png", "eval_samples.png"]);
     }
     // An eval option the family does not have is refused by name, not ignored.
     assert_one_line_error(&run(&["eval", "--run", "run_fno", "--data", "darcy.h5", "--reintegrate"], d), "--reintegrate: not an eval option of fno runs");

@@ -1,8 +1,13 @@
-//! What every oplab figure shares: the embedded font, the colour palette and PNG output.
+//! What every oplab figure shares: the embedded font, the colour palette, PNG output, the
+//! tick marks of linear, integer and log axes ([`axis`]) and the colour map with its colour bar
+//! ([`colorbar`]).
 //!
 //! Text uses DejaVu Sans compiled into the binary (Bitstream Vera licence, see
 //! `assets/DejaVuSans-LICENSE.txt`) and registered with plotters' ab_glyph support, so rendering
 //! never depends on fonts installed on the machine.
+
+pub mod axis;
+pub mod colorbar;
 
 use std::io;
 use std::path::Path;

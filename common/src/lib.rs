@@ -1,6 +1,7 @@
 //! The pieces every oplab crate above the solvers needs the same way: the progress trait the CLI
-//! implements ([`progress`]), crash-safe file writes ([`atomic`]) and, with the `figure` feature,
-//! the embedded figure font and PNG output ([`figure`]).
+//! implements and the per-epoch reporting of training loops ([`progress`]), crash-safe file
+//! writes ([`atomic`]), the HTML pages written next to figures ([`html`]) and, with the `figure`
+//! feature, the embedded figure font, PNG output, axis ticks and colour bars ([`figure`]).
 //!
 //! It sits at the bottom of the dependency graph (`common <- datasets <- operators <- validation
 //! <- CLI`); the solvers, being pure numerics without I/O, do not use it.
@@ -10,6 +11,7 @@
 pub mod atomic;
 #[cfg(feature = "figure")]
 pub mod figure;
+pub mod html;
 pub mod progress;
 
-pub use progress::{Progress, Silent};
+pub use progress::{epoch_line, Epochs, Progress, Silent};

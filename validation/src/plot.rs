@@ -2,11 +2,13 @@
 //! plotters.
 //!
 //! Log axes are drawn by plotting log₁₀ of the data on a linear axis and labelling ticks
-//! with the original values; this keeps one code path for all four lin/log combinations.
+//! with the original values ([`oplab_common::figure::axis`] places them: decades, with minor
+//! ticks at their multiples); this keeps one code path for all four lin/log combinations.
 //! The embedded font, the palette (series pick colours by index) and PNG output are
 //! [`oplab_common::figure`]'s.
 
 use crate::error::{Result, ValidationError};
+use oplab_common::figure::axis::{self, Ticks};
 use oplab_common::figure::{self, register_font, FAMILY, PALETTE};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -137,18 +139,12 @@ fn tr(v: f64, log: bool) -> Option<f64> {
     }
 }
 
-/// Tick label for a plot coordinate.
-fn tick_label(v: f64, log: bool) -> String {
-    let x = if log { 10f64.powf(v) } else { v };
-    let a = x.abs();
-    if x == 0.0 {
-        "0".into()
-    } else if (1e-3..1e4).contains(&a) {
-        let s = format!("{x:.3}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        s.to_string()
+/// The ticks of an axis spanning plot coordinates `[lo, hi]` (exponents on a log axis).
+fn ticks(lo: f64, hi: f64, log: bool) -> Ticks {
+    if log {
+        axis::log(10f64.powf(lo), 10f64.powf(hi))
     } else {
-        format!("{x:.0e}")
+        axis::linear(lo, hi, 8)
     }
 }
 
@@ -168,29 +164,7 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Whether a requested log axis spans enough decades to be worth it: below one decade a
-/// log axis has only awkward ticks (10^0.2 …), so such figures fall back to linear.
-fn worth_log(values: impl Iterator<Item = f64>) -> bool {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite() && *v > 0.0) {
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    lo.is_finite() && hi / lo >= 10.0
-}
-
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std::result::Result<(), String> {
-    let mut adjusted;
-    let fig = if (fig.x_log && !worth_log(fig.series.iter().flat_map(|s| s.x.iter().copied())))
-        || (fig.y_log && !worth_log(fig.series.iter().flat_map(|s| s.y.iter().copied())))
-    {
-        adjusted = fig.clone();
-        adjusted.x_log &= worth_log(fig.series.iter().flat_map(|s| s.x.iter().copied()));
-        adjusted.y_log &= worth_log(fig.series.iter().flat_map(|s| s.y.iter().copied()));
-        &adjusted
-    } else {
-        fig
-    };
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let xs = fig.series.iter().flat_map(|s| s.x.iter().filter_map(|&v| tr(v, fig.x_log)));
     let (x0, x1) = range(xs.collect::<Vec<_>>().into_iter());
@@ -203,30 +177,25 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> std:
         }
     }
     let (y0, y1) = range(ys.into_iter());
+    let (xl, yl) = (fig.x_log, fig.y_log);
+    let (x_ticks, y_ticks) = (ticks(x0, x1, xl), ticks(y0, y1, yl));
     let mut chart = ChartBuilder::on(root)
         .caption(&fig.title, (FAMILY, 22))
         .margin(15)
         .x_label_area_size(50)
         .y_label_area_size(75)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(x_ticks.coord(x0..x1), y_ticks.coord(y0..y1))
         .map_err(|e| e.to_string())?;
-    let (xl, yl) = (fig.x_log, fig.y_log);
-    // On log axes ask for about one label per decade so plotters' "nice" steps land on
-    // integer exponents (1, 10, 100) instead of 10^0.5 multiples.
-    let labels = |log: bool, lo: f64, hi: f64| if log { ((hi - lo).ceil() as usize + 1).clamp(2, 12) } else { 10 };
     chart
         .configure_mesh()
-        .x_labels(labels(xl, x0, x1))
-        .y_labels(labels(yl, y0, y1))
         .x_desc(&fig.x_label)
         .y_desc(&fig.y_label)
-        .x_label_formatter(&|v| tick_label(*v, xl))
-        .y_label_formatter(&|v| tick_label(*v, yl))
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 17))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| e.to_string())?;
+    axis::draw_minor_ticks(root, &chart, &x_ticks, &y_ticks).map_err(|e| e.to_string())?;
 
     for s in &fig.series {
         let color = PALETTE[s.color % PALETTE.len()];
@@ -336,9 +305,9 @@ mod tests {
     }
 
     #[test]
-    fn tick_labels_are_compact() {
-        assert_eq!(tick_label(2.0, true), "100");
-        assert_eq!(tick_label(0.25, false), "0.25");
-        assert_eq!(tick_label(5.0, true), "1e5");
+    fn log_axes_are_labelled_with_values() {
+        // Plot coordinates are exponents: 10^-3 .. 10^0 is labelled 0.001 … 1.
+        assert_eq!(ticks(-3.0, 0.0, true).labels(), ["0.001", "0.01", "0.1", "1"]);
+        assert_eq!(ticks(0.0, 1.0, false).labels().first(), Some(&"0"));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use oplab_common::figure::{register_font, FAMILY, PALETTE};
+use oplab_common::figure::{axis, register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 use rustfft::FftPlanner;
 
@@ -34,7 +34,7 @@ pub fn training_curves(path: &Path, history: &[AlrnnEpoch]) -> crate::Result<()>
         ("D_H", history.iter().filter_map(|e| e.dh.map(|v| (e.epoch as f64, v))).collect(), PALETTE[2]),
         ("prediction error", history.iter().filter_map(|e| e.pe.map(|v| (e.epoch as f64, v))).collect(), PALETTE[3]),
     ];
-    log_curves(path, "AL-RNN training", "log10", history.len(), &series)
+    log_curves(path, "AL-RNN training", "value (log scale)", history.len(), &series)
 }
 
 /// Pairs of dimensions shown: (0,1), (0,2), (1,2) as far as they exist.
@@ -68,7 +68,7 @@ pub fn attractor(path: &Path, truth: &[f64], gen: &[f64], n: usize) -> crate::Re
                     .margin(8)
                     .x_label_area_size(25)
                     .y_label_area_size(35)
-                    .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+                    .build_cartesian_2d(axis::linear(xr.0, xr.1, 5).coord(xr.0..xr.1), axis::linear(yr.0, yr.1, 5).coord(yr.0..yr.1))
                     .map_err(|e| plot_err(path, e))?;
                 chart.configure_mesh().disable_mesh().label_style((FAMILY, 11)).draw().map_err(|e| plot_err(path, e))?;
                 let pts: Vec<(f64, f64)> = data
@@ -108,14 +108,25 @@ pub fn spectra(path: &Path, truth: &[f64], gen: &[f64], n: usize, sigma: f64) ->
                     |p: &[f64]| -> Vec<(f64, f64)> { p[..shown].iter().enumerate().map(|(k, v)| (k as f64 / len as f64, v.max(1e-14).log10())).collect() };
                 let (lt, lg) = (log(&pt), log(&pg));
                 let yr = finite_range(lt.iter().chain(&lg).map(|p| &p.1));
+                // The spectra are drawn as log10 p on a linear coordinate; the ticks label p.
+                let f_max = shown as f64 / len as f64;
+                let x_ticks = axis::linear(0.0, f_max, 4);
+                let y_ticks = axis::log(10f64.powf(yr.0), 10f64.powf(yr.1));
                 let mut chart = ChartBuilder::on(area)
                     .caption(format!("power spectrum x{}", d + 1), (FAMILY, 16))
                     .margin(8)
                     .x_label_area_size(30)
-                    .y_label_area_size(40)
-                    .build_cartesian_2d(0.0..(shown as f64 / len as f64), yr.0..yr.1)
+                    .y_label_area_size(48)
+                    .build_cartesian_2d(x_ticks.coord(0.0..f_max), y_ticks.coord(yr.0..yr.1))
                     .map_err(|e| plot_err(path, e))?;
-                chart.configure_mesh().x_desc("frequency (1/step)").y_desc("log10 p").label_style((FAMILY, 11)).draw().map_err(|e| plot_err(path, e))?;
+                chart
+                    .configure_mesh()
+                    .x_desc("frequency (1/step)")
+                    .y_desc("power (log scale)")
+                    .label_style((FAMILY, 11))
+                    .draw()
+                    .map_err(|e| plot_err(path, e))?;
+                axis::draw_minor_ticks(&root, &chart, &x_ticks, &y_ticks).map_err(|e| plot_err(path, e))?;
                 chart
                     .draw_series(LineSeries::new(lt, TRUE_COLOR.stroke_width(2)))
                     .map_err(|e| plot_err(path, e))?
@@ -168,7 +179,7 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..t_max, yr.0..yr.1)
+            .build_cartesian_2d(axis::integer(0.0, t_max, 10).coord(0.0..t_max), axis::linear(yr.0, yr.1, 6).coord(yr.0..yr.1))
             .map_err(|e| plot_err(path, e))?;
         chart.configure_mesh().disable_mesh().label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         chart
@@ -184,7 +195,7 @@ pub fn subregions(path: &Path, observed: &[f64], sequence: &[u32], n: usize, p: 
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..t_max, -0.5..(max_id + 0.5))
+            .build_cartesian_2d(axis::integer(0.0, t_max, 10).coord(0.0..t_max), axis::integer(-0.5, max_id + 0.5, 6).coord(-0.5..(max_id + 0.5)))
             .map_err(|e| plot_err(path, e))?;
         codes.configure_mesh().disable_mesh().x_desc("time step").label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
         codes

@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use oplab_common::Progress;
+use oplab_common::{epoch_line, Epochs, Progress};
 use oplab_datasets::DatasetFile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -416,13 +416,14 @@ pub fn train_series(
     let select_len = if cfg.eval.select_len == 0 { t_len } else { cfg.eval.select_len };
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.batches_per_epoch as u64;
-    progress.start("train alrnn", cfg.epochs as u64 * per_epoch, state.epochs_done as u64 * per_epoch);
+    let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let np = shape.n_params();
     let mut grad = vec![0.0; np];
     let width = (seq_len + 1) * n;
     let mut seqs: Vec<Vec<f64>> = vec![vec![0.0; width]; cfg.batch_size];
     let mut call_start = Instant::now();
     for epoch in state.epochs_done..last {
+        epochs.begin(epoch + 1);
         let epoch_start = Instant::now();
         let lr = o.lr_start * gamma.powi(epoch as i32);
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -446,7 +447,7 @@ pub fn train_series(
                 state.skipped_batches += 1;
             }
             loss_sum += loss;
-            progress.advance(1);
+            epochs.batch();
         }
         let done = epoch + 1;
         let evaluate_now = done % cfg.eval.every == 0 || done == cfg.epochs;
@@ -470,6 +471,8 @@ pub fn train_series(
             }
         }
         record.seconds = epoch_start.elapsed().as_secs_f64();
+        let values = [("loss", Some(record.loss)), ("D_stsp", record.dstsp), ("D_H", record.dh), ("PE", record.pe)];
+        epochs.end(&epoch_line(done, cfg.epochs, lr, &values, record.seconds));
         state.history.push(record);
         state.epochs_done = done;
         if evaluate_now || done == last {
@@ -478,7 +481,7 @@ pub fn train_series(
             save(run, &model, &moments, &state)?;
         }
     }
-    progress.finish();
+    epochs.finish();
     Ok(AlrnnTrainSummary { state, run_dir: run.path().to_path_buf() })
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use oplab_common::figure::{register_font, FAMILY, PALETTE};
+use oplab_common::figure::{axis, register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 
 use super::train::ProseEpoch;
@@ -19,7 +19,7 @@ pub fn loss_curves(path: &Path, history: &[ProseEpoch]) -> crate::Result<()> {
         ("train CE", per(&|e| e.train_ce), PALETTE[3]),
         ("val CE", per(&|e| e.val_ce), PALETTE[4]),
     ];
-    log_curves(path, "PROSE training", "log10", history.len(), &series)
+    log_curves(path, "PROSE training", "value (log scale)", history.len(), &series)
 }
 
 /// One sample's trajectory for the panel; every array is `rows × max_dim`.
@@ -72,7 +72,7 @@ pub fn trajectory_panel(path: &Path, p: &TrajectoryPanel) -> crate::Result<()> {
                 .margin(8)
                 .x_label_area_size(25)
                 .y_label_area_size(50)
-                .build_cartesian_2d(0f64..t_end, lo..hi)
+                .build_cartesian_2d(axis::linear(0.0, t_end, 8).coord(0f64..t_end), axis::linear(lo, hi, 5).coord(lo..hi))
                 .map_err(|e| plot_err(path, e))?;
             chart.configure_mesh().x_desc("t").y_desc(format!("u_{j}")).label_style((FAMILY, 12)).draw().map_err(|e| plot_err(path, e))?;
             let truth: Vec<(f64, f64)> = (0..t_num).map(|k| (p.times[k], col(&p.truth, k))).collect();

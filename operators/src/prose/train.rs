@@ -22,7 +22,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use oplab_common::Progress;
+use oplab_common::{epoch_line, Epochs, Progress};
 use serde::{Deserialize, Serialize};
 
 use super::config::ProseModelConfig;
@@ -369,10 +369,11 @@ where
     let data_weight = cfg.data_weight();
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.steps_per_epoch as u64;
-    progress.start("train prose", cfg.epochs as u64 * per_epoch, state.epochs_done as u64 * per_epoch);
+    let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let mut order: (u64, Vec<usize>) = (0, Vec::new());
     let mut call_start = Instant::now();
     for epoch in state.epochs_done..last {
+        epochs.begin(epoch + 1);
         let started = Instant::now();
         let (mut loss_sum, mut data_sum, mut ce_sum, mut max_norm, mut lr) = (0.0, 0.0, 0.0, 0.0f64, 0.0);
         let mut has_ce = false;
@@ -384,7 +385,7 @@ where
             let (next, out) = train_step(model, &mut optim, &hb, data_weight, o.grad_clip_norm, lr, device);
             model = next;
             if !out.total.is_finite() {
-                progress.finish();
+                epochs.finish();
                 return Err(OperatorError::Diverged { epoch: epoch + 1, loss: out.total });
             }
             let value = out.total;
@@ -395,7 +396,7 @@ where
             }
             max_norm = max_norm.max(out.grad_norm);
             loss_sum += value;
-            progress.advance(1);
+            epochs.batch();
         }
         let inner = model.valid();
         let (val_loss, val_rel, val_ce) = validate(&inner, &val_batches, data_weight, device);
@@ -413,17 +414,8 @@ where
             max_grad_norm: max_norm,
             seconds: started.elapsed().as_secs_f64(),
         };
-        progress.message(&format!(
-            "epoch {:>4}/{}  lr {:.2e}  train {:.4e}  val loss {:.4e}  val data rel. L2 {:.4e}  val CE {}  ({:.1} s)",
-            record.epoch,
-            cfg.epochs,
-            record.lr,
-            record.train_loss,
-            val_loss,
-            val_rel,
-            val_ce.map_or("n/a".to_string(), |c| format!("{c:.4e}")),
-            record.seconds
-        ));
+        let values = [("train", Some(record.train_loss)), ("val loss", Some(val_loss)), ("val data rel. L2", Some(val_rel)), ("val CE", val_ce)];
+        epochs.end(&epoch_line(record.epoch, cfg.epochs, record.lr, &values, record.seconds));
         state.history.push(record);
         state.epochs_done = epoch + 1;
         if val_loss < state.best_val_loss {
@@ -441,7 +433,7 @@ where
         run.write_metrics(&state.history)?;
         super::plot::loss_curves(&run.file(files::CURVE), &state.history)?;
     }
-    progress.finish();
+    epochs.finish();
     Ok(state)
 }
 

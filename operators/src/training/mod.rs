@@ -29,7 +29,7 @@ use burn::optim::{AdamWConfig, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
-use oplab_common::Progress;
+use oplab_common::{epoch_line, Epochs, Progress};
 use serde::{Deserialize, Serialize};
 
 pub use config::{CnnSection, FnoSection, MgNoSection, ModelKind, OptimizerKind, OptimizerSection, TrainConfig, UnetSection};
@@ -374,21 +374,21 @@ where
     };
     let per_epoch = train_set.n.div_ceil(cfg.batch_size);
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
-    progress.start("train", (cfg.epochs * per_epoch) as u64, (state.epochs_done * per_epoch) as u64);
     let first = state.epochs_done;
-    let mut recorder = RunRecorder::<B> { run, epochs: cfg.epochs, progress, state, backend: PhantomData };
+    let epochs = Epochs::new(progress, cfg.epochs, per_epoch as u64);
+    let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, backend: PhantomData };
     let fitted = trainer.fit(model, optim, first..last, &mut recorder, progress);
-    progress.finish();
+    epochs.finish();
     fitted?;
     Ok(TrainSummary { state: recorder.state, run_dir: run.path().to_path_buf() })
 }
 
-/// The run directory as the trainer's observer: after every epoch the progress line, the best
-/// model (when validation improved), the checkpoint, `metrics.jsonl` and the loss curve.
+/// The run directory as the trainer's observer: the epoch's progress bar, and after every epoch
+/// its summary line, the best model (when validation improved), the checkpoint,
+/// `metrics.jsonl` and the loss curve.
 struct RunRecorder<'a, B> {
     run: &'a RunDir,
-    epochs: usize,
-    progress: &'a dyn Progress,
+    epochs: &'a Epochs<'a>,
     state: RunState,
     backend: PhantomData<B>,
 }
@@ -399,14 +399,16 @@ where
     M: AutodiffModule<B>,
     O: Optimizer<M, B>,
 {
+    fn epoch_start(&mut self, epoch: usize) {
+        self.epochs.begin(epoch);
+    }
+
     fn epoch_end(&mut self, end: &EpochEnd, model: &M, optim: &O) -> crate::Result<()> {
         let (val_l2, val_h1) = end.validation.unwrap_or((f64::NAN, f64::NAN));
         let metrics =
             EpochMetrics { epoch: end.epoch, lr: end.lr, train_loss: end.train_loss, val_l2, val_h1, max_grad_norm: end.max_grad_norm, seconds: end.seconds };
-        self.progress.message(&format!(
-            "epoch {:>4}/{}  lr {:.2e}  train {:.4e}  val L2 {:.4e}  val H1 {:.4e}  ({:.1} s)",
-            metrics.epoch, self.epochs, metrics.lr, metrics.train_loss, val_l2, val_h1, metrics.seconds
-        ));
+        let values = [("train", Some(metrics.train_loss)), ("val L2", Some(val_l2)), ("val H1", Some(val_h1))];
+        self.epochs.end(&epoch_line(metrics.epoch, self.epochs.total(), metrics.lr, &values, metrics.seconds));
         let state = &mut self.state;
         state.history.push(metrics);
         state.epochs_done = end.epoch;

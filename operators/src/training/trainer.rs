@@ -65,6 +65,11 @@ pub struct EpochEnd {
 
 /// Receives every finished epoch with the model and optimiser after it; an error stops training.
 pub trait EpochObserver<M, O> {
+    /// Called before epoch `epoch` (counted from 1) trains; the run directory starts the epoch's
+    /// progress bar here.
+    fn epoch_start(&mut self, epoch: usize) {
+        let _ = epoch;
+    }
     /// Called once per finished epoch.
     fn epoch_end(&mut self, end: &EpochEnd, model: &M, optim: &O) -> crate::Result<()>;
 }
@@ -128,6 +133,7 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
         let h1_val = H1Spectral::<B::InnerBackend>::new(h, w, self.h1_k_max, &inner_device);
         let quad_val = quadrature_weights::<B::InnerBackend>(self.quadrature, h, w, &inner_device);
         for epoch in epochs {
+            observer.epoch_start(epoch + 1);
             let started = Instant::now();
             let lr = self.schedule.lr(epoch);
             let order = epoch_order(self.train.n, self.seed, epoch);

@@ -2,12 +2,9 @@
 
 use super::{fmt_num, Report, Status};
 use crate::error::{Result, ValidationError};
+use oplab_common::html::{self, esc};
 use std::fmt::Write as _;
 use std::path::Path;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn badge(s: Status) -> &'static str {
     match s {
@@ -19,20 +16,12 @@ fn badge(s: Status) -> &'static str {
 
 /// Renders the report as a self-contained HTML page (figures are sibling files).
 pub fn render_html(report: &Report) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<title>oplab validation report</title>\n<style>\
-body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #bbb;padding:3px 8px;font-size:0.9em}}\
-th{{background:#eee}}td.num{{text-align:right;font-family:monospace}}\
-.pass{{color:#fff;background:#1a7f37;padding:1px 6px;border-radius:3px}}\
-.fail{{color:#fff;background:#cf222e;padding:1px 6px;border-radius:3px}}\
-.skip{{color:#fff;background:#888;padding:1px 6px;border-radius:3px}}\
-section{{border-top:2px solid #ddd;margin-top:2em}}img{{max-width:100%;border:1px solid #ddd}}\
-p.pred{{background:#f6f8fa;padding:0.5em}}</style></head><body>\n"
-    );
+    // The report's own styles: the status badges and the boxed prediction.
+    let style = ".pass{color:#fff;background:#1a7f37;padding:1px 6px;border-radius:3px}\
+.fail{color:#fff;background:#cf222e;padding:1px 6px;border-radius:3px}\
+.skip{color:#fff;background:#888;padding:1px 6px;border-radius:3px}\
+p.pred{background:#f6f8fa;padding:0.5em}";
+    let mut h = html::head("oplab validation report", style);
     let _ = write!(
         h,
         "<h1>oplab validation report</h1>\n<p>Overall: {} &middot; {} checks &middot; mode: {} &middot; seed {} &middot; wall time {} s &middot; oplab-validation {}</p>\n",
@@ -68,11 +57,7 @@ p.pred{{background:#f6f8fa;padding:0.5em}}</style></head><body>\n"
             esc(&c.method)
         );
         for f in &c.figures {
-            let _ = writeln!(
-                h,
-                "<figure><a href=\"{0}.svg\"><img src=\"{0}.png\" alt=\"{0}\"></a><figcaption>{0} (<a href=\"{0}.svg\">SVG</a>)</figcaption></figure>",
-                esc(f)
-            );
+            h.push_str(&html::figure(&format!("{f}.png"), Some(&format!("{f}.svg")), f));
         }
         if !c.measurements.is_empty() {
             h.push_str("<table><tr><th>quantity</th><th>predicted</th><th>measured</th><th>s.e.</th><th>tolerance</th><th>result</th></tr>\n");
@@ -99,13 +84,7 @@ p.pred{{background:#f6f8fa;padding:0.5em}}</style></head><body>\n"
         }
         h.push_str("</section>\n");
     }
-    // Records each figure's decoded width on load, so a headless browser (the integration
-    // test) can verify from the DOM that every image decoded; a reader never sees it.
-    h.push_str(
-        "<script>window.addEventListener('load',function(){document.querySelectorAll('img').forEach(function(i){\
-i.setAttribute('data-natural-width',String(i.naturalWidth));});document.body.setAttribute('data-loaded','1');});</script>\n",
-    );
-    h.push_str("</body></html>\n");
+    h.push_str(html::tail());
     h
 }
 
