@@ -42,7 +42,11 @@ libclang_file_present() {
   return 1
 }
 
-python_has_h5py() { command -v python3 >/dev/null 2>&1 && python3 -c 'import h5py, numpy' >/dev/null 2>&1; }
+# The Python client tests read our files with h5py, xarray (h5netcdf engine) and safetensors.
+readonly PY_MODULES=(h5py numpy xarray h5netcdf safetensors)
+python_has_test_modules() {
+  command -v python3 >/dev/null 2>&1 && python3 -c "import $(IFS=,; echo "${PY_MODULES[*]}")" >/dev/null 2>&1
+}
 
 # present PKG: is Debian package PKG, or what the build takes from it, on this machine?
 present() {
@@ -66,14 +70,14 @@ present() {
 
 # Build: HDF5 through pkg-config, a C compiler for the -sys crates. MPI generation
 # (`--features mpi`, part of `make build` and `make test`): OpenMPI to build and run, libclang for
-# rsmpi's bindgen. Tests: python3 with h5py and numpy for the Python client test.
+# rsmpi's bindgen. Tests: python3 with the modules of PY_MODULES for the Python client tests.
 managed=(libhdf5-dev pkg-config gcc python3 openmpi-bin libopenmpi-dev libclang-dev)
 [ "$slurm" -eq 1 ] && managed+=(slurmctld slurmd slurm-client munge)
 
 missing() {
   local p out=()
   for p in "${managed[@]}"; do present "$p" || out+=("$p"); done
-  python_has_h5py || out+=(h5py)
+  python_has_test_modules || out+=(python-modules)
   echo "${out[*]:-}"
 }
 
@@ -99,17 +103,21 @@ fi
 
 if [ ${#need[@]} -gt 0 ]; then
   apt_pkgs=()
-  for p in "${need[@]}"; do [ "$p" != h5py ] && apt_pkgs+=("$p"); done
+  for p in "${need[@]}"; do [ "$p" != python-modules ] && apt_pkgs+=("$p"); done
   if [ ${#apt_pkgs[@]} -gt 0 ]; then
     echo "installing system packages: ${apt_pkgs[*]}" >&2
     apt_install "${apt_pkgs[@]}"
   fi
-  # The h5py client test reads our files from Python. Prefer pip (works in venvs and pyenv);
-  # fall back to Debian's packages for the system interpreter (PEP 668 blocks pip there).
-  if ! python_has_h5py; then
-    echo "installing h5py and numpy for the Python client test" >&2
-    python3 -m pip install --quiet --disable-pip-version-check h5py numpy 2>/dev/null ||
-      apt_install python3-h5py python3-numpy
+  # Prefer the interpreter's own pip (works in venvs and pyenv).
+  # Debian's python3-xarray predates open_datatree and there is no python3-safetensors, so the
+  # fallback for a system interpreter without pip (PEP 668) is Debian's pip installing the whole
+  # set, consistent with itself, into the user site rather than the system's.
+  if ! python_has_test_modules; then
+    echo "installing ${PY_MODULES[*]} for the Python client tests" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "${PY_MODULES[@]}" 2>/dev/null || {
+      apt_install python3-pip &&
+        python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages "${PY_MODULES[@]}"
+    }
   fi
 fi
 
