@@ -95,6 +95,13 @@ bind /sys "$root/sys"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # The host's apt settings (a registry mirror, date checks) so the root reaches the same archive.
 cp /etc/apt/apt.conf.d/99artifact-registry "$root/etc/apt/apt.conf.d/" 2>/dev/null || true
+# The host's pip settings, with the CA bundle they trust, so pip in the root reaches the same
+# registry (install-deps takes the Python client tests' modules from it).
+if [ -f /etc/pip.conf ]; then
+  mkdir -p "$root/etc/ssl"
+  cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/host-registry-ca.crt"
+  sed 's#^cert *=.*#cert = /etc/ssl/host-registry-ca.crt#' /etc/pip.conf >"$root/etc/pip.conf"
+fi
 if [ -f /etc/apt/sources.list.d/debian.sources ]; then
   cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
   rm -f "$root/etc/apt/sources.list"
