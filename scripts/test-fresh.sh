@@ -15,13 +15,18 @@
 # in from the host's cargo cache to save network; no build output is ever shared, since a cached
 # build-script result would hide exactly the bugs this test is for.
 #
-# Needs root (debootstrap, mount, chroot) and about 10 GiB under $OPLAB_FRESH_DIR (default
-# /var/tmp). Everything is unmounted and removed on exit, also on failure.
+# Needs root (debootstrap, mount, chroot) and about $NEED_GIB GiB free under $OPLAB_FRESH_DIR (default
+# /var/tmp; checked before anything is written). Everything is unmounted and removed on exit, also
+# on failure; a root left by a run that was killed outright (SIGKILL skips the cleanup) is found by
+# its owner file and removed by the next run.
 set -euo pipefail
 
 readonly PREREQUISITES=(make git ca-certificates)
 readonly LOOKALIKES=(libclang-cpp14)
 readonly README_COMMANDS=("make quickstart" "make test")
+# The root at the end of a passing run: the Debian base, the cargo cache copy, the clone and its
+# cold debug build of every test, plus the quickstart's data.
+readonly NEED_GIB=20
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rev=HEAD
@@ -50,7 +55,32 @@ command -v debootstrap >/dev/null 2>&1 || {
 }
 
 base=${OPLAB_FRESH_DIR:-/var/tmp}
+
+# Roots of earlier runs whose owner process is gone (killed with SIGKILL, or the machine rebooted):
+# unmount and remove them, so that they cannot fill the disk run after run.
+for stale in "$base"/oplab-fresh.*.owner; do
+  [ -e "$stale" ] || continue
+  old_root=${stale%.owner}
+  owner=$(cat "$stale" 2>/dev/null || true)
+  if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+  echo "test-fresh.sh: removing $old_root, left by a run (pid ${owner:-?}) that no longer exists" >&2
+  awk -v r="$old_root" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -R "$m" 2>/dev/null || umount -R -l "$m" 2>/dev/null || true; done
+  if awk -v r="$old_root" '$2 == r || index($2, r "/") == 1 {found=1} END {exit !found}' /proc/mounts; then
+    echo "test-fresh.sh: $old_root still has mounts; left in place" >&2
+  else
+    rm -rf --one-file-system "$old_root" && rm -f "$stale"
+  fi
+done
+
+free_kib=$(df -Pk "$base" | awk 'NR == 2 {print $4}')
+if [ "$free_kib" -lt $((NEED_GIB * 1024 * 1024)) ]; then
+  echo "test-fresh.sh: $base has $((free_kib / 1024 / 1024)) GiB free; the clean root needs about $NEED_GIB GiB (free some, or set OPLAB_FRESH_DIR to a roomier place)" >&2
+  exit 1
+fi
+
 root=$(mktemp -d "$base/oplab-fresh.XXXXXX")
+echo $$ >"$root.owner"
 mounts=()
 cleanup() {
   local rc=$?
@@ -59,9 +89,11 @@ cleanup() {
     umount -R "${mounts[i]}" 2>/dev/null || umount -R -l "${mounts[i]}" 2>/dev/null || true
   done
   if [ "$keep" -eq 1 ]; then
+    rm -f "$root.owner" # a kept root is the user's: later runs leave it alone
     echo "test-fresh.sh: root kept at $root" >&2
   elif ! grep -q " $root" /proc/mounts; then
     rm -rf --one-file-system "$root"
+    rm -f "$root.owner"
   else
     echo "test-fresh.sh: $root still has mounts; not removing it" >&2
   fi
@@ -133,4 +165,5 @@ for cmd in "${README_COMMANDS[@]}"; do
     exit 1
   fi
 done
+step "the root holds $(du -sh --one-file-system "$root" 2>/dev/null | cut -f1) (the free-space check asks for $NEED_GIB GiB)"
 step "passed: the README's two commands work on a fresh Debian 12 (rev $rev, ${SECONDS}s in all)"
