@@ -101,3 +101,75 @@ fn bad_input_under_mpirun_is_reported_once_and_a_finished_job_reruns_cleanly() {
     let other = mpirun(3, &["generate", "grf", "--n", "6", "--resolution", "8", "--seed", "2", "--out", "g.h5"], d);
     assert_eq!(count_errors(&other), 1, "{}", String::from_utf8_lossy(&other.stderr));
 }
+
+/// The pids of the oplab ranks that `mpirun` (pid `launcher`) started: its children running the
+/// oplab binary (OpenMPI on one node forks the ranks itself).
+fn rank_pids(launcher: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // The parent pid is the second field after the parenthesised command name.
+        let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        if parent == Some(launcher) && exe == Path::new(oplab()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// One rank of `mpirun -n 3` is killed with SIGKILL while the job is generating: the job fails
+/// and says which rank died, and reruns with 2 ranks and with one process finish the same run
+/// from its finished blocks, byte-identical to an uninterrupted single-process run.
+#[test]
+fn a_rank_killed_inside_mpirun_fails_the_job_and_any_rank_count_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = ["generate", "darcy", "--n", "900", "--resolution", "64", "--seed", "3", "--block-size", "3", "--threads", "1", "-q"];
+    let single = Command::new(oplab()).args(args).args(["--out", "single.h5"]).current_dir(d).output().unwrap();
+    assert!(single.status.success(), "{}", String::from_utf8_lossy(&single.stderr));
+
+    for (round, (rerun_ranks, victim)) in [(2usize, 1usize), (1, 2)].into_iter().enumerate() {
+        let out = format!("killed{round}.h5");
+        let mut job = Command::new("mpirun")
+            .args(["--allow-run-as-root", "--oversubscribe", "-n", "3", oplab()])
+            .args(args)
+            .args(["--out", &out])
+            .current_dir(d)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill once some blocks are finished and the job is still running.
+        let partial = d.join(format!("{out}.partial"));
+        let t0 = std::time::Instant::now();
+        let mut killed = false;
+        while job.try_wait().unwrap().is_none() && t0.elapsed() < std::time::Duration::from_secs(60) {
+            let blocks = std::fs::read_dir(&partial).map(|it| it.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".bin")).count()).unwrap_or(0);
+            let ranks = rank_pids(job.id());
+            if blocks >= 6 && ranks.len() == 3 {
+                let mut ranks = ranks;
+                ranks.sort_unstable();
+                let pid = ranks[victim];
+                assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+                killed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let failed = job.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(killed, "the job ended before 6 blocks and 3 ranks were seen:\n{stderr}");
+        assert!(!failed.status.success(), "the job survived the loss of a rank:\n{stderr}");
+        assert!(stderr.contains("signal 9") || stderr.contains("Killed"), "no word of the killed rank:\n{stderr}");
+        assert!(!d.join(&out).exists(), "a job that lost a rank left {out} looking complete");
+        let resumed = if rerun_ranks == 1 {
+            Command::new(oplab()).args(args).args(["--out", &out]).current_dir(d).output().unwrap()
+        } else {
+            mpirun(rerun_ranks, &[&args[..], &["--out", &out]].concat(), d)
+        };
+        assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+        assert_eq!(field_bytes(&d.join("single.h5")), field_bytes(&d.join(&out)), "rerun with {rerun_ranks} rank(s)");
+    }
+}

@@ -43,3 +43,81 @@ fn slurm_array_and_merge_job_equal_a_single_process_run() {
     }
     assert_eq!(field_bytes(&single), field_bytes(&out));
 }
+
+/// `scontrol` with arguments, its stdout.
+fn scontrol(args: &[&str]) -> String {
+    let out = Command::new("scontrol").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The finished block files of a partial run with their inode numbers (a rewritten block gets a
+/// new inode: blocks are written to a temporary name and renamed).
+fn blocks_with_inodes(partial: &Path) -> Vec<(String, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut blocks: Vec<(String, u64)> = std::fs::read_dir(partial)
+        .map(|it| {
+            it.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".bin"))
+                .filter_map(|e| Some((e.file_name().to_string_lossy().into_owned(), e.metadata().ok()?.ino())))
+                .collect()
+        })
+        .unwrap_or_default();
+    blocks.sort();
+    blocks
+}
+
+/// `scontrol requeue` of a running array task: Slurm kills it and runs it again; the new run keeps
+/// the blocks the first one finished (same files, not rewritten), and the merged file is the
+/// single-process run's bytes.
+#[test]
+#[ignore = "needs a running Slurm cluster: run `make test-hpc`"]
+fn a_requeued_array_task_resumes_from_its_blocks() {
+    assert!(std::env::var_os("SLURM_CONF").is_some(), "SLURM_CONF is not set: start the cluster with scripts/slurm-local.sh");
+    let dir = tempfile::Builder::new().prefix("oplab-slurm-requeue").tempdir_in("/tmp").unwrap();
+    let d = dir.path();
+    let out = d.join("darcy.h5");
+    let oplab = env!("CARGO_BIN_EXE_oplab");
+    let gen = ["darcy", "--n", "1500", "--resolution", "128", "--seed", "6", "--block-size", "4"];
+    let submit = Command::new(oplab).args(["slurm", "generate", "--array", "3", "--submit", "--"]).args(gen).arg("--out").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&submit.stdout).to_string();
+    assert!(submit.status.success(), "{}", String::from_utf8_lossy(&submit.stderr));
+    let array_id = stdout.split("submitted array job ").nth(1).and_then(|s| s.split_whitespace().next()).expect("array job id").to_string();
+    let task = format!("{array_id}_2");
+
+    // Requeue task 2 once it has finished some blocks.
+    let partial = d.join("darcy.h5.shard-2-of-3.h5.partial");
+    let t0 = Instant::now();
+    while blocks_with_inodes(&partial).len() < 5 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "task {task} finished no blocks within 120 s; logs in {}", d.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("scontrol").args(["requeue", &task]).status().unwrap();
+    assert!(status.success(), "scontrol requeue {task} failed");
+    // What the killed run had finished (blocks it was writing at the kill are not yet renamed).
+    std::thread::sleep(Duration::from_millis(500));
+    let before = blocks_with_inodes(&partial);
+
+    // Once the requeued task runs again, every block of the first run is still there, unchanged.
+    let t0 = Instant::now();
+    let mut checked = false;
+    while !out.exists() && t0.elapsed() < Duration::from_secs(400) {
+        let job = scontrol(&["show", "job", &task]);
+        if !checked && job.contains("Restarts=1") && job.contains("JobState=RUNNING") {
+            let now = blocks_with_inodes(&partial);
+            if !now.is_empty() {
+                for b in &before {
+                    assert!(now.contains(b), "block {} was rewritten or lost after the requeue", b.0);
+                }
+                checked = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(out.exists(), "the merge job did not produce {} within 400 s; logs in {}", out.display(), d.display());
+    assert!(checked, "never saw the requeued task running with its partial run ({} blocks before the requeue)", before.len());
+    assert!(scontrol(&["show", "job", &task]).contains("Restarts=1"), "task {task} was not requeued");
+
+    let single = d.join("single.h5");
+    assert!(Command::new(oplab).arg("generate").args(gen).arg("--out").arg(&single).arg("-q").status().unwrap().success());
+    assert_eq!(field_bytes(&single), field_bytes(&out));
+}
