@@ -107,6 +107,20 @@ def timed(cmd, **kwargs):
     return wall, cpu, out
 
 
+def peak_rss(cmd, **kwargs):
+    """Runs a command to completion; returns (peak resident memory of that process in MiB, wall
+    seconds). The peak is the kernel's high-water mark for the one child (wait4's rusage), so
+    earlier children do not mask it."""
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kwargs)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, cmd)
+    return usage.ru_maxrss / 1024, wall
+
+
 def file_md5(path):
     with open(path, "rb") as fh:
         return hashlib.md5(fh.read()).hexdigest()[:12]

@@ -6,6 +6,7 @@
 
 mod commands;
 mod config;
+mod memory;
 mod progress;
 
 use std::process::ExitCode;

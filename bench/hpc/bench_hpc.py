@@ -12,8 +12,13 @@ on a fixed number of threads, then MPI strong scaling over 1, 2, 4, ... ranks.
    421² and Navier-Stokes 256² for 1000 steps of dt = 1e-4; wall time includes mpirun's start-up and
    rank 0's final HDF5 assembly. Needs an oplab built with `--features mpi` (`make build`) and
    OpenMPI's mpirun; skipped with a message otherwise.
+3. Memory against n: peak resident memory of `oplab generate grf --resolution 128` at two sample
+   counts ten times apart (full: 10,000 and 100,000; quick: 1,000 and 10,000), and of `oplab merge`
+   of 16 shards of each; generation streams blocks and merge copies in chunks, so the peaks should
+   not grow with n. The full size writes 6.6 GB (13 GB on disk at the peak: blocks plus the file).
 
 usage (repository root): python3 bench/hpc/bench_hpc.py [--size quick|full] [--threads T] [--max-ranks K]
+                         [--parts throughput,scaling,memory]
 """
 import argparse
 import os
@@ -94,21 +99,63 @@ def scaling(rec, oplab, size, max_ranks, work):
                            "parallel_efficiency": rate / base / k})
 
 
+MEMORY_N = {"full": (10_000, 100_000), "quick": (1_000, 10_000)}
+MEMORY_SHARDS = 16
+
+
+def memory(rec, oplab, size, threads, work):
+    gen = ["grf", "--resolution", "128", "--seed", "1", "--threads", str(threads), "-q", "--force"]
+    peaks = {}
+    for n in MEMORY_N[size]:
+        out = os.path.join(work, "memory.h5")
+        rss, wall = record.peak_rss([oplab, "generate", *gen, "--n", str(n), "--out", out])
+        gib = os.path.getsize(out) / 2**30
+        os.remove(out)
+        peaks[("generate", n)] = rss
+        parts = []
+        for k in range(1, MEMORY_SHARDS + 1):
+            part = os.path.join(work, f"part-{k}.h5")
+            record.timed([oplab, "generate", *gen, "--n", str(n), "--shard", f"{k}/{MEMORY_SHARDS}", "--out", part])
+            parts.append(part)
+        merged = os.path.join(work, "merged.h5")
+        merge_rss, merge_wall = record.peak_rss([oplab, "merge", *parts, "--out", merged, "-q", "--force"])
+        for path in parts + [merged]:
+            os.remove(path)
+        peaks[("merge", n)] = merge_rss
+        for what, peak, seconds in (("generate", rss, wall), (f"merge of {MEMORY_SHARDS} shards", merge_rss, merge_wall)):
+            first = peaks[(what.split()[0], MEMORY_N[size][0])]
+            rec.add(f"peak memory, {what} grf 128², n = {n:,}", "peak resident memory", "MiB", peak, threads=threads,
+                    problem={"command": f"oplab generate {' '.join(gen[:3])} --n {n}", "n": n, "file_gib": gib},
+                    extra={"wall_s": seconds, "ratio_to_smallest_n": peak / first})
+
+
 def main():
     p = argparse.ArgumentParser(description="oplab's dataset generation throughput and MPI scaling")
     record.add_size_argument(p)
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of the throughput runs (all cores)")
     p.add_argument("--max-ranks", type=int, default=os.cpu_count(), help="most MPI ranks (all cores)")
     p.add_argument("--oplab", help="the oplab binary (default: $OPLAB_BIN or the release build)")
+    p.add_argument("--parts", default="throughput,scaling,memory",
+                   help="comma-separated parts to run: throughput, scaling, memory (default: all)")
+    p.add_argument("--work", help="directory for the generated files (default: a temporary one; the full "
+                   "memory part needs about 14 GB free there)")
     args = p.parse_args()
+    parts = args.parts.split(",")
+    for part in parts:
+        if part not in ("throughput", "scaling", "memory"):
+            p.error(f"--parts: '{part}' is not one of throughput, scaling, memory")
     for name, v in (("--threads", args.threads), ("--max-ranks", args.max_ranks)):
         if v < 1:
             p.error(f"{name} {v} must be at least 1")
     oplab = record.oplab_binary(args.oplab)
     rec = record.Recorder("hpc", args.size)
-    with tempfile.TemporaryDirectory(prefix="oplab-bench-hpc-") as work:
-        throughput(rec, oplab, args.size, args.threads, work)
-        scaling(rec, oplab, args.size, args.max_ranks, work)
+    with tempfile.TemporaryDirectory(prefix="oplab-bench-hpc-", dir=args.work) as work:
+        if "throughput" in parts:
+            throughput(rec, oplab, args.size, args.threads, work)
+        if "scaling" in parts:
+            scaling(rec, oplab, args.size, args.max_ranks, work)
+        if "memory" in parts:
+            memory(rec, oplab, args.size, args.threads, work)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ use crate::header::Header;
 use crate::reader::DatasetFile;
 use crate::writer::Hdf5Writer;
 
-/// Samples copied per read/write step (bounded memory for any dataset size).
-const COPY_BYTES: usize = 64 << 20;
+/// Bytes copied per read/write step: the merge's peak memory is about this plus HDF5's own, for
+/// any dataset size (a step larger than a shard would make the peak depend on the shard size).
+/// The size of a generation block, so merge and generate peak alike.
+const COPY_BYTES: usize = 8 << 20;
 
 /// Merge shard files (any order) into `out`. They must be all shards of one dataset: same
 /// problem, configuration, seed and layout, shard numbers 1..M each exactly once.
@@ -75,7 +77,9 @@ pub fn merge(parts: &[PathBuf], out: &Path, force: bool, progress: &dyn Progress
     let writer = Hdf5Writer::create(out, &header)?;
     progress.start("merge", total, 0);
     let copied: Result<()> = (|| {
-        for f in &files {
+        // Each part is closed once copied: what HDF5 caches while reading a part would
+        // otherwise stay for all of them, and the peak memory would grow with the dataset.
+        for f in std::mem::take(&mut files) {
             let offset = f.info().shard.expect("checked").offset;
             let mut s = 0;
             while s < f.info().n_samples {

@@ -24,6 +24,7 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: MergeArgs) -> Result<ExitCode> {
+    crate::memory::return_large_buffers_to_the_kernel();
     let n = oplab_datasets::merge(&args.parts, &args.out, args.force, &Bar::new(args.quiet))?;
     if !args.quiet {
         eprintln!("wrote {}: {n} samples from {} shards", args.out.display(), args.parts.len());

@@ -73,6 +73,7 @@ impl FromArgMatches for ProblemCommand {
 }
 
 pub fn run(args: GenerateArgs) -> Result<ExitCode> {
+    crate::memory::return_large_buffers_to_the_kernel();
     struct Run<'a> {
         command: &'a ProblemCommand,
         result: Option<Result<ExitCode>>,
