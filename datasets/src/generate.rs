@@ -155,10 +155,10 @@ impl Plan {
         Ok(Plan { range, block_size, n_blocks, schema, config, manifest })
     }
 
-    /// Refuse, before anything is allocated or written, a run whose data cannot fit: the samples
-    /// alone must fit the free space of `out`'s file system (the finished blocks are stored raw,
-    /// so compression does not lower this), and one block, held as f64 samples and once more at
-    /// the stored precision, must fit the memory available. Both are lower bounds (the solvers'
+    /// Refuse, before anything is allocated or written, a run whose data cannot fit: one block,
+    /// held as f64 samples and once more at the stored precision, must fit the memory available,
+    /// and the samples alone must fit the free space of `out`'s file system (the finished blocks
+    /// are stored raw, so compression does not lower this). Both are lower bounds (the solvers'
     /// working memory and HDF5's metadata come on top); where the system does not say what is
     /// free, that check is skipped.
     pub fn check_resources(&self, settings: &GenerationSettings, out: &Path) -> Result<()> {
@@ -167,21 +167,6 @@ impl Plan {
         let per_sample = per_sample_values * settings.precision.bytes() as u128;
         let total = self.total() as u128;
         let disk_need = per_sample * total;
-        let dir = oplab_common::atomic::parent_dir(out);
-        if let Some(free) = free_disk_bytes(&dir) {
-            if disk_need > free as u128 {
-                return Err(DatasetError::invalid(
-                    "n",
-                    settings.n,
-                    format!(
-                        "must fit the free disk space: {total} samples of {per_sample} bytes need at least {disk_need} bytes ({}), but {free} bytes ({}) are free in {}",
-                        human_bytes(disk_need),
-                        human_bytes(free as u128),
-                        dir.display()
-                    ),
-                ));
-            }
-        }
         let block = self.block_size.min(self.total()) as u128;
         let memory_need = block * per_sample_values * (8 + settings.precision.bytes() as u128);
         if let Some(available) = available_memory_bytes() {
@@ -193,6 +178,22 @@ impl Plan {
                         "must fit in memory: a block of {block} samples of {per_sample_values} values needs at least {memory_need} bytes ({}), but {available} bytes ({}) are available",
                         human_bytes(memory_need),
                         human_bytes(available as u128)
+                    ),
+                ));
+            }
+        }
+        let dir = oplab_common::atomic::parent_dir(out);
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(free) = free_disk_bytes(&dir) {
+            if disk_need > free as u128 {
+                return Err(DatasetError::invalid(
+                    "n",
+                    settings.n,
+                    format!(
+                        "must fit the free disk space: {total} samples of {per_sample} bytes need at least {disk_need} bytes ({}), but {free} bytes ({}) are free in {}",
+                        human_bytes(disk_need),
+                        human_bytes(free as u128),
+                        dir.display()
                     ),
                 ));
             }

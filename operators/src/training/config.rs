@@ -80,6 +80,23 @@ impl Default for MgNoSection {
 }
 
 impl MgNoSection {
+    /// Whether the levels fit the training grid of `h × w` points (`h = 1`: a 1-D field). Each
+    /// level halves the grid, rounding up, so a side of `n > 1` points reaches one point after
+    /// ⌈log₂ n⌉ halvings; a level beyond that would coarsen the single point again, repeating
+    /// the level above it.
+    pub fn check_grid(&self, h: usize, w: usize) -> crate::Result<()> {
+        let smallest = [h, w].into_iter().filter(|&n| n > 1).min().unwrap_or(1);
+        let most = 1 + smallest.next_power_of_two().trailing_zeros() as usize;
+        if self.levels.len() > most {
+            return Err(OperatorError::invalid(
+                "mgno.levels",
+                self.levels.len(),
+                format!("must be at most {most} for the {h}×{w} training grid: level {most} already coarsens it to a single point"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The model configuration for `c_in` input and `c_out` output channels.
     pub fn model(&self, c_in: usize, c_out: usize) -> MgNoConfig {
         MgNoConfig::new()

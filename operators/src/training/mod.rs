@@ -228,6 +228,9 @@ where
     let (train_set, names) = cfg.data.load(data, Split::Train)?;
     let (val_set, _) = cfg.data.load(data, Split::Val)?;
     let (c_in, c_out) = (train_set.c_in, train_set.c_out);
+    if cfg.model == ModelKind::Mgno {
+        cfg.mgno.check_grid(train_set.h, train_set.w)?;
+    }
     B::seed(device, cfg.seed);
     let setup = RunSetup { data, run, cfg, opts, progress, train_set, val_set, names };
     match cfg.model {
