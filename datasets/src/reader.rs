@@ -399,12 +399,12 @@ impl Guard {
         let claimed = ds.shape().iter().fold(element, |acc, &d| acc.saturating_mul(d as u128));
         let (limit, bound) = if dcpl.layout() == hdf5::dataset::Layout::Virtual {
             let mut sources = 0u128;
-            for mapping in dcpl.get_virtual_map().map_err(|e| format!("{what}: {}", first_line(&e)))? {
-                if mapping.src_filename == "." {
+            for name in virtual_source_files(&dcpl).ok_or_else(|| format!("{what}: its virtual dataset's source files cannot be read"))? {
+                if name == "." {
                     sources += self.file_len as u128;
                     continue;
                 }
-                let source = self.resolve(&mapping.src_filename, what, "a virtual dataset mapped")?;
+                let source = self.resolve(&name, what, "a virtual dataset mapped")?;
                 sources += std::fs::metadata(&source).map(|m| m.len() as u128).unwrap_or(0);
             }
             (sources, "the size of its source files")
@@ -426,6 +426,30 @@ impl Guard {
         }
         Ok(())
     }
+}
+
+/// The source file names of a virtual dataset's mappings (`.`: the file itself), or `None` if
+/// they cannot be read. Read through hdf5-sys: the crate's `get_virtual_map` also converts each
+/// mapping's selection and fails on the strided hyperslabs of oplab's own virtual files.
+fn virtual_source_files(dcpl: &hdf5::plist::DatasetCreate) -> Option<Vec<String>> {
+    use hdf5_sys::h5p::{H5Pget_virtual_count, H5Pget_virtual_filename};
+    hdf5::sync::sync(|| unsafe {
+        let mut count = 0;
+        if H5Pget_virtual_count(dcpl.id(), &mut count) < 0 {
+            return None;
+        }
+        (0..count)
+            .map(|i| {
+                let len = usize::try_from(H5Pget_virtual_filename(dcpl.id(), i, std::ptr::null_mut(), 0)).ok()?;
+                let mut buf = vec![0u8; len + 1];
+                if H5Pget_virtual_filename(dcpl.id(), i, buf.as_mut_ptr().cast(), buf.len()) < 0 {
+                    return None;
+                }
+                buf.truncate(len);
+                String::from_utf8(buf).ok()
+            })
+            .collect()
+    })
 }
 
 /// The file name an external link `name` of `group` points to, or `None` if it cannot be read.
