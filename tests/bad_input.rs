@@ -109,19 +109,23 @@ fn poke(file: &hdf5::File, path: &str, at: usize, value: f32) -> hdf5::Result<()
 fn bad_generate_values_and_configs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(d, "wavelength.toml", "n = 4\n[grf]\nresolution = 8\nwavelength = 3\n");
-    write(d, "n_string.toml", "n = \"ten\"\n");
-    write(d, "n_negative.toml", "n = -1\n");
-    write(d, "n_zero.toml", "n = 0\n");
-    write(d, "unknown_top.toml", "foo = 1\n");
-    write(d, "resolution_string.toml", "[grf]\nresolution = \"big\"\n");
-    write(d, "resolution_float.toml", "[grf]\nresolution = 1e9\n");
-    write(d, "tau_nan.toml", "[grf]\ntau = nan\n");
-    write(d, "other_problem.toml", "[darcy]\nresolution = 9\n");
-    write(d, "precision_int.toml", "precision = 64\n");
-    write(d, "compression_big.toml", "compression = 300\n");
-    write(d, "not_toml.toml", "n = \n");
-    write(d, "table_not_table.toml", "grf = 3\n");
+    for (name, text) in [
+        ("wavelength.toml", "n = 4\n[grf]\nresolution = 8\nwavelength = 3\n"),
+        ("n_string.toml", "n = \"ten\"\n"),
+        ("n_negative.toml", "n = -1\n"),
+        ("n_zero.toml", "n = 0\n"),
+        ("unknown_top.toml", "foo = 1\n"),
+        ("resolution_string.toml", "[grf]\nresolution = \"big\"\n"),
+        ("resolution_float.toml", "[grf]\nresolution = 1e9\n"),
+        ("tau_nan.toml", "[grf]\ntau = nan\n"),
+        ("other_problem.toml", "[darcy]\nresolution = 9\n"),
+        ("precision_int.toml", "precision = 64\n"),
+        ("compression_big.toml", "compression = 300\n"),
+        ("not_toml.toml", "n = \n"),
+        ("table_not_table.toml", "grf = 3\n"),
+    ] {
+        write(d, name, text);
+    }
     let g = |extra: &'static [&'static str]| -> Vec<&'static str> { [&["generate"][..], extra].concat() };
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (g(&["grf", "--n", "0"]), "n = 0 is invalid: must be >= 1"),
@@ -228,6 +232,20 @@ fn bad_training_data_runs_and_merges() {
             g.new_dataset::<i32>().shape([12, 17, 17]).create(n).and_then(|ds| ds.write_raw(&vec![1i32; 12 * 17 * 17]).map(|_| ds))
         })
     });
+    for (name, text) in [
+        ("batch_string.toml", "batch_size = \"four\"\n"),
+        ("unknown_key.toml", "bogus = 1\n"),
+        ("unknown_nested.toml", "[optimizer]\nlearning_rate = 0.1\n"),
+        ("lr_negative.toml", "[optimizer]\nlr = -1.0\n"),
+        ("lr_nan.toml", "[optimizer]\nlr = nan\n"),
+        ("batch_zero.toml", "batch_size = 0\n"),
+        ("subsample_zero.toml", "[data]\nsubsample = 0\n"),
+        ("loss_l3.toml", "loss = \"l3\"\n"),
+        ("too_many.toml", "[data]\nn_train = 100\n"),
+        ("channels_zero.toml", "[mgno]\nchannels = 0\n"),
+    ] {
+        write(d, name, text);
+    }
     write(d, "deep.toml", &small.replace("levels = [[1, 0], [1, 0]]", "levels = [[1, 0], [1, 0], [1, 0], [1, 0], [1, 0], [1, 0]]"));
 
     // Shards of one dataset, one of another seed, one of another shard count.
@@ -260,6 +278,20 @@ fn bad_training_data_runs_and_merges() {
             "epochs = 0 is invalid: must be 1 to 1000000",
             vec!["r8/checkpoint.bin"],
         ),
+        (train("darcy.h5", "batch_string.toml", "r9"), "batch_size = \"four\" is invalid: invalid type: string \"four\", expected usize", vec!["r9"]),
+        (train("darcy.h5", "unknown_key.toml", "r9"), "bogus = 1 is invalid: unknown field `bogus`, expected one of `model`", vec!["r9"]),
+        (train("darcy.h5", "unknown_nested.toml", "r9"), "optimizer.learning_rate = 0.1 is invalid: unknown field `learning_rate`", vec!["r9"]),
+        (train("darcy.h5", "lr_negative.toml", "r9"), "optimizer.lr = -1 is invalid: must be a positive finite number", vec!["r9"]),
+        (train("darcy.h5", "lr_nan.toml", "r9"), "optimizer.lr = NaN is invalid: must be a positive finite number", vec!["r9"]),
+        (train("darcy.h5", "batch_zero.toml", "r9"), "batch_size = 0 is invalid: must be 1 to 1048576", vec!["r9"]),
+        (train("darcy.h5", "subsample_zero.toml", "r9"), "data.subsample = 0 is invalid: must be 1 to 1024", vec!["r9"]),
+        (train("darcy.h5", "loss_l3.toml", "r9"), "loss = \"l3\" is invalid: unknown variant `l3`, expected `l2` or `h1`", vec!["r9"]),
+        (
+            train("darcy.h5", "too_many.toml", "r10"),
+            "data.n_train + n_val + n_test = 102 is invalid: must be at most the 12 samples of darcy.h5",
+            vec!["r10/checkpoint.bin"],
+        ),
+        (train("darcy.h5", "channels_zero.toml", "r9"), "mgno.channels = 0 is invalid: must be 1 to 4096", vec!["r9/checkpoint.bin"]),
         (vec!["eval", "--run", "run", "--data", "grf.h5"], "has no field with role = target", vec!["run/eval.json"]),
         (vec!["eval", "--run", "run", "--data", "nan_test.h5"], "data nan_test.h5: field coeff holds NaN in sample 11", vec!["run/eval.json"]),
         (vec!["eval", "--run", "run_pixel", "--data", "darcy9.h5"], "darcy9.h5", vec!["run_pixel/eval.json"]),

@@ -169,34 +169,20 @@ impl Plan {
         let disk_need = per_sample * total;
         let block = self.block_size.min(self.total()) as u128;
         let memory_need = block * per_sample_values * (8 + settings.precision.bytes() as u128);
-        if let Some(available) = available_memory_bytes() {
-            if memory_need > available as u128 {
-                return Err(DatasetError::invalid(
-                    "block-size",
-                    self.block_size,
-                    format!(
-                        "must fit in memory: a block of {block} samples of {per_sample_values} values needs at least {memory_need} bytes ({}), but {available} bytes ({}) are available",
-                        human_bytes(memory_need),
-                        human_bytes(available as u128)
-                    ),
-                ));
-            }
+        if let Some(available) = available_memory_bytes().filter(|&a| memory_need > a as u128) {
+            let need = format!("a block of {block} samples of {per_sample_values} values needs at least {}", bytes_text(memory_need));
+            return Err(DatasetError::invalid(
+                "block-size",
+                self.block_size,
+                format!("must fit in memory: {need}, but {} are available", bytes_text(available as u128)),
+            ));
         }
         let dir = oplab_common::atomic::parent_dir(out);
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        if let Some(free) = free_disk_bytes(&dir) {
-            if disk_need > free as u128 {
-                return Err(DatasetError::invalid(
-                    "n",
-                    settings.n,
-                    format!(
-                        "must fit the free disk space: {total} samples of {per_sample} bytes need at least {disk_need} bytes ({}), but {free} bytes ({}) are free in {}",
-                        human_bytes(disk_need),
-                        human_bytes(free as u128),
-                        dir.display()
-                    ),
-                ));
-            }
+        if let Some(free) = free_disk_bytes(&dir).filter(|&f| disk_need > f as u128) {
+            let need = format!("{total} samples of {per_sample} bytes need at least {}", bytes_text(disk_need));
+            let free = format!("{} are free in {}", bytes_text(free as u128), dir.display());
+            return Err(DatasetError::invalid("n", settings.n, format!("must fit the free disk space: {need}, but {free}")));
         }
         Ok(())
     }
@@ -448,8 +434,8 @@ fn available_memory_bytes() -> Option<u64> {
     Some(kib.saturating_mul(1024))
 }
 
-/// `bytes` with a binary unit, e.g. `268.4 TiB`.
-fn human_bytes(bytes: u128) -> String {
+/// `bytes` exactly and with a binary unit, e.g. `295147905179352825856 bytes (256.0 EiB)`.
+fn bytes_text(bytes: u128) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -457,5 +443,5 @@ fn human_bytes(bytes: u128) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("{value:.1} {}", units[unit])
+    format!("{bytes} bytes ({value:.1} {})", units[unit])
 }

@@ -443,6 +443,15 @@ fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
     if let Some((field, value)) = e.span().and_then(|span| Some((key_at(text, span.start)?, text.get(span)?.trim()))) {
         return OperatorError::invalid(field, value, message);
     }
+    // An unknown key: the error points at the key itself; name it with the value of its line.
+    if let Some((field, value)) = e.span().and_then(|span| {
+        let start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let (key, value) = text[start..].lines().next()?.split_once('=')?;
+        let at = start + key.len() + 1 + (value.len() - value.trim_start().len());
+        Some((key_at(text, at)?, value.trim()))
+    }) {
+        return OperatorError::invalid(field, value, message);
+    }
     OperatorError::invalid("config", message, "must be a valid training configuration (see `oplab train --help`)")
 }
 
