@@ -447,6 +447,9 @@ fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
     if let Some((field, value)) = e.span().and_then(|span| {
         let start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
         let (key, value) = text[start..].lines().next()?.split_once('=')?;
+        if span.start >= start + key.len() {
+            return None;
+        }
         let at = start + key.len() + 1 + (value.len() - value.trim_start().len());
         Some((key_at(text, at)?, value.trim()))
     }) {
@@ -476,6 +479,24 @@ fn key_at(text: &str, at: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mgno_levels_stop_at_the_single_point_of_the_training_grid() {
+        // Six levels: 17 → 9 → 5 → 3 → 2 → 1 fits, 9 → 5 → 3 → 2 → 1 has room for five.
+        let six = MgNoSection::default();
+        assert_eq!(six.levels.len(), 6);
+        assert!(six.check_grid(17, 17).is_ok());
+        let err = six.check_grid(9, 17).unwrap_err().to_string();
+        assert!(err.starts_with("mgno.levels = 6 is invalid: must be at most 5 for the 9×17 training grid"), "{err}");
+        // A 1-D field coarsens along its length only.
+        assert!(six.check_grid(1, 17).is_ok() && six.check_grid(1, 16).is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_table_and_value() {
+        let err = TrainConfig::from_toml("[optimizer]\nlearning_rate = 0.1\n").unwrap_err().to_string();
+        assert!(err.starts_with("optimizer.learning_rate = 0.1 is invalid: unknown field `learning_rate`"), "{err}");
+    }
 
     #[test]
     fn default_config_round_trips_through_toml() {
