@@ -53,7 +53,10 @@ impl GenerationConfigFile {
             n: get_u64("n", defaults.n)?,
             seed: get_u64("seed", defaults.seed)?,
             precision,
-            compression: u8::try_from(get_u64("compression", defaults.compression as u64)?).unwrap_or(u8::MAX),
+            compression: {
+                let level = get_u64("compression", defaults.compression as u64)?;
+                u8::try_from(level).map_err(|_| oplab_datasets::DatasetError::invalid("compression", level, "must be 0 (none) to 9"))?
+            },
         })
     }
 

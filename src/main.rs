@@ -33,6 +33,11 @@ Errors print one line and exit with code 2.")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Read HDF5 files whose data lies in other files outside their own directory (external
+    /// links, virtual-dataset sources, external raw storage); refused by default, since a file
+    /// from elsewhere could otherwise make oplab read any path. Affects only what may be opened.
+    #[arg(long, global = true)]
+    allow_external: bool,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    oplab_datasets::reader::allow_external_data(cli.allow_external);
     match commands::run(cli.command) {
         Ok(code) => code,
         // Under mpirun, a rank that only learns of an error another rank reports leaves quietly
@@ -69,8 +75,26 @@ fn parse_command_line() -> Result<Cli, clap::Error> {
     fn negative_values(cmd: clap::Command) -> clap::Command {
         cmd.mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg }).mut_subcommands(negative_values)
     }
-    let matches = negative_values(Cli::command()).try_get_matches()?;
+    let matches = negative_values(Cli::command()).try_get_matches_from(join_negative_non_finite(std::env::args_os().collect()))?;
     Cli::from_arg_matches(&matches)
+}
+
+/// `--scale -inf` as `--scale=-inf`: clap's negative numbers are digits only, so `-inf` and
+/// `-nan` would read as short flags; joined to their option, they reach the option's own check,
+/// which names the field and its range.
+fn join_negative_non_finite(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::with_capacity(args.len());
+    for arg in args {
+        let non_finite = arg.to_str().is_some_and(|a| ["-inf", "-infinity", "-nan"].contains(&a.to_ascii_lowercase().as_str()));
+        match out.last_mut() {
+            Some(option) if non_finite && option.to_str().is_some_and(|o| o.starts_with("--") && o.len() > 2 && !o.contains('=')) => {
+                option.push("=");
+                option.push(&arg);
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
 }
 
 /// clap's usage error on one line, as every other oplab error: its message and any list of

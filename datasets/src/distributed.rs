@@ -98,6 +98,7 @@ pub fn generate_mpi<C: Communicator + CommunicatorCollectives>(
         differs
             .and_then(|_| remove_stale_temporaries(&opts.out))
             .and_then(|_| check_output_path(&opts.out, opts.force))
+            .and_then(|_| plan.check_resources(settings, &opts.out))
             .and_then(|_| PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force))
             .map(Some)
     } else {

@@ -155,6 +155,38 @@ impl Plan {
         Ok(Plan { range, block_size, n_blocks, schema, config, manifest })
     }
 
+    /// Refuse, before anything is allocated or written, a run whose data cannot fit: one block,
+    /// held as f64 samples and once more at the stored precision, must fit the memory available,
+    /// and the samples alone must fit the free space of `out`'s file system (the finished blocks
+    /// are stored raw, so compression does not lower this). Both are lower bounds (the solvers'
+    /// working memory and HDF5's metadata come on top); where the system does not say what is
+    /// free, that check is skipped.
+    pub fn check_resources(&self, settings: &GenerationSettings, out: &Path) -> Result<()> {
+        let per_sample_values: u128 = (0..self.schema.fields.len()).map(|f| self.schema.field_len(f) as u128).sum::<u128>()
+            + (0..self.schema.scalars.len()).map(|s| self.schema.scalar_len(s) as u128).sum::<u128>();
+        let per_sample = per_sample_values * settings.precision.bytes() as u128;
+        let total = self.total() as u128;
+        let disk_need = per_sample * total;
+        let block = self.block_size.min(self.total()) as u128;
+        let memory_need = block * per_sample_values * (8 + settings.precision.bytes() as u128);
+        if let Some(available) = available_memory_bytes().filter(|&a| memory_need > a as u128) {
+            let need = format!("a block of {block} samples of {per_sample_values} values needs at least {}", bytes_text(memory_need));
+            return Err(DatasetError::invalid(
+                "block-size",
+                self.block_size,
+                format!("must fit in memory: {need}, but {} are available", bytes_text(available as u128)),
+            ));
+        }
+        let dir = oplab_common::atomic::parent_dir(out);
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(free) = free_disk_bytes(&dir).filter(|&f| disk_need > f as u128) {
+            let need = format!("{total} samples of {per_sample} bytes need at least {}", bytes_text(disk_need));
+            let free = format!("{} are free in {}", bytes_text(free as u128), dir.display());
+            return Err(DatasetError::invalid("n", settings.n, format!("must fit the free disk space: {need}, but {free}")));
+        }
+        Ok(())
+    }
+
     /// Samples in the run.
     pub fn total(&self) -> u64 {
         self.range.end - self.range.start
@@ -254,6 +286,7 @@ pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &Run
     }
     remove_stale_temporaries(&opts.out)?;
     check_output_path(&opts.out, opts.force)?;
+    plan.check_resources(settings, &opts.out)?;
     let partial = PartialRun::open_or_create(&opts.out, &plan.manifest, opts.force)?;
     let total = plan.total();
     let already = plan.finished_samples(&partial, 0..plan.n_blocks);
@@ -379,4 +412,36 @@ fn default_block_size(schema: &Schema, settings: &GenerationSettings) -> u64 {
         (0..schema.fields.len()).map(|f| schema.field_len(f)).sum::<usize>() + (0..schema.scalars.len()).map(|s| schema.scalar_len(s)).sum::<usize>();
     let bytes = (values * settings.precision.bytes()).max(1);
     ((BLOCK_BYTES / bytes) as u64).clamp(1, MAX_BLOCK_SAMPLES)
+}
+
+/// Bytes the unprivileged user may still write on the file system holding `dir`.
+fn free_disk_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_dir = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid NUL-terminated path and a statvfs struct the call fills in.
+    if unsafe { libc::statvfs(c_dir.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    Some((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
+}
+
+/// Memory available to new allocations (`MemAvailable` of /proc/meminfo), `None` where unknown.
+fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// `bytes` exactly and with a binary unit, e.g. `295147905179352825856 bytes (256.0 EiB)`.
+fn bytes_text(bytes: u128) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{bytes} bytes ({value:.1} {})", units[unit])
 }

@@ -225,5 +225,23 @@ pub fn resolve_config<C: DeserializeOwned, O: Serialize>(table: Option<toml::Tab
     }
     let mut merged = table.unwrap_or_default();
     lay_over(&mut merged, toml::Table::try_from(overrides).map_err(|e| e.to_string())?);
-    toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| e.message().trim().to_string())
+    toml::Value::Table(merged.clone()).try_into().map_err(|e: toml::de::Error| {
+        // serde's message names the type but not the key ("invalid type: string \"big\",
+        // expected usize"): the key is the one whose removal makes the table fit.
+        let message = e
+            .message()
+            .trim()
+            .replace("expected usize", "expected a non-negative integer")
+            .replace("expected u64", "expected a non-negative integer")
+            .replace("expected f64", "expected a number");
+        let culprit = merged.iter().find(|(key, _)| {
+            let mut without = merged.clone();
+            without.remove(*key);
+            toml::Value::Table(without).try_into::<C>().is_ok()
+        });
+        match culprit {
+            Some((key, value)) => format!("{key} = {value} is invalid: {message}"),
+            None => message,
+        }
+    })
 }

@@ -1,6 +1,7 @@
 //! Reading and validating native files.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hdf5::types::{FloatSize, TypeDescriptor, VarLenUnicode};
 
@@ -11,6 +12,23 @@ use crate::problem::{Dimension, FieldSpec, Role, ScalarSpec, Schema, TextSpec};
 use crate::settings::Precision;
 
 const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Whether files may take data from other files outside their own directory (external links,
+/// virtual-dataset sources, external raw storage). Off: a file from elsewhere must not make oplab
+/// read arbitrary paths of this machine. Process-wide, set once by the command line's
+/// `--allow-external`; it changes what may be opened, never what is computed, so it is stored
+/// with no run or dataset.
+static ALLOW_EXTERNAL: AtomicBool = AtomicBool::new(false);
+
+/// Let every later [`DatasetFile::open`] follow external links, virtual-dataset sources and
+/// external raw storage wherever they point (`--allow-external`).
+pub fn allow_external_data(allow: bool) {
+    ALLOW_EXTERNAL.store(allow, Ordering::Relaxed);
+}
+
+/// The most a deflate stream expands (its format's limit is about 1032:1); a filtered dataset
+/// whose extent claims more than this many times the file's size cannot be honest.
+const MAX_COMPRESSION_RATIO: u64 = 1032;
 
 /// An open, validated native dataset file.
 pub struct DatasetFile {
@@ -55,7 +73,8 @@ impl DatasetFile {
         }
         drop(f);
         let file = hdf5::File::open(path).map_err(|e| invalid(format!("cannot be opened as HDF5, it may be truncated or corrupt ({})", first_line(&e))))?;
-        let info = read_info(&file).map_err(invalid)?;
+        let guard = Guard::new(path).map_err(|e| DatasetError::io(path, e))?;
+        let info = read_info(&file, &guard).map_err(invalid)?;
         Ok(DatasetFile { path: path.to_path_buf(), file, info })
     }
 
@@ -190,7 +209,7 @@ fn get_str_opt(loc: &hdf5::Location, name: &str) -> String {
     get_str(loc, name).unwrap_or_default()
 }
 
-fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
+fn read_info(file: &hdf5::File, guard: &Guard) -> std::result::Result<DatasetInfo, String> {
     let version = get_u64(file, "oplab_schema").map_err(|_| "not an oplab dataset (no `oplab_schema` attribute)".to_string())?;
     if version != SCHEMA_VERSION {
         return Err(format!("schema version {version} is not supported (this oplab reads version {SCHEMA_VERSION})"));
@@ -199,16 +218,24 @@ fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
     let precision: Precision = get_str(file, "precision")?.parse().map_err(|e: DatasetError| e.to_string())?;
     let mut schema = Schema::default();
     let mut compression = 0;
+    // Every link is checked before it is followed and every dataset before it is read, so a
+    // hostile file can neither point the reader elsewhere nor make it allocate what it claims.
+    guard.check_links(file, "")?;
 
     if let Ok(g) = file.group("dimensions") {
+        guard.check_links(&g, "dimensions/")?;
         for name in g.member_names().map_err(|e| first_line(&e))? {
-            let values = g.dataset(&name).and_then(|d| d.read_raw::<f64>()).map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
+            let ds = g.dataset(&name).map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
+            guard.check_dataset(&ds, &format!("dimension `{name}`"))?;
+            let values = ds.read_raw::<f64>().map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
             schema.dimensions.push(Dimension { name, values });
         }
     }
     let fields = file.group("fields").map_err(|_| "missing group `/fields`".to_string())?;
+    guard.check_links(&fields, "fields/")?;
     for name in fields.member_names().map_err(|e| first_line(&e))? {
         let ds = fields.dataset(&name).map_err(|e| format!("field `{name}`: {}", first_line(&e)))?;
+        guard.check_dataset(&ds, &format!("field `{name}`"))?;
         let shape = check_sample_dataset(&ds, &format!("field `{name}`"), n, precision)?;
         compression = compression.max(deflate_level(&ds));
         let role_text = get_str(&ds, "role").map_err(|e| format!("field `{name}`: {e}"))?;
@@ -217,15 +244,19 @@ fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
         schema.fields.push(FieldSpec { name, shape, role, axes, description: get_str_opt(&ds, "description") });
     }
     if let Ok(g) = file.group("scalars") {
+        guard.check_links(&g, "scalars/")?;
         for name in g.member_names().map_err(|e| first_line(&e))? {
             let ds = g.dataset(&name).map_err(|e| format!("scalar `{name}`: {}", first_line(&e)))?;
+            guard.check_dataset(&ds, &format!("scalar `{name}`"))?;
             let shape = check_sample_dataset(&ds, &format!("scalar `{name}`"), n, precision)?;
             schema.scalars.push(ScalarSpec { name, shape, description: get_str_opt(&ds, "description") });
         }
     }
     if let Ok(g) = file.group("symbolic") {
+        guard.check_links(&g, "symbolic/")?;
         for name in g.member_names().map_err(|e| first_line(&e))? {
             let ds = g.dataset(&name).map_err(|e| format!("text `{name}`: {}", first_line(&e)))?;
+            guard.check_dataset(&ds, &format!("text `{name}`"))?;
             if ds.shape() != [n as usize] {
                 return Err(format!("text `{name}` has shape {:?}, expected [{n}]", ds.shape()));
             }
@@ -299,4 +330,145 @@ fn deflate_level(ds: &hdf5::Dataset) -> u8 {
             _ => None,
         })
         .unwrap_or(0)
+}
+
+/// What a file may refer to and how much data it may claim: the checks that run before the
+/// reader follows a link or reads a dataset.
+struct Guard {
+    /// The file's own directory, canonical (symbolic links resolved).
+    dir: PathBuf,
+    /// The file's size on disk.
+    file_len: u64,
+    /// `--allow-external`: data may come from anywhere.
+    allow_external: bool,
+}
+
+impl Guard {
+    fn new(path: &Path) -> std::io::Result<Self> {
+        let file_len = std::fs::metadata(path)?.len();
+        let dir = std::fs::canonicalize(path)?.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Guard { dir, file_len, allow_external: ALLOW_EXTERNAL.load(Ordering::Relaxed) })
+    }
+
+    /// Where another file named inside this one lies, if it is within this file's directory
+    /// (subdirectories included: `--mpi-finish virtual` keeps its parts in `OUT.parts/`). A
+    /// relative name is resolved against the directory, as HDF5 does for links and virtual
+    /// sources; symbolic links are resolved, so a link in the directory cannot lead out of it.
+    fn resolve(&self, name: &str, what: &str, kind: &str) -> std::result::Result<PathBuf, String> {
+        let target = self.dir.join(name);
+        let allow = "pass --allow-external to read it anyway";
+        match std::fs::canonicalize(&target) {
+            Ok(real) if real.starts_with(&self.dir) || self.allow_external => Ok(real),
+            Ok(real) => Err(format!("{what} is {kind} to {}, outside the file's directory {}; {allow}", real.display(), self.dir.display())),
+            // HDF5 would look for a missing file elsewhere (the working directory, search
+            // paths) or read fill values for a missing virtual source: neither is this file's data.
+            Err(_) => Err(format!("{what} is {kind} to {name}, which does not exist beside the file")),
+        }
+    }
+
+    /// Refuse external links of `group` whose target file lies outside the file's directory.
+    fn check_links(&self, group: &hdf5::Group, prefix: &str) -> std::result::Result<(), String> {
+        let mut links = Vec::new();
+        group
+            .iter_visit_default(|name, info| {
+                if info.link_type == hdf5::LinkType::External {
+                    links.push(name.to_string());
+                }
+                Ok(())
+            })
+            .map_err(|e| format!("/{prefix}: cannot list its links ({})", first_line(&e)))?;
+        for name in links {
+            let what = format!("/{prefix}{name}");
+            let target = external_link_target(group, &name).ok_or_else(|| format!("{what} is an external link whose target cannot be read"))?;
+            self.resolve(&target, &what, "an external link")?;
+        }
+        Ok(())
+    }
+
+    /// Refuse a dataset whose data lies outside the file's directory, or whose extent claims more
+    /// bytes than the file (or, for virtual datasets, its source files) can hold.
+    fn check_dataset(&self, ds: &hdf5::Dataset, what: &str) -> std::result::Result<(), String> {
+        let dcpl = ds.dcpl().map_err(|e| format!("{what}: {}", first_line(&e)))?;
+        let external = dcpl.get_external().map_err(|e| format!("{what}: {}", first_line(&e)))?;
+        if !external.is_empty() && !self.allow_external {
+            // HDF5 resolves external raw-data files against the working directory, not the
+            // file's, and oplab never writes them: refused unless allowed.
+            return Err(format!("{what} keeps its data in the external file {}; pass --allow-external to read it", external[0].name));
+        }
+        let element = ds.dtype().map_err(|e| format!("{what}: {}", first_line(&e)))?.size() as u128;
+        let claimed = ds.shape().iter().fold(element, |acc, &d| acc.saturating_mul(d as u128));
+        let (limit, bound) = if dcpl.layout() == hdf5::dataset::Layout::Virtual {
+            let mut sources = 0u128;
+            for name in virtual_source_files(&dcpl).ok_or_else(|| format!("{what}: its virtual dataset's source files cannot be read"))? {
+                if name == "." {
+                    sources += self.file_len as u128;
+                    continue;
+                }
+                let source = self.resolve(&name, what, "a virtual dataset mapped")?;
+                sources += std::fs::metadata(&source).map(|m| m.len() as u128).unwrap_or(0);
+            }
+            (sources, "the size of its source files")
+        } else if !external.is_empty() {
+            // Allowed external storage: its declared sizes bound the data.
+            (external.iter().map(|e| e.size as u128).sum(), "the size of its external files")
+        } else if dcpl.filters().is_empty() {
+            // Contiguous, compact or unfiltered chunks: every byte is stored in the file.
+            (self.file_len as u128, "the file's size")
+        } else {
+            // Compressed chunks may expand, but by no more than deflate's limit.
+            (self.file_len as u128 * MAX_COMPRESSION_RATIO as u128, "the most the file's compressed bytes can expand to")
+        };
+        if claimed > limit {
+            return Err(format!(
+                "{what} claims shape {:?} ({claimed} bytes), more than {bound} ({limit} bytes) can hold; the file is corrupt or hostile",
+                ds.shape()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The source file names of a virtual dataset's mappings (`.`: the file itself), or `None` if
+/// they cannot be read. Read through hdf5-sys: the crate's `get_virtual_map` also converts each
+/// mapping's selection and fails on the strided hyperslabs of oplab's own virtual files.
+fn virtual_source_files(dcpl: &hdf5::plist::DatasetCreate) -> Option<Vec<String>> {
+    use hdf5_sys::h5p::{H5Pget_virtual_count, H5Pget_virtual_filename};
+    hdf5::sync::sync(|| unsafe {
+        let mut count = 0;
+        if H5Pget_virtual_count(dcpl.id(), &mut count) < 0 {
+            return None;
+        }
+        (0..count)
+            .map(|i| {
+                let len = usize::try_from(H5Pget_virtual_filename(dcpl.id(), i, std::ptr::null_mut(), 0)).ok()?;
+                let mut buf = vec![0u8; len + 1];
+                if H5Pget_virtual_filename(dcpl.id(), i, buf.as_mut_ptr().cast(), buf.len()) < 0 {
+                    return None;
+                }
+                buf.truncate(len);
+                String::from_utf8(buf).ok()
+            })
+            .collect()
+    })
+}
+
+/// The file name an external link `name` of `group` points to, or `None` if it cannot be read.
+fn external_link_target(group: &hdf5::Group, name: &str) -> Option<String> {
+    use hdf5_sys::h5l::{H5Lget_val, H5Lunpack_elink_val};
+    use std::ffi::{c_char, c_uint, CStr, CString};
+    let c_name = CString::new(name).ok()?;
+    // External link values are a flag byte and two NUL-terminated paths; one longer than this
+    // buffer is truncated, fails to unpack and is refused.
+    let mut buf = vec![0u8; 8192];
+    hdf5::sync::sync(|| unsafe {
+        if H5Lget_val(group.id(), c_name.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), hdf5_sys::h5p::H5P_DEFAULT) < 0 {
+            return None;
+        }
+        let mut flags: c_uint = 0;
+        let (mut file, mut object): (*const c_char, *const c_char) = (std::ptr::null(), std::ptr::null());
+        if H5Lunpack_elink_val(buf.as_ptr().cast(), buf.len(), &mut flags, &mut file, &mut object) < 0 || file.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr(file).to_string_lossy().into_owned())
+    })
 }

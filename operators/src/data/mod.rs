@@ -281,7 +281,8 @@ impl DataConfig {
                 }
             }
             if let Some(bad) = out.iter().position(|v| !v.is_finite()) {
-                return Err(data_err(path, format!("non-finite value in sample {}", range.start + bad / (c * h * w))));
+                let (sample, channel) = (range.start + bad / (c * h * w), bad / (h * w) % c);
+                return Err(data_err(path, format!("field {} holds {} in sample {sample}; every value must be finite", list[channel].0, out[bad])));
             }
             Ok(out)
         };

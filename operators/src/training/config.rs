@@ -80,6 +80,23 @@ impl Default for MgNoSection {
 }
 
 impl MgNoSection {
+    /// Whether the levels fit the training grid of `h × w` points (`h = 1`: a 1-D field). Each
+    /// level halves the grid, rounding up, so a side of `n > 1` points reaches one point after
+    /// ⌈log₂ n⌉ halvings; a level beyond that would coarsen the single point again, repeating
+    /// the level above it.
+    pub fn check_grid(&self, h: usize, w: usize) -> crate::Result<()> {
+        let smallest = [h, w].into_iter().filter(|&n| n > 1).min().unwrap_or(1);
+        let most = 1 + smallest.next_power_of_two().trailing_zeros() as usize;
+        if self.levels.len() > most {
+            return Err(OperatorError::invalid(
+                "mgno.levels",
+                self.levels.len(),
+                format!("must be at most {most} for the {h}×{w} training grid: level {most} already coarsens it to a single point"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The model configuration for `c_in` input and `c_out` output channels.
     pub fn model(&self, c_in: usize, c_out: usize) -> MgNoConfig {
         MgNoConfig::new()
@@ -426,6 +443,18 @@ fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
     if let Some((field, value)) = e.span().and_then(|span| Some((key_at(text, span.start)?, text.get(span)?.trim()))) {
         return OperatorError::invalid(field, value, message);
     }
+    // An unknown key: the error points at the key itself; name it with the value of its line.
+    if let Some((field, value)) = e.span().and_then(|span| {
+        let start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+        let (key, value) = text[start..].lines().next()?.split_once('=')?;
+        if span.start >= start + key.len() {
+            return None;
+        }
+        let at = start + key.len() + 1 + (value.len() - value.trim_start().len());
+        Some((key_at(text, at)?, value.trim()))
+    }) {
+        return OperatorError::invalid(field, value, message);
+    }
     OperatorError::invalid("config", message, "must be a valid training configuration (see `oplab train --help`)")
 }
 
@@ -450,6 +479,24 @@ fn key_at(text: &str, at: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mgno_levels_stop_at_the_single_point_of_the_training_grid() {
+        // Six levels: 17 → 9 → 5 → 3 → 2 → 1 fits, 9 → 5 → 3 → 2 → 1 has room for five.
+        let six = MgNoSection::default();
+        assert_eq!(six.levels.len(), 6);
+        assert!(six.check_grid(17, 17).is_ok());
+        let err = six.check_grid(9, 17).unwrap_err().to_string();
+        assert!(err.starts_with("mgno.levels = 6 is invalid: must be at most 5 for the 9×17 training grid"), "{err}");
+        // A 1-D field coarsens along its length only.
+        assert!(six.check_grid(1, 17).is_ok() && six.check_grid(1, 16).is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_table_and_value() {
+        let err = TrainConfig::from_toml("[optimizer]\nlearning_rate = 0.1\n").unwrap_err().to_string();
+        assert!(err.starts_with("optimizer.learning_rate = 0.1 is invalid: unknown field `learning_rate`"), "{err}");
+    }
 
     #[test]
     fn default_config_round_trips_through_toml() {

@@ -228,12 +228,15 @@ where
     let (train_set, names) = cfg.data.load(data, Split::Train)?;
     let (val_set, _) = cfg.data.load(data, Split::Val)?;
     let (c_in, c_out) = (train_set.c_in, train_set.c_out);
+    let grid = (train_set.h, train_set.w);
     B::seed(device, cfg.seed);
     let setup = RunSetup { data, run, cfg, opts, progress, train_set, val_set, names };
     match cfg.model {
         ModelKind::Mgno => {
             let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
-            with_optimizer(initial_weights(model, cfg, opts)?, device, setup)
+            let model = initial_weights(model, cfg, opts)?;
+            cfg.mgno.check_grid(grid.0, grid.1)?;
+            with_optimizer(model, device, setup)
         }
         ModelKind::Fno => {
             let model: Fno2d<B> = cfg.fno_model(c_in, c_out).init(device)?;
