@@ -1,0 +1,333 @@
+//! Target (a): the bytes of small valid oplab HDF5 files, opened by `oplab inspect` and, for
+//! the training-ready Darcy file, by `oplab eval` (the reader path training uses:
+//! `operators/src/data`), each in a subprocess.
+//!
+//! libhdf5 is C: a corrupted file can crash it with a signal, which no Rust code in the same
+//! process can catch. The subprocess boundary is what protects the caller, so the harness runs
+//! the real binary and judges its exit: a signal, a panic message, an exit code other than 0 or
+//! 2, an error of more than one line, or a hang past [`TIMEOUT`] is a crash. A signal or a hang
+//! is then attributed: the same input is opened again by the same library call in a child of
+//! this test binary whose handler (module `fault`) names the code where it crashed or hung. A
+//! crash or hang inside libhdf5 is reported as a libhdf5 crash (listed, saved, not failed: oplab
+//! cannot fix the C library); anywhere else it fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::driver::{self, Budget, Verdict};
+use crate::mutate::{mutate_bytes, Hotspots, Rng};
+
+/// Longest run of one command on a file of a few kB (the debug build opens one in ~0.1 s).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The seed files, in tests/fuzz/corpus/; the first is the training-ready Darcy file that
+/// `oplab eval` also reads.
+const SEEDS: [&str; 4] = ["darcy3.h5", "prose.h5", "ode.h5", "grf.h5"];
+
+/// HDF5 metadata signatures (superblock, B-trees, heaps, symbol nodes, global heap, v2 object
+/// headers and indices): mutations near them reach the parsers rather than sample values.
+const SIGNATURES: [&[u8]; 14] =
+    [b"\x89HDF", b"TREE", b"HEAP", b"SNOD", b"GCOL", b"OHDR", b"OCHK", b"FRHP", b"FHDB", b"FHIB", b"BTHD", b"BTLF", b"BTIN", b"FSHD"];
+
+#[derive(Clone)]
+struct Input {
+    bytes: Vec<u8>,
+    /// Index into [`SEEDS`] of the file it descends from.
+    origin: usize,
+}
+
+fn hotspots(bytes: &[u8]) -> Vec<usize> {
+    let mut out = vec![0];
+    for sig in SIGNATURES {
+        out.extend(bytes.windows(sig.len()).enumerate().filter(|(_, w)| w == &sig).map(|(i, _)| i));
+    }
+    out
+}
+
+/// How a subprocess ended.
+struct Exit {
+    code: Option<i32>,
+    signal: Option<i32>,
+    stderr: String,
+    timed_out: bool,
+}
+
+fn run_with_timeout(mut cmd: Command, stderr_path: &Path) -> Exit {
+    let stderr_file = std::fs::File::create(stderr_path).expect("create the stderr file");
+    let mut child = cmd.stdout(Stdio::null()).stderr(stderr_file).stdin(Stdio::null()).spawn().expect("spawn a subprocess");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the subprocess") {
+            break Some(status);
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stderr = String::from_utf8_lossy(&std::fs::read(stderr_path).unwrap_or_default()).into_owned();
+    use std::os::unix::process::ExitStatusExt;
+    Exit { code: status.and_then(|s| s.code()), signal: status.and_then(|s| s.signal()), stderr, timed_out: status.is_none() }
+}
+
+struct Target {
+    oplab: PathBuf,
+    dir: tempfile::TempDir,
+    run: PathBuf,
+    seeds: Vec<Input>,
+}
+
+impl Target {
+    fn new() -> Target {
+        let corpus = crate::fuzz_dir().join("corpus");
+        let seeds =
+            SEEDS.iter().enumerate().map(|(origin, name)| Input { bytes: std::fs::read(corpus.join(name)).expect("readable seed file"), origin }).collect();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let oplab = PathBuf::from(env!("CARGO_BIN_EXE_oplab"));
+        // A tiny trained MgNO run on the seed Darcy file, for `oplab eval` to read mutants with.
+        let run = dir.path().join("run");
+        let status = Command::new(&oplab)
+            .args(["train", "mgno", "--quiet", "--data"])
+            .arg(corpus.join(SEEDS[0]))
+            .arg("--config")
+            .arg(corpus.join("train-mgno-tiny.toml"))
+            .arg("--out")
+            .arg(&run)
+            .status()
+            .expect("run oplab train");
+        assert!(status.success(), "training the run that `oplab eval` fuzzes with failed");
+        Target { oplab, dir, run, seeds }
+    }
+
+    fn commands(&self, input: &Input, file: &Path) -> Vec<(&'static str, Command)> {
+        let mut inspect = Command::new(&self.oplab);
+        inspect.arg("inspect").arg(file);
+        let mut out = vec![("inspect", inspect)];
+        if input.origin == 0 {
+            let mut eval = Command::new(&self.oplab);
+            eval.args(["eval", "--quiet", "--run"]).arg(&self.run).arg("--data").arg(file);
+            out.push(("eval", eval));
+        }
+        out
+    }
+
+    fn exec(&self, input: &Input) -> Verdict {
+        let file = self.dir.path().join("input.h5");
+        std::fs::write(&file, &input.bytes).expect("write the input file");
+        let mut verdict = Verdict::Accepted;
+        for (name, cmd) in self.commands(input, &file) {
+            let exit = run_with_timeout(cmd, &self.dir.path().join("stderr.txt"));
+            match judge(name, &exit) {
+                Judged::Ok => {}
+                Judged::Refused => verdict = Verdict::Rejected,
+                Judged::Crash(what) => return Verdict::Crash(what),
+                Judged::Signal(signal) => return self.attribute(name, &format!("signal {signal}"), &file),
+                Judged::Hang => return self.attribute(name, &format!("hang (still running after {} s)", TIMEOUT.as_secs()), &file),
+            }
+        }
+        verdict
+    }
+
+    /// Re-run the library call of `command` on `file` in a child of this test binary that names
+    /// the shared object of a faulting instruction.
+    fn attribute(&self, command: &str, what: &str, file: &Path) -> Verdict {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut cmd = Command::new(exe);
+        cmd.args(["--exact", "hdf5::fault_attribution_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("OPLAB_FUZZ_CHILD", command)
+            .env("OPLAB_FUZZ_FILE", file)
+            .env("OPLAB_FUZZ_RUN", &self.run);
+        let exit = run_with_timeout(cmd, &self.dir.path().join("child-stderr.txt"));
+        let fault = exit.stderr.lines().find_map(|l| l.strip_prefix("fault-in: ")).map(str::to_string);
+        match fault {
+            Some(place) if place.split(" | ").next().is_some_and(|culprit| culprit.contains("libhdf5")) => {
+                Verdict::LibraryCrash(format!("`oplab {command}`: {what}, in {place}"))
+            }
+            Some(place) => Verdict::Crash(format!("`oplab {command}`: {what}, in {place}")),
+            None => Verdict::Crash(format!("`oplab {command}`: {what} (not attributed: the library call alone ended with {:?}/{:?})", exit.code, exit.signal)),
+        }
+    }
+}
+
+enum Judged {
+    Ok,
+    Refused,
+    Crash(String),
+    Signal(i32),
+    Hang,
+}
+
+fn judge(command: &str, exit: &Exit) -> Judged {
+    if exit.timed_out {
+        return Judged::Hang;
+    }
+    if exit.stderr.contains("panicked") {
+        let line = exit.stderr.lines().find(|l| l.contains("panicked")).unwrap_or_default();
+        return Judged::Crash(format!("`oplab {command}` panics: {line}"));
+    }
+    if let Some(signal) = exit.signal {
+        return Judged::Signal(signal);
+    }
+    match exit.code {
+        Some(0) => Judged::Ok,
+        Some(2) if exit.stderr.trim_end().lines().count() == 1 && exit.stderr.starts_with("error: ") => Judged::Refused,
+        Some(2) => Judged::Crash(format!("`oplab {command}` refuses the file with an error that is not one line: {:?}", exit.stderr)),
+        code => Judged::Crash(format!("`oplab {command}` exits with {code:?}: {:?}", exit.stderr)),
+    }
+}
+
+fn mutate(rng: &mut Rng, input: &mut Input, other: &Input) -> &'static str {
+    let hot = hotspots(&input.bytes);
+    // Splices only between descendants of the same file keep offsets roughly meaningful.
+    let other: &[u8] = if other.origin == input.origin { &other.bytes } else { &[] };
+    mutate_bytes(rng, &mut input.bytes, other, &Hotspots(&hot), 1 << 17)
+}
+
+fn save(input: &Input, path: &Path) {
+    std::fs::write(path.with_extension("h5"), &input.bytes).expect("write the crashing input");
+}
+
+#[test]
+#[ignore = "fuzzing, 30 s: run by `make test` (--ignored) and scripts/fuzz.sh"]
+fn fuzz_hdf5_files() {
+    let target = Target::new();
+    let budget = Budget::from_env(0x4df5);
+    let summary = driver::run("hdf5", &budget, target.seeds.clone(), mutate, |input| target.exec(input), save);
+    driver::assert_no_crash("hdf5", &summary);
+    assert!(summary.accepted > 0, "no mutated file was accepted: the mutations never left a file readable");
+}
+
+/// The seed files are read without complaint, and every file under
+/// tests/fuzz/regressions/hdf5-*.h5 is refused or read without a crash.
+#[test]
+fn hdf5_regressions() {
+    let target = Target::new();
+    for seed in &target.seeds {
+        assert!(matches!(target.exec(seed), Verdict::Accepted), "seed file {} is not read", SEEDS[seed.origin]);
+    }
+    for (name, bytes) in crate::regressions("hdf5-", "h5") {
+        // Regression files descend from the Darcy seed, so `oplab eval` reads them too.
+        match target.exec(&Input { bytes, origin: 0 }) {
+            Verdict::Crash(what) => panic!("{name}: {what}"),
+            Verdict::LibraryCrash(what) => panic!("{name}: {what} (a regression file must not crash libhdf5 through oplab)"),
+            Verdict::Accepted | Verdict::Rejected => {}
+        }
+    }
+}
+
+/// The attribution child (see the module comment): does nothing unless `OPLAB_FUZZ_CHILD` names
+/// the command whose library call to repeat.
+#[test]
+#[ignore = "helper process of the hdf5 fuzz target"]
+fn fault_attribution_child() {
+    let Ok(command) = std::env::var("OPLAB_FUZZ_CHILD") else { return };
+    let file = PathBuf::from(std::env::var("OPLAB_FUZZ_FILE").expect("OPLAB_FUZZ_FILE"));
+    fault::install();
+    match command.as_str() {
+        "inspect" => {
+            let _ = oplab_datasets::inspect(&file).map(|report| report.to_string());
+        }
+        "eval" => {
+            use oplab_operators::run::{EvalOptions, RunDir};
+            let run = RunDir::new(std::env::var("OPLAB_FUZZ_RUN").expect("OPLAB_FUZZ_RUN"));
+            let kind = oplab_operators::registry::run_kind(&run.model().expect("the run's model")).expect("a known model");
+            let _ = kind.evaluate(&run, &file, &EvalOptions::default(), oplab_operators::DeviceKind::Cpu, &oplab_datasets::Silent);
+        }
+        other => panic!("unknown child command {other}"),
+    }
+}
+
+/// A fault handler that names where a crash or a hang happened and exits: only ever installed in
+/// the attribution child. The place is the first frame, from the faulting instruction outwards,
+/// that is not in the C library (a `memcpy` that libhdf5 calls with a corrupted length is
+/// libhdf5's fault); a hang is interrupted by a signal after [`HANG_SECONDS`] and attributed the
+/// same way.
+mod fault {
+    /// Seconds after which the child reports where it is (less than the parent's timeout).
+    pub const HANG_SECONDS: u64 = 5;
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    pub fn install() {
+        extern "C" {
+            // glibc's execinfo.h.
+            fn backtrace(buffer: *mut *mut libc::c_void, size: libc::c_int) -> libc::c_int;
+        }
+
+        /// The shared object and nearest symbol of `address`, appended to `line`; whether the
+        /// object is the C library.
+        unsafe fn describe(address: *mut libc::c_void, line: &mut Vec<u8>) -> bool {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            if libc::dladdr(address, &mut info) == 0 || info.dli_fname.is_null() {
+                line.extend_from_slice(b"unknown");
+                return false;
+            }
+            let object = std::ffi::CStr::from_ptr(info.dli_fname).to_bytes();
+            line.extend_from_slice(object);
+            if !info.dli_sname.is_null() {
+                line.push(b' ');
+                line.extend_from_slice(std::ffi::CStr::from_ptr(info.dli_sname).to_bytes());
+            }
+            object.windows(7).any(|w| w == b"libc.so")
+        }
+
+        extern "C" fn on_fault(_sig: libc::c_int, _info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+            // SAFETY: the kernel passes a valid ucontext_t to an SA_SIGINFO handler; backtrace,
+            // dladdr and write get valid buffers, and the process ends right after.
+            unsafe {
+                let uc = context as *const libc::ucontext_t;
+                let pc = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as *mut libc::c_void;
+                let mut frames = [std::ptr::null_mut(); 128];
+                let n = backtrace(frames.as_mut_ptr(), frames.len() as libc::c_int).max(0) as usize;
+                let from = frames[..n].iter().position(|&f| f == pc).unwrap_or(n);
+                let mut line = b"fault-in: ".to_vec();
+                let mut place = Vec::new();
+                let mut culprit = None;
+                for &frame in frames[from..n].iter().chain(std::iter::once(&pc)) {
+                    place.clear();
+                    if !describe(frame, &mut place) {
+                        culprit = Some(place.clone());
+                        break;
+                    }
+                }
+                line.extend_from_slice(&culprit.unwrap_or(place));
+                line.extend_from_slice(b" | faulting instruction in ");
+                describe(pc, &mut line);
+                line.push(b'\n');
+                libc::write(2, line.as_ptr() as *const libc::c_void, line.len());
+                libc::_exit(86);
+            }
+        }
+        // SAFETY: loading the unwinder now, outside any handler (its first use allocates).
+        unsafe {
+            let mut warm = [std::ptr::null_mut(); 4];
+            backtrace(warm.as_mut_ptr(), 4);
+        }
+        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGALRM] {
+            // SAFETY: a zeroed sigaction with a valid handler and flags is a valid argument.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_fault as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO;
+                libc::sigaction(sig, &action, std::ptr::null_mut());
+            }
+        }
+        // The alarm for a hang goes to this thread (the one calling the library), not to
+        // whichever thread the process-wide `alarm` would pick.
+        // SAFETY: pthread_self has no preconditions.
+        let caller = unsafe { libc::pthread_self() };
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(HANG_SECONDS));
+            // SAFETY: `caller` is alive: the process exits when the library call returns.
+            unsafe {
+                libc::pthread_kill(caller, libc::SIGALRM);
+            }
+        });
+    }
+
+    /// Elsewhere a crash stays unattributed, and the fuzz test fails on it.
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    pub fn install() {}
+}
