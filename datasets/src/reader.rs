@@ -202,7 +202,15 @@ fn read_info(file: &hdf5::File) -> std::result::Result<DatasetInfo, String> {
 
     if let Ok(g) = file.group("dimensions") {
         for name in g.member_names().map_err(|e| first_line(&e))? {
-            let values = g.dataset(&name).and_then(|d| d.read_raw::<f64>()).map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
+            let ds = g.dataset(&name).map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
+            // Coordinates are stored uncompressed: a header claiming more values than the file
+            // has bytes is corrupt, and reading it would allocate what it claims.
+            let claimed = ds.size() as u128 * std::mem::size_of::<f64>() as u128;
+            let file_size = file.size() as u128;
+            if claimed > file_size {
+                return Err(format!("dimension `{name}` claims {} values, more than the file's {file_size} bytes can hold", ds.size()));
+            }
+            let values = ds.read_raw::<f64>().map_err(|e| format!("dimension `{name}`: {}", first_line(&e)))?;
             schema.dimensions.push(Dimension { name, values });
         }
     }
