@@ -179,6 +179,129 @@ fn judge(command: &str, exit: &Exit) -> Judged {
     }
 }
 
+/// Unsigned attribute values at the edges: zero, one, the sample count's neighbours, sizes whose
+/// allocation fails, the largest values.
+const HOSTILE_U64: [u64; 10] = [0, 1, 2, 4, 1 << 20, 1 << 32, 1 << 40, 1 << 62, i64::MAX as u64, u64::MAX];
+/// String attribute values: empty, the valid words of other attributes, malformed shard specs,
+/// a long value, control characters.
+const HOSTILE_STRINGS: [&str; 20] = [
+    "",
+    "f16",
+    "f32",
+    "f64",
+    "input",
+    "target",
+    "context",
+    "none",
+    "sample",
+    "sample,x",
+    "sample,x,y,z,w",
+    "1/0",
+    "0/0",
+    "3/2",
+    "2/2",
+    "18446744073709551615/18446744073709551615",
+    "a/b",
+    "darcy",
+    "prose-ode",
+    "x\u{0}y\n\u{7f}é",
+];
+/// Shapes of an added dataset (the first axis is the sample axis where the reader expects one).
+const HOSTILE_SHAPES: [&[usize]; 9] = [&[0], &[3], &[3, 17, 17], &[3, 5, 5], &[3, 0, 17], &[1 << 40], &[3, 1 << 30, 1 << 30], &[4, 17, 17], &[3, 17, 17, 2]];
+
+/// Structure-aware edits, made with libhdf5 on a pristine seed (a mutated file could crash this
+/// process): attributes set to hostile values or deleted, members unlinked, datasets added with
+/// hostile shapes and types. These reach oplab's own checks (schema version, sample counts,
+/// shapes, roles, shard attributes) that byte mutations mostly cannot get past libhdf5 to.
+fn edit(rng: &mut Rng, seed: &[u8], scratch: &Path) -> Option<Vec<u8>> {
+    std::fs::write(scratch, seed).ok()?;
+    {
+        let file = hdf5::File::open_rw(scratch).ok()?;
+        for _ in 0..1 + rng.below(3) {
+            let _ = edit_once(rng, &file);
+        }
+    }
+    std::fs::read(scratch).ok()
+}
+
+fn edit_once(rng: &mut Rng, file: &hdf5::File) -> hdf5::Result<()> {
+    use hdf5::types::VarLenUnicode;
+    let members = |group: &str| file.group(group).and_then(|g| g.member_names()).unwrap_or_default();
+    // A location: the root, or a member of one of the schema's groups.
+    let groups = ["fields", "scalars", "dimensions", "symbolic"];
+    let group = *rng.pick(&groups);
+    let names = members(group);
+    let dataset = (!names.is_empty()).then(|| format!("{group}/{}", rng.pick(&names)));
+    let loc: hdf5::Location = match &dataset {
+        Some(path) if rng.chance(2) => (**file.dataset(path)?).clone(),
+        _ => (***file).clone(),
+    };
+    let set_u64 = |name: &str, v: u64| -> hdf5::Result<()> {
+        let _ = loc.delete_attr(name);
+        loc.new_attr::<u64>().create(name)?.write_scalar(&v)
+    };
+    let set_str = |name: &str, v: &str| -> hdf5::Result<()> {
+        let _ = loc.delete_attr(name);
+        let v: VarLenUnicode = v.parse().map_err(|e| hdf5::Error::from(format!("{e}")))?;
+        loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v)
+    };
+    match rng.below(6) {
+        0 => set_u64(*rng.pick(&["n_samples", "oplab_schema", "seed", "sample_offset", "total_samples"]), *rng.pick(&HOSTILE_U64)),
+        1 => {
+            let name = *rng.pick(&["precision", "problem", "config", "shard", "role", "axes", "description", "virtual_parts", "oplab_schema", "n_samples"]);
+            if rng.chance(8) {
+                set_str(name, &"x".repeat(1 << 16))
+            } else {
+                set_str(name, *rng.pick(&HOSTILE_STRINGS))
+            }
+        }
+        2 => {
+            let names = loc.attr_names()?;
+            if names.is_empty() {
+                return Ok(());
+            }
+            loc.delete_attr(rng.pick(&names).as_str())
+        }
+        3 => match &dataset {
+            Some(path) => file.unlink(path),
+            None => file.unlink(group),
+        },
+        _ => {
+            // A dataset added (or replacing one), chunked so that even an absurd shape takes
+            // no space in the file: only a reader that allocates what the header claims fails.
+            let g = match file.group(group) {
+                Ok(g) => g,
+                Err(_) => file.create_group(group)?,
+            };
+            let name = if rng.chance(2) && !names.is_empty() { rng.pick(&names).clone() } else { "extra".to_string() };
+            let _ = g.unlink(&name);
+            let shape = rng.pick(&HOSTILE_SHAPES).to_vec();
+            let chunk: Vec<usize> = shape.iter().map(|&n| n.clamp(1, 16)).collect();
+            let ds = match rng.below(4) {
+                0 => g.new_dataset::<f64>().shape(shape).chunk(chunk).create(name.as_str())?,
+                1 => g.new_dataset::<i32>().shape(shape).chunk(chunk).create(name.as_str())?,
+                2 => g.new_dataset::<VarLenUnicode>().shape(shape).chunk(chunk).create(name.as_str())?,
+                _ => g.new_dataset::<f32>().shape(shape).chunk(chunk).create(name.as_str())?,
+            };
+            let role: VarLenUnicode = rng.pick(&["input", "target", "context"]).parse().map_err(|e| hdf5::Error::from(format!("{e}")))?;
+            ds.new_attr::<VarLenUnicode>().create("role")?.write_scalar(&role)
+        }
+    }
+}
+
+impl Target {
+    fn mutate(&self, rng: &mut Rng, input: &mut Input, other: &Input) -> &'static str {
+        if rng.chance(3) {
+            let seed = &self.seeds[rng.below(self.seeds.len())];
+            if let Some(bytes) = edit(rng, &seed.bytes, &self.dir.path().join("edit.h5")) {
+                *input = Input { bytes, origin: seed.origin };
+                return "structural edit of a seed";
+            }
+        }
+        mutate(rng, input, other)
+    }
+}
+
 fn mutate(rng: &mut Rng, input: &mut Input, other: &Input) -> &'static str {
     let hot = hotspots(&input.bytes);
     // Splices only between descendants of the same file keep offsets roughly meaningful.
@@ -195,7 +318,7 @@ fn save(input: &Input, path: &Path) {
 fn fuzz_hdf5_files() {
     let target = Target::new();
     let budget = Budget::from_env(0x4df5);
-    let summary = driver::run("hdf5", &budget, target.seeds.clone(), mutate, |input| target.exec(input), save);
+    let summary = driver::run("hdf5", &budget, target.seeds.clone(), |rng, input, other| target.mutate(rng, input, other), |input| target.exec(input), save);
     driver::assert_no_crash("hdf5", &summary);
     assert!(summary.accepted > 0, "no mutated file was accepted: the mutations never left a file readable");
 }
@@ -313,7 +436,8 @@ mod fault {
             let mut warm = [std::ptr::null_mut(); 4];
             backtrace(warm.as_mut_ptr(), 4);
         }
-        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGALRM] {
+        // SIGABRT too: an abort names its caller (Rust's failed allocation, or libhdf5).
+        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGABRT, libc::SIGALRM] {
             // SAFETY: a zeroed sigaction with a valid handler and flags is a valid argument.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
