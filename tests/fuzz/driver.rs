@@ -10,6 +10,7 @@ use crate::mutate::Rng;
 /// path:
 /// * `OPLAB_FUZZ_SECONDS`: time budget (default 30);
 /// * `OPLAB_FUZZ_SEED`: the seed of the input sequence (default: the target's fixed seed);
+/// * `OPLAB_FUZZ_BIN` (hdf5 target): the `oplab` binary to run instead of the one cargo built;
 /// * `OPLAB_FUZZ_INPUTS`: stop after this many inputs (replays a reported input exactly: the
 ///   sequence depends only on the seed, never on the clock).
 pub struct Budget {

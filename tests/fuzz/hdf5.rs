@@ -86,7 +86,9 @@ impl Target {
         let seeds =
             SEEDS.iter().enumerate().map(|(origin, name)| Input { bytes: std::fs::read(corpus.join(name)).expect("readable seed file"), origin }).collect();
         let dir = tempfile::tempdir().expect("temporary directory");
-        let oplab = PathBuf::from(env!("CARGO_BIN_EXE_oplab"));
+        // OPLAB_FUZZ_BIN: a copy of the binary, where a target directory shared by several
+        // checkouts may hold another checkout's `oplab` by the time the test runs.
+        let oplab = std::env::var_os("OPLAB_FUZZ_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_oplab")), PathBuf::from);
         // A tiny trained MgNO run on the seed Darcy file, for `oplab eval` to read mutants with.
         let run = dir.path().join("run");
         let status = Command::new(&oplab)
@@ -164,9 +166,12 @@ fn judge(command: &str, exit: &Exit) -> Judged {
     if exit.timed_out {
         return Judged::Hang;
     }
-    if exit.stderr.contains("panicked") {
-        let line = exit.stderr.lines().find(|l| l.contains("panicked")).unwrap_or_default();
-        return Judged::Crash(format!("`oplab {command}` panics: {line}"));
+    if let Some(at) = exit.stderr.find("panicked at ") {
+        // Where and why, without the thread id, so that one bug is reported once.
+        let rest = &exit.stderr[at..];
+        let mut lines = rest.lines();
+        let place = lines.next().unwrap_or_default();
+        return Judged::Crash(format!("`oplab {command}` panics: {place} {}", lines.next().unwrap_or_default()));
     }
     if let Some(signal) = exit.signal {
         return Judged::Signal(signal);
