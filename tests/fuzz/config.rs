@@ -9,6 +9,8 @@
 //!   `RunConfig::from_toml` and `validate`; an accepted config must survive `to_toml` →
 //!   `from_toml` unchanged (the run directory stores it and `--resume` re-reads it), and its
 //!   data-dependent defaults are resolved against a small valid file of its kind.
+//!
+//! Every refusal must be one line (the command line prints errors as they are).
 //! Mutations work on TOML tokens (keys, numbers, punctuation; numbers become huge, negative,
 //! NaN, inf or empty) and on the raw bytes.
 
@@ -111,13 +113,8 @@ impl Target {
         }
     }
 
-    fn exec(&self, text: &String) -> Verdict {
-        match catch(|| self.check(text)) {
-            Ok(Ok(true)) => Verdict::Accepted,
-            Ok(Ok(false)) => Verdict::Rejected,
-            Ok(Err(violation)) => Verdict::Crash(violation),
-            Err(panic) => Verdict::Crash(format!("panic: {panic}")),
-        }
+    fn exec(&self, text: &str) -> Verdict {
+        driver::checked(catch(|| self.check(text)))
     }
 
     /// Ok(true) when some parser accepted the text and every property held.
@@ -133,9 +130,13 @@ impl Target {
 
 /// A training family's path: parse, validate, store and re-read, resolve against `data`.
 fn check_run_config<C: RunConfig>(text: &str, data: &Path) -> Result<bool, String> {
-    let Ok(cfg) = C::from_toml(text) else { return Ok(false) };
-    if cfg.validate().is_err() {
-        return Ok(false);
+    let family = std::any::type_name::<C>();
+    let cfg = match C::from_toml(text) {
+        Ok(cfg) => cfg,
+        Err(e) => return one_line(family, &e.to_string()).map(|_| false),
+    };
+    if let Err(e) = cfg.validate() {
+        return one_line(family, &e.to_string()).map(|_| false);
     }
     let stored = cfg.to_toml();
     let again = C::from_toml(&stored)
@@ -143,8 +144,18 @@ fn check_run_config<C: RunConfig>(text: &str, data: &Path) -> Result<bool, Strin
     if again.to_toml() != stored {
         return Err(format!("{}: the stored config changes when re-read:\n{stored}\n->\n{}", std::any::type_name::<C>(), again.to_toml()));
     }
-    let _ = cfg.resolve(data);
+    if let Err(e) = cfg.resolve(data) {
+        one_line(family, &e.to_string())?;
+    }
     Ok(true)
+}
+
+/// oplab's errors for bad input are one line (the command line prints them as they are).
+fn one_line(what: &str, message: &str) -> Result<(), String> {
+    if message.contains('\n') {
+        return Err(format!("{what}: the error is not one line: {message:?}"));
+    }
+    Ok(())
 }
 
 /// The generation path of every problem whose table the text has.
@@ -176,8 +187,14 @@ fn check_generation(text: &str) -> Result<bool, String> {
 }
 
 fn generation_round_trip<P: ProblemModule>(table: &toml::Table) -> Result<bool, String> {
-    let Ok(config) = resolve_config::<P::Config, _>(Some(table.clone()), &NoOverrides {}) else { return Ok(false) };
-    let Ok(problem) = P::new(config) else { return Ok(false) };
+    let config = match resolve_config::<P::Config, _>(Some(table.clone()), &NoOverrides {}) {
+        Ok(config) => config,
+        Err(e) => return one_line(P::NAME, &e).map(|_| false),
+    };
+    let problem = match P::new(config) {
+        Ok(problem) => problem,
+        Err(e) => return one_line(P::NAME, &e.to_string()).map(|_| false),
+    };
     let settings = GenerationSettings::default();
     let stored = resolved_config(&problem, &settings);
     let doc: toml::Table = stored.parse().map_err(|e| format!("{}: the stored config is not TOML: {e}\n{stored}", P::NAME))?;
@@ -216,7 +233,7 @@ fn config_regressions() {
         assert!(matches!(target.exec(seed), Verdict::Accepted), "seed config {i} is not accepted:\n{seed}");
     }
     for (name, text) in crate::regressions("toml-", "toml") {
-        if let Verdict::Crash(what) = target.exec(&String::from_utf8_lossy(&text).into_owned()) {
+        if let Verdict::Crash(what) = target.exec(&String::from_utf8_lossy(&text)) {
             panic!("{name}: {what}");
         }
     }

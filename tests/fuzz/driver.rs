@@ -143,6 +143,17 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "non-string panic".into())
 }
 
+/// The verdict of an in-process check run under [`catch`]: `Ok(true)` accepted, `Ok(false)`
+/// refused with an error, `Err` a violated property; a panic is a crash.
+pub fn checked(outcome: Result<Result<bool, String>, String>) -> Verdict {
+    match outcome {
+        Ok(Ok(true)) => Verdict::Accepted,
+        Ok(Ok(false)) => Verdict::Rejected,
+        Ok(Err(violation)) => Verdict::Crash(violation),
+        Err(panic) => Verdict::Crash(format!("panic: {panic}")),
+    }
+}
+
 thread_local! {
     static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }

@@ -187,6 +187,8 @@ fn judge(command: &str, exit: &Exit) -> Judged {
 /// Unsigned attribute values at the edges: zero, one, the sample count's neighbours, sizes whose
 /// allocation fails, the largest values.
 const HOSTILE_U64: [u64; 10] = [0, 1, 2, 4, 1 << 20, 1 << 32, 1 << 40, 1 << 62, i64::MAX as u64, u64::MAX];
+/// The unsigned attributes of a native file.
+const U64_ATTRIBUTES: [&str; 5] = ["n_samples", "oplab_schema", "seed", "sample_offset", "total_samples"];
 /// String attribute values: empty, the valid words of other attributes, malformed shard specs,
 /// a long value, control characters.
 const HOSTILE_STRINGS: [&str; 20] = [
@@ -251,13 +253,13 @@ fn edit_once(rng: &mut Rng, file: &hdf5::File) -> hdf5::Result<()> {
         loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&v)
     };
     match rng.below(6) {
-        0 => set_u64(*rng.pick(&["n_samples", "oplab_schema", "seed", "sample_offset", "total_samples"]), *rng.pick(&HOSTILE_U64)),
+        0 => set_u64(U64_ATTRIBUTES[rng.below(U64_ATTRIBUTES.len())], *rng.pick(&HOSTILE_U64)),
         1 => {
             let name = *rng.pick(&["precision", "problem", "config", "shard", "role", "axes", "description", "virtual_parts", "oplab_schema", "n_samples"]);
             if rng.chance(8) {
                 set_str(name, &"x".repeat(1 << 16))
             } else {
-                set_str(name, *rng.pick(&HOSTILE_STRINGS))
+                set_str(name, HOSTILE_STRINGS[rng.below(HOSTILE_STRINGS.len())])
             }
         }
         2 => {
@@ -282,10 +284,11 @@ fn edit_once(rng: &mut Rng, file: &hdf5::File) -> hdf5::Result<()> {
             let _ = g.unlink(&name);
             let shape = rng.pick(&HOSTILE_SHAPES).to_vec();
             let chunk: Vec<usize> = shape.iter().map(|&n| n.clamp(1, 16)).collect();
-            let ds = match rng.below(4) {
-                0 => g.new_dataset::<f64>().shape(shape).chunk(chunk).create(name.as_str())?,
-                1 => g.new_dataset::<i32>().shape(shape).chunk(chunk).create(name.as_str())?,
-                2 => g.new_dataset::<VarLenUnicode>().shape(shape).chunk(chunk).create(name.as_str())?,
+            // Mostly the seeds' own type (f32), which gets past the precision check.
+            let ds = match rng.below(8) {
+                0 | 1 => g.new_dataset::<f64>().shape(shape).chunk(chunk).create(name.as_str())?,
+                2 => g.new_dataset::<i32>().shape(shape).chunk(chunk).create(name.as_str())?,
+                3 => g.new_dataset::<VarLenUnicode>().shape(shape).chunk(chunk).create(name.as_str())?,
                 _ => g.new_dataset::<f32>().shape(shape).chunk(chunk).create(name.as_str())?,
             };
             let role: VarLenUnicode = rng.pick(&["input", "target", "context"]).parse().map_err(|e| hdf5::Error::from(format!("{e}")))?;

@@ -95,16 +95,10 @@ impl Target {
     }
 
     fn exec(&self, input: &TokenInput) -> Verdict {
-        let outcome = match input {
+        driver::checked(match input {
             TokenInput::Words(words) => catch(|| self.check_words(words)),
             TokenInput::System(system) => catch(|| check_system(system)),
-        };
-        match outcome {
-            Ok(Ok(true)) => Verdict::Accepted,
-            Ok(Ok(false)) => Verdict::Rejected,
-            Ok(Err(violation)) => Verdict::Crash(violation),
-            Err(panic) => Verdict::Crash(format!("panic: {panic}")),
-        }
+        })
     }
 
     /// Ok(true): parsed and every property held; Ok(false): refused with an error.
