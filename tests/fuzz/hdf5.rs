@@ -331,27 +331,45 @@ fn fuzz_hdf5_files() {
     assert!(summary.accepted > 0, "no mutated file was accepted: the mutations never left a file readable");
 }
 
-/// The seed files are read without complaint; every file under tests/fuzz/regressions/hdf5-*.h5
-/// is refused or read without a crash; and the files that crash or hang libhdf5 itself
-/// (regressions/libhdf5-*.h5, one changed byte of a seed each, named by its offset) are still
-/// contained by the subprocess and attributed to libhdf5, never to oplab's code.
+/// A regression input: a seed file with bytes replaced, written as text (`seed <file>`, then one
+/// `<offset> <byte>` per line) so that a one-byte crash costs a few bytes in the repository.
+fn patched(name: &str, text: &[u8]) -> Input {
+    let text = String::from_utf8_lossy(text);
+    let mut lines = text.lines();
+    let seed = lines.next().and_then(|l| l.strip_prefix("seed ")).unwrap_or_else(|| panic!("{name}: first line must be `seed <file>`"));
+    assert!(SEEDS.contains(&seed), "{name}: unknown seed {seed}");
+    let mut bytes = std::fs::read(crate::fuzz_dir().join("corpus").join(seed)).expect("readable seed file");
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let (offset, byte) = line
+            .split_once(' ')
+            .and_then(|(o, b)| Some((o.parse::<usize>().ok()?, b.parse::<u8>().ok()?)))
+            .unwrap_or_else(|| panic!("{name}: bad line {line:?}"));
+        bytes[offset] = byte;
+    }
+    // Origin 0: `oplab eval` reads every regression input too, whatever its seed.
+    Input { bytes, origin: 0 }
+}
+
+/// The seed files are read without complaint; every input under tests/fuzz/regressions/hdf5-*
+/// is refused or read without a crash; and the inputs that crash or hang libhdf5 itself
+/// (regressions/libhdf5-*, one changed byte of a seed each) are still contained by the
+/// subprocess and attributed to libhdf5, never to oplab's code.
 #[test]
 fn hdf5_regressions() {
     let target = Target::new();
     for seed in &target.seeds {
         assert!(matches!(target.exec(seed), Verdict::Accepted), "seed file {} is not read", SEEDS[seed.origin]);
     }
-    for (name, bytes) in crate::regressions("hdf5-", "h5") {
-        // `oplab eval` reads them too (origin 0).
-        match target.exec(&Input { bytes, origin: 0 }) {
+    for (name, text) in crate::regressions("hdf5-", "patch") {
+        match target.exec(&patched(&name, &text)) {
             Verdict::Crash(what) => panic!("{name}: {what}"),
-            Verdict::LibraryCrash(what) => panic!("{name}: {what} (a regression file must not crash libhdf5 through oplab)"),
+            Verdict::LibraryCrash(what) => panic!("{name}: {what} (a regression input must not crash libhdf5 through oplab)"),
             Verdict::Accepted | Verdict::Rejected => {}
         }
     }
-    for (name, bytes) in crate::regressions("libhdf5-", "h5") {
-        // A libhdf5 that no longer crashes on the file would refuse it: also fine.
-        if let Verdict::Crash(what) = target.exec(&Input { bytes, origin: 0 }) {
+    for (name, text) in crate::regressions("libhdf5-", "patch") {
+        // A libhdf5 that no longer crashes on the input would refuse it: also fine.
+        if let Verdict::Crash(what) = target.exec(&patched(&name, &text)) {
             panic!("{name}: {what}");
         }
     }

@@ -10,7 +10,8 @@
 //! environment variables that set the budget and the seed. Each prints one line with the seed and
 //! the number of inputs tried; a crash fails the test naming the input's index (replayable from
 //! the seed) and the file it was saved to. Inputs that once crashed live in
-//! tests/fuzz/regressions/ and are replayed by the non-ignored `*_regressions` tests.
+//! tests/fuzz/regressions/ (HDF5 ones as `*.patch`: a seed file and the bytes changed in it) and
+//! are replayed by the non-ignored `*_regressions` tests.
 
 mod config;
 mod driver;
