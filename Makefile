@@ -31,12 +31,14 @@ quickstart: build
 	@echo "  theory report     $(QUICKSTART_DIR)/report/index.html"
 
 # House rules first (formatting, lints as errors, API docs without warnings), then every test
-# (`cargo test` also builds every program in examples/), then the examples fast enough to run.
+# (`cargo test` also builds every program in examples/), the three fuzz targets for 30 s each
+# (tests/fuzz; scripts/fuzz.sh runs them longer), then the examples fast enough to run.
 test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features oplab/mpi -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --features oplab/mpi
 	$(CARGO) test --workspace --features oplab/mpi
+	$(CARGO) test --workspace --features oplab/mpi --test fuzz -- --ignored --nocapture --test-threads=1 fuzz_
 	$(CARGO) test -p oplab-operators --lib prose::train -- --ignored --test-threads=1
 	@$(MAKE) --no-print-directory examples
 
