@@ -2,7 +2,7 @@
 # The fuzz targets of tests/fuzz for longer than `make test`'s 30 s each, one after the other.
 #   scripts/fuzz.sh [--seconds N] [--seed S] [hdf5|config|tokens ...]
 # Defaults: 600 s per target, a seed from the clock (printed, so a crash can be replayed with
-# OPLAB_FUZZ_SEED=S OPLAB_FUZZ_INPUTS=<index + 1>), all three targets. Crashing inputs are
+# FUZZ_SEED=S FUZZ_INPUTS=<index + 1>), all three targets. Crashing inputs are
 # written to $CARGO_TARGET_DIR/tmp/fuzz-crashes/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ done
 echo "fuzz: ${seconds} s per target, seed ${seed}"
 status=0
 for t in "${targets[@]}"; do
-  OPLAB_FUZZ_SECONDS=$seconds OPLAB_FUZZ_SEED=$seed \
+  FUZZ_SECONDS=$seconds FUZZ_SEED=$seed \
     cargo test -q --workspace --features oplab/mpi --test fuzz -- --ignored --nocapture --exact "$t" || status=1
 done
 exit $status

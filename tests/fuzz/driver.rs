@@ -7,11 +7,11 @@ use crate::mutate::Rng;
 
 /// How long and from where one target runs, read from the environment so that `make test`
 /// (defaults), the long run (`scripts/fuzz.sh --seconds 600`) and a reproduction share one code
-/// path:
-/// * `OPLAB_FUZZ_SECONDS`: time budget (default 30);
-/// * `OPLAB_FUZZ_SEED`: the seed of the input sequence (default: the target's fixed seed);
-/// * `OPLAB_FUZZ_BIN` (hdf5 target): the `oplab` binary to run instead of the one cargo built;
-/// * `OPLAB_FUZZ_INPUTS`: stop after this many inputs (replays a reported input exactly: the
+/// path (test-harness settings in the manner of proptest's `PROPTEST_CASES`; oplab never reads
+/// them):
+/// * `FUZZ_SECONDS`: time budget (default 30);
+/// * `FUZZ_SEED`: the seed of the input sequence (default: the target's fixed seed);
+/// * `FUZZ_INPUTS`: stop after this many inputs (replays a reported input exactly: the
 ///   sequence depends only on the seed, never on the clock).
 pub struct Budget {
     pub seconds: f64,
@@ -22,9 +22,9 @@ pub struct Budget {
 impl Budget {
     pub fn from_env(default_seed: u64) -> Budget {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let seconds = var("OPLAB_FUZZ_SECONDS").map_or(30.0, |v| v.parse().unwrap_or_else(|_| panic!("OPLAB_FUZZ_SECONDS = {v} is not a number")));
-        let seed = var("OPLAB_FUZZ_SEED").map_or(default_seed, |v| v.parse().unwrap_or_else(|_| panic!("OPLAB_FUZZ_SEED = {v} is not a u64")));
-        let max_inputs = var("OPLAB_FUZZ_INPUTS").map(|v| v.parse().unwrap_or_else(|_| panic!("OPLAB_FUZZ_INPUTS = {v} is not a count")));
+        let seconds = var("FUZZ_SECONDS").map_or(30.0, |v| v.parse().unwrap_or_else(|_| panic!("FUZZ_SECONDS = {v} is not a number")));
+        let seed = var("FUZZ_SEED").map_or(default_seed, |v| v.parse().unwrap_or_else(|_| panic!("FUZZ_SEED = {v} is not a u64")));
+        let max_inputs = var("FUZZ_INPUTS").map(|v| v.parse().unwrap_or_else(|_| panic!("FUZZ_INPUTS = {v} is not a count")));
         Budget { seconds, seed, max_inputs }
     }
 }
@@ -119,7 +119,7 @@ pub fn run<I: Clone>(
     }
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
-        "fuzz {target}: seed {}, {} inputs in {secs:.1} s ({} accepted), {} crashes, {} crashes inside libhdf5; reproduce: OPLAB_FUZZ_SEED={} OPLAB_FUZZ_INPUTS=<input + 1>",
+        "fuzz {target}: seed {}, {} inputs in {secs:.1} s ({} accepted), {} crashes, {} crashes inside libhdf5; reproduce: FUZZ_SEED={} FUZZ_INPUTS=<input + 1>",
         budget.seed,
         summary.inputs,
         summary.accepted,

@@ -86,9 +86,7 @@ impl Target {
         let seeds =
             SEEDS.iter().enumerate().map(|(origin, name)| Input { bytes: std::fs::read(corpus.join(name)).expect("readable seed file"), origin }).collect();
         let dir = tempfile::tempdir().expect("temporary directory");
-        // OPLAB_FUZZ_BIN: a copy of the binary, where a target directory shared by several
-        // checkouts may hold another checkout's `oplab` by the time the test runs.
-        let oplab = std::env::var_os("OPLAB_FUZZ_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_oplab")), PathBuf::from);
+        let oplab = PathBuf::from(env!("CARGO_BIN_EXE_oplab"));
         // A tiny trained MgNO run on the seed Darcy file, for `oplab eval` to read mutants with.
         let run = dir.path().join("run");
         let status = Command::new(&oplab)
@@ -139,9 +137,9 @@ impl Target {
         let exe = std::env::current_exe().expect("the test binary's path");
         let mut cmd = Command::new(exe);
         cmd.args(["--exact", "hdf5::fault_attribution_child", "--ignored", "--nocapture", "--test-threads=1"])
-            .env("OPLAB_FUZZ_CHILD", command)
-            .env("OPLAB_FUZZ_FILE", file)
-            .env("OPLAB_FUZZ_RUN", &self.run);
+            .env("FUZZ_CHILD", command)
+            .env("FUZZ_FILE", file)
+            .env("FUZZ_RUN", &self.run);
         let exit = run_with_timeout(cmd, &self.dir.path().join("child-stderr.txt"));
         let fault = exit.stderr.lines().find_map(|l| l.strip_prefix("fault-in: ")).map(str::to_string);
         match fault {
@@ -377,13 +375,13 @@ fn hdf5_regressions() {
     }
 }
 
-/// The attribution child (see the module comment): does nothing unless `OPLAB_FUZZ_CHILD` names
+/// The attribution child (see the module comment): does nothing unless `FUZZ_CHILD` names
 /// the command whose library call to repeat.
 #[test]
 #[ignore = "helper process of the hdf5 fuzz target"]
 fn fault_attribution_child() {
-    let Ok(command) = std::env::var("OPLAB_FUZZ_CHILD") else { return };
-    let file = PathBuf::from(std::env::var("OPLAB_FUZZ_FILE").expect("OPLAB_FUZZ_FILE"));
+    let Ok(command) = std::env::var("FUZZ_CHILD") else { return };
+    let file = PathBuf::from(std::env::var("FUZZ_FILE").expect("FUZZ_FILE"));
     fault::install();
     match command.as_str() {
         "inspect" => {
@@ -391,7 +389,7 @@ fn fault_attribution_child() {
         }
         "eval" => {
             use oplab_operators::run::{EvalOptions, RunDir};
-            let run = RunDir::new(std::env::var("OPLAB_FUZZ_RUN").expect("OPLAB_FUZZ_RUN"));
+            let run = RunDir::new(std::env::var("FUZZ_RUN").expect("FUZZ_RUN"));
             let kind = oplab_operators::registry::run_kind(&run.model().expect("the run's model")).expect("a known model");
             let _ = kind.evaluate(&run, &file, &EvalOptions::default(), oplab_operators::DeviceKind::Cpu, &oplab_datasets::Silent);
         }
