@@ -385,6 +385,9 @@ pub fn train_series(
             if state.shape != shape {
                 return Err(run_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
             }
+            // metrics.jsonl is a copy of the checkpoint's history, which holds the truth:
+            // rewriting it now repairs a truncated or edited copy before the first new epoch.
+            run.write_metrics(&state.history)?;
             (Alrnn::from_params(shape, params)?, moments, state)
         }
         None => {

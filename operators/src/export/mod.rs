@@ -345,7 +345,7 @@ fn load_run(run: &RunDir) -> crate::Result<LoadedRun> {
     let [c_in, c_out] = state.channels;
     let device = Default::default();
     let best = run.file(files::BEST);
-    let bytes = run.read_bytes(files::BEST)?;
+    let bytes = run.read_sealed(files::BEST)?;
     let json = |r: Result<String, serde_json::Error>| r.map_err(|e| run_err(&run.file(files::CONFIG), format!("cannot encode the model configuration ({e})")));
     let (model, model_json) = match kind {
         ModelKind::Mgno => {

@@ -3,8 +3,9 @@
 //! Every model family keeps the same skeleton: `config.toml` (the fully resolved configuration,
 //! whose `model` key names the family, so `oplab eval` needs no guessing), `checkpoint.bin` (the
 //! state after the last finished epoch, in one framed file so its parts can never disagree),
-//! `metrics.jsonl` (one record per epoch, rewritten from the checkpointed history so a resumed
-//! run never holds lines of epochs it redoes), and whatever figures and records the family adds.
+//! `metrics.jsonl` (one record per epoch, a copy of the checkpointed history: rewritten from it
+//! after every epoch and when a run resumes, so a resumed run never holds lines of epochs it
+//! redoes and a truncated or edited copy is repaired, never read back), and whatever figures and records the family adds.
 //! Every write goes through [`oplab_common::atomic`]: a reader, or a rerun after `kill -9`, sees
 //! the old file or the complete new one, never a torn one.
 
@@ -26,6 +27,8 @@ pub mod files {
     pub const METRICS: &str = "metrics.jsonl";
     /// The evaluation summary written by `eval`.
     pub const EVAL: &str = "eval.json";
+    /// Held by the `oplab train` that writes the run ([`oplab_common::lock`]); gone when it ends.
+    pub const LOCK: &str = "train.lock";
 }
 
 /// The files of one run. Creating the value touches nothing; [`RunDir::create`] makes the
@@ -141,6 +144,18 @@ impl RunDir {
     /// Write file `name` atomically.
     pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> crate::Result<()> {
         checkpoint::write_atomic(&self.file(name), bytes)
+    }
+
+    /// Write file `name` atomically, sealed with a checksum ([`checkpoint::seal`]): for the
+    /// kept model, which `eval` and `export` load.
+    pub fn write_sealed(&self, name: &str, bytes: Vec<u8>) -> crate::Result<()> {
+        self.write_bytes(name, &checkpoint::seal(bytes))
+    }
+
+    /// Read file `name` written by [`RunDir::write_sealed`], checking its checksum (a file from
+    /// before seals is read as it is).
+    pub fn read_sealed(&self, name: &str) -> crate::Result<Vec<u8>> {
+        checkpoint::unseal(&self.file(name), self.read_bytes(name)?)
     }
 
     /// Read file `name`.

@@ -351,6 +351,10 @@ where
         model = model.load_record(from_bytes::<B, M::Record>(m, device, &ck_path)?);
         optim = optim.load_record(from_bytes::<B, O::Record>(o, device, &ck_path)?);
         state = saved;
+        // metrics.jsonl is a copy of the checkpoint's history, which holds the truth: rewriting it
+        // now repairs a truncated or edited copy before the first new epoch, and makes a resumed
+        // run's file equal to an uninterrupted run's.
+        run.write_metrics(&state.history)?;
     } else {
         run.create()?;
         run.write_config(&cfg.to_toml())?;
@@ -417,7 +421,7 @@ where
             state.best_val_l2 = val_l2;
             state.best_epoch = end.epoch;
             let bytes = to_bytes::<B::InnerBackend, _>(model.valid().into_record(), &self.run.file(files::BEST))?;
-            self.run.write_bytes(files::BEST, &bytes)?;
+            self.run.write_sealed(files::BEST, bytes)?;
         }
         let m = to_bytes::<B, _>(model.clone().into_record(), &ck_path)?;
         let o = to_bytes::<B, _>(optim.to_record(), &ck_path)?;
@@ -608,7 +612,7 @@ pub(crate) fn with_best_model<B: ModelBackend, U: BestModel<B>>(
     user: U,
 ) -> crate::Result<U::Output> {
     let best = run.file(files::BEST);
-    let bytes = run.read_bytes(files::BEST)?;
+    let bytes = run.read_sealed(files::BEST)?;
     let [c_in, c_out] = channels;
     match cfg.model {
         ModelKind::Mgno => {
