@@ -96,8 +96,8 @@ fn a_second_writer_of_the_same_output_is_refused_naming_the_first() {
     assert_success(&run(&train, d));
     assert!(d.join("run/checkpoint.bin").exists() && !d.join("run/train.lock").exists());
     // A refused fresh run leaves no empty run directory behind.
-    assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "run2"], d), "missing.h5");
-    assert!(!d.join("run2").exists());
+    assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "runs/a/run2"], d), "missing.h5");
+    assert!(!d.join("runs").exists());
 }
 
 #[test]
@@ -167,31 +167,33 @@ struct Family {
     config: &'static str,
     data: &'static str,
     eval_data: &'static str,
-    best: Option<&'static str>,
+    /// The files besides the checkpoint that `eval` reads numbers from, each sealed with a
+    /// checksum.
+    sealed: &'static [&'static str],
 }
 
 const OPERATOR_TOML: &str = "batch_size = 4\n[data]\nn_train = 8\nn_val = 2\nn_test = 2\n[mgno]\nchannels = 2\nlayers = 1\nlevels = [[1, 0], [1, 0]]\n\
      [fno]\nwidth = 4\nmodes = [3, 3]\nlayers = 1\nprojection = 4\n[cnn]\nwidth = 4\nblocks = 1\n[unet]\nhidden = 2\nlevels = [1, 2]\nblocks = 1\n";
 
 const FAMILIES: &[Family] = &[
-    Family { model: "mgno", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", best: Some("best_model.mpk") },
-    Family { model: "fno", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", best: Some("best_model.mpk") },
-    Family { model: "cnn", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", best: Some("best_model.mpk") },
-    Family { model: "unet", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", best: Some("best_model.mpk") },
+    Family { model: "mgno", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", sealed: &["best_model.mpk", "normalizers.json"] },
+    Family { model: "fno", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", sealed: &["best_model.mpk", "normalizers.json"] },
+    Family { model: "cnn", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", sealed: &["best_model.mpk", "normalizers.json"] },
+    Family { model: "unet", config: OPERATOR_TOML, data: "darcy.h5", eval_data: "darcy.h5", sealed: &["best_model.mpk", "normalizers.json"] },
     Family {
         model: "alrnn",
         config: "epochs = 1\nbatches_per_epoch = 2\nbatch_size = 4\nseq_len = 20\n[alrnn]\nlatent_dim = 6\nrelu_units = 2\n[data]\nskip = 100\n\
                  [eval]\nevery = 1\ntransient = 50\ntest_len = 200\ncoding_len = 200\n",
         data: "lorenz.h5",
         eval_data: "lorenz.h5",
-        best: None,
+        sealed: &["best_model.json"],
     },
     Family {
         model: "prose",
         config: "batch_size = 8\nsteps_per_epoch = 1\nmax_decode_len = 8\n[network]\npreset = \"tiny\"\n[data]\nn_train = 16\nn_val = 8\n",
         data: "prose.h5",
         eval_data: "prose.h5",
-        best: Some("best_model.mpk"),
+        sealed: &["best_model.mpk"],
     },
 ];
 
@@ -258,15 +260,16 @@ fn corrupted_checkpoints_configs_and_models_are_refused_for_every_model_kind() {
             assert_one_line_error(&eval(&bad), &format!("{bad}/checkpoint.bin: "));
             assert!(fs::read(d.join(&bad).join("checkpoint.bin")).unwrap() == bytes, "{m} {case}: a refused command changed the file");
         }
-        // The kept model: eval refuses a damaged one rather than evaluate other weights.
-        if let Some(best) = f.best {
-            let bad = format!("{m}_best");
+        // The kept model and the normalisers: eval refuses a damaged one rather than compute
+        // with other numbers.
+        for (k, file) in f.sealed.iter().enumerate() {
+            let bad = format!("{m}_sealed{k}");
             copy_dir(&d.join(&good), &d.join(&bad));
-            let mut bytes = fs::read(d.join(&bad).join(best)).unwrap();
+            let mut bytes = fs::read(d.join(&bad).join(file)).unwrap();
             let at = bytes.len() / 2;
             bytes[at] ^= 0x01;
-            fs::write(d.join(&bad).join(best), &bytes).unwrap();
-            assert_one_line_error(&eval(&bad), &format!("{bad}/{best}: is corrupt (checksum mismatch)"));
+            fs::write(d.join(&bad).join(file), &bytes).unwrap();
+            assert_one_line_error(&eval(&bad), &format!("{bad}/{file}: is corrupt (checksum mismatch)"));
         }
         // A config.toml that no longer parses, or no longer describes a run.
         for (case, text) in [("toml", "model = \"".to_string() + m + "\"\nepochs = [1,\n"), ("value", format!("model = \"{m}\"\nepochs = \"many\"\n"))] {
@@ -296,18 +299,24 @@ fn corrupted_checkpoints_configs_and_models_are_refused_for_every_model_kind() {
 // ---------------------------------------------------------------------------------------------
 // kill -9
 
+/// Run the `generate` command `base` into `ref.h5` and as `count` shards `p1.h5`, ...; the
+/// shards' names.
+fn reference_and_shards(d: &Path, base: &[&str], count: usize) -> Vec<String> {
+    assert_success(&run(&[base, &["--out", "ref.h5"]].concat(), d));
+    (1..=count)
+        .map(|k| {
+            let name = format!("p{k}.h5");
+            assert_success(&run(&[base, &["--shard", &format!("{k}/{count}"), "--out", &name]].concat(), d));
+            name
+        })
+        .collect()
+}
+
 #[test]
 fn kill_9_during_merge_never_leaves_a_file_that_looks_complete() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let base = ["generate", "grf", "--n", "96", "--resolution", "128", "--threads", "2", "-q"];
-    assert_success(&run(&[&base[..], &["--out", "ref.h5"]].concat(), d));
-    let mut parts = Vec::new();
-    for k in 1..=3 {
-        let name = format!("p{k}.h5");
-        assert_success(&run(&[&base[..], &["--shard", &format!("{k}/3"), "--out", &name]].concat(), d));
-        parts.push(name);
-    }
+    let parts = reference_and_shards(d, &["generate", "grf", "--n", "96", "--resolution", "128", "--threads", "2", "-q"], 3);
     let merge: Vec<&str> = ["merge"].into_iter().chain(parts.iter().map(String::as_str)).chain(["--out", "m.h5", "-q"]).collect();
     let out = d.join("m.h5");
     let mut killed_while_writing = 0;
@@ -417,7 +426,6 @@ fn kill_9_during_training_then_resume_gives_the_uninterrupted_weights() {
         if run_dir.join("checkpoint.bin").exists() {
             assert_eq!(checkpoint_parts(&run_dir).len(), 3);
         }
-        assert!(names(&run_dir).iter().all(|n| n != "train.lock" || lock_pid(&run_dir.join(n)).is_some()));
     }
     assert!(kills >= 2, "the run finished before it could be killed twice; make it longer");
     let last = run(&[&args[..], &["--out", "killed", "--resume"]].concat(), d);
@@ -543,10 +551,7 @@ fn disk_full_during_generation_keeps_the_finished_blocks_and_the_rerun_completes
 fn disk_full_during_merge_leaves_no_output_and_the_rerun_completes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_success(&run(&[&GRF_FULL[..], &["--out", "ref.h5"]].concat(), d));
-    for k in 1..=2 {
-        assert_success(&run(&[&GRF_FULL[..], &["--shard", &format!("{k}/2"), "--out", &format!("p{k}.h5")]].concat(), d));
-    }
+    reference_and_shards(d, &GRF_FULL, 2);
     let Some(fs_) = Tmpfs::mount(GRF_DATA / 2) else { return };
     let out = fs_.path().join("m.h5");
     let args = ["merge", "p1.h5", "p2.h5", "--out", out.to_str().unwrap(), "-q"];

@@ -75,17 +75,23 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         eprintln!("{notice}");
     }
     let run = RunDir::new(&args.out);
-    // The lock lives inside the run directory, so a new run's directory is made first; it is
-    // removed again when the command leaves nothing else in it (a refused configuration, say).
-    let created = !args.out.exists();
-    if created {
+    // The lock lives inside the run directory, so a new run's directory is made first; it (and
+    // any parent made with it) is removed again when the command leaves nothing else in it (a
+    // refused configuration, say).
+    let first_made = args.out.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).last().map(Path::to_path_buf);
+    if first_made.is_some() {
         std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}: cannot create the run directory", args.out.display()))?;
     }
     let lock = super::lock_output(&run.file(files::LOCK), "--out", &args.out)?;
     let outcome = kind.train(&run, &request, device, &Bar::new(args.quiet));
     drop(lock);
-    if created {
-        let _ = std::fs::remove_dir(&args.out);
+    if let Some(top) = first_made {
+        // remove_dir fails on a directory that holds anything, which ends the walk.
+        for dir in args.out.ancestors() {
+            if std::fs::remove_dir(dir).is_err() || dir == top {
+                break;
+            }
+        }
     }
     match outcome? {
         TrainOutcome::AlreadyComplete { epochs } => {

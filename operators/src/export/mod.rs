@@ -376,7 +376,7 @@ pub fn export_run(run: &RunDir, out: &Path, probe: Option<&Path>, force: bool) -
     }
     let LoadedRun { model, cfg, model_json, state } = loaded;
     let kind = model.kind();
-    let norms: Normalizers = run.read_json(files::NORMALIZERS)?;
+    let norms: Normalizers = run.read_sealed_json(files::NORMALIZERS)?;
     let params = model.params();
     let tensors = torch_tensors(kind, &params)?;
     let encode_err = |flag: &str, path: &Path, e: String| OperatorError::Request(format!("{flag} {}: cannot encode ({e})", path.display()));

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use oplab_common::checksum::fnv1a64;
+
 use super::checkpoint;
 use crate::error::OperatorError;
 
@@ -135,6 +137,36 @@ impl RunDir {
         self.write_bytes(name, text.as_bytes())
     }
 
+    /// Store `value` as JSON in file `name`, sealed with its checksum: for the files a run
+    /// reads back its numbers from (the fitted normalisers, an AL-RNN's kept model), where a
+    /// changed digit would otherwise pass unnoticed. The file stays JSON:
+    /// `{"fnv1a64":"<16 hex digits>","content":<the value>}`, the checksum over the content's
+    /// text.
+    pub fn write_sealed_json<T: Serialize>(&self, name: &str, value: &T) -> crate::Result<()> {
+        let content = serde_json::to_string_pretty(value).map_err(|e| run_err(&self.file(name), e.to_string()))?;
+        let text = format!("{SEALED_JSON_HEAD}{:016x}{SEALED_JSON_MID}{content}}}", fnv1a64(content.as_bytes()));
+        self.write_bytes(name, text.as_bytes())
+    }
+
+    /// Read file `name` written by [`RunDir::write_sealed_json`], checking its checksum; a plain
+    /// JSON file (from before seals) is read as it is.
+    pub fn read_sealed_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
+        let path = self.file(name);
+        let text = self.read_text(name)?;
+        let content = match text.strip_prefix(SEALED_JSON_HEAD) {
+            None => text.as_str(),
+            Some(rest) => {
+                let sum = rest.get(..16).and_then(|hex| u64::from_str_radix(hex, 16).ok());
+                let content = rest.get(16..).and_then(|r| r.strip_prefix(SEALED_JSON_MID)).and_then(|r| r.strip_suffix('}'));
+                match (sum, content) {
+                    (Some(sum), Some(content)) if fnv1a64(content.as_bytes()) == sum => content,
+                    _ => return Err(run_err(&path, "is corrupt (checksum mismatch); restore it from a copy, or train the run again")),
+                }
+            }
+        };
+        serde_json::from_str(content).map_err(|e| run_err(&path, format!("unreadable: {e}")))
+    }
+
     /// Read file `name` as JSON.
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
         let text = self.read_text(name)?;
@@ -146,7 +178,7 @@ impl RunDir {
         checkpoint::write_atomic(&self.file(name), bytes)
     }
 
-    /// Write file `name` atomically, sealed with a checksum ([`checkpoint::seal`]): for the
+    /// Write file `name` atomically, sealed with a checksum ([`super::seal`]): for the
     /// kept model, which `eval` and `export` load.
     pub fn write_sealed(&self, name: &str, bytes: Vec<u8>) -> crate::Result<()> {
         self.write_bytes(name, &checkpoint::seal(bytes))
@@ -169,6 +201,10 @@ impl RunDir {
         std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))
     }
 }
+
+/// The text before a sealed JSON file's checksum, and between it and the content.
+const SEALED_JSON_HEAD: &str = "{\"fnv1a64\":\"";
+const SEALED_JSON_MID: &str = "\",\"content\":";
 
 /// An unusable file of a run directory.
 pub fn run_err(path: &Path, message: impl Into<String>) -> OperatorError {
@@ -196,6 +232,26 @@ mod tests {
         assert_eq!(std::fs::read_to_string(run.file(files::METRICS)).unwrap(), "{\"epoch\":1}\n{\"epoch\":2}\n");
         run.write_config("epochs = 3\n").unwrap();
         assert!(run.model().unwrap_err().to_string().contains("names no model"));
+    }
+
+    #[test]
+    fn sealed_json_is_checked_and_plain_json_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let value = serde_json::json!({"mean": [0.25, -1.5e-7], "eps": 1e-5});
+        run.write_sealed_json("n.json", &value).unwrap();
+        let text = std::fs::read_to_string(run.file("n.json")).unwrap();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap()["content"], value, "the file stays JSON");
+        assert_eq!(run.read_sealed_json::<serde_json::Value>("n.json").unwrap(), value);
+        for (at, _) in text.char_indices() {
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] ^= 0x01;
+            std::fs::write(run.file("n.json"), &bytes).unwrap();
+            let err = run.read_sealed_json::<serde_json::Value>("n.json").expect_err(&format!("flip of byte {at}"));
+            assert!(err.to_string().contains("n.json: "), "{err}");
+        }
+        run.write_json("plain.json", &value).unwrap();
+        assert_eq!(run.read_sealed_json::<serde_json::Value>("plain.json").unwrap(), value);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use checkpoint::{pack, unpack, write_atomic};
+pub use checkpoint::{pack, seal, unpack, unseal, write_atomic};
 pub use dir::{files, run_err, RunDir};
 pub use eval_options::{ConvertMode, EvalOptions};
 

@@ -310,7 +310,7 @@ where
     // Normalisers: fitted on the raw training split (or restored on resume, so that a resumed
     // run sees exactly the same encoded data).
     let norms = if opts.resume {
-        run.read_json::<Normalizers>(files::NORMALIZERS)?
+        run.read_sealed_json::<Normalizers>(files::NORMALIZERS)?
     } else {
         Normalizers {
             input: GaussianNormalizer::fit(cfg.input_normalizer, &train_set.input, train_set.n, li),
@@ -358,7 +358,7 @@ where
     } else {
         run.create()?;
         run.write_config(&cfg.to_toml())?;
-        run.write_json(files::NORMALIZERS, &norms)?;
+        run.write_sealed_json(files::NORMALIZERS, &norms)?;
     }
 
     let schedule = RunSchedule { config: &cfg.schedule, peak: cfg.optimizer.lr, epochs: cfg.epochs };
@@ -533,7 +533,7 @@ impl DeviceTask for SweepTask<'_> {
 /// [`evaluate`] on backend `B`, with the run's stored configuration `cfg`.
 fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let state = read_run_state(run)?;
-    let norms: Normalizers = run.read_json(files::NORMALIZERS)?;
+    let norms: Normalizers = run.read_sealed_json(files::NORMALIZERS)?;
     if cfg.data.n_test == Some(0) {
         return Err(OperatorError::invalid("data.n_test", 0, "must be >= 1 to evaluate"));
     }
