@@ -153,14 +153,25 @@ impl RunDir {
     pub fn read_sealed_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
         let path = self.file(name);
         let text = self.read_text(name)?;
+        let corrupt = || run_err(&path, "is corrupt (checksum mismatch); restore it from a copy, or train the run again");
         let content = match text.strip_prefix(SEALED_JSON_HEAD) {
-            None => text.as_str(),
+            None => {
+                // A seal whose head was damaged still has one of its two keys: not a plain file.
+                let damaged_seal = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.as_object().map(|o| o.len() == 2 && (o.contains_key("fnv1a64") || o.contains_key("content"))))
+                    .unwrap_or(false);
+                if damaged_seal {
+                    return Err(corrupt());
+                }
+                text.as_str()
+            }
             Some(rest) => {
                 let sum = rest.get(..16).and_then(|hex| u64::from_str_radix(hex, 16).ok());
                 let content = rest.get(16..).and_then(|r| r.strip_prefix(SEALED_JSON_MID)).and_then(|r| r.strip_suffix('}'));
                 match (sum, content) {
                     (Some(sum), Some(content)) if fnv1a64(content.as_bytes()) == sum => content,
-                    _ => return Err(run_err(&path, "is corrupt (checksum mismatch); restore it from a copy, or train the run again")),
+                    _ => return Err(corrupt()),
                 }
             }
         };
