@@ -578,10 +578,16 @@ fn disk_full_during_a_checkpoint_keeps_the_previous_one_and_the_resume_completes
     let out = run_dir.to_str().unwrap();
     assert_success(&run(&[&args[..], &["--epochs", "1", "--out", out]].concat(), d));
     let checkpoint = fs::read(run_dir.join("checkpoint.bin")).unwrap();
-    // Less room than one checkpoint: the config and metrics fit, the checkpoint does not.
-    let filler = fill_leaving(fs_.path(), checkpoint.len() as u64 / 2);
+    // Room for the small files a resumed epoch rewrites first (config, metrics, each a page) and
+    // the kept model, not for the checkpoint (model and optimiser moments): its write fails.
+    let pages = |bytes: u64| bytes.div_ceil(PAGE);
+    let keep = (pages(fs::metadata(run_dir.join("best_model.mpk")).unwrap().len()) + 3) * PAGE;
+    assert!(keep < pages(checkpoint.len() as u64) * PAGE, "the checkpoint must not fit in {keep} bytes");
+    let filler = fill_leaving(fs_.path(), keep);
     let resume = [&args[..], &["--epochs", "3", "--out", out, "--resume"]].concat();
-    assert_disk_full_error(&run(&resume, d), fs_.path());
+    let full = run(&resume, d);
+    assert_disk_full_error(&full, fs_.path());
+    assert!(stderr(&full).contains("checkpoint.bin"), "{}", stderr(&full));
     assert!(fs::read(run_dir.join("checkpoint.bin")).unwrap() == checkpoint, "the previous checkpoint does not survive");
     assert!(names(&run_dir).iter().all(|n| !n.contains(".tmp-") && n != "train.lock"), "{:?}", names(&run_dir));
     fs::remove_file(filler).unwrap();
