@@ -13,8 +13,10 @@ Compared:
   writer and the moment (`oplab_version`, `created`);
 - JSON and JSONL files: every value, except wall-clock fields (keys named seconds, elapsed, time or
   ending in _seconds/_ms/_s);
-- burn records (`.mpk`) and oplab checkpoints (`OPLABCK1` framing of MessagePack records and a JSON
-  state): every value, except burn's parameter ids (random per process) and wall-clock fields;
+- burn records (`.mpk`) and oplab checkpoints (`OPLABCK1`/`OPLABCK2` framing of MessagePack records
+  and a JSON state): every value, except burn's parameter ids (random per process) and wall-clock
+  fields; a checkpoint's checksum and a kept model's seal (`OPLSUM01` trailer) are checked and
+  dropped, as is the seal of a sealed JSON file (`{"fnv1a64": ..., "content": ...}`);
 - TOML (stored configurations): every value of the "before" file; keys only the "after" file has
   (a new option, written out with its default) are listed but do not count as a difference;
 - text (HTML, notes inside JSON): every character, except lines naming the oplab version or a date
@@ -276,6 +278,15 @@ def renamed_keys(value, names):
 def record_values(raw):
     """A burn record or an oplab checkpoint, as comparable values. burn names parameters by a
     random id: the optimiser state, keyed by those ids, is re-keyed by the parameter's place."""
+    if raw[-16:-8] == b"OPLSUM01":
+        body = raw[:-16]
+        if fnv1a64(body) != int.from_bytes(raw[-8:], "little"):
+            raise ValueError("seal checksum mismatch")
+        raw = body
+    if raw[:8] == b"OPLABCK2":
+        if fnv1a64(raw[:-8]) != int.from_bytes(raw[-8:], "little"):
+            raise ValueError("checkpoint checksum mismatch")
+        raw = b"OPLABCK1" + raw[8:-8]
     if raw[:8] == b"OPLABCK1":
         n, pos, parts = int.from_bytes(raw[8:16], "little"), 16, []
         for _ in range(n):
@@ -288,6 +299,20 @@ def record_values(raw):
             param_paths(d, out=names)
         return [strip_times(without_ids(renamed_keys(d, names))) for d in decoded]
     return strip_times(without_ids(part_values(raw)))
+
+
+def fnv1a64(raw):
+    h = 0xCBF29CE484222325
+    for b in raw:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def unsealed(value):
+    """The content of a sealed JSON file (its checksum is checked by oplab when it reads it)."""
+    if isinstance(value, dict) and set(value) == {"fnv1a64", "content"}:
+        return value["content"]
+    return value
 
 
 def part_values(raw):
@@ -311,7 +336,7 @@ def compare_file(a, b):
         return f"differs in {bad[:5]}" if bad else None
     if a.endswith(".json"):
         with open(a) as f, open(b) as g:
-            return None if strip_times(json.load(f)) == strip_times(json.load(g)) else "JSON values differ"
+            return None if strip_times(unsealed(json.load(f))) == strip_times(unsealed(json.load(g))) else "JSON values differ"
     if a.endswith(".jsonl"):
         with open(a) as f, open(b) as g:
             x = [strip_times(json.loads(l)) for l in f if l.strip()]

@@ -1,25 +1,11 @@
 //! End-to-end tests of the `oplab` binary: bad input, kill -9 and resume, shards and merge.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn oplab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_oplab"))
-}
-
-fn run(args: &[&str], cwd: &Path) -> Output {
-    oplab().args(args).current_dir(cwd).output().expect("oplab runs")
-}
-
-/// Bad input: exit code 2, exactly one line on stderr starting with `error:`, no panic.
-fn assert_one_line_error(out: &Output, must_mention: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("error: ") && err.contains(must_mention), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+use common::{assert_one_line_error, oplab, run, same_data};
 
 /// A finished output is success on rerun and untouched; another config needs --force. (Bad
 /// input of every kind is the table of tests/bad_input.rs.)
@@ -153,20 +139,6 @@ fn inspect_reports_schema_shapes_and_completeness() {
     for needle in ["oplab native v1", "problem     grf", "complete    yes: 5 samples", "/fields/field", "[5, 20, 20]", "f32", "resolution = 20", "input"] {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
-}
-
-/// Compare the data of two files through `oplab inspect`-independent means: the h5 data bytes
-/// read by the library reader.
-fn same_data(a: &Path, b: &Path) -> bool {
-    let read = |p: &Path| {
-        let f = oplab_datasets::DatasetFile::open(p).unwrap();
-        let n = f.info().n_samples;
-        let batch = f.read_batch(0, n).unwrap();
-        let mut bytes = Vec::new();
-        batch.fields.iter().for_each(|v| v.write_le(&mut bytes));
-        (bytes, f.info().config.clone())
-    };
-    read(a) == read(b)
 }
 
 fn finished_blocks(partial: &Path) -> usize {

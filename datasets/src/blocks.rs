@@ -14,6 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use oplab_common::atomic;
+use oplab_common::checksum::fnv1a64;
 
 use crate::batch::{Batch, Values};
 use crate::error::{DatasetError, Result};
@@ -234,16 +235,6 @@ fn append(dst: &mut Values, src: Values) {
         (Values::F64(d), Values::F64(s)) => d.extend(s),
         _ => unreachable!("precision is fixed per batch"),
     }
-}
-
-/// FNV-1a, 64 bit: a dependency-free checksum that catches torn or altered block files.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
 }
 
 /// [`oplab_common::atomic::write_atomically`] (temporary, fsync, rename, fsync of the directory)

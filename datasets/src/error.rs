@@ -86,13 +86,25 @@ impl DatasetError {
     }
 
     pub(crate) fn hdf5(path: impl Into<PathBuf>, err: hdf5::Error) -> Self {
-        let text = err.to_string();
-        let message = text.lines().next().unwrap_or("unknown error").to_string();
-        DatasetError::Hdf5 { path: path.into(), message }
+        DatasetError::Hdf5 { path: path.into(), message: hdf5_message(&err.to_string()) }
     }
 
     pub(crate) fn invalid_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         DatasetError::InvalidFile { path: path.into(), reason: reason.into() }
+    }
+}
+
+/// One line of an HDF5 error stack: its first line, with the operating system's reason added
+/// where the stack records one. A failed write of the POSIX driver reads `file write failed:
+/// time = <ctime>` on its first line (the ctime text ends the line) and names the reason, such
+/// as a full disk, only further down as `error message = '...'`.
+fn hdf5_message(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("unknown error");
+    let first = first.split_once(": time = ").or_else(|| first.split_once(", time = ")).map_or(first, |(head, _)| head);
+    let os_reason = text.split_once("error message = '").and_then(|(_, rest)| rest.split_once('\'')).map(|(reason, _)| reason);
+    match os_reason {
+        Some(reason) if !first.contains(reason) => format!("{first}: {reason}"),
+        _ => first.to_string(),
     }
 }
 
@@ -115,3 +127,13 @@ from_solver_errors!(EllipticError, BurgersError, NavierStokesError, Pde1dError, 
 
 /// Result alias for this crate.
 pub type Result<T, E = DatasetError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_hdf5_write_failure_names_the_reason_on_one_line() {
+        let stack = "H5Fflush(): unable to flush file's cached information: file write failed: time = Mon Dec  7 02:24:35 2026\n, filename = 'x.h5.tmp-7', file descriptor = 5, errno = 28, error message = 'No space left on device', buf = 0x1, total write size = 4096";
+        assert_eq!(super::hdf5_message(stack), "H5Fflush(): unable to flush file's cached information: file write failed: No space left on device");
+        assert_eq!(super::hdf5_message("H5Dopen(): object 'u' doesn't exist"), "H5Dopen(): object 'u' doesn't exist");
+    }
+}

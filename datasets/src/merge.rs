@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use oplab_common::Progress;
 
+use crate::blocks::remove_stale_temporaries;
 use crate::error::{DatasetError, Result};
 use crate::generate::check_output_path;
 use crate::header::Header;
@@ -21,6 +22,8 @@ pub fn merge(parts: &[PathBuf], out: &Path, force: bool, progress: &dyn Progress
     if parts.is_empty() {
         return Err(DatasetError::invalid("parts", 0, "give at least one shard file"));
     }
+    // A merge killed during its write leaves `OUT.tmp-<pid>`: its rerun clears it.
+    remove_stale_temporaries(out)?;
     check_output_path(out, force)?;
     let mut files = parts.iter().map(|p| DatasetFile::open(p)).collect::<Result<Vec<_>>>()?;
     let first = files[0].info().clone();

@@ -25,9 +25,19 @@ pub struct Hdf5Writer {
 }
 
 impl Hdf5Writer {
-    /// Create the layout of `header` in a temporary sibling of `final_path`.
+    /// Create the layout of `header` in a temporary sibling of `final_path`; on failure (a full
+    /// disk, say) the temporary is removed again.
     pub fn create(final_path: &Path, header: &Header) -> Result<Self> {
         let tmp = temp_sibling(final_path);
+        let created = Self::create_in(&tmp, header);
+        if created.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        created
+    }
+
+    fn create_in(tmp: &Path, header: &Header) -> Result<Self> {
+        let tmp = tmp.to_path_buf();
         let h5 = |e| DatasetError::hdf5(&tmp, e);
         let file = hdf5::File::create(&tmp).map_err(h5)?;
         write_root_attributes(&file, header).map_err(h5)?;
@@ -86,13 +96,22 @@ impl Hdf5Writer {
         Ok(())
     }
 
-    /// Close the file, fsync it and rename it to `final_path` (replacing what was there).
+    /// Close the file, fsync it and rename it to `final_path` (replacing what was there). On
+    /// failure (HDF5 writes its cached data here, so a full disk shows up here) the temporary is
+    /// removed and `final_path` keeps what it had.
     pub fn finish(self, final_path: &Path) -> Result<()> {
         let Hdf5Writer { file, tmp, fields, scalars, texts } = self;
         drop((fields, scalars, texts));
-        file.flush().map_err(|e| DatasetError::hdf5(&tmp, e))?;
-        file.close().map_err(|e| DatasetError::hdf5(&tmp, e))?;
-        atomic::commit(&tmp, final_path).map_err(|e| DatasetError::io(final_path, e))
+        let closed = match file.flush() {
+            Ok(()) => file.close(),
+            Err(e) => Err(e),
+        };
+        let finished =
+            closed.map_err(|e| DatasetError::hdf5(&tmp, e)).and_then(|()| atomic::commit(&tmp, final_path).map_err(|e| DatasetError::io(final_path, e)));
+        if finished.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        finished
     }
 
     /// Abandon the file: close and delete the temporary.

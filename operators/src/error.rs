@@ -33,7 +33,8 @@ pub enum OperatorError {
         source: std::io::Error,
     },
     /// A checkpoint or run directory is unusable.
-    #[error("checkpoint {path}: {message}")]
+    // Named by the file alone: it may be the checkpoint, the stored config or a kept model.
+    #[error("{path}: {message}")]
     Checkpoint {
         /// The file or directory.
         path: PathBuf,

@@ -25,6 +25,7 @@ pub struct MergeArgs {
 
 pub fn run(args: MergeArgs) -> Result<ExitCode> {
     crate::memory::return_large_buffers_to_the_kernel();
+    let _lock = super::lock_output(&oplab_common::lock::lock_path(&args.out), "--out", &args.out)?;
     let n = oplab_datasets::merge(&args.parts, &args.out, args.force, &Bar::new(args.quiet))?;
     if !args.quiet {
         eprintln!("wrote {}: {n} samples from {} shards", args.out.display(), args.parts.len());

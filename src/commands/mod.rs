@@ -9,10 +9,12 @@ mod slurm;
 mod train;
 mod validate;
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
+use oplab_common::lock::{self, Lock, LockError};
 
 /// The `oplab` subcommands.
 #[derive(Debug, Subcommand)]
@@ -78,4 +80,31 @@ pub fn reports_errors_before_mpi() -> bool {
 pub fn reports_error(err: &anyhow::Error) -> bool {
     let other_rank = err.chain().any(|cause| matches!(cause.downcast_ref(), Some(oplab_datasets::DatasetError::OtherRankFailed)));
     !other_rank && reports_errors_before_mpi()
+}
+
+/// Take the lock file `path` that guards output `out` (given by `flag`) for this command: a
+/// second command on the same output is refused, naming the one that writes it. A stale lock of
+/// an ended process is taken over with a one-line notice. Where nothing can be written (no such
+/// directory, no permission) there is nothing to guard and `None` comes back: the command's own
+/// checks name the problem. A file system without file locks gets a one-line warning and no lock.
+pub fn lock_output(path: &Path, flag: &str, out: &Path) -> Result<Option<Lock>> {
+    match lock::acquire(path) {
+        Ok(held) => {
+            if let Some(notice) = held.notice() {
+                eprintln!("{notice}");
+            }
+            Ok(Some(held))
+        }
+        Err(err @ LockError::Held { .. }) => Err(anyhow!("{flag} {}: {err}; wait for it to end, or choose another {flag}", out.display())),
+        Err(LockError::Io { source, .. })
+            if matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotADirectory) =>
+        {
+            Ok(None)
+        }
+        Err(err @ LockError::Unsupported { .. }) => {
+            eprintln!("warning: {err}; nothing stops a second oplab from writing {} at the same time", out.display());
+            Ok(None)
+        }
+        Err(err) => Err(err.into()),
+    }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use oplab_operators::registry::run_kind;
-use oplab_operators::run::{RunDir, Setting, TrainOutcome, TrainRequest};
+use oplab_operators::run::{files, RunDir, Setting, TrainOutcome, TrainRequest};
 use oplab_operators::DeviceKind;
 
 use crate::progress::Bar;
@@ -75,7 +75,25 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         eprintln!("{notice}");
     }
     let run = RunDir::new(&args.out);
-    match kind.train(&run, &request, device, &Bar::new(args.quiet))? {
+    // The lock lives inside the run directory, so a new run's directory is made first; it (and
+    // any parent made with it) is removed again when the command leaves nothing else in it (a
+    // refused configuration, say).
+    let first_made = args.out.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).last().map(Path::to_path_buf);
+    if first_made.is_some() {
+        std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}: cannot create the run directory", args.out.display()))?;
+    }
+    let lock = super::lock_output(&run.file(files::LOCK), "--out", &args.out)?;
+    let outcome = kind.train(&run, &request, device, &Bar::new(args.quiet));
+    drop(lock);
+    if let Some(top) = first_made {
+        // remove_dir fails on a directory that holds anything, which ends the walk.
+        for dir in args.out.ancestors() {
+            if std::fs::remove_dir(dir).is_err() || dir == top {
+                break;
+            }
+        }
+    }
+    match outcome? {
         TrainOutcome::AlreadyComplete { epochs } => {
             if !args.quiet {
                 eprintln!("{} is already complete ({epochs} epochs, same config and data); nothing to do", args.out.display());

@@ -293,7 +293,7 @@ pub fn read_state(run: &RunDir) -> crate::Result<AlrnnRunState> {
 
 /// Reads the kept model.
 pub fn read_best(run: &RunDir) -> crate::Result<BestModel> {
-    let best: BestModel = run.read_json(files::BEST)?;
+    let best: BestModel = run.read_sealed_json(files::BEST)?;
     Alrnn::from_params(best.model.shape, best.model.params.clone())?;
     Ok(best)
 }
@@ -385,6 +385,9 @@ pub fn train_series(
             if state.shape != shape {
                 return Err(run_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
             }
+            // metrics.jsonl is a copy of the checkpoint's history, which holds the truth:
+            // rewriting it now repairs a truncated or edited copy before the first new epoch.
+            run.write_metrics(&state.history)?;
             (Alrnn::from_params(shape, params)?, moments, state)
         }
         None => {
@@ -466,8 +469,7 @@ pub fn train_series(
                 state.best_dstsp = record.dstsp;
                 state.best_epoch = done;
                 let best = BestModel { epoch: done, dstsp: record.dstsp, standardizer: state.standardizer.clone(), model: model.clone() };
-                let text = serde_json::to_string(&best).map_err(|e| run_err(&run.file(files::BEST), e.to_string()))?;
-                run.write_bytes(files::BEST, text.as_bytes())?;
+                run.write_sealed_json(files::BEST, &best)?;
             }
         }
         record.seconds = epoch_start.elapsed().as_secs_f64();

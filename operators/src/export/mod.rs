@@ -345,7 +345,7 @@ fn load_run(run: &RunDir) -> crate::Result<LoadedRun> {
     let [c_in, c_out] = state.channels;
     let device = Default::default();
     let best = run.file(files::BEST);
-    let bytes = run.read_bytes(files::BEST)?;
+    let bytes = run.read_sealed(files::BEST)?;
     let json = |r: Result<String, serde_json::Error>| r.map_err(|e| run_err(&run.file(files::CONFIG), format!("cannot encode the model configuration ({e})")));
     let (model, model_json) = match kind {
         ModelKind::Mgno => {
@@ -376,7 +376,7 @@ pub fn export_run(run: &RunDir, out: &Path, probe: Option<&Path>, force: bool) -
     }
     let LoadedRun { model, cfg, model_json, state } = loaded;
     let kind = model.kind();
-    let norms: Normalizers = run.read_json(files::NORMALIZERS)?;
+    let norms: Normalizers = run.read_sealed_json(files::NORMALIZERS)?;
     let params = model.params();
     let tensors = torch_tensors(kind, &params)?;
     let encode_err = |flag: &str, path: &Path, e: String| OperatorError::Request(format!("{flag} {}: cannot encode ({e})", path.display()));

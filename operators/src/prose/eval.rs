@@ -230,7 +230,7 @@ fn evaluate_on<B: Backend + ActivationBackend>(
     let set = test_set(data, cfg, &state)?;
     let best_path = run.file(files::BEST);
     let model: Prose<B> = state.network.init(device);
-    let model = model.load_record(from_bytes::<B, _>(run.read_bytes(files::BEST)?, device, &best_path)?);
+    let model = model.load_record(from_bytes::<B, _>(run.read_sealed(files::BEST)?, device, &best_path)?);
     let text = state.network.has_text();
     let input_len = cfg.data.input_len;
     let (max_dim, n_query) = (set.max_dim, set.t_num - input_len);

@@ -364,6 +364,10 @@ where
         model = model.load_record(from_bytes::<B, _>(m, device, &ck_path)?);
         optim = optim.load_record(from_bytes::<B, _>(op, device, &ck_path)?);
         state = saved;
+        // metrics.jsonl is a copy of the checkpoint's history, which holds the truth: rewriting it
+        // now repairs a truncated or edited copy before the first new epoch, and makes a resumed
+        // run's file equal to an uninterrupted run's.
+        run.write_metrics(&state.history)?;
     }
     let val_batches = validation_batches(&val_set, cfg);
     let data_weight = cfg.data_weight();
@@ -422,7 +426,7 @@ where
             state.best_val_loss = val_loss;
             state.best_epoch = epoch + 1;
             let bytes = to_bytes::<B::InnerBackend, _>(inner.into_record(), &run.file(files::BEST))?;
-            run.write_bytes(files::BEST, &bytes)?;
+            run.write_sealed(files::BEST, bytes)?;
         }
         state.train_seconds += call_start.elapsed().as_secs_f64();
         call_start = Instant::now();
@@ -559,7 +563,7 @@ mod tests {
             let samples: Vec<Prepared> = (0..6).map(|i| set.stored_sample(i)).collect();
             crate::prose::eval::predict(&m, &set, &samples, 64, 20, &device)
         };
-        let best = |r: &RunDir| outputs(r.read_bytes(files::BEST).unwrap());
+        let best = |r: &RunDir| outputs(r.read_sealed(files::BEST).unwrap());
         let last = |r: &RunDir| outputs(r.read_checkpoint(3).unwrap().swap_remove(0));
         assert_eq!(best(&ra), best(&rb), "same predictions and decodings");
 

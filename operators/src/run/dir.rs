@@ -3,8 +3,9 @@
 //! Every model family keeps the same skeleton: `config.toml` (the fully resolved configuration,
 //! whose `model` key names the family, so `oplab eval` needs no guessing), `checkpoint.bin` (the
 //! state after the last finished epoch, in one framed file so its parts can never disagree),
-//! `metrics.jsonl` (one record per epoch, rewritten from the checkpointed history so a resumed
-//! run never holds lines of epochs it redoes), and whatever figures and records the family adds.
+//! `metrics.jsonl` (one record per epoch, a copy of the checkpointed history: rewritten from it
+//! after every epoch and when a run resumes, so a resumed run never holds lines of epochs it
+//! redoes and a truncated or edited copy is repaired, never read back), and whatever figures and records the family adds.
 //! Every write goes through [`oplab_common::atomic`]: a reader, or a rerun after `kill -9`, sees
 //! the old file or the complete new one, never a torn one.
 
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use oplab_common::checksum::fnv1a64;
 
 use super::checkpoint;
 use crate::error::OperatorError;
@@ -26,6 +29,8 @@ pub mod files {
     pub const METRICS: &str = "metrics.jsonl";
     /// The evaluation summary written by `eval`.
     pub const EVAL: &str = "eval.json";
+    /// Held by the `oplab train` that writes the run ([`oplab_common::lock`]); gone when it ends.
+    pub const LOCK: &str = "train.lock";
 }
 
 /// The files of one run. Creating the value touches nothing; [`RunDir::create`] makes the
@@ -132,6 +137,47 @@ impl RunDir {
         self.write_bytes(name, text.as_bytes())
     }
 
+    /// Store `value` as JSON in file `name`, sealed with its checksum: for the files a run
+    /// reads back its numbers from (the fitted normalisers, an AL-RNN's kept model), where a
+    /// changed digit would otherwise pass unnoticed. The file stays JSON:
+    /// `{"fnv1a64":"<16 hex digits>","content":<the value>}`, the checksum over the content's
+    /// text.
+    pub fn write_sealed_json<T: Serialize>(&self, name: &str, value: &T) -> crate::Result<()> {
+        let content = serde_json::to_string_pretty(value).map_err(|e| run_err(&self.file(name), e.to_string()))?;
+        let text = format!("{SEALED_JSON_HEAD}{:016x}{SEALED_JSON_MID}{content}}}", fnv1a64(content.as_bytes()));
+        self.write_bytes(name, text.as_bytes())
+    }
+
+    /// Read file `name` written by [`RunDir::write_sealed_json`], checking its checksum; a plain
+    /// JSON file (from before seals) is read as it is.
+    pub fn read_sealed_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
+        let path = self.file(name);
+        let text = self.read_text(name)?;
+        let corrupt = || run_err(&path, "is corrupt (checksum mismatch); restore it from a copy, or train the run again");
+        let content = match text.strip_prefix(SEALED_JSON_HEAD) {
+            None => {
+                // A seal whose head was damaged still has one of its two keys: not a plain file.
+                let damaged_seal = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.as_object().map(|o| o.len() == 2 && (o.contains_key("fnv1a64") || o.contains_key("content"))))
+                    .unwrap_or(false);
+                if damaged_seal {
+                    return Err(corrupt());
+                }
+                text.as_str()
+            }
+            Some(rest) => {
+                let sum = rest.get(..16).and_then(|hex| u64::from_str_radix(hex, 16).ok());
+                let content = rest.get(16..).and_then(|r| r.strip_prefix(SEALED_JSON_MID)).and_then(|r| r.strip_suffix('}'));
+                match (sum, content) {
+                    (Some(sum), Some(content)) if fnv1a64(content.as_bytes()) == sum => content,
+                    _ => return Err(corrupt()),
+                }
+            }
+        };
+        serde_json::from_str(content).map_err(|e| run_err(&path, format!("unreadable: {e}")))
+    }
+
     /// Read file `name` as JSON.
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> crate::Result<T> {
         let text = self.read_text(name)?;
@@ -141,6 +187,18 @@ impl RunDir {
     /// Write file `name` atomically.
     pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> crate::Result<()> {
         checkpoint::write_atomic(&self.file(name), bytes)
+    }
+
+    /// Write file `name` atomically, sealed with a checksum ([`super::seal`]): for the
+    /// kept model, which `eval` and `export` load.
+    pub fn write_sealed(&self, name: &str, bytes: Vec<u8>) -> crate::Result<()> {
+        self.write_bytes(name, &checkpoint::seal(bytes))
+    }
+
+    /// Read file `name` written by [`RunDir::write_sealed`], checking its checksum (a file from
+    /// before seals is read as it is).
+    pub fn read_sealed(&self, name: &str) -> crate::Result<Vec<u8>> {
+        checkpoint::unseal(&self.file(name), self.read_bytes(name)?)
     }
 
     /// Read file `name`.
@@ -154,6 +212,10 @@ impl RunDir {
         std::fs::read_to_string(&path).map_err(|e| OperatorError::io(&path, e))
     }
 }
+
+/// The text before a sealed JSON file's checksum, and between it and the content.
+const SEALED_JSON_HEAD: &str = "{\"fnv1a64\":\"";
+const SEALED_JSON_MID: &str = "\",\"content\":";
 
 /// An unusable file of a run directory.
 pub fn run_err(path: &Path, message: impl Into<String>) -> OperatorError {
@@ -181,6 +243,26 @@ mod tests {
         assert_eq!(std::fs::read_to_string(run.file(files::METRICS)).unwrap(), "{\"epoch\":1}\n{\"epoch\":2}\n");
         run.write_config("epochs = 3\n").unwrap();
         assert!(run.model().unwrap_err().to_string().contains("names no model"));
+    }
+
+    #[test]
+    fn sealed_json_is_checked_and_plain_json_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let value = serde_json::json!({"mean": [0.25, -1.5e-7], "eps": 1e-5});
+        run.write_sealed_json("n.json", &value).unwrap();
+        let text = std::fs::read_to_string(run.file("n.json")).unwrap();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap()["content"], value, "the file stays JSON");
+        assert_eq!(run.read_sealed_json::<serde_json::Value>("n.json").unwrap(), value);
+        for (at, _) in text.char_indices() {
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] ^= 0x01;
+            std::fs::write(run.file("n.json"), &bytes).unwrap();
+            let err = run.read_sealed_json::<serde_json::Value>("n.json").expect_err(&format!("flip of byte {at}"));
+            assert!(err.to_string().contains("n.json: "), "{err}");
+        }
+        run.write_json("plain.json", &value).unwrap();
+        assert_eq!(run.read_sealed_json::<serde_json::Value>("plain.json").unwrap(), value);
     }
 
     #[test]

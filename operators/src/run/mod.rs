@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use checkpoint::{pack, unpack, write_atomic};
+pub use checkpoint::{pack, seal, unpack, unseal, write_atomic};
 pub use dir::{files, run_err, RunDir};
 pub use eval_options::{ConvertMode, EvalOptions};
 
@@ -219,7 +219,7 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
             req.model
         )));
     }
-    let mut stored = F::Config::from_toml(&run.read_config()?)?;
+    let mut stored = stored_config::<F::Config>(run)?;
     let record = family.record(run)?;
     if req.resume {
         if req.init.is_some() {
@@ -281,6 +281,13 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
     )))
 }
 
+/// The configuration stored in `run`; an error names `config.toml` (a file edited or damaged
+/// since the run wrote it).
+fn stored_config<C: RunConfig>(run: &RunDir) -> crate::Result<C> {
+    let path = run.file(files::CONFIG);
+    C::from_toml(&run.read_config()?).map_err(|e| run_err(&path, format!("no longer describes a run ({e}); restore the file, or start a new run")))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
@@ -330,7 +337,7 @@ impl<F: RunFamily> RunKind for F {
 
     fn evaluate(&self, run: &RunDir, data: &Path, options: &EvalOptions, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         self.check_device(device)?;
-        let cfg = F::Config::from_toml(&run.read_config()?)?;
+        let cfg = stored_config::<F::Config>(run)?;
         RunFamily::evaluate(self, run, data, &cfg, options, device, progress)
     }
 }

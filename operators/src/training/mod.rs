@@ -313,7 +313,7 @@ where
     // Normalisers: fitted on the raw training split (or restored on resume, so that a resumed
     // run sees exactly the same encoded data).
     let norms = if opts.resume {
-        run.read_json::<Normalizers>(files::NORMALIZERS)?
+        run.read_sealed_json::<Normalizers>(files::NORMALIZERS)?
     } else {
         Normalizers {
             input: GaussianNormalizer::fit(cfg.input_normalizer, &train_set.input, train_set.n, li),
@@ -354,10 +354,14 @@ where
         model = model.load_record(from_bytes::<B, M::Record>(m, device, &ck_path)?);
         optim = optim.load_record(from_bytes::<B, O::Record>(o, device, &ck_path)?);
         state = saved;
+        // metrics.jsonl is a copy of the checkpoint's history, which holds the truth: rewriting it
+        // now repairs a truncated or edited copy before the first new epoch, and makes a resumed
+        // run's file equal to an uninterrupted run's.
+        run.write_metrics(&state.history)?;
     } else {
         run.create()?;
         run.write_config(&cfg.to_toml())?;
-        run.write_json(files::NORMALIZERS, &norms)?;
+        run.write_sealed_json(files::NORMALIZERS, &norms)?;
     }
 
     let schedule = RunSchedule { config: &cfg.schedule, peak: cfg.optimizer.lr, epochs: cfg.epochs };
@@ -420,7 +424,7 @@ where
             state.best_val_l2 = val_l2;
             state.best_epoch = end.epoch;
             let bytes = to_bytes::<B::InnerBackend, _>(model.valid().into_record(), &self.run.file(files::BEST))?;
-            self.run.write_bytes(files::BEST, &bytes)?;
+            self.run.write_sealed(files::BEST, bytes)?;
         }
         let m = to_bytes::<B, _>(model.clone().into_record(), &ck_path)?;
         let o = to_bytes::<B, _>(optim.to_record(), &ck_path)?;
@@ -532,7 +536,7 @@ impl DeviceTask for SweepTask<'_> {
 /// [`evaluate`] on backend `B`, with the run's stored configuration `cfg`.
 fn evaluate_on<B: ModelBackend>(device: &B::Device, cfg: &TrainConfig, run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Result<EvalSummary> {
     let state = read_run_state(run)?;
-    let norms: Normalizers = run.read_json(files::NORMALIZERS)?;
+    let norms: Normalizers = run.read_sealed_json(files::NORMALIZERS)?;
     if cfg.data.n_test == Some(0) {
         return Err(OperatorError::invalid("data.n_test", 0, "must be >= 1 to evaluate"));
     }
@@ -611,7 +615,7 @@ pub(crate) fn with_best_model<B: ModelBackend, U: BestModel<B>>(
     user: U,
 ) -> crate::Result<U::Output> {
     let best = run.file(files::BEST);
-    let bytes = run.read_bytes(files::BEST)?;
+    let bytes = run.read_sealed(files::BEST)?;
     let [c_in, c_out] = channels;
     match cfg.model {
         ModelKind::Mgno => {

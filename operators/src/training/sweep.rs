@@ -464,7 +464,7 @@ pub(crate) fn sweep_on<B: ModelBackend>(
     let requested = options.subsample.clone().unwrap_or_else(|| vec![cfg.data.subsample]);
     let (ks, note) = sweep_subsamples(&requested, cfg.data.subsample)?;
     let state = read_run_state(run)?;
-    let norms: Normalizers = run.read_json(super::files::NORMALIZERS)?;
+    let norms: Normalizers = run.read_sealed_json(super::files::NORMALIZERS)?;
     let sweep_data = load_grids(cfg, &state, &norms, data, ks)?;
     let sweep = Sweep {
         cfg,

@@ -111,6 +111,11 @@ fn run_problem<P: ProblemModule>(matches: &ArgMatches) -> Result<ExitCode> {
     common.run(&problem, &settings, export.as_ref())
 }
 
+/// The lock of output `out` (`OUT.lock`) for this command.
+fn lock_output(out: &std::path::Path) -> Result<Option<oplab_common::lock::Lock>> {
+    super::lock_output(&oplab_common::lock::lock_path(out), "--out", out)
+}
+
 /// Set once this process has initialised MPI: from then on each rank reports its own errors.
 #[cfg(feature = "mpi")]
 static MPI_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -245,6 +250,7 @@ impl CommonArgs {
         if oplab_datasets::distributed::launched_under_mpi() {
             return self.run_mpi(problem, settings, &opts, export);
         }
+        let _lock = lock_output(export.map_or(&opts.out, |e| &e.out))?;
         let bar = Bar::new(self.quiet);
         let summary = match export {
             None => oplab_datasets::generate(problem, settings, &opts, &bar)?,
@@ -258,7 +264,7 @@ impl CommonArgs {
     /// writes the export.
     #[cfg(feature = "mpi")]
     fn run_mpi(&self, problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, export: Option<&Export>) -> Result<ExitCode> {
-        use mpi::traits::Communicator;
+        use mpi::traits::{Communicator, CommunicatorCollectives};
         use oplab_datasets::distributed::{generate_mpi, mpi, Finish};
         let opts = match export {
             None => opts.clone(),
@@ -280,6 +286,15 @@ impl CommonArgs {
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
         MPI_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
         let world = universe.world();
+        // Rank 0 owns the output path and holds its lock; the other ranks of the job write into
+        // its partial run and must not be locked out by their own job.
+        let lock = if world.rank() == 0 { lock_output(export.map_or(&opts.out, |e| &e.out)) } else { Ok(None) };
+        let mut any_failed = 0i32;
+        world.all_reduce_into(&i32::from(lock.is_err()), &mut any_failed, mpi::collective::SystemOperation::max());
+        if any_failed == 1 && world.rank() != 0 {
+            return Err(oplab_datasets::DatasetError::OtherRankFailed.into());
+        }
+        let _lock = lock?;
         let finish = match self.mpi_finish {
             MpiFinish::Merged => Finish::Merged,
             MpiFinish::Virtual => Finish::Virtual,
