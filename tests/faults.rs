@@ -19,10 +19,17 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Send `signal` (a `kill` name: STOP, CONT) to process `pid`.
+/// Send `signal` (STOP, CONT) to process `pid`. Through libc, not the `kill` program: a minimal
+/// Debian (the clean-room test) has no procps.
 fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill runs");
-    assert!(status.success(), "kill -{name} {pid}");
+    let sig = match name {
+        "STOP" => libc::SIGSTOP,
+        "CONT" => libc::SIGCONT,
+        other => panic!("signal {other} is not used by these tests"),
+    };
+    // SAFETY: kill(2) with a pid and a valid signal number has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill -{name} {pid}: {}", std::io::Error::last_os_error());
 }
 
 /// Wait until `ready` holds or `child` ends (at most a minute); whether it still runs.

@@ -70,6 +70,19 @@ impl GrfParams {
                 return Err(InvalidParameter::new("scale", s, "must be a finite number > 0"));
             }
         }
+        // The default scale τ^(α−1) overflows (or underflows to 0) for extreme α: the field
+        // would be NaN or zero, and the stored config would hold a scale no reader accepts.
+        let scale = self.resolved_scale();
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(InvalidParameter::new(
+                "alpha",
+                self.alpha,
+                format!(
+                    "makes the default scale tau^(alpha-1) = {}^({} - 1) = {scale}; it must be a finite number > 0 (choose a smaller alpha or set scale)",
+                    self.tau, self.alpha
+                ),
+            ));
+        }
         Ok(())
     }
 
