@@ -15,23 +15,44 @@ fn field_bytes(path: &Path) -> Vec<u8> {
     bytes
 }
 
+/// A scratch directory the Slurm jobs can see: they run as root on this node, so under /tmp.
+fn job_directory(prefix: &str) -> tempfile::TempDir {
+    assert!(std::env::var_os("SLURM_CONF").is_some(), "SLURM_CONF is not set: start the cluster with scripts/slurm-local.sh");
+    tempfile::Builder::new().prefix(prefix).tempdir_in("/tmp").unwrap()
+}
+
+/// `oplab slurm generate --array 3 --submit -- GEN --out OUT`; its stdout, which names the array
+/// job and its afterok merge job.
+fn submit_array(gen: &[&str], out: &Path) -> String {
+    let submit = Command::new(env!("CARGO_BIN_EXE_oplab"))
+        .args(["slurm", "generate", "--array", "3", "--submit", "--"])
+        .args(gen)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&submit.stdout).into_owned();
+    assert!(submit.status.success(), "{}", String::from_utf8_lossy(&submit.stderr));
+    assert!(stdout.contains("submitted array job") && stdout.contains("afterok"), "{stdout}");
+    stdout
+}
+
+/// The field bytes of `oplab generate GEN` run as one process, written under `dir`.
+fn single_process_bytes(gen: &[&str], dir: &Path) -> Vec<u8> {
+    let single = dir.join("single.h5");
+    assert!(Command::new(env!("CARGO_BIN_EXE_oplab")).arg("generate").args(gen).arg("--out").arg(&single).arg("-q").status().unwrap().success());
+    field_bytes(&single)
+}
+
 #[test]
 #[ignore = "needs a running Slurm cluster: run `make test-hpc`"]
 fn slurm_array_and_merge_job_equal_a_single_process_run() {
-    assert!(std::env::var_os("SLURM_CONF").is_some(), "SLURM_CONF is not set: start the cluster with scripts/slurm-local.sh");
-    // Slurm jobs run as root on this node and need a directory they can see: use /tmp.
-    let dir = tempfile::Builder::new().prefix("oplab-slurm-test").tempdir_in("/tmp").unwrap();
+    let dir = job_directory("oplab-slurm-test");
     let d = dir.path();
     let out = d.join("darcy.h5");
-    let oplab = env!("CARGO_BIN_EXE_oplab");
     let gen = ["grf", "--n", "23", "--resolution", "20", "--seed", "4", "--block-size", "2"];
-    let submit = Command::new(oplab).args(["slurm", "generate", "--array", "3", "--submit", "--"]).args(gen).arg("--out").arg(&out).output().unwrap();
-    let stdout = String::from_utf8_lossy(&submit.stdout).to_string();
-    assert!(submit.status.success(), "{}", String::from_utf8_lossy(&submit.stderr));
-    assert!(stdout.contains("submitted array job") && stdout.contains("afterok"), "{stdout}");
-
-    let single = d.join("single.h5");
-    assert!(Command::new(oplab).arg("generate").args(gen).arg("--out").arg(&single).arg("-q").status().unwrap().success());
+    submit_array(&gen, &out);
+    let single = single_process_bytes(&gen, d);
 
     let t0 = Instant::now();
     while !out.exists() && t0.elapsed() < Duration::from_secs(180) {
@@ -41,7 +62,7 @@ fn slurm_array_and_merge_job_equal_a_single_process_run() {
     for k in 1..=3 {
         assert!(d.join(format!("darcy.h5.shard-{k}-of-3.h5")).exists(), "array task {k} wrote no part");
     }
-    assert_eq!(field_bytes(&single), field_bytes(&out));
+    assert_eq!(single, field_bytes(&out));
 }
 
 /// `scontrol` with arguments, its stdout.
@@ -72,15 +93,11 @@ fn blocks_with_inodes(partial: &Path) -> Vec<(String, u64)> {
 #[test]
 #[ignore = "needs a running Slurm cluster: run `make test-hpc`"]
 fn a_requeued_array_task_resumes_from_its_blocks() {
-    assert!(std::env::var_os("SLURM_CONF").is_some(), "SLURM_CONF is not set: start the cluster with scripts/slurm-local.sh");
-    let dir = tempfile::Builder::new().prefix("oplab-slurm-requeue").tempdir_in("/tmp").unwrap();
+    let dir = job_directory("oplab-slurm-requeue");
     let d = dir.path();
     let out = d.join("darcy.h5");
-    let oplab = env!("CARGO_BIN_EXE_oplab");
     let gen = ["darcy", "--n", "1500", "--resolution", "128", "--seed", "6", "--block-size", "4"];
-    let submit = Command::new(oplab).args(["slurm", "generate", "--array", "3", "--submit", "--"]).args(gen).arg("--out").arg(&out).output().unwrap();
-    let stdout = String::from_utf8_lossy(&submit.stdout).to_string();
-    assert!(submit.status.success(), "{}", String::from_utf8_lossy(&submit.stderr));
+    let stdout = submit_array(&gen, &out);
     let array_id = stdout.split("submitted array job ").nth(1).and_then(|s| s.split_whitespace().next()).expect("array job id").to_string();
     let task = format!("{array_id}_2");
 
@@ -117,7 +134,5 @@ fn a_requeued_array_task_resumes_from_its_blocks() {
     assert!(checked, "never saw the requeued task running with its partial run ({} blocks before the requeue)", before.len());
     assert!(scontrol(&["show", "job", &task]).contains("Restarts=1"), "task {task} was not requeued");
 
-    let single = d.join("single.h5");
-    assert!(Command::new(oplab).arg("generate").args(gen).arg("--out").arg(&single).arg("-q").status().unwrap().success());
-    assert_eq!(field_bytes(&single), field_bytes(&out));
+    assert_eq!(single_process_bytes(&gen, d), field_bytes(&out));
 }

@@ -39,23 +39,49 @@ pub fn cell_centres(n: usize) -> Vec<f64> {
     (0..n).map(|j| (j as f64 + 0.5) / n as f64).collect()
 }
 
-/// PDEBench-style random initial condition [RECALLED from PDEBench's `init_multi`, not
-/// re-checked against the code]: `u = Σ_{i=1,2} A_i sin(2π k_i x + φ_i)` with `k_i` uniform in
-/// {1, …, 4}, `A_i ~ U(0, 1)`, `φ_i ~ U(0, 2π)`; with probability 0.1 the absolute value is
-/// taken, and with probability 0.1 the profile is multiplied by the window
-/// `½(tanh((x − x_L)/0.01) − tanh((x − x_R)/0.01))`, `x_L ~ U(0.1, 0.45)`, `x_R ~ U(0.55, 0.9)`.
+/// PDEBench's random initial condition: `init_multi` in PDEBench's
+/// `pdebench/data_gen/data_gen_NLE/utils.py` (read at commit 535717d), as its 1-D advection and
+/// reaction–diffusion scripts call it (`k_tot = 4`; reaction–diffusion then rescales to [0, 1],
+/// which its problem does). Per sample:
+/// - two wave indices are drawn from {1, …, 4} with replacement, and mode `m` gets the
+///   wavenumber `2π · m · c_m / (x_last − x_first)`, where `c_m` counts how often `m` was drawn
+///   (the script sums one-hot vectors): a mode drawn twice oscillates twice as fast;
+/// - each of the four modes gets `A_m ~ U(0, 1)` and `φ_m ~ U(0, 2π)`, and
+///   `u = Σ_m A_m sin(k_m x + φ_m)`; a mode never drawn has `k_m = 0` and adds the constant
+///   `A_m sin φ_m`, as in the script;
+/// - the wavenumber is taken over `x_last − x_first` (`1 − 1/n` on cell centres), not over the
+///   period 1, as in the script, so the profile is periodic only up to that small mismatch;
+/// - with probability 0.1 the absolute value is taken; then the sign is flipped with
+///   probability ½; with probability 0.1 the profile is multiplied by the window
+///   `½(tanh((x − x_L)/0.01) − tanh((x − x_R)/0.01))`, `x_L ~ U(0.1, 0.45)`, `x_R ~ U(0.55, 0.9)`.
+///
+/// The script draws several of these variables from one reused JAX key, which ties them
+/// together; here each is drawn independently, so the distribution of every variable is the
+/// script's but not their joint draws.
 pub fn pdebench_initial_condition<R: Rng + ?Sized>(x: &[f64], rng: &mut R) -> Vec<f64> {
+    const MODES: usize = 4;
     let mut u = vec![0.0; x.len()];
+    let mut drawn = [0u32; MODES];
     for _ in 0..2 {
-        let k = rng.random_range(1..=4) as f64;
+        drawn[rng.random_range(0..MODES)] += 1;
+    }
+    let span = match (x.first(), x.last()) {
+        (Some(first), Some(last)) if last > first => last - first,
+        _ => 1.0,
+    };
+    for (m, &count) in drawn.iter().enumerate() {
+        let wavenumber = 2.0 * PI * (m + 1) as f64 * count as f64 / span;
         let amplitude: f64 = rng.random_range(0.0..1.0);
         let phase: f64 = rng.random_range(0.0..2.0 * PI);
         for (v, &xi) in u.iter_mut().zip(x) {
-            *v += amplitude * (2.0 * PI * k * xi + phase).sin();
+            *v += amplitude * (wavenumber * xi + phase).sin();
         }
     }
     if rng.random_bool(0.1) {
         u.iter_mut().for_each(|v| *v = v.abs());
+    }
+    if rng.random_bool(0.5) {
+        u.iter_mut().for_each(|v| *v = -*v);
     }
     if rng.random_bool(0.1) {
         let left: f64 = rng.random_range(0.1..0.45);

@@ -83,3 +83,26 @@ fn bad_parameters_are_typed_errors() {
     assert!(matches!(blow, Err(Pde1dError::BlowUp { problem: "reaction-diffusion", .. })), "{blow:?}");
     assert!(solver.solve(&[0.5; 7]).is_err());
 }
+
+/// PDEBench's `init_multi` gives every one of its four modes an amplitude and a phase, and a
+/// mode that was not drawn keeps wavenumber 0, so it adds the constant `A sin φ`: the spatial
+/// mean of a profile is then far from 0 (E[(A sin φ)²] = 1/6 per undrawn mode, 2.25 undrawn on
+/// average, about 0.37 in all). A random sign flip makes positive and negative means equally
+/// likely even though 10 % of the profiles are rectified.
+#[test]
+fn pdebench_initial_condition_has_the_scripts_offsets_and_sign_symmetry() {
+    let x = cell_centres(256);
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let n = 4000;
+    let (mut mean_sq, mut positive) = (0.0, 0usize);
+    for _ in 0..n {
+        let u = pdebench_initial_condition(&x, &mut rng);
+        assert!(u.iter().all(|v| v.is_finite() && v.abs() <= 4.0));
+        let mean = u.iter().sum::<f64>() / u.len() as f64;
+        mean_sq += mean * mean / n as f64;
+        positive += usize::from(mean > 0.0);
+    }
+    assert!((0.28..0.46).contains(&mean_sq), "mean square of the spatial means {mean_sq}");
+    let share = positive as f64 / n as f64;
+    assert!((share - 0.5).abs() < 0.04, "share of positive means {share}");
+}

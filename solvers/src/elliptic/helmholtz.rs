@@ -1,11 +1,23 @@
 //! Helmholtz's equation `−Δu − k²(x) u = f` with a random wave-speed field.
 //!
-//! Data setup after de Hoop, Huang, Qian & Stuart's Helmholtz set used by MgNO [RECALLED, not
-//! verified against their code]: wave speed `c(x) = 20 + tanh(g)` with `g` a GRF (α = 2, τ = 3),
-//! frequency `ω = 1000`, wave number `k = ω / c ≈ 50`, 101 × 101 grid. Their set drives the field
-//! through a Neumann boundary source; here, as the rest of this module, `u = 0` on the boundary
-//! and a body force `f` (1 by default) drives it. The operator is indefinite, so the solve uses a
-//! sparse LU; near a resonance the residual reported with each solution exposes ill-conditioning.
+//! Data setup after de Hoop, Huang, Qian & Stuart's Helmholtz set, the one MgNO trains on,
+//! checked against its generator (`Helmholtz/src/NN-Data-Par.jl` and
+//! `Box_Neumann_To_Dirichlet.jl` in Zhengyu-Huang/Operator-Learning, read at commit 5065f8e):
+//! - the same: `−Δu − (ω/c)² u` with `ω = 1000` on the unit square, 101 × 101 nodes; wave speed
+//!   `c = 20 + 1² · tanh(a)` (their `mean + std² tanh(a)` with mean 20, std 1); `a` a
+//!   Karhunen–Loève sum over the Neumann cosine modes `√2 cos(π l₁ x)`, `2 cos(π l₁ x) cos(π l₂ y)`
+//!   with standard normal weights and eigenvalues `(π²|l|² + τ²)^(−d)`, d = 2, τ = 3, the
+//!   constant mode dropped, **no amplitude factor** (hence `scale = 1` below, not FNO's τ^(α−1));
+//! - different: they keep the 100 modes of smallest |l| (the rest carry 0.76 % of the field's
+//!   variance on the 101² grid), this sampler every mode of the grid; and their field is driven
+//!   by a Neumann source on the top edge (`∂u/∂n = 1` on `|x − 0.5| ≤ 0.15`, zero elsewhere, no body
+//!   force) and solved with linear finite elements, while here, as the rest of this module,
+//!   `u = 0` on the boundary and a body force `f` (1 by default) drives it, with finite
+//!   differences. So oplab's solutions are not theirs; its wave speeds follow their distribution
+//!   up to the mode truncation.
+//!
+//! The operator is indefinite, so the solve uses a sparse LU; near a resonance the residual
+//! reported with each solution exposes ill-conditioning.
 
 use super::darcy::finish;
 use super::factor::LuFactorizer;
@@ -90,7 +102,9 @@ pub struct HelmholtzConfig {
 
 impl Default for HelmholtzConfig {
     fn default() -> Self {
-        Self { resolution: 101, grf: GrfParams::default(), wave_speed: WaveSpeedMap::default(), omega: 1000.0, forcing: 1.0 }
+        // The generator's Karhunen–Loève weights carry no amplitude factor (module doc).
+        let grf = GrfParams { scale: Some(1.0), ..GrfParams::default() };
+        Self { resolution: 101, grf, wave_speed: WaveSpeedMap::default(), omega: 1000.0, forcing: 1.0 }
     }
 }
 
