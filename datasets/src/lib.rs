@@ -38,5 +38,5 @@ pub use inspect::{inspect, Inspection};
 pub use merge::merge;
 pub use oplab_common::progress::{Progress, Silent};
 pub use problem::{resolve_config, sample_rng, Problem, ProblemModule, Role, Sample, SampleError, SampleRng, Schema};
-pub use reader::DatasetFile;
+pub use reader::{DatasetFile, OpenOptions};
 pub use settings::{GenerationSettings, Precision, Shard};

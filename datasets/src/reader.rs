@@ -13,17 +13,32 @@ use crate::settings::Precision;
 
 const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 
-/// Whether files may take data from other files outside their own directory (external links,
-/// virtual-dataset sources, external raw storage). Off: a file from elsewhere must not make oplab
-/// read arbitrary paths of this machine. Process-wide, set once by the command line's
-/// `--allow-external`; it changes what may be opened, never what is computed, so it is stored
-/// with no run or dataset.
+/// The process-wide default of [`OpenOptions::allow_external`], set once by the command line's
+/// `--allow-external` (the CLI opens files deep inside training, evaluation and merging, which
+/// all use [`DatasetFile::open`]); library code that wants another policy for one file passes
+/// [`OpenOptions`] to [`DatasetFile::open_with`] instead.
 static ALLOW_EXTERNAL: AtomicBool = AtomicBool::new(false);
 
-/// Let every later [`DatasetFile::open`] follow external links, virtual-dataset sources and
-/// external raw storage wherever they point (`--allow-external`).
+/// Set the default that every later [`DatasetFile::open`] uses (`--allow-external`).
 pub fn allow_external_data(allow: bool) {
     ALLOW_EXTERNAL.store(allow, Ordering::Relaxed);
+}
+
+/// How one file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Whether the file may take data from other files outside its own directory (external
+    /// links, virtual-dataset sources, external raw storage). Off: a file from elsewhere must not
+    /// make oplab read arbitrary paths of this machine. It changes what may be opened, never
+    /// what is computed, so it is stored with no run or dataset.
+    pub allow_external: bool,
+}
+
+impl OpenOptions {
+    /// The process-wide default (see [`allow_external_data`]).
+    pub fn process_default() -> Self {
+        OpenOptions { allow_external: ALLOW_EXTERNAL.load(Ordering::Relaxed) }
+    }
 }
 
 /// The most a deflate stream expands (its format's limit is about 1032:1); a filtered dataset
@@ -63,8 +78,14 @@ pub struct DatasetInfo {
 }
 
 impl DatasetFile {
-    /// Open `path` and check that it is a complete native file of a supported schema version.
+    /// Open `path` and check that it is a complete native file of a supported schema version,
+    /// with the process-wide [`OpenOptions::process_default`].
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, OpenOptions::process_default())
+    }
+
+    /// [`DatasetFile::open`] with explicit options for this file only.
+    pub fn open_with(path: &Path, options: OpenOptions) -> Result<Self> {
         let invalid = |why: String| DatasetError::invalid_file(path, why);
         let mut sig = [0u8; 8];
         let mut f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
@@ -73,7 +94,7 @@ impl DatasetFile {
         }
         drop(f);
         let file = hdf5::File::open(path).map_err(|e| invalid(format!("cannot be opened as HDF5, it may be truncated or corrupt ({})", first_line(&e))))?;
-        let guard = Guard::new(path).map_err(|e| DatasetError::io(path, e))?;
+        let guard = Guard::new(path, options.allow_external).map_err(|e| DatasetError::io(path, e))?;
         let info = read_info(&file, &guard).map_err(invalid)?;
         Ok(DatasetFile { path: path.to_path_buf(), file, info })
     }
@@ -344,10 +365,10 @@ struct Guard {
 }
 
 impl Guard {
-    fn new(path: &Path) -> std::io::Result<Self> {
+    fn new(path: &Path, allow_external: bool) -> std::io::Result<Self> {
         let file_len = std::fs::metadata(path)?.len();
         let dir = std::fs::canonicalize(path)?.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Guard { dir, file_len, allow_external: ALLOW_EXTERNAL.load(Ordering::Relaxed) })
+        Ok(Guard { dir, file_len, allow_external })
     }
 
     /// Where another file named inside this one lies, if it is within this file's directory

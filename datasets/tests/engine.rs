@@ -213,3 +213,27 @@ fn rerun_removes_stale_scratch_files_of_its_output_only() {
         assert!(f.exists(), "{} is not a scratch file of grf.h5", f.display());
     }
 }
+
+/// A file whose field is an external link to a file in another directory opens only when this
+/// one open allows it, whatever the process-wide default.
+#[test]
+fn external_data_is_allowed_per_open() {
+    use oplab_datasets::OpenOptions;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let source = dir.path().join("outside/src.h5");
+    generate(&grf(8), &settings(3), &opts(&source), &Silent).unwrap();
+    let linked = dir.path().join("in/linked.h5");
+    std::fs::copy(&source, &linked).unwrap();
+    {
+        let f = hdf5::File::open_rw(&linked).unwrap();
+        let g = f.group("fields").unwrap();
+        g.unlink("field").unwrap();
+        g.link_external("../outside/src.h5", "/fields/field", "field").unwrap();
+    }
+    let refused = DatasetFile::open_with(&linked, OpenOptions { allow_external: false }).err().expect("an external link out of the directory is refused");
+    assert!(refused.to_string().contains("external link"), "{refused}");
+    let f = DatasetFile::open_with(&linked, OpenOptions { allow_external: true }).unwrap();
+    assert_eq!(f.read_batch(0, 3).unwrap().fields, DatasetFile::open(&source).unwrap().read_batch(0, 3).unwrap().fields);
+}
