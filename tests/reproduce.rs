@@ -78,9 +78,11 @@ fn every_reproduction_runs_end_to_end_at_its_smoke_size() {
 fn an_interrupted_reproduction_resumes_to_the_uninterrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for name in ["mgno-darcy-rough", "alrnn-lorenz"] {
+    // MgNO: 2 epochs, stopped after the first. AL-RNN: 4 epochs, models kept at epochs 2 and 4,
+    // stopped after epoch 3 (between two model selections).
+    for (name, stop) in [("mgno-darcy-rough", "1"), ("alrnn-lorenz", "3")] {
         assert_success(&run(&["reproduce", name, "--smoke", "--out", "whole", "-q"], d));
-        let stopped = run(&["reproduce", name, "--smoke", "--out", "parts", "--data-dir", "whole/data", "--stop-after", "2", "-q"], d);
+        let stopped = run(&["reproduce", name, "--smoke", "--out", "parts", "--data-dir", "whole/data", "--stop-after", stop, "-q"], d);
         assert_success(&stopped);
         let partial = report(&d.join("parts"), name);
         assert_eq!(partial["complete"], false);
@@ -94,9 +96,11 @@ fn an_interrupted_reproduction_resumes_to_the_uninterrupted_result() {
         for run in runs {
             let dir = run["dir"].as_str().unwrap();
             assert_eq!(run["metrics"], b["runs"].as_array().unwrap().iter().find(|r| r["dir"] == run["dir"]).unwrap()["metrics"]);
-            let best = if name == "alrnn-lorenz" { "best_model.json" } else { "best_model.mpk" };
-            let read = |root: &str| std::fs::read(d.join(root).join(name).join(dir).join(best)).unwrap();
-            assert_eq!(read("whole"), read("parts"), "{name} {dir}: the kept model");
+            // The AL-RNN's kept model is plain JSON; burn's record files carry random parameter
+            // ids, so the MgNO's is compared through its per-sample test errors.
+            let kept = if name == "alrnn-lorenz" { "best_model.json" } else { "eval.json" };
+            let read = |root: &str| std::fs::read(d.join(root).join(name).join(dir).join(kept)).unwrap();
+            assert!(read("whole") == read("parts"), "{name} {dir}: {kept} differs");
         }
     }
 }
