@@ -471,9 +471,9 @@ impl<'a> Session<'a> {
         let bar = Bar::new(self.args.quiet);
         match self.repro.family {
             Family::Operator => {
-                let (cfg, resume) = match planned(&OperatorRuns, run, &request)? {
-                    Some(p) => p,
-                    None => return Ok(self.say("  complete; not trained again")),
+                let Some((cfg, resume)) = planned(&OperatorRuns, run, &request)? else {
+                    self.say("  complete; not trained again");
+                    return Ok(());
                 };
                 let opts = TrainOptions { resume, stop_after: self.args.stop_after, deadline };
                 if self.device == DeviceKind::Cuda {
@@ -484,9 +484,9 @@ impl<'a> Session<'a> {
                 training::train(&self.data, run, &cfg, self.device, &opts, &bar)?;
             }
             Family::Alrnn => {
-                let (cfg, resume) = match planned(&AlrnnRuns, run, &request)? {
-                    Some(p) => p,
-                    None => return Ok(self.say("  complete; not trained again")),
+                let Some((cfg, resume)) = planned(&AlrnnRuns, run, &request)? else {
+                    self.say("  complete; not trained again");
+                    return Ok(());
                 };
                 let opts = AlrnnTrainOptions { resume, stop_after: self.args.stop_after, deadline };
                 dynamics::train(&self.data, run, &cfg, &opts, &bar)?;

@@ -685,6 +685,37 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_stop_between_evaluations_leaves_a_checkpoint_that_resumes_exactly() {
+        let series = lorenz(3000);
+        let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
+        let cfg = AlrnnTrainConfig {
+            epochs: 100_000,
+            batches_per_epoch: 1,
+            batch_size: 2,
+            seq_len: Some(20),
+            alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 4, relu_units: 1 },
+            eval: crate::dynamics::config::EvalSection { every: 50_000, select_len: 500, ..Default::default() },
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (RunDir::new(dir.path().join("straight")), RunDir::new(dir.path().join("stopped")));
+        let data = Path::new("lorenz-in-memory");
+        let silent = oplab_common::Silent;
+        // Stopped by the clock somewhere far from a model selection: the epochs it finished
+        // are checkpointed however many they are.
+        let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
+        let stopped = train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: None, deadline }, &silent).unwrap();
+        let k = stopped.state.epochs_done;
+        assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
+        assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
+        let until = Some(k + 3);
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: until, deadline: None }, &silent).unwrap();
+        train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions { resume: false, stop_after: until, deadline: None }, &silent).unwrap();
+        let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
+        assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
+    }
+
+    #[test]
     fn resume_from_a_checkpoint_continues_exactly() {
         let series = lorenz(3000);
         let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
