@@ -103,6 +103,11 @@ fn an_interrupted_reproduction_resumes_to_the_uninterrupted_result() {
             assert!(read("whole") == read("parts"), "{name} {dir}: {kept} differs");
         }
     }
+    // A reproduction file changed since its run was made is refused on that run, naming the key.
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("reproduce/mgno-darcy-rough.toml")).unwrap();
+    std::fs::write(d.join("changed.toml"), shipped.replace("lr = 5e-4", "lr = 1e-3")).unwrap();
+    let refused = run(&["reproduce", "--config", "changed.toml", "--smoke", "--out", "parts", "--data-dir", "whole/data", "-q"], d);
+    assert_one_line_error(&refused, "optimizer.lr");
 }
 
 /// A deadline already spent trains nothing and still reports (partial, 0 epochs).

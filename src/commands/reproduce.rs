@@ -186,6 +186,8 @@ struct Reproduction {
     family: Family,
     model: String,
     seeds: Vec<Option<u64>>,
+    /// Where it came from: its name, or `--config FILE`.
+    origin: String,
 }
 
 /// `top` laid over `base`, tables merged key by key.
@@ -268,7 +270,7 @@ impl Reproduction {
                 s.iter().copied().map(Some).collect()
             }
         };
-        let repro = Reproduction { spec, smoke, problem, file, generate, family, model, seeds };
+        let repro = Reproduction { spec, smoke, problem, file, generate, family, model, seeds, origin: origin.to_string() };
         for seed in &repro.seeds {
             repro.check_train(&repro.train_text(*seed)).map_err(|e| anyhow!("{prefix}: [train]: {e}"))?;
         }
@@ -451,14 +453,19 @@ impl<'a> Session<'a> {
     /// Train (or resume, or find complete) the run of `seed`.
     fn train(&self, run: &RunDir, seed: Option<u64>) -> Result<()> {
         let text = self.repro.train_text(seed);
-        let config_path = run.path().join(files::CONFIG);
+        // Named in the refusal of a run whose stored configuration differs from the reproduction's.
+        let config_path = PathBuf::from(format!("{} [train]", self.repro.origin));
         std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create the run directory {}", run.path().display()))?;
         let _lock = super::lock_output(&run.file(files::LOCK), "--out", run.path())?;
+        let epochs = match self.repro.family {
+            Family::Operator => TrainConfig::from_toml(&text)?.epochs,
+            Family::Alrnn => AlrnnTrainConfig::from_toml(&text)?.epochs,
+        };
         let request = TrainRequest {
             model: &self.repro.model,
             data: &self.data,
             config: Some((&config_path, &text)),
-            epochs: None,
+            epochs: Some(epochs),
             resume: run.has_checkpoint(),
             init: None,
             settings: Vec::new(),
@@ -681,17 +688,13 @@ impl<'a> Session<'a> {
 }
 
 /// The plan of a run whose config the reproduction gives: `None` when it is already complete,
-/// else the resolved configuration and whether it resumes.
+/// else the resolved configuration and whether it resumes. A stored run must still be the one
+/// the reproduction describes (its length aside, which extends it), or the first difference is
+/// named.
 fn planned<F: RunFamily>(family: &F, run: &RunDir, request: &TrainRequest) -> Result<Option<(F::Config, bool)>> {
-    if request.resume {
-        let mut wanted = F::Config::from_toml(request.config.map_or("", |c| c.1))?;
-        wanted.set_model(request.model)?;
-        if family.record(run)?.epochs_done >= wanted.epochs() {
-            return Ok(None);
-        }
-    }
     match plan(family, run, request)? {
         Plan::AlreadyComplete { .. } => Ok(None),
+        Plan::Train { resume: true, config, .. } if family.record(run)?.epochs_done >= config.epochs() => Ok(None),
         Plan::Train { config, resume, .. } => {
             run.create()?;
             run.write_config(&config.to_toml())?;
@@ -713,7 +716,8 @@ fn median(values: &[f64]) -> Option<f64> {
 
 fn number(v: &Value) -> String {
     match v.as_f64() {
-        Some(x) if x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e4) => format!("{x:.4e}"),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e4 => format!("{x:.0}"),
+        Some(x) if x.abs() < 1e-2 || x.abs() >= 1e4 => format!("{x:.4e}"),
         Some(x) => format!("{x:.4}"),
         None => "–".into(),
     }
