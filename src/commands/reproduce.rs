@@ -11,6 +11,7 @@
 //! `oplab train --config` file, so any step can be rerun by hand; `[smoke]` lays a tiny variant
 //! over both.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -331,7 +332,10 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
             let r = Reproduction::parse(text, name, false)?;
             let paper: Vec<String> = r.spec.targets.iter().filter_map(|t| t.paper.map(|p| format!("{} {p}", t.metric.name()))).collect();
             let paper = if paper.is_empty() { String::new() } else { format!(" [{}]", paper.join(", ")) };
-            println!("{name}\n  paper: {}{paper}\n  runs:  {}\n  cost:  {}", r.spec.paper, r.spec.about, r.spec.cost);
+            // A closed pipe (`| head`) ends the listing quietly.
+            if writeln!(std::io::stdout().lock(), "{name}\n  paper: {}{paper}\n  runs:  {}\n  cost:  {}", r.spec.paper, r.spec.about, r.spec.cost).is_err() {
+                break;
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -453,7 +457,6 @@ impl<'a> Session<'a> {
     /// Train (or resume, or find complete) the run of `seed`.
     fn train(&self, run: &RunDir, seed: Option<u64>) -> Result<()> {
         let text = self.repro.train_text(seed);
-        // Named in the refusal of a run whose stored configuration differs from the reproduction's.
         let config_path = PathBuf::from(format!("{} [train]", self.repro.origin));
         std::fs::create_dir_all(run.path()).with_context(|| format!("cannot create the run directory {}", run.path().display()))?;
         let _lock = super::lock_output(&run.file(files::LOCK), "--out", run.path())?;
@@ -692,6 +695,21 @@ impl<'a> Session<'a> {
 /// the reproduction describes (its length aside, which extends it), or the first difference is
 /// named.
 fn planned<F: RunFamily>(family: &F, run: &RunDir, request: &TrainRequest) -> Result<Option<(F::Config, bool)>> {
+    if let (true, Some((origin, text))) = (request.resume, request.config) {
+        let stored = F::Config::from_toml(&run.read_config()?)?;
+        let mut given = F::Config::from_toml(text)?;
+        given.set_model(request.model)?;
+        given.set_epochs(stored.epochs());
+        let (given, _) = given.resolve(request.data)?;
+        if let Some(field) = oplab_datasets::config_diff::first_difference(&given.to_toml(), &stored.to_toml()) {
+            bail!(
+                "{}: {field} differs from the run in {} (its {}); give another --out, or remove the run directory to start it over",
+                origin.display(),
+                run.path().display(),
+                files::CONFIG
+            );
+        }
+    }
     match plan(family, run, request)? {
         Plan::AlreadyComplete { .. } => Ok(None),
         Plan::Train { resume: true, config, .. } if family.record(run)?.epochs_done >= config.epochs() => Ok(None),
