@@ -19,6 +19,11 @@ impl GenerationConfigFile {
         Ok(GenerationConfigFile { table })
     }
 
+    /// The same from a table already parsed (a reproduction's `[generate]` table).
+    pub fn from_table(table: toml::Table) -> Self {
+        GenerationConfigFile { table }
+    }
+
     /// The generation settings in the file, defaults for what it leaves out; rejects unknown keys.
     pub fn settings(&self, problem: &str) -> Result<GenerationSettings> {
         let mut top = toml::Table::new();

@@ -5,6 +5,7 @@ mod export;
 mod generate;
 mod inspect;
 mod merge;
+mod reproduce;
 mod slurm;
 mod train;
 mod validate;
@@ -45,6 +46,12 @@ pub enum Command {
         after_help = "Example:\n  oplab export --run runs/mgno --out mgno.safetensors\n  oplab train mgno --data darcy.h5 --init mgno.safetensors --out runs/mgno-ft   # start a run from it\n\nIn Python: model.load_state_dict(safetensors.torch.load_file(\"mgno.safetensors\"), strict=True)\nfor a model with those module names (bench/operators/export_check.py holds twins of both)."
     )]
     Export(export::ExportArgs),
+    /// Reproduce a paper result end to end: generate the data, train (resumable, in pieces with
+    /// --deadline), evaluate, and write a report of paper against oplab.
+    #[command(
+        after_help = "Examples:\n  oplab reproduce --list\n  oplab reproduce mgno-darcy-rough --smoke --out /tmp/repro   # seconds on a CPU\n  oplab reproduce mgno-darcy-rough --device cuda --deadline 540 --out work   # repeat until the report says complete\n  oplab reproduce alrnn-lorenz --out work\n\nOUT/<name>/ gets report.md, report.json, generate.toml, train.toml and the run directories; OUT/data/\n(or --data-dir) the data. A run directory with a checkpoint is resumed; a complete data file is kept.\nThe reproductions are the files in reproduce/ of the repository (compiled in); --config runs another."
+    )]
+    Reproduce(reproduce::ReproduceArgs),
     /// Write (and submit) Slurm batch jobs: a job array over shards plus a dependent merge job.
     Slurm(slurm::SlurmArgs),
     /// Check learning-dynamics theory against numerics and write a plotted HTML report.
@@ -62,6 +69,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
     }
 }
 

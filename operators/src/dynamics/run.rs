@@ -77,7 +77,7 @@ impl RunFamily for AlrnnRuns {
     }
 
     fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, resume: bool, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let summary = train::train(data, run, cfg, &AlrnnTrainOptions { resume, stop_after: None }, progress)?;
+        let summary = train::train(data, run, cfg, &AlrnnTrainOptions { resume, ..AlrnnTrainOptions::default() }, progress)?;
         let s = &summary.state;
         let best = s.best_dstsp.map_or("none (every free run diverged)".to_string(), |d| format!("{d:.4}"));
         Ok(Report {

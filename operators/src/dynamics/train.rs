@@ -215,6 +215,9 @@ pub struct AlrnnTrainOptions {
     pub resume: bool,
     /// Stop after this many finished epochs (simulates an interruption; tests).
     pub stop_after: Option<usize>,
+    /// Stop at the last epoch boundary before this wall-clock time
+    /// ([`crate::run::Deadline`]); the run resumes from there.
+    pub deadline: Option<Instant>,
 }
 
 /// Adam / RAdam moments on a flat parameter vector.
@@ -425,6 +428,14 @@ pub fn train_series(
     let width = (seq_len + 1) * n;
     let mut seqs: Vec<Vec<f64>> = vec![vec![0.0; width]; cfg.batch_size];
     let mut call_start = Instant::now();
+    // Checked before the call's first epoch and at the end of every epoch, where the
+    // checkpoint of a stop between evaluations is written.
+    let mut deadline = opts.deadline.map(crate::run::Deadline::at);
+    let mut next_fits = |history: &[AlrnnEpoch]| deadline.as_mut().is_none_or(|d| d.next_epoch_fits(history.last().map(|e| e.seconds)));
+    if state.epochs_done < last && !next_fits(&state.history) {
+        epochs.finish();
+        return Ok(AlrnnTrainSummary { state, run_dir: run.path().to_path_buf() });
+    }
     for epoch in state.epochs_done..last {
         epochs.begin(epoch + 1);
         let epoch_start = Instant::now();
@@ -477,10 +488,14 @@ pub fn train_series(
         epochs.end(&epoch_line(done, cfg.epochs, lr, &values, record.seconds));
         state.history.push(record);
         state.epochs_done = done;
-        if evaluate_now || done == last {
+        let stop = done < last && !next_fits(&state.history);
+        if evaluate_now || done == last || stop {
             state.train_seconds += call_start.elapsed().as_secs_f64();
             call_start = Instant::now();
             save(run, &model, &moments, &state)?;
+        }
+        if stop {
+            break;
         }
     }
     epochs.finish();
@@ -670,6 +685,37 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_stop_between_evaluations_leaves_a_checkpoint_that_resumes_exactly() {
+        let series = lorenz(3000);
+        let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
+        let cfg = AlrnnTrainConfig {
+            epochs: 100_000,
+            batches_per_epoch: 1,
+            batch_size: 2,
+            seq_len: Some(20),
+            alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 4, relu_units: 1 },
+            eval: crate::dynamics::config::EvalSection { every: 50_000, select_len: 500, ..Default::default() },
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (RunDir::new(dir.path().join("straight")), RunDir::new(dir.path().join("stopped")));
+        let data = Path::new("lorenz-in-memory");
+        let silent = oplab_common::Silent;
+        // Stopped by the clock somewhere far from a model selection: the epochs it finished
+        // are checkpointed however many they are.
+        let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
+        let stopped = train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: None, deadline }, &silent).unwrap();
+        let k = stopped.state.epochs_done;
+        assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
+        assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
+        let until = Some(k + 3);
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: until, deadline: None }, &silent).unwrap();
+        train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions { resume: false, stop_after: until, deadline: None }, &silent).unwrap();
+        let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
+        assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
+    }
+
+    #[test]
     fn resume_from_a_checkpoint_continues_exactly() {
         let series = lorenz(3000);
         let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
@@ -688,9 +734,9 @@ mod tests {
         let silent = oplab_common::Silent;
         train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
         // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
-        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3) }, &silent).unwrap();
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3), deadline: None }, &silent).unwrap();
         assert_eq!(read_state(&b).unwrap().epochs_done, 3);
-        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: None }, &silent).unwrap();
+        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent).unwrap();
         let (pa, ma, sa) = read_checkpoint(&a).unwrap();
         let (pb, mb, sb) = read_checkpoint(&b).unwrap();
         assert_eq!(pa, pb, "parameters");

@@ -8,6 +8,7 @@
 //! (the `model` key of its `config.toml`). The command line only parses and prints.
 
 mod checkpoint;
+mod deadline;
 mod dir;
 mod eval_options;
 
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use checkpoint::{pack, seal, unpack, unseal, write_atomic};
+pub use deadline::Deadline;
 pub use dir::{files, run_err, RunDir};
 pub use eval_options::{ConvertMode, EvalOptions};
 

@@ -22,6 +22,7 @@ pub mod trainer;
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -45,7 +46,7 @@ use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, H1Spectral};
 use crate::models::{Cnn, Discretization, Fno2d, MgNo, Operator2d, Unet};
 use crate::normalizers::GaussianNormalizer;
-use crate::run::{run_err, EvalOptions, RunDir};
+use crate::run::{run_err, Deadline, EvalOptions, RunDir};
 use fused_adam::FusedAdam;
 
 /// File names inside an operator run directory (besides the shared [`crate::run::files`]).
@@ -110,6 +111,9 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Stop after this many finished epochs (simulates an interruption; tests).
     pub stop_after: Option<usize>,
+    /// Stop at the last epoch boundary before this wall-clock time ([`Deadline`]); the run
+    /// resumes from there.
+    pub deadline: Option<Instant>,
 }
 
 /// Summary of a training call.
@@ -383,7 +387,8 @@ where
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let first = state.epochs_done;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch as u64);
-    let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, backend: PhantomData };
+    let deadline = opts.deadline.map(Deadline::at);
+    let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, deadline, backend: PhantomData };
     let fitted = trainer.fit(model, optim, first..last, &mut recorder, progress);
     epochs.finish();
     fitted?;
@@ -397,6 +402,7 @@ struct RunRecorder<'a, B> {
     run: &'a RunDir,
     epochs: &'a Epochs<'a>,
     state: RunState,
+    deadline: Option<Deadline>,
     backend: PhantomData<B>,
 }
 
@@ -408,6 +414,11 @@ where
 {
     fn epoch_start(&mut self, epoch: usize) {
         self.epochs.begin(epoch);
+    }
+
+    fn proceed(&mut self, _epoch: usize) -> bool {
+        let recorded = self.state.history.last().map(|m| m.seconds);
+        self.deadline.as_mut().is_none_or(|d| d.next_epoch_fits(recorded))
     }
 
     fn epoch_end(&mut self, end: &EpochEnd, model: &M, optim: &O) -> crate::Result<()> {

@@ -80,7 +80,7 @@ impl RunFamily for OperatorRuns {
                 progress.message(&notice);
             }
         }
-        let summary = train(data, run, cfg, device, &TrainOptions { resume, stop_after: None }, progress)?;
+        let summary = train(data, run, cfg, device, &TrainOptions { resume, ..TrainOptions::default() }, progress)?;
         let s = &summary.state;
         Ok(Report {
             lines: vec![format!(

@@ -72,6 +72,12 @@ pub trait EpochObserver<M, O> {
     }
     /// Called once per finished epoch.
     fn epoch_end(&mut self, end: &EpochEnd, model: &M, optim: &O) -> crate::Result<()>;
+    /// Asked before epoch `epoch` (counted from 1) starts: false ends the fit there, after the
+    /// last finished epoch (a run directory's deadline).
+    fn proceed(&mut self, epoch: usize) -> bool {
+        let _ = epoch;
+        true
+    }
 }
 
 impl<M, O, F: FnMut(&EpochEnd, &M, &O) -> crate::Result<()>> EpochObserver<M, O> for F {
@@ -133,6 +139,9 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
         let h1_val = H1Spectral::<B::InnerBackend>::new(h, w, self.h1_k_max, &inner_device);
         let quad_val = quadrature_weights::<B::InnerBackend>(self.quadrature, h, w, &inner_device);
         for epoch in epochs {
+            if !observer.proceed(epoch + 1) {
+                break;
+            }
             observer.epoch_start(epoch + 1);
             let started = Instant::now();
             let lr = self.schedule.lr(epoch);

@@ -105,10 +105,90 @@ fn run_problem<P: ProblemModule>(matches: &ArgMatches) -> Result<ExitCode> {
     };
     let file = common.config_file()?;
     let settings = common.settings(P::NAME, file.as_ref())?;
-    let table = file.as_ref().map(|f| f.problem_table(P::NAME)).transpose()?.flatten();
-    let config = resolve_config(table, &args).map_err(|e| anyhow!("config table [{}]: {e}", P::NAME))?;
-    let problem = P::new(config)?;
+    let problem = P::new(problem_config::<P, _>(file.as_ref(), &args)?)?;
     common.run(&problem, &settings, export.as_ref())
+}
+
+/// Problem `P`'s configuration: defaults, then the file's `[<problem>]` table, then `overrides`.
+fn problem_config<P: ProblemModule, O: serde::Serialize>(file: Option<&GenerationConfigFile>, overrides: &O) -> Result<P::Config> {
+    let table = file.map(|f| f.problem_table(P::NAME)).transpose()?.flatten();
+    resolve_config(table, overrides).map_err(|e| anyhow!("config table [{}]: {e}", P::NAME))
+}
+
+/// Calls `f` with problem `name`'s type in hand; an unregistered name is an error naming `field`
+/// and the registered problems.
+fn with_problem<T>(name: &str, field: &str, f: impl ProblemFn<Output = T>) -> Result<T> {
+    struct Call<F: ProblemFn> {
+        name: String,
+        f: Option<F>,
+        out: Option<Result<F::Output>>,
+    }
+    impl<F: ProblemFn> Visitor for Call<F> {
+        fn visit<P: ProblemModule>(&mut self) {
+            if P::NAME == self.name {
+                if let Some(f) = self.f.take() {
+                    self.out = Some(f.call::<P>());
+                }
+            }
+        }
+    }
+    let mut call = Call { name: name.to_string(), f: Some(f), out: None };
+    problems::visit_all(&mut call);
+    call.out.unwrap_or_else(|| {
+        let names: Vec<&str> = problems::entries().iter().map(|e| e.name).collect();
+        Err(anyhow!("{field} = {name} is invalid: must be one of: {}", names.join(", ")))
+    })
+}
+
+/// Something done with a problem's type, chosen by name at run time ([`with_problem`]).
+trait ProblemFn {
+    type Output;
+    fn call<P: ProblemModule>(self) -> Result<Self::Output>;
+}
+
+/// Checks the generation config `file` for `problem` without setting the problem up: the
+/// settings' and the problem table's keys and types (`field` names the problem's key in errors).
+pub fn check_config(problem: &str, field: &str, file: &GenerationConfigFile) -> Result<()> {
+    struct Check<'a>(&'a GenerationConfigFile);
+    impl ProblemFn for Check<'_> {
+        type Output = ();
+        fn call<P: ProblemModule>(self) -> Result<()> {
+            self.0.settings(P::NAME)?.validate()?;
+            problem_config::<P, _>(Some(self.0), &toml::Table::new()).map(drop)
+        }
+    }
+    with_problem(problem, field, Check(file))
+}
+
+/// Generates (or completes, or finds complete) `out` from the generation config `file` for
+/// `problem`, as `oplab generate <problem> --config FILE --out OUT [--threads T]` would, and
+/// returns its summary.
+pub fn generate_from_config(
+    problem: &str,
+    field: &str,
+    file: &GenerationConfigFile,
+    out: &std::path::Path,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<oplab_datasets::RunSummary> {
+    struct Generate<'a> {
+        file: &'a GenerationConfigFile,
+        out: &'a std::path::Path,
+        threads: Option<usize>,
+        quiet: bool,
+    }
+    impl ProblemFn for Generate<'_> {
+        type Output = oplab_datasets::RunSummary;
+        fn call<P: ProblemModule>(self) -> Result<oplab_datasets::RunSummary> {
+            let settings = self.file.settings(P::NAME)?;
+            settings.validate()?;
+            let problem = P::new(problem_config::<P, _>(Some(self.file), &toml::Table::new())?)?;
+            let opts = RunOptions { out: self.out.to_path_buf(), shard: Shard::WHOLE, threads: self.threads, block_size: None, force: false };
+            let _lock = lock_output(self.out)?;
+            Ok(oplab_datasets::generate(&problem, &settings, &opts, &Bar::new(self.quiet))?)
+        }
+    }
+    with_problem(problem, field, Generate { file, out, threads, quiet })
 }
 
 /// The lock of output `out` (`OUT.lock`) for this command.
