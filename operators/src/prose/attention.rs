@@ -14,32 +14,39 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor, TensorData};
 
-/// Added to the scores of masked keys. Finite rather than −∞: a row whose keys are all masked
-/// (never the case for real inputs) then gives a uniform average instead of NaN, and
-/// exp(−1e9 − max) is exactly 0 in f32, so a masked key contributes exactly nothing.
+use super::layers::{linear_rows, rows};
+
+/// The score of a masked key. Finite rather than −∞: a row whose keys are all masked (never the
+/// case for real inputs) then gives a uniform average instead of NaN, and exp(−1e9 − max) is
+/// exactly 0 in f32, so a masked key contributes exactly nothing.
 const MASKED: f32 = -1.0e9;
 
-/// Which keys a query may see, as an additive bias on the scores (0 where visible, `MASKED`
-/// where not), built once per forward pass and shared by the layers of a stack.
+/// Which keys a query may see, built once per forward pass and shared by the layers of a stack.
+///
+/// The masked scores are *replaced* by [`MASKED`] (`mask_fill`) rather than offset by an added
+/// bias: both give masked keys a weight of exactly 0 and leave the visible scores untouched, but
+/// the fill needs no broadcast addition over `[batch, heads, len_q, len_k]`, which burn's CPU
+/// backend runs through its slow per-element index walk.
 #[derive(Debug, Clone)]
 pub enum AttentionMask<B: Backend> {
     /// Every key.
     None,
-    /// `[batch or 1, 1, len_q or 1, len_k]`, broadcast over heads (and queries).
-    Bias(Tensor<B, 4>),
+    /// `[batch or 1, 1, len_q or 1, len_k]`, true at hidden keys, broadcast over heads (and
+    /// queries).
+    Hide(Tensor<B, 4, Bool>),
 }
 
 impl<B: Backend> AttentionMask<B> {
     /// Keys marked `true` in `pad` (`[batch, len_k]`) are padding.
     pub fn key_padding(pad: &Tensor<B, 2, Bool>) -> Self {
         let [batch, len_k] = pad.dims();
-        AttentionMask::Bias((pad.clone().float() * MASKED).reshape([batch, 1, 1, len_k]))
+        AttentionMask::Hide(pad.clone().reshape([batch, 1, 1, len_k]))
     }
 
     /// Query `i` sees keys `0..=i` (the decoder's padding needs no mask of its own: it comes
     /// after every real token, so causality already hides it from them).
     pub fn causal(len: usize, device: &B::Device) -> Self {
-        AttentionMask::Bias(causal_bias::<B>(len, len, device).unsqueeze())
+        AttentionMask::Hide(causal_hidden::<B>(len, len, device).unsqueeze())
     }
 }
 
@@ -72,7 +79,7 @@ impl<B: Backend> MultiHeadAttention<B> {
     pub fn self_attention(&self, x: Tensor<B, 3>, mask: &AttentionMask<B>) -> Tensor<B, 3> {
         let d = self.in_bias.dims()[0] / 3;
         // One matmul for all three projections.
-        let qkv = x.matmul(self.in_proj.val().unsqueeze()) + self.in_bias.val().unsqueeze();
+        let qkv = rows(x, |x| x.matmul(self.in_proj.val()) + self.in_bias.val().unsqueeze());
         let [q, k, v] = [0, 1, 2].map(|i| qkv.clone().narrow(2, i * d, d));
         self.attend(q, k, v, mask)
     }
@@ -81,35 +88,45 @@ impl<B: Backend> MultiHeadAttention<B> {
     pub fn cross_attention(&self, x: Tensor<B, 3>, memory: Tensor<B, 3>, mask: &AttentionMask<B>) -> Tensor<B, 3> {
         let d = self.in_bias.dims()[0] / 3;
         let (w, b) = (self.in_proj.val(), self.in_bias.val());
-        let q = x.matmul(w.clone().narrow(1, 0, d).unsqueeze()) + b.clone().narrow(0, 0, d).unsqueeze();
-        let kv = memory.matmul(w.narrow(1, d, 2 * d).unsqueeze()) + b.narrow(0, d, 2 * d).unsqueeze();
+        let q = rows(x, |x| x.matmul(w.clone().narrow(1, 0, d)) + b.clone().narrow(0, 0, d).unsqueeze());
+        let kv = rows(memory, |m| m.matmul(w.narrow(1, d, 2 * d)) + b.narrow(0, d, 2 * d).unsqueeze());
         let (k, v) = (kv.clone().narrow(2, 0, d), kv.narrow(2, d, d));
         self.attend(q, k, v, mask)
     }
 
-    /// softmax(q kᵀ / √d_head + mask) v per head, then the output projection.
+    /// softmax(q kᵀ / √d_head, masked) v per head, then the output projection.
     fn attend(&self, q: Tensor<B, 3>, k: Tensor<B, 3>, v: Tensor<B, 3>, mask: &AttentionMask<B>) -> Tensor<B, 3> {
         let [batch, len_q, d] = q.dims();
         let len_k = k.dims()[1];
         let (h, dh) = (self.n_heads, d / self.n_heads);
         let heads = |t: Tensor<B, 3>, len: usize| t.reshape([batch, len, h, dh]).swap_dims(1, 2);
-        // PyTorch scales the queries before the product; so do we (same rounding order).
-        let q = heads(q, len_q) * (1.0 / (dh as f64).sqrt());
-        let (k, v) = (heads(k, len_k), heads(v, len_k));
-        let mut scores = q.matmul(k.swap_dims(2, 3)); // [batch, h, len_q, len_k]
-        if let AttentionMask::Bias(bias) = mask {
-            scores = scores + bias.clone();
+        let (q, k, v) = (heads(q, len_q), heads(k, len_k), heads(v, len_k));
+        // PyTorch scales the queries before the product; scaling the product instead is the
+        // same function and works on a contiguous tensor (the queries are a strided view of
+        // the packed projection, which burn's CPU backend scales element by element).
+        let mut scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (dh as f64).sqrt()); // [batch, h, len_q, len_k]
+        if let AttentionMask::Hide(hidden) = mask {
+            scores = scores.mask_fill(spread(hidden, [batch, h, len_q, len_k]), MASKED);
         }
-        let context = softmax(scores, 3).matmul(v); // [batch, h, len_q, dh]
-        self.out.forward(context.swap_dims(1, 2).reshape([batch, len_q, d]))
+        // Softmax over rows too (see `layers::rows`).
+        let weights = softmax(scores.reshape([batch * h * len_q, len_k]), 1).reshape([batch, h, len_q, len_k]);
+        let context = weights.matmul(v); // [batch, h, len_q, dh]
+        linear_rows(&self.out, context.swap_dims(1, 2).reshape([batch, len_q, d]))
     }
 }
 
-/// `[len_q, len_k]`: 0 where key j ≤ query i (aligned at the end, so a query block that
-/// continues a prefix sees the whole prefix), [`MASKED`] after.
-fn causal_bias<B: Backend>(len_q: usize, len_k: usize, device: &B::Device) -> Tensor<B, 2> {
+/// `mask` repeated to `shape` along its size-1 dimensions, as a tensor of its own rather than a
+/// broadcast view: burn's CPU backend copies a broadcast mask element by element before filling.
+fn spread<B: Backend>(mask: &Tensor<B, 4, Bool>, shape: [usize; 4]) -> Tensor<B, 4, Bool> {
+    let dims = mask.dims();
+    (0..4).fold(mask.clone(), |m, i| if dims[i] == 1 && shape[i] != 1 { m.repeat_dim(i, shape[i]) } else { m })
+}
+
+/// `[len_q, len_k]`: false where key j ≤ query i (aligned at the end, so a query block that
+/// continues a prefix sees the whole prefix), true (hidden) after.
+fn causal_hidden<B: Backend>(len_q: usize, len_k: usize, device: &B::Device) -> Tensor<B, 2, Bool> {
     let offset = len_k - len_q;
-    let values: Vec<f32> = (0..len_q).flat_map(|i| (0..len_k).map(move |j| if j <= i + offset { 0.0 } else { MASKED })).collect();
+    let values: Vec<bool> = (0..len_q).flat_map(|i| (0..len_k).map(move |j| j > i + offset)).collect();
     Tensor::from_data(TensorData::new(values, [len_q, len_k]), device)
 }
 
@@ -142,8 +159,8 @@ mod tests {
     }
 
     #[test]
-    fn causal_bias_hides_later_keys() {
-        let b: Vec<f32> = causal_bias::<Cpu>(2, 3, &Default::default()).into_data().to_vec().unwrap();
-        assert_eq!(b, vec![0.0, 0.0, MASKED, 0.0, 0.0, 0.0]);
+    fn causal_mask_hides_later_keys() {
+        let b: Vec<bool> = causal_hidden::<Cpu>(2, 3, &Default::default()).into_data().to_vec().unwrap();
+        assert_eq!(b, vec![false, false, true, false, false, false]);
     }
 }

@@ -11,16 +11,44 @@ use super::attention::{AttentionMask, MultiHeadAttention};
 use crate::backend::ActivationBackend;
 use crate::layers::add_gelu;
 
-/// `gelu(x W + b)`: the bias add and the erf GELU in one operation with the exact gradient
-/// (`layers::add_gelu`; burn's own `gelu` differentiates the tanh approximation on its GPU
-/// backends). The bias is broadcast to the product's shape because `add_gelu` takes two tensors
-/// of one shape.
+/// `f` applied to `x` (`[batch, len, d]`) as rows (`[batch·len, d]`), back to `[batch, len, d']`.
+///
+/// Every position-wise step (projections, LayerNorms, the FFN, masks by row) runs on rows: burn's
+/// CPU backend broadcasts a bias, a mean or a scale over a 2-D tensor with a loop over rows, but
+/// over a higher-rank one with a per-element index walk that made half of the training time. The
+/// reshapes of a contiguous tensor are free on every backend.
+pub fn rows<B: Backend>(x: Tensor<B, 3>, f: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Tensor<B, 3> {
+    let [batch, len, d] = x.dims();
+    let y = f(x.reshape([batch * len, d]));
+    let width = y.dims()[1];
+    y.reshape([batch, len, width])
+}
+
+/// `linear` on the rows of `x` (see [`rows`]).
+pub fn linear_rows<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    rows(x, |x| linear.forward(x))
+}
+
+/// `norm` on the rows of `x` (see [`rows`]).
+pub fn norm_rows<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    rows(x, |x| norm.forward(x))
+}
+
+/// `gelu(x W + b)` on the rows of `x` (see [`rows`]).
 pub fn linear_gelu<B: ActivationBackend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
-    let product = x.matmul(linear.weight.val().unsqueeze());
+    rows(x, |x| linear_gelu_rows(linear, x))
+}
+
+/// `gelu(x W + b)` of rows `x` (`[n, d_in]`): the bias add and the erf GELU in one operation with
+/// the exact gradient (`layers::add_gelu`; burn's own `gelu` differentiates the tanh
+/// approximation on its GPU backends). The bias is broadcast to the product's shape because
+/// `add_gelu` takes two tensors of one shape.
+fn linear_gelu_rows<B: ActivationBackend>(linear: &Linear<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let product = x.matmul(linear.weight.val());
     match &linear.bias {
         Some(bias) => {
             let shape = product.dims();
-            add_gelu(product, bias.val().unsqueeze::<3>().expand(shape))
+            add_gelu(product, bias.val().unsqueeze::<2>().expand(shape))
         }
         None => add_gelu(product.clone(), product.zeros_like()),
     }
@@ -49,9 +77,9 @@ impl<B: Backend> FeedForward<B> {
 }
 
 impl<B: ActivationBackend> FeedForward<B> {
-    /// `lin2(gelu(lin1(x)))`.
-    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        self.lin2.forward(linear_gelu(&self.lin1, x))
+    /// `lin2(gelu(lin1(x)))` on rows `x` (`[n, d]`).
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.lin2.forward(linear_gelu_rows(&self.lin1, x))
     }
 }
 
@@ -118,22 +146,26 @@ impl<B: ActivationBackend> TransformerLayer<B> {
         memory: Option<(&Tensor<B, 3>, &AttentionMask<B>)>,
         keep: Option<&Tensor<B, 3>>,
     ) -> Tensor<B, 3> {
-        let mut x = x;
+        // The residual stream as rows (see `rows`); attention sees the batch shape.
+        let [batch, len, d] = x.dims();
+        let seq = |h: Tensor<B, 2>| h.reshape([batch, len, d]);
+        let flat = |h: Tensor<B, 3>| h.reshape([batch * len, d]);
+        let mut x = flat(x);
         if let (Some(attn), Some(norm)) = (&self.self_attn, &self.norm_self) {
-            x = self.residual(x, norm, |h| attn.self_attention(h, self_mask));
+            x = self.residual(x, norm, |h| flat(attn.self_attention(seq(h), self_mask)));
         }
         if let (Some(attn), Some(norm), Some((memory, mask))) = (&self.cross_attn, &self.norm_cross, memory) {
-            x = self.residual(x, norm, |h| attn.cross_attention(h, memory.clone(), mask));
+            x = self.residual(x, norm, |h| flat(attn.cross_attention(seq(h), memory.clone(), mask)));
         }
         x = self.residual(x, &self.norm_ffn, |h| self.ffn.forward(h));
-        match keep {
-            Some(keep) => x * keep.clone(),
+        seq(match keep {
+            Some(keep) => x * keep.clone().reshape([batch * len, 1]),
             None => x,
-        }
+        })
     }
 
-    /// `LN(x + f(x))` (post-LN) or `x + f(LN(x))` (pre-LN).
-    fn residual(&self, x: Tensor<B, 3>, norm: &LayerNorm<B>, f: impl FnOnce(Tensor<B, 3>) -> Tensor<B, 3>) -> Tensor<B, 3> {
+    /// `LN(x + f(x))` (post-LN) or `x + f(LN(x))` (pre-LN), on rows.
+    fn residual(&self, x: Tensor<B, 2>, norm: &LayerNorm<B>, f: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>) -> Tensor<B, 2> {
         if self.norm_first {
             x.clone() + f(norm.forward(x))
         } else {

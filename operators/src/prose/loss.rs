@@ -1,7 +1,6 @@
 //! PROSE's training loss: a weighted squared relative L2 of the data prediction plus the token
 //! cross-entropy of the teacher-forced symbol decoder (reference `trainer.py`, `enc_dec_step`).
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
@@ -55,9 +54,17 @@ pub fn prose_loss<B: Backend>(
 fn token_cross_entropy<B: Backend>(logits: Tensor<B, 3>, decoder_in: Tensor<B, 2, Int>, decoder_pad: Tensor<B, 2, Bool>) -> Tensor<B, 1> {
     let [batch, len, vocab] = logits.dims();
     let steps = len - 1;
-    let log_probs = log_softmax(logits.narrow(1, 0, steps), 2);
-    let targets = decoder_in.narrow(1, 1, steps);
-    let picked = log_probs.gather(2, targets.unsqueeze_dim(2)).reshape([batch, steps]);
+    // As rows `[batch·steps, vocab]`: burn's CPU backend broadcasts over a 2-D tensor with a loop
+    // over rows, over a 3-D one element by element.
+    let logits = logits.narrow(1, 0, steps).reshape([batch * steps, vocab]);
+    let targets = decoder_in.narrow(1, 1, steps).reshape([batch * steps, 1]);
+    // log p(target) = logit(target) − logsumexp(logits): the log-softmax at the target only,
+    // which spares the full-width subtraction (and its gradient) of a whole log-softmax. The
+    // max shift only keeps exp in range; detached as in burn's `log_softmax`, it cancels from
+    // the value and the gradient.
+    let max = logits.clone().detach().max_dim(1);
+    let log_sum_exp = (logits.clone() - max.clone()).exp().sum_dim(1).log() + max;
+    let picked = (logits.gather(1, targets) - log_sum_exp).reshape([batch, steps]);
     let counted = decoder_pad.narrow(1, 1, steps).bool_not().float();
     debug_assert!(vocab > 0);
     -(picked * counted.clone()).sum() / counted.sum()

@@ -9,7 +9,7 @@ use burn::tensor::{Bool, Int, Tensor};
 
 use super::attention::AttentionMask;
 use super::config::ProseModelConfig;
-use super::layers::{embed, layer_norm, linear_gelu, sinusoidal_table, token_embedding, LayerKind, TransformerLayer};
+use super::layers::{embed, layer_norm, linear_gelu, linear_rows, norm_rows, rows, sinusoidal_table, token_embedding, LayerKind, TransformerLayer};
 use crate::backend::ActivationBackend;
 
 /// One batch of model inputs.
@@ -210,9 +210,9 @@ impl<B: ActivationBackend> Prose<B> {
     /// The encoder side, run once per batch (and once per greedy decoding).
     pub fn encode(&self, input: &ProseInput<B>) -> Fused<B> {
         let enc = &self.data_encoder;
-        let x = enc.embed_out.forward(linear_gelu(&enc.embed_in, input.data.clone()));
+        let x = linear_rows(&enc.embed_out, linear_gelu(&enc.embed_in, input.data.clone()));
         // Every trajectory has all input_len samples, so the data side needs no mask.
-        let data = run_stack(&enc.layers, enc.norm_emb.forward(x), &AttentionMask::None, None, None);
+        let data = run_stack(&enc.layers, norm_rows(&enc.norm_emb, x), &AttentionMask::None, None, None);
         let (Some(symbol_encoder), Some(fusion)) = (&self.symbol_encoder, &self.fusion) else {
             return Fused { data, symbols: None, symbol_pad: None };
         };
@@ -220,7 +220,7 @@ impl<B: ActivationBackend> Prose<B> {
         let [batch, l_sym] = input.symbols.dims();
         let keep = keep_rows(&input.symbol_pad);
         let s = embed(&symbol_encoder.embedding, input.symbols.clone()) + self.positions(l_sym);
-        let s = symbol_encoder.norm_emb.forward(s) * keep.clone();
+        let s = norm_rows(&symbol_encoder.norm_emb, s) * keep.clone();
         let pad_mask = AttentionMask::key_padding(&input.symbol_pad);
         let symbols = run_stack(&symbol_encoder.layers, s, &pad_mask, None, Some(&keep));
 
@@ -234,7 +234,7 @@ impl<B: ActivationBackend> Prose<B> {
         let data_pad = Tensor::<B, 2, Int>::zeros([batch, n_data], &device).equal_elem(1);
         let fused_pad = Tensor::cat(vec![data_pad, input.symbol_pad.clone()], 1);
         let fused_keep = keep_rows(&fused_pad);
-        let x = fusion.norm_emb.forward(x) * fused_keep.clone();
+        let x = norm_rows(&fusion.norm_emb, x) * fused_keep.clone();
         let x = run_stack(&fusion.layers, x, &AttentionMask::key_padding(&fused_pad), None, Some(&fused_keep));
         Fused { data: x.clone().narrow(1, 0, n_data), symbols: Some(x.narrow(1, n_data, l_sym)), symbol_pad: Some(input.symbol_pad.clone()) }
     }
@@ -242,9 +242,9 @@ impl<B: ActivationBackend> Prose<B> {
     /// The state at `query_times` (`[batch, n_query]`): `[batch, n_query, max_dim]`.
     pub fn predict_data(&self, fused: &Fused<B>, query_times: Tensor<B, 2>) -> Tensor<B, 3> {
         let dec = &self.data_decoder;
-        let q = dec.norm_emb.forward(dec.query.forward(query_times.unsqueeze_dim::<3>(2)));
+        let q = norm_rows(&dec.norm_emb, linear_rows(&dec.query, query_times.unsqueeze_dim::<3>(2)));
         let x = run_stack(&dec.layers, q, &AttentionMask::None, Some((&fused.data, &AttentionMask::None)), None);
-        dec.proj.forward(x)
+        linear_rows(&dec.proj, x)
     }
 
     /// Teacher forcing: `decoder_in` = `<BOS> tokens <EOS> <PAD>…` (`[batch, l_dec]`), logits
@@ -268,7 +268,7 @@ impl<B: ActivationBackend> Prose<B> {
         let (memory, memory_pad) = (fused.symbols.as_ref()?, fused.symbol_pad.as_ref()?);
         let l_dec = decoder_in.dims()[1];
         let keep = keep_rows(&decoder_pad);
-        let x = dec.norm_emb.forward(embed(&dec.embedding, decoder_in) + self.positions(l_dec)) * keep.clone();
+        let x = norm_rows(&dec.norm_emb, embed(&dec.embedding, decoder_in) + self.positions(l_dec)) * keep.clone();
         let memory_mask = AttentionMask::key_padding(memory_pad);
         let causal = AttentionMask::causal(l_dec, &x.device());
         Some(run_stack(&dec.layers, x, &causal, Some((memory, &memory_mask)), Some(&keep)))
@@ -277,6 +277,6 @@ impl<B: ActivationBackend> Prose<B> {
     /// Logits of hidden states `[batch, len, d]` through the tied embedding.
     pub(super) fn project_symbols(&self, h: Tensor<B, 3>) -> Option<Tensor<B, 3>> {
         let dec = self.symbol_decoder.as_ref()?;
-        Some(h.matmul(dec.embedding.val().transpose().unsqueeze()) + dec.out_bias.val().unsqueeze())
+        Some(rows(h, |h| h.matmul(dec.embedding.val().transpose()) + dec.out_bias.val().unsqueeze()))
     }
 }

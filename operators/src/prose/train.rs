@@ -468,9 +468,20 @@ mod tests {
         CpuTrain::seed(&device, 0);
         let mut model: Prose<CpuTrain> = net.init(&device);
         let mut optim = AdamWConfig::new().with_weight_decay(0.0).init::<CpuTrain, Prose<CpuTrain>>();
-        // Memorising wants a constant rate after a short warm-up, not the inverse-square-root
-        // decay of a long run.
-        let lr = |step: u64| 5e-3 * (step as f64 / 20.0).min(1.0);
+        // Memorising wants a high constant rate after a short warm-up (not the inverse-square-root
+        // decay of a long run) to reach the memorised solution, then a decay to settle in it: at a
+        // constant 5e-3 Adam keeps overshooting the narrow minimum of a fixed batch, which leaves
+        // the data error near 0.11. A cosine from the peak to 1 % of it over the second half.
+        let lr = |step: u64| {
+            let (peak, warmup, hold, total) = (5e-3, 20.0, 200.0, 400.0);
+            let s = step as f64;
+            if s <= hold {
+                peak * (s / warmup).min(1.0)
+            } else {
+                let progress = (s - hold) / (total - hold);
+                peak * (0.01 + 0.99 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()))
+            }
+        };
         let samples: Vec<Prepared> = (0..set.n).map(|i| set.noisy_sample(i, &NoiseConfig::OFF, 0, 0)).collect();
         let batch = host_batch(&samples, &set.times, 64, set.max_dim, v);
         let started = Instant::now();
@@ -497,11 +508,9 @@ mod tests {
         let ce = ce.unwrap();
         assert!(ce < 0.05, "cross-entropy {ce}");
         assert_eq!(exact, 12, "greedy decoding reproduces every token sequence");
-        // The issue asks for < 0.1; with this recipe the tiny model reaches 0.112 in 400 steps
-        // (the same in the test and release profiles now that the initial weights are fixed).
-        // The bound checks that the data path learns (it starts near 1.0); the gap to 0.1 is
-        // reported, not hidden.
-        assert!(rel < 0.25, "data rel. L2 {rel}");
+        // The issue's bound (the data path starts near 1.0). The issue's time bound (< 60 s) is
+        // reported above, not asserted: a timed test would fail on a loaded machine.
+        assert!(rel < 0.1, "data rel. L2 {rel}");
         // The metric of the window agrees with what `validate` averaged.
         let preds: Vec<f32> = inner.predict_data(&inner.encode(&t.input), t.input.query_times.clone()).into_data().convert::<f32>().to_vec().unwrap();
         let per = batch.n_query * batch.max_dim;
