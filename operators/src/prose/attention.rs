@@ -23,7 +23,7 @@ const MASKED: f32 = -1.0e9;
 
 /// Which keys a query may see, built once per forward pass and shared by the layers of a stack.
 ///
-/// The masked scores are *replaced* by [`MASKED`] (`mask_fill`) rather than offset by an added
+/// The masked scores are *replaced* by −1e9 (`mask_fill`) rather than offset by an added
 /// bias: both give masked keys a weight of exactly 0 and leave the visible scores untouched, but
 /// the fill needs no broadcast addition over `[batch, heads, len_q, len_k]`, which burn's CPU
 /// backend runs through its slow per-element index walk.
