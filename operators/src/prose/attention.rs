@@ -14,7 +14,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor, TensorData};
 
-use super::layers::{linear_rows, rows};
+use super::rows::{linear_rows, rows};
 
 /// The score of a masked key. Finite rather than −∞: a row whose keys are all masked (never the
 /// case for real inputs) then gives a uniform average instead of NaN, and exp(−1e9 − max) is
@@ -108,7 +108,7 @@ impl<B: Backend> MultiHeadAttention<B> {
         if let AttentionMask::Hide(hidden) = mask {
             scores = scores.mask_fill(spread(hidden, [batch, h, len_q, len_k]), MASKED);
         }
-        // Softmax over rows too (see `layers::rows`).
+        // Softmax over rows too (see `rows::rows`).
         let weights = softmax(scores.reshape([batch * h * len_q, len_k]), 1).reshape([batch, h, len_q, len_k]);
         let context = weights.matmul(v); // [batch, h, len_q, dh]
         linear_rows(&self.out, context.swap_dims(1, 2).reshape([batch, len_q, d]))

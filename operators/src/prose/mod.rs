@@ -45,6 +45,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod rows;
 pub mod run;
 pub mod train;
 

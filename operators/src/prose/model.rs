@@ -9,7 +9,8 @@ use burn::tensor::{Bool, Int, Tensor};
 
 use super::attention::AttentionMask;
 use super::config::ProseModelConfig;
-use super::layers::{embed, layer_norm, linear_gelu, linear_rows, norm_rows, rows, sinusoidal_table, token_embedding, LayerKind, TransformerLayer};
+use super::layers::{embed, layer_norm, linear_gelu, sinusoidal_table, token_embedding, LayerKind, TransformerLayer};
+use super::rows::{linear_rows, norm_rows, rows};
 use crate::backend::ActivationBackend;
 
 /// One batch of model inputs.
