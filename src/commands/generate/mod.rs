@@ -74,20 +74,14 @@ impl FromArgMatches for ProblemCommand {
 
 pub fn run(args: GenerateArgs) -> Result<ExitCode> {
     crate::memory::return_large_buffers_to_the_kernel();
-    struct Run<'a> {
-        command: &'a ProblemCommand,
-        result: Option<Result<ExitCode>>,
-    }
-    impl Visitor for Run<'_> {
-        fn visit<P: ProblemModule>(&mut self) {
-            if self.result.is_none() && P::NAME == self.command.name {
-                self.result = Some(run_problem::<P>(&self.command.matches));
-            }
+    struct Run<'a>(&'a ArgMatches);
+    impl ProblemFn for Run<'_> {
+        type Output = ExitCode;
+        fn call<P: ProblemModule>(self) -> Result<ExitCode> {
+            run_problem::<P>(self.0)
         }
     }
-    let mut run = Run { command: &args.problem, result: None };
-    problems::visit_all(&mut run);
-    run.result.unwrap_or_else(|| Err(anyhow!("problem = {} is invalid: not a registered problem", args.problem.name)))
+    with_problem(&args.problem.name, "problem", Run(&args.problem.matches))
 }
 
 /// The one run path of every problem: settings and the problem's configuration from defaults,
