@@ -78,7 +78,7 @@ use crate::error::OperatorError;
 use crate::models::{Fno2d, MgNo};
 use crate::run::{run_err, write_atomic, RunDir};
 use crate::training::config::{ModelKind, TrainConfig};
-use crate::training::{files, from_bytes, read_run_config, read_run_state, Normalizers};
+use crate::training::state::{files, from_bytes, read_run_config, read_run_state, Normalizers, RunState};
 use names::{shifted_index, Part, Slot};
 
 /// A model's float parameters by burn module path: shape and values (f32, row-major).
@@ -315,7 +315,7 @@ struct LoadedRun {
     model: BestModel,
     cfg: TrainConfig,
     model_json: String,
-    state: crate::training::RunState,
+    state: RunState,
 }
 
 /// Loads the best model of the MgNO or FNO run in `run`; the errors say what the directory

@@ -1,9 +1,8 @@
-//! The PROSE model's configuration: sizes, presets and their validation.
+//! The PROSE model's configuration: sizes, presets and their validation. It is data only;
+//! the model builds from it (`ProseModelConfig::init`, beside the model in `model.rs`).
 
-use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
-use super::model::Prose;
 use crate::{OperatorError, Result};
 
 /// Layer counts of the five transformer stacks (the reference's `n_data_enc_layers`,
@@ -124,12 +123,6 @@ impl ProseModelConfig {
             return Err(OperatorError::invalid("model.pad_id", self.pad_id, format!("must be < vocab_size = {}", self.vocab_size)));
         }
         at_least("max_positions", self.max_positions, 1)
-    }
-
-    /// The model with PyTorch's initialisations (see `model.rs`), on `device`. Call
-    /// [`validate`](Self::validate) first: sizes it rejects make the layers panic.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Prose<B> {
-        Prose::new(self, device)
     }
 
     /// FFN hidden width.

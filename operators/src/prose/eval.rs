@@ -23,12 +23,13 @@ use super::data::{host_batch, Prepared, ProseSet};
 use super::metrics::{accuracy_at, comparison_points, hold_last, mean, reintegrate, score_symbols, window_errors};
 use super::model::Prose;
 use super::plot::{trajectory_panel, TrajectoryPanel};
-use super::run::ProseConfig;
-use super::train::{files, read_state, to_tensors, ProseRunState};
+use super::run_config::ProseConfig;
+use super::state::{files, read_state, ProseRunState};
+use super::train::to_tensors;
 use crate::backend::{select, ActivationBackend, DeviceKind};
 use crate::error::OperatorError;
 use crate::run::{Report, RunDir};
-use crate::training::from_bytes;
+use crate::training::state::from_bytes;
 
 /// One test sample's results.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -47,12 +47,15 @@ pub mod model;
 pub mod plot;
 pub mod rows;
 pub mod run;
+pub mod run_config;
+pub mod state;
 pub mod train;
 
 pub use config::{ProseLayers, ProseModelConfig, TextInput};
 pub use loss::{prose_loss, ProseLoss};
 pub use model::{Fused, Prose, ProseInput};
-pub use run::{ProseConfig, ProseRuns};
+pub use run::ProseRuns;
+pub use run_config::ProseConfig;
 
 #[cfg(test)]
 mod tests;

@@ -107,6 +107,14 @@ pub struct SymbolDecoder<B: Backend> {
     pub out_bias: Param<Tensor<B, 1>>,
 }
 
+impl ProseModelConfig {
+    /// The model with PyTorch's initialisations, on `device`. Call
+    /// [`validate`](Self::validate) first: sizes it rejects make the layers panic.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Prose<B> {
+        Prose::new(self, device)
+    }
+}
+
 /// The PROSE model.
 #[derive(Module, Debug)]
 pub struct Prose<B: Backend> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use oplab_common::figure::{axis, register_font, FAMILY, PALETTE};
 use plotters::prelude::*;
 
-use super::train::ProseEpoch;
+use super::state::ProseEpoch;
 use crate::plot::{log_curves, plot_err, write_png, Curve};
 
 /// Training loss, validation loss, validation data relative L2 and cross-entropy per epoch.

@@ -15,7 +15,7 @@
 //! cross-entropy; the model with the lowest validation loss is kept (`best_model.mpk`), and the
 //! checkpoint, `metrics.jsonl` and `loss_curve.png` are rewritten atomically.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
@@ -23,98 +23,20 @@ use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use oplab_common::{epoch_line, Epochs, Progress};
-use serde::{Deserialize, Serialize};
 
 use super::config::ProseModelConfig;
-use super::data::{host_batch, HostBatch, Prepared, ProseSet, Vocabulary, VALIDATION_PASS};
+use super::data::{host_batch, HostBatch, Prepared, ProseSet, VALIDATION_PASS};
 use super::loss::prose_loss;
 use super::metrics::window_errors;
 use super::model::{Prose, ProseInput};
-use super::run::ProseConfig;
+use super::run_config::ProseConfig;
+use super::state::{files, ProseEpoch, ProseRunState};
 use crate::backend::{select, ActivationBackend, DeviceKind};
 use crate::data::epoch_order;
 use crate::error::OperatorError;
 use crate::run::{run_err, RunDir};
-use crate::training::{clip, from_bytes, to_bytes};
-
-/// File names inside a PROSE run directory (besides the shared [`crate::run::files`]).
-pub mod files {
-    pub use crate::run::files::*;
-    /// The model with the lowest validation loss.
-    pub const BEST: &str = "best_model.mpk";
-    /// Loss curves.
-    pub const CURVE: &str = "loss_curve.png";
-    /// Decoded against true equations (`eval`).
-    pub const EQUATIONS: &str = "equations.md";
-}
-
-/// One finished epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProseEpoch {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Optimiser steps taken so far.
-    pub steps: u64,
-    /// Learning rate of the epoch's last step.
-    pub lr: f64,
-    /// Mean training loss over the epoch's steps.
-    pub train_loss: f64,
-    /// Mean training data loss (squared relative L2).
-    pub train_data: f64,
-    /// Mean training cross-entropy (none without text).
-    pub train_ce: Option<f64>,
-    /// Validation loss (what chooses the kept model).
-    pub val_loss: f64,
-    /// Validation data relative L2 (the evaluation metric, mean over samples).
-    pub val_data_rel_l2: f64,
-    /// Validation cross-entropy (none without text).
-    pub val_ce: Option<f64>,
-    /// Largest global gradient norm before clipping.
-    pub max_grad_norm: f64,
-    /// Wall time of the epoch, validation included.
-    pub seconds: f64,
-}
-
-/// The run state every checkpoint stores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProseRunState {
-    /// Epochs finished.
-    pub epochs_done: usize,
-    /// Optimiser steps taken.
-    pub steps: u64,
-    /// Lowest validation loss so far (stored exactly: it decides which model is kept).
-    #[serde(with = "exact_f64")]
-    pub best_val_loss: f64,
-    /// Its epoch.
-    pub best_epoch: usize,
-    /// Every epoch so far.
-    pub history: Vec<ProseEpoch>,
-    /// The training file's vocabulary (evaluation files must have the same).
-    pub vocabulary: Vocabulary,
-    /// The model's full configuration.
-    pub network: ProseModelConfig,
-    /// Trainable parameters.
-    pub params: usize,
-    /// The data file trained on.
-    pub data: PathBuf,
-    /// Training time so far (summed over resumed calls), seconds.
-    pub train_seconds: f64,
-}
-
-/// An f64 as its shortest round-trip string, parsed back exactly (serde_json's own float
-/// parser may be an ulp off, which would make a resumed run keep another model on a tie).
-mod exact_f64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse::<f64>().map_err(|_| serde::de::Error::custom(format!("`{text}` is not a number")))
-    }
-}
+use crate::training::clip;
+use crate::training::state::{from_bytes, to_bytes};
 
 /// Options of one training call outside the configuration.
 #[derive(Debug, Clone, Default)]
@@ -123,12 +45,6 @@ pub struct ProseTrainOptions {
     pub resume: bool,
     /// Stop after this many finished epochs (an interruption, for tests).
     pub stop_after: Option<usize>,
-}
-
-/// The state of the run's last checkpoint.
-pub fn read_state(run: &RunDir) -> crate::Result<ProseRunState> {
-    let parts = run.read_checkpoint(3)?;
-    run.parse_state(&parts[2])
 }
 
 /// The tensors of one batch.
@@ -448,7 +364,8 @@ mod tests {
     use crate::prose::config::TextInput;
     use crate::prose::data::{generated_file, NoiseConfig};
     use crate::prose::metrics::window_errors;
-    use crate::prose::run::ModelSection;
+    use crate::prose::run_config::ModelSection;
+    use crate::prose::state::read_state;
     use oplab_common::Silent;
 
     /// Issue test 3: the tiny model memorises one sample of each of the 12 systems (noise off)

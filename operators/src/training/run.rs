@@ -6,7 +6,8 @@ use std::path::Path;
 use oplab_common::Progress;
 
 use super::config::{ModelKind, TrainConfig};
-use super::{evaluate, read_run_state, resolution_sweep, train, TrainOptions};
+use super::state::{files, read_run_state};
+use super::{evaluate, resolution_sweep, train, TrainOptions};
 use crate::backend::DeviceKind;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
 
@@ -120,8 +121,8 @@ impl RunFamily for OperatorRuns {
                 s.mean_l2,
                 s.mean_h1,
                 s.best_epoch,
-                run.file(super::files::EVAL).display(),
-                run.file(super::files::EVAL_PNG).display()
+                run.file(files::EVAL).display(),
+                run.file(files::EVAL_PNG).display()
             )],
         })
     }

@@ -18,7 +18,8 @@ use oplab_common::Progress;
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
-use super::{read_run_state, with_best_model, BestModel, Normalizers};
+use super::state::{read_run_state, Normalizers};
+use super::{with_best_model, BestModel};
 use crate::backend::ModelBackend;
 use crate::data::{batches, FieldSet, GridLayout, Split};
 use crate::error::OperatorError;
