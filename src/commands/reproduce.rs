@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use oplab_common::atomic::write_atomically;
-use oplab_operators::dynamics::{self, AlrnnRuns, AlrnnTrainConfig, AlrnnTrainOptions};
-use oplab_operators::run::{files, plan, Plan, RunConfig, RunDir, RunFamily, TrainRequest};
-use oplab_operators::training::{self, OperatorRuns, TrainConfig, TrainOptions};
+use oplab_operators::dynamics::{self, AlrnnRuns, AlrnnTrainConfig};
+use oplab_operators::run::{files, RunConfig, RunDir, RunFamily, RunKind, TrainLimits, TrainOutcome, TrainRequest};
+use oplab_operators::training::{self, OperatorRuns, TrainConfig};
 use oplab_operators::DeviceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -464,6 +464,11 @@ impl<'a> Session<'a> {
             Family::Operator => TrainConfig::from_toml(&text)?.epochs,
             Family::Alrnn => AlrnnTrainConfig::from_toml(&text)?.epochs,
         };
+        let deadline = self.train_until;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            self.say("  no time left before --deadline; not trained in this call");
+            return Ok(());
+        }
         let request = TrainRequest {
             model: &self.repro.model,
             data: &self.data,
@@ -472,37 +477,31 @@ impl<'a> Session<'a> {
             resume: run.has_checkpoint(),
             init: None,
             settings: Vec::new(),
+            limits: TrainLimits { stop_after: self.args.stop_after, deadline },
         };
-        let deadline = self.train_until;
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            self.say("  no time left before --deadline; not trained in this call");
-            return Ok(());
-        }
-        let bar = Bar::new(self.args.quiet);
-        match self.repro.family {
-            Family::Operator => {
-                let Some((cfg, resume)) = planned(&OperatorRuns, run, &request)? else {
-                    self.say("  complete; not trained again");
-                    return Ok(());
-                };
-                let opts = TrainOptions { resume, stop_after: self.args.stop_after, deadline };
-                if self.device == DeviceKind::Cuda {
-                    if let Some(notice) = training::cuda_setup_notice(cfg.model, &cfg.backend) {
-                        self.say(&notice);
-                    }
-                }
-                training::train(&self.data, run, &cfg, self.device, &opts, &bar)?;
-            }
-            Family::Alrnn => {
-                let Some((cfg, resume)) = planned(&AlrnnRuns, run, &request)? else {
-                    self.say("  complete; not trained again");
-                    return Ok(());
-                };
-                let opts = AlrnnTrainOptions { resume, stop_after: self.args.stop_after, deadline };
-                dynamics::train(&self.data, run, &cfg, &opts, &bar)?;
-            }
+        let outcome = match self.repro.family {
+            Family::Operator => self.train_family(&OperatorRuns, run, &request)?,
+            Family::Alrnn => self.train_family(&AlrnnRuns, run, &request)?,
+        };
+        if let TrainOutcome::AlreadyComplete { .. } = outcome {
+            self.say("  complete; not trained again");
         }
         Ok(())
+    }
+
+    /// Train `run` as `request` asks, once a stored run is found to be still the one the
+    /// reproduction describes.
+    fn train_family<F: RunFamily>(&self, family: &F, run: &RunDir, request: &TrainRequest) -> Result<TrainOutcome> {
+        check_stored::<F::Config>(run, request)?;
+        // The reproduction resumes every run it finds, so a run that already has the
+        // reproduction's epochs is complete here (one with more is the plan's error to name).
+        if request.resume {
+            let done = family.record(run)?.epochs_done;
+            if request.epochs == Some(done) {
+                return Ok(TrainOutcome::AlreadyComplete { epochs: done });
+            }
+        }
+        Ok(RunKind::train(family, run, request, self.device, &Bar::new(self.args.quiet))?)
     }
 
     /// Evaluate the kept model of `run` (when there is one) and gather what the report needs.
@@ -690,35 +689,26 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The plan of a run whose config the reproduction gives: `None` when it is already complete,
-/// else the resolved configuration and whether it resumes. A stored run must still be the one
-/// the reproduction describes (its length aside, which extends it), or the first difference is
-/// named.
-fn planned<F: RunFamily>(family: &F, run: &RunDir, request: &TrainRequest) -> Result<Option<(F::Config, bool)>> {
-    if let (true, Some((origin, text))) = (request.resume, request.config) {
-        let stored = F::Config::from_toml(&run.read_config()?)?;
-        let mut given = F::Config::from_toml(text)?;
-        given.set_model(request.model)?;
-        given.set_epochs(stored.epochs());
-        let (given, _) = given.resolve(request.data)?;
-        if let Some(field) = oplab_datasets::config_diff::first_difference(&given.to_toml(), &stored.to_toml()) {
-            bail!(
-                "{}: {field} differs from the run in {} (its {}); give another --out, or remove the run directory to start it over",
-                origin.display(),
-                run.path().display(),
-                files::CONFIG
-            );
-        }
+/// Refuses a stored run that is no longer the one the reproduction describes (its length aside,
+/// which extends it), naming the first differing key.
+fn check_stored<C: RunConfig>(run: &RunDir, request: &TrainRequest) -> Result<()> {
+    let (true, Some((origin, text))) = (request.resume, request.config) else {
+        return Ok(());
+    };
+    let stored = C::from_toml(&run.read_config()?)?;
+    let mut given = C::from_toml(text)?;
+    given.set_model(request.model)?;
+    given.set_epochs(stored.epochs());
+    let (given, _) = given.resolve(request.data)?;
+    if let Some(field) = oplab_datasets::config_diff::first_difference(&given.to_toml(), &stored.to_toml()) {
+        bail!(
+            "{}: {field} differs from the run in {} (its {}); give another --out, or remove the run directory to start it over",
+            origin.display(),
+            run.path().display(),
+            files::CONFIG
+        );
     }
-    match plan(family, run, request)? {
-        Plan::AlreadyComplete { .. } => Ok(None),
-        Plan::Train { resume: true, config, .. } if family.record(run)?.epochs_done >= config.epochs() => Ok(None),
-        Plan::Train { config, resume, .. } => {
-            run.create()?;
-            run.write_config(&config.to_toml())?;
-            Ok(Some((config, resume)))
-        }
-    }
+    Ok(())
 }
 
 /// The median of `values` (the mean of the middle two for an even count).

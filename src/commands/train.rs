@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use oplab_operators::registry::run_kind;
-use oplab_operators::run::{files, RunDir, Setting, TrainOutcome, TrainRequest};
+use oplab_operators::run::{files, RunDir, Setting, TrainLimits, TrainOutcome, TrainRequest};
 use oplab_operators::DeviceKind;
 
 use crate::progress::Bar;
@@ -70,6 +70,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .into_iter()
             .filter_map(|(flag, key, value)| value.as_ref().map(|v| Setting { flag: flag.into(), key: key.into(), value: v.clone() }))
             .collect(),
+        limits: TrainLimits::default(),
     };
     if let (false, Some(notice)) = (args.quiet, device.warm_up_notice()) {
         eprintln!("{notice}");

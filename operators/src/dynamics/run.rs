@@ -8,7 +8,7 @@ use super::config::AlrnnTrainConfig;
 use super::train::{self, load_series, AlrnnTrainOptions};
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
-use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
+use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
 
 /// The AL-RNN's runs (CPU only: a 20-unit RNN gains nothing from a GPU).
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,8 +76,9 @@ impl RunFamily for AlrnnRuns {
         Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
     }
 
-    fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, resume: bool, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let summary = train::train(data, run, cfg, &AlrnnTrainOptions { resume, ..AlrnnTrainOptions::default() }, progress)?;
+    fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, call: TrainCall, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+        let opts = AlrnnTrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
+        let summary = train::train(data, run, cfg, &opts, progress)?;
         let s = &summary.state;
         let best = s.best_dstsp.map_or("none (every free run diverged)".to_string(), |d| format!("{d:.4}"));
         Ok(Report {

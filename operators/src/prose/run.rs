@@ -13,7 +13,7 @@ use super::state::read_state;
 use super::train::{train, ProseTrainOptions};
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
-use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
+use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
 
 impl RunConfig for ProseConfig {
     fn default_for(model: &str) -> crate::Result<Self> {
@@ -65,8 +65,9 @@ impl RunFamily for ProseRuns {
         Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
     }
 
-    fn train(&self, run: &RunDir, data: &Path, cfg: &ProseConfig, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let s = train(run, data, cfg, device, &ProseTrainOptions { resume, stop_after: None }, progress)?;
+    fn train(&self, run: &RunDir, data: &Path, cfg: &ProseConfig, call: TrainCall, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+        let opts = ProseTrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
+        let s = train(run, data, cfg, device, &opts, progress)?;
         let last = s.history.last();
         Ok(Report {
             lines: vec![format!(

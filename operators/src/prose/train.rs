@@ -13,7 +13,9 @@
 //! the reference's inverse-square-root schedule, evaluated per step. After each epoch the
 //! validation split (noise drawn once) gives the validation loss, data relative L2 and
 //! cross-entropy; the model with the lowest validation loss is kept (`best_model.mpk`), and the
-//! checkpoint, `metrics.jsonl` and `loss_curve.png` are rewritten atomically.
+//! checkpoint, `metrics.jsonl` and `loss_curve.png` are rewritten atomically. A deadline stops
+//! the loop before an epoch that would not end in time ([`Deadline`], as for the other
+//! families), so the last checkpoint is an epoch boundary the next call resumes from.
 
 use std::path::Path;
 use std::time::Instant;
@@ -34,7 +36,7 @@ use super::state::{files, ProseEpoch, ProseRunState};
 use crate::backend::{select, ActivationBackend, DeviceKind};
 use crate::data::epoch_order;
 use crate::error::OperatorError;
-use crate::run::{run_err, RunDir};
+use crate::run::{run_err, Deadline, RunDir};
 use crate::training::clip;
 use crate::training::state::{from_bytes, to_bytes};
 
@@ -45,6 +47,9 @@ pub struct ProseTrainOptions {
     pub resume: bool,
     /// Stop after this many finished epochs (an interruption, for tests).
     pub stop_after: Option<usize>,
+    /// Stop at the last epoch boundary before this wall-clock time ([`Deadline`]); the run
+    /// resumes from there.
+    pub deadline: Option<Instant>,
 }
 
 /// The tensors of one batch.
@@ -292,7 +297,11 @@ where
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let mut order: (u64, Vec<usize>) = (0, Vec::new());
     let mut call_start = Instant::now();
+    let mut deadline = opts.deadline.map(Deadline::at);
     for epoch in state.epochs_done..last {
+        if !deadline.as_mut().is_none_or(|d| d.next_epoch_fits(state.history.last().map(|e| e.seconds))) {
+            break;
+        }
         epochs.begin(epoch + 1);
         let started = Instant::now();
         let (mut loss_sum, mut data_sum, mut ce_sum, mut max_norm, mut lr) = (0.0, 0.0, 0.0, 0.0f64, 0.0);
@@ -436,6 +445,18 @@ mod tests {
         assert!((mean - rel).abs() < 1e-9);
     }
 
+    #[test]
+    fn a_deadline_already_passed_trains_no_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = generated_file(dir.path(), "train.h5", 24, 5, false);
+        let run = RunDir::new(dir.path().join("run"));
+        run.create().unwrap();
+        let opts = ProseTrainOptions { deadline: Some(Instant::now()), ..ProseTrainOptions::default() };
+        let state = train(&run, &data, &short_config(), DeviceKind::Cpu, &opts, &Silent).unwrap();
+        assert_eq!(state.epochs_done, 0);
+        assert!(!run.has_checkpoint(), "no epoch, no checkpoint");
+    }
+
     fn short_config() -> ProseConfig {
         let mut cfg = ProseConfig {
             epochs: 4,
@@ -493,9 +514,9 @@ mod tests {
         let last = |r: &RunDir| outputs(r.read_checkpoint(3).unwrap().swap_remove(0));
         assert_eq!(best(&ra), best(&rb), "same predictions and decodings");
 
-        let (rc, _) = run("c", ProseTrainOptions { resume: false, stop_after: Some(2) });
+        let (rc, _) = run("c", ProseTrainOptions { resume: false, stop_after: Some(2), deadline: None });
         assert_eq!(read_state(&rc).unwrap().epochs_done, 2);
-        let c = train(&rc, &data, &cfg, DeviceKind::Cpu, &ProseTrainOptions { resume: true, stop_after: None }, &Silent).unwrap();
+        let c = train(&rc, &data, &cfg, DeviceKind::Cpu, &ProseTrainOptions { resume: true, stop_after: None, deadline: None }, &Silent).unwrap();
         // Epochs after the interruption are recomputed and must match bit for bit; the earlier
         // ones are records read back from the checkpoint's JSON (serde_json's float parser may
         // be an ulp off, which is why the kept model's loss is stored exactly).

@@ -13,6 +13,7 @@ mod dir;
 mod eval_options;
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -86,9 +87,9 @@ pub trait RunFamily: Sync {
     }
     /// How far the run in `run` got (from its checkpoint).
     fn record(&self, run: &RunDir) -> crate::Result<RunRecord>;
-    /// Train (a fresh run, or continue the checkpoint in `run` when `resume`) for `cfg.epochs()`
-    /// epochs on `data`.
-    fn train(&self, run: &RunDir, data: &Path, cfg: &Self::Config, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
+    /// Train (a fresh run, or continue the checkpoint in `run` when `call.resume`) for
+    /// `cfg.epochs()` epochs on `data`, stopping early where `call.limits` say.
+    fn train(&self, run: &RunDir, data: &Path, cfg: &Self::Config, call: TrainCall, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report>;
     /// Evaluate the run's kept model on the test part of `data`, with the `oplab eval` options
     /// `options` (a family refuses those it does not support: [`EvalOptions::refuse_except`]).
     fn evaluate(
@@ -100,6 +101,26 @@ pub trait RunFamily: Sync {
         device: DeviceKind,
         progress: &dyn Progress,
     ) -> crate::Result<Report>;
+}
+
+/// Where one training call may stop before the run's last epoch. A run stopped early keeps a
+/// checkpoint at an epoch boundary, and a later call resumes it exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrainLimits {
+    /// Stop after this many finished epochs in all (an interruption; tests).
+    pub stop_after: Option<usize>,
+    /// Stop at the last epoch boundary before this wall-clock time ([`Deadline`]).
+    pub deadline: Option<Instant>,
+}
+
+/// What one training call does with its run directory besides the configuration: start afresh
+/// or continue the checkpoint, and where to stop early.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrainCall {
+    /// Continue the stored checkpoint.
+    pub resume: bool,
+    /// Where the call may stop early.
+    pub limits: TrainLimits,
 }
 
 /// What a `train` call does in its run directory.
@@ -141,6 +162,8 @@ pub struct TrainRequest<'a> {
     /// sets (`backend.cuda`) and the value (TOML syntax; a bare word is a string). They override
     /// the configuration; on resume they may only repeat the stored values.
     pub settings: Vec<Setting>,
+    /// Where this call may stop before the run's last epoch (none for `oplab train`).
+    pub limits: TrainLimits,
 }
 
 /// One configuration value given by a flag.
@@ -327,7 +350,7 @@ impl<F: RunFamily> RunKind for F {
                 // Stored before the first epoch (and again when --epochs extends a run), so the
                 // directory always says what it is training.
                 run.write_config(&config.to_toml())?;
-                let mut report = RunFamily::train(self, run, req.data, &config, resume, device, progress)?;
+                let mut report = RunFamily::train(self, run, req.data, &config, TrainCall { resume, limits: req.limits }, device, progress)?;
                 // The defaults resolved against the data come with the summary (they are in
                 // config.toml too): printed before training, a data error found later would
                 // follow them and no longer be the command's one line.

@@ -9,7 +9,7 @@ use super::config::{ModelKind, TrainConfig};
 use super::state::{files, read_run_state};
 use super::{evaluate, resolution_sweep, train, TrainOptions};
 use crate::backend::DeviceKind;
-use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord};
+use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
 
 /// Runs of the 2-D neural operators on field-to-field datasets.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,13 +75,14 @@ impl RunFamily for OperatorRuns {
         Ok(RunRecord { epochs_done: state.epochs_done, data: state.data })
     }
 
-    fn train(&self, run: &RunDir, data: &Path, cfg: &TrainConfig, resume: bool, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
+    fn train(&self, run: &RunDir, data: &Path, cfg: &TrainConfig, call: TrainCall, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
         if device == DeviceKind::Cuda {
             if let Some(notice) = super::cuda_setup_notice(cfg.model, &cfg.backend) {
                 progress.message(&notice);
             }
         }
-        let summary = train(data, run, cfg, device, &TrainOptions { resume, ..TrainOptions::default() }, progress)?;
+        let opts = TrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
+        let summary = train(data, run, cfg, device, &opts, progress)?;
         let s = &summary.state;
         Ok(Report {
             lines: vec![format!(
