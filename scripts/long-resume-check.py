@@ -18,7 +18,6 @@ Prints one line per step (times, sizes, blocks finished at each kill) and exits 
 Needs h5py and numpy.
 """
 import argparse
-import hashlib
 import os
 import random
 import shutil
@@ -27,27 +26,7 @@ import subprocess
 import sys
 import time
 
-import h5py
-
-
-def data_hashes(path, slice_bytes=256 << 20):
-    """SHA-256 of every dataset's raw data, by name, reading `slice_bytes` at a time."""
-    hashes = {}
-    with h5py.File(path, "r") as f:
-        names = []
-        f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-        for name in sorted(names):
-            d = f[name]
-            h = hashlib.sha256()
-            if d.shape == () or d.size == 0:
-                h.update(bytes(str(d[()]), "utf8"))
-            else:
-                per_row = max(1, d.size // d.shape[0] * d.dtype.itemsize)
-                step = max(1, slice_bytes // per_row)
-                for s in range(0, d.shape[0], step):
-                    h.update(d[s:s + step].tobytes())
-            hashes[name] = h.hexdigest()
-    return hashes
+from data_digest import data_digests  # scripts/data_digest.py, beside this file
 
 
 def blocks_finished(out):
@@ -87,7 +66,7 @@ def main():
     subprocess.run(base + ["--threads", "1", "--out", ref], check=True)
     t_ref = time.perf_counter() - t0
     size_ref = os.path.getsize(ref)
-    want = data_hashes(ref)
+    want = data_digests(ref)
     os.remove(ref)
     print(f"reference (1 thread): {t_ref:.0f} s, file {size_ref / 2**30:.2f} GiB, {len(want)} datasets hashed", flush=True)
 
@@ -109,7 +88,7 @@ def main():
         print(f"kill {k + 1}: SIGKILL after {delay:.1f} s, {blocks_finished(out)} blocks finished", flush=True)
     subprocess.run(cmd, check=True)
     t_run = time.perf_counter() - t0
-    got = data_hashes(out)
+    got = data_digests(out)
     size = os.path.getsize(out)
     os.remove(out)
     same = got == want
