@@ -36,11 +36,12 @@ pub struct AlrnnEpoch {
     /// Mean forced-prediction MSE over the epoch's batches.
     pub loss: f64,
     /// `D_stsp` of the free run against the training series (evaluation epochs; `None` when the
-    /// free run diverged or was not evaluated).
+    /// free run diverged or was not evaluated): as trained on, or before its observation noise
+    /// under `eval.select = "clean"`.
     pub dstsp: Option<f64>,
     /// `D_H` of the same free run.
     pub dh: Option<f64>,
-    /// Prediction error on the training series.
+    /// Prediction error on the same training series.
     pub pe: Option<f64>,
     /// Wall time of the epoch (including the evaluation).
     pub seconds: f64,
