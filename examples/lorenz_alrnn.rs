@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = AlrnnTrainConfig {
         seed: 1,
         epochs,
-        alrnn: AlrnnSection { latent_dim: 20, relu_units: 2 },
+        alrnn: AlrnnSection { latent_dim: 20, relu_units: 2, ..Default::default() },
         data: SeriesSection { skip: 1000, obs_noise: 0.05, ..Default::default() },
         eval: EvalSection { transient: 1000, test_len: 10_000, coding_len: 20_000, ..Default::default() },
         ..Default::default()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::Binning;
 use crate::error::OperatorError;
+use crate::training::config::parse_error;
 
 /// Model sizes (the observed dimension `N` comes from the data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,12 +15,53 @@ pub struct AlrnnSection {
     pub latent_dim: usize,
     /// ReLU units `P` (the last `P` latent units; at most `2^P` linear subregions).
     pub relu_units: usize,
+    /// Float type of training and of every free run (f64 or f32).
+    pub precision: Precision,
 }
 
 impl Default for AlrnnSection {
     fn default() -> Self {
-        AlrnnSection { latent_dim: 20, relu_units: 2 }
+        AlrnnSection { latent_dim: 20, relu_units: 2, precision: Precision::F64 }
     }
+}
+
+/// The float type an AL-RNN trains and runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Double precision throughout.
+    #[default]
+    F64,
+    /// Single precision, as the reference's PyTorch code trains: parameters, forward pass,
+    /// teacher forcing, gradient, optimiser moments and free runs in f32, data batches rounded
+    /// to f32 as they enter. Metrics are still computed in f64 (on the f32 free runs), and
+    /// files store the f32 values widened to f64, which is exact.
+    F32,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F64 => "f64",
+            Precision::F32 => "f32",
+        })
+    }
+}
+
+/// Which model `best_model.json` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    /// The lowest `D_stsp` of a free run against the training series as trained on (with its
+    /// `data.obs_noise`).
+    #[default]
+    Train,
+    /// The lowest `D_stsp` against the training series before the observation noise was added
+    /// (same standardisation); the logged metrics use that series too.
+    Clean,
+    /// No selection: the model of the last epoch trained (metrics are still logged every
+    /// `eval.every` epochs, against the training series as trained on).
+    Last,
 }
 
 /// Teacher-forcing variant.
@@ -117,8 +159,10 @@ impl Default for SeriesSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvalSection {
-    /// Free run and metrics every this many epochs (the model with the lowest `D_stsp` is kept).
+    /// Free run and metrics every this many epochs.
     pub every: usize,
+    /// Model selection: train, clean or last (see [`Selection`]).
+    pub select: Selection,
     /// Length of the model-selection free run (0: the training series' length).
     pub select_len: usize,
     /// Bins per dimension of the binned `D_stsp`.
@@ -151,6 +195,7 @@ impl Default for EvalSection {
     fn default() -> Self {
         EvalSection {
             every: 25,
+            select: Selection::Train,
             select_len: 0,
             bins: 30,
             binning: Binning::Python,
@@ -236,8 +281,7 @@ fn check(ok: bool, field: &str, value: impl std::fmt::Display, allowed: &str) ->
 impl AlrnnTrainConfig {
     /// Parses TOML; unknown fields are errors.
     pub fn from_toml(text: &str) -> crate::Result<Self> {
-        let cfg: AlrnnTrainConfig = toml::from_str(text)
-            .map_err(|e| OperatorError::invalid("config", e.message().replace('\n', " "), "must be a valid AL-RNN configuration (see `oplab train --help`)"))?;
+        let cfg: AlrnnTrainConfig = toml::from_str(text).map_err(|e| parse_error(text, &e, "AL-RNN"))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -319,5 +363,32 @@ mod tests {
         assert!(e.starts_with("forcing.tau = 0 is invalid"), "{e}");
         assert!(AlrnnTrainConfig::from_toml("bogus = 1\n").is_err());
         assert!(AlrnnTrainConfig::from_toml("[alrnn]\nrelu_units = 20\n").is_err());
+    }
+
+    #[test]
+    fn precision_and_selection_default_to_f64_and_train_and_are_stored() {
+        let c = AlrnnTrainConfig::from_toml("epochs = 3\n[alrnn]\nlatent_dim = 8\n[eval]\nevery = 5\n").unwrap();
+        assert_eq!((c.alrnn.precision, c.eval.select), (Precision::F64, Selection::Train));
+        for (precision, select) in [("f32", "clean"), ("f64", "last"), ("f32", "train")] {
+            let c = AlrnnTrainConfig::from_toml(&format!("[alrnn]\nprecision = \"{precision}\"\n[eval]\nselect = \"{select}\"\n")).unwrap();
+            let stored = c.to_toml();
+            assert!(stored.contains(&format!("precision = \"{precision}\"")) && stored.contains(&format!("select = \"{select}\"")), "{stored}");
+            assert_eq!(AlrnnTrainConfig::from_toml(&stored).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn a_bad_precision_or_selection_is_one_line_naming_field_value_and_choices() {
+        for (text, want) in [
+            ("[alrnn]\nprecision = \"f16\"\n", "alrnn.precision = \"f16\" is invalid: unknown variant `f16`, expected `f64` or `f32`"),
+            (
+                "seed = 2\n[eval]\nevery = 5\nselect = \"best\"\n",
+                "eval.select = \"best\" is invalid: unknown variant `best`, expected one of `train`, `clean`, `last`",
+            ),
+            ("[eval]\nselect = 1\n", "eval.select = 1 is invalid: "),
+        ] {
+            let e = AlrnnTrainConfig::from_toml(text).unwrap_err().to_string();
+            assert!(e.starts_with(want) && !e.contains('\n'), "{e}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
-use super::model::{normal, Alrnn};
+use super::model::{normal, Alrnn, Real};
 
 /// Metrics of one evaluation during training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,11 +36,12 @@ pub struct AlrnnEpoch {
     /// Mean forced-prediction MSE over the epoch's batches.
     pub loss: f64,
     /// `D_stsp` of the free run against the training series (evaluation epochs; `None` when the
-    /// free run diverged or was not evaluated).
+    /// free run diverged or was not evaluated): as trained on, or before its observation noise
+    /// under `eval.select = "clean"`.
     pub dstsp: Option<f64>,
     /// `D_H` of the same free run.
     pub dh: Option<f64>,
-    /// Prediction error on the training series.
+    /// Prediction error on the same training series.
     pub pe: Option<f64>,
     /// Wall time of the epoch (including the evaluation).
     pub seconds: f64,
@@ -259,14 +260,15 @@ pub fn dh(truth: &[f64], gen: &[f64], n: usize, sigma: f64) -> Option<f64> {
 
 /// `steps`-step prediction error: from every `stride`-th time point `t`, start at
 /// `[x_t; L x_t]`, run `steps` steps, and average the squared error against `x_{t+steps}` over
-/// start points and dimensions.
-pub fn prediction_error(model: &Alrnn, x: &[f64], steps: usize, stride: usize) -> Option<f64> {
+/// start points and dimensions. The model runs in its own float type `F` on the series as `F`;
+/// the errors are taken and summed in f64.
+pub fn prediction_error<F: Real>(model: &Alrnn<F>, x: &[F], steps: usize, stride: usize) -> Option<f64> {
     let (m, n) = (model.shape.m, model.shape.n);
     let t = x.len() / n;
     if t <= steps {
         return None;
     }
-    let (mut z, mut phi, mut next) = (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+    let (mut z, mut phi, mut next) = (vec![F::ZERO; m], vec![F::ZERO; m], vec![F::ZERO; m]);
     let (mut sum, mut count) = (0.0, 0usize);
     for start in (0..t - steps).step_by(stride.max(1)) {
         model.initial_state(&x[start * n..(start + 1) * n], &mut z);
@@ -275,7 +277,7 @@ pub fn prediction_error(model: &Alrnn, x: &[f64], steps: usize, stride: usize) -
             std::mem::swap(&mut z, &mut next);
         }
         let target = &x[(start + steps) * n..(start + steps + 1) * n];
-        sum += z[..n].iter().zip(target).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+        sum += z[..n].iter().zip(target).map(|(&a, &b)| (a.widen() - b.widen()) * (a.widen() - b.widen())).sum::<f64>();
         count += n;
     }
     let v = sum / count as f64;

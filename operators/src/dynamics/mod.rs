@@ -4,9 +4,10 @@
 //! `D_H` and n-step prediction error ([`metrics`]), symbolic coding by linear subregions with
 //! fixed points and their stability ([`symbolic`]), and figures ([`plot`]).
 //!
-//! Unlike the neural operators this family is written in plain f64 Rust rather than on burn:
+//! Unlike the neural operators this family is written in plain Rust rather than on burn:
 //! the model is tiny (M = 20: a 20×20 mat-vec per step) and is trained by backpropagation
 //! through a few hundred sequential steps, where per-operation tensor overhead would dominate.
+//! It computes in f64, or in f32 (`alrnn.precision`) to train as the reference's PyTorch code.
 
 pub mod config;
 pub mod metrics;
@@ -17,7 +18,7 @@ pub mod symbolic;
 pub mod train;
 
 pub use config::AlrnnTrainConfig;
-pub use model::{Alrnn, AlrnnShape, Forcing};
+pub use model::{Alrnn, AlrnnShape, Forcing, Real};
 pub use run::AlrnnRuns;
 pub use train::{evaluate, train, AlrnnEvalSummary, AlrnnTrainOptions, AlrnnTrainSummary};
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use oplab_common::Progress;
 
-use super::config::AlrnnTrainConfig;
+use super::config::{AlrnnTrainConfig, Precision, Selection};
 use super::train::{self, load_series, AlrnnTrainOptions};
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
@@ -81,17 +81,21 @@ impl RunFamily for AlrnnRuns {
         let summary = train::train(data, run, cfg, &opts, progress)?;
         let s = &summary.state;
         let best = s.best_dstsp.map_or("none (every free run diverged)".to_string(), |d| format!("{d:.4}"));
+        let kept = match cfg.eval.select {
+            Selection::Train => format!("lowest D_stsp on the training series {best} at epoch {}", s.best_epoch),
+            Selection::Clean => format!("lowest D_stsp on the clean training series {best} at epoch {}", s.best_epoch),
+            Selection::Last => format!("kept the model of epoch {} (no selection)", s.best_epoch),
+        };
+        let precision = if cfg.alrnn.precision == Precision::F64 { String::new() } else { format!(" in {}", cfg.alrnn.precision) };
         Ok(Report {
             lines: vec![format!(
-                "trained AL-RNN (M = {}, P = {}, N = {}, {} parameters) for {} epochs in {:.1} s; lowest D_stsp on the training series {} at epoch {}; run in {}",
+                "trained AL-RNN (M = {}, P = {}, N = {}, {} parameters){precision} for {} epochs in {:.1} s; {kept}; run in {}",
                 s.shape.m,
                 s.shape.p,
                 s.shape.n,
                 s.shape.n_params(),
                 s.epochs_done,
                 s.train_seconds,
-                best,
-                s.best_epoch,
                 run.path().display()
             )],
         })

@@ -5,7 +5,14 @@
 //! Gaussian noise to each batch, runs the forced model ([`super::model::Forcing`]) and takes one
 //! RAdam/Adam step; the learning rate decays exponentially per epoch. Every `eval.every` epochs a
 //! free run as long as the training series is compared with it, and the model with the lowest
-//! `D_stsp` is kept (`best_model.json`).
+//! `D_stsp` is kept (`best_model.json`); `eval.select` may compare with the training series
+//! before its observation noise instead, or keep the last epoch's model
+//! ([`Selection`](super::config::Selection)).
+//!
+//! `alrnn.precision` chooses the float type of everything the model computes (training, the
+//! optimiser and the free runs): f64, or f32 as the reference's PyTorch code trains. The same
+//! code runs in both ([`Real`]); the stored files hold f64 either way, an f32 value widened
+//! exactly, so an f32 run resumes exactly too.
 //!
 //! Randomness: batch starts and batch noise of epoch `e` come from a ChaCha stream keyed by
 //! `(seed, e)` only, and per-sequence gradients are summed in sequence order whatever the thread
@@ -27,10 +34,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind, REFERENCE_SEQ_LEN};
+use super::config::{AlrnnOptimizerKind, AlrnnTrainConfig, ForcingKind, Precision, Selection, REFERENCE_SEQ_LEN};
 pub use super::metrics::AlrnnEpoch;
 use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
-use super::model::{normal, Alrnn, AlrnnShape, Forcing};
+use super::model::{normal, Alrnn, AlrnnShape, Forcing, Real};
 use super::symbolic::{code, Subregion};
 use crate::error::OperatorError;
 use crate::run::{run_err, RunDir};
@@ -38,7 +45,7 @@ use crate::run::{run_err, RunDir};
 /// File names inside an AL-RNN run directory (besides the shared [`crate::run::files`]).
 pub mod files {
     pub use crate::run::files::*;
-    /// Model with the lowest `D_stsp` so far.
+    /// The kept model (`eval.select`: the lowest `D_stsp` so far, or the latest).
     pub const BEST: &str = "best_model.json";
     /// Loss and metric curves.
     pub const CURVE: &str = "training.png";
@@ -143,6 +150,16 @@ pub fn load_series(path: &Path, field: &str, sample: usize, skip: usize, length:
 /// Training and test series of a configuration, standardised with the training statistics;
 /// the training series carries the configured observation noise.
 pub fn prepare_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standardizer: Option<&Standardizer>) -> crate::Result<(Series, Standardizer)> {
+    let (mut s, st) = standardized_series(path, cfg, sample, standardizer)?;
+    if sample == cfg.data.train_sample {
+        add_obs_noise(cfg, &mut s);
+    }
+    Ok((s, st))
+}
+
+/// Sample `sample` of the configured field, standardised with `standardizer` (or with its own
+/// statistics), without observation noise.
+pub fn standardized_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standardizer: Option<&Standardizer>) -> crate::Result<(Series, Standardizer)> {
     let d = &cfg.data;
     let mut s = load_series(path, &d.field, sample, d.skip, d.length)?;
     let st = match standardizer {
@@ -158,14 +175,19 @@ pub fn prepare_series(path: &Path, cfg: &AlrnnTrainConfig, sample: usize, standa
         None => Standardizer::fit(&s, d.zscore),
     };
     st.apply(&mut s);
-    if sample == d.train_sample && d.obs_noise > 0.0 {
+    Ok((s, st))
+}
+
+/// Adds the configured observation noise (`data.obs_noise`, after standardisation) to a
+/// training series; its stream depends on the seed only.
+pub fn add_obs_noise(cfg: &AlrnnTrainConfig, s: &mut Series) {
+    if cfg.data.obs_noise > 0.0 {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(u64::MAX);
         for v in &mut s.values {
-            *v += d.obs_noise * normal(&mut rng);
+            *v += cfg.data.obs_noise * normal(&mut rng);
         }
     }
-    Ok((s, st))
 }
 
 /// Run state stored in every checkpoint.
@@ -177,10 +199,11 @@ pub struct AlrnnRunState {
     pub steps: u64,
     /// Batches skipped because their gradient was not finite.
     pub skipped_batches: u64,
-    /// Lowest `D_stsp` so far.
+    /// `D_stsp` of the kept model: the lowest so far (`eval.select` train or clean), or the
+    /// latest kept model's when it was evaluated (last).
     #[serde(with = "super::exact::opt")]
     pub best_dstsp: Option<f64>,
-    /// Epoch of the best model (0: none yet).
+    /// Epoch of the kept model (0: none yet).
     pub best_epoch: usize,
     /// Every epoch so far.
     pub history: Vec<AlrnnEpoch>,
@@ -199,7 +222,7 @@ pub struct AlrnnRunState {
 pub struct BestModel {
     /// Epoch it comes from.
     pub epoch: usize,
-    /// Its `D_stsp` against the training series.
+    /// Its `D_stsp` against the selection series (`None` when not evaluated or diverged).
     #[serde(with = "super::exact::opt")]
     pub dstsp: Option<f64>,
     /// Standardisation of the data.
@@ -220,24 +243,27 @@ pub struct AlrnnTrainOptions {
     pub deadline: Option<Instant>,
 }
 
-/// Adam / RAdam moments on a flat parameter vector.
+/// Adam / RAdam moments on a flat parameter vector, kept in the training's float type `F`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Moments {
+pub struct Moments<F = f64> {
     /// First moments.
-    pub m: Vec<f64>,
+    pub m: Vec<F>,
     /// Second moments.
-    pub v: Vec<f64>,
+    pub v: Vec<F>,
 }
 
-impl Moments {
+impl<F: Real> Moments<F> {
     /// Zero moments for `n` parameters.
     pub fn new(n: usize) -> Self {
-        Moments { m: vec![0.0; n], v: vec![0.0; n] }
+        Moments { m: vec![F::ZERO; n], v: vec![F::ZERO; n] }
     }
 
     /// One update (step number `t ≥ 1`) with the rules of Optimisers.jl's `Adam` and `RAdam`.
+    /// The per-step scalars (bias corrections, rectification, learning rate) are computed in
+    /// f64 and rounded to `F` once, as PyTorch computes them as Python floats; every
+    /// per-parameter operation is in `F`.
     #[allow(clippy::too_many_arguments)]
-    pub fn update(&mut self, kind: AlrnnOptimizerKind, params: &mut [f64], grad: &[f64], t: u64, lr: f64, betas: [f64; 2], eps: f64) {
+    pub fn update(&mut self, kind: AlrnnOptimizerKind, params: &mut [F], grad: &[F], t: u64, lr: f64, betas: [f64; 2], eps: f64) {
         let [b1, b2] = betas;
         let (b1t, b2t) = (b1.powf(t as f64), b2.powf(t as f64));
         let rect = match kind {
@@ -248,26 +274,38 @@ impl Moments {
                 (rho > 4.0).then(|| ((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho)).sqrt())
             }
         };
+        let r = F::round_from;
+        let (b1f, b2f, c1, c2) = (r(b1), r(b2), r(1.0 - b1), r(1.0 - b2));
+        let (bias1, bias2_sqrt, lr_f, eps_f) = (r(1.0 - b1t), r((1.0 - b2t).sqrt()), r(lr), r(eps));
+        let lr_rect = rect.map(|rect| r(lr * rect));
         for i in 0..params.len() {
             let g = grad[i];
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
-            let mhat = self.m[i] / (1.0 - b1t);
-            params[i] -= match rect {
-                Some(r) => lr * r * mhat * (1.0 - b2t).sqrt() / (self.v[i].sqrt() + eps),
-                // RAdam's warm-up: plain momentum SGD while the variance estimate is unreliable.
-                None => lr * mhat,
-            };
+            self.m[i] = b1f * self.m[i] + c1 * g;
+            self.v[i] = b2f * self.v[i] + c2 * g * g;
+            let mhat = self.m[i] / bias1;
+            params[i] = params[i]
+                - match lr_rect {
+                    Some(lr_r) => lr_r * mhat * bias2_sqrt / (self.v[i].sqrt() + eps_f),
+                    // RAdam's warm-up: plain momentum SGD while the variance estimate is unreliable.
+                    None => lr_f * mhat,
+                };
         }
     }
 }
 
-fn f64s_to_bytes(v: &[f64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// Values as little-endian f64 bytes (f32 widened exactly).
+fn reals_to_bytes<F: Real>(v: &[F]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.widen().to_le_bytes()).collect()
 }
 
 fn bytes_to_f64s(b: &[u8]) -> Vec<f64> {
     b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect()
+}
+
+/// Stored f64 values in `F`; `None` unless every one is exactly a value of `F` (which an f32
+/// run's files always are), so a run never continues from silently rounded numbers.
+fn exact_in<F: Real>(v: &[f64]) -> Option<Vec<F>> {
+    v.iter().map(|&x| Some(F::round_from(x)).filter(|y| y.widen().to_bits() == x.to_bits() || (x.is_nan() && y.widen().is_nan()))).collect()
 }
 
 /// Reads the stored configuration of an AL-RNN run.
@@ -314,15 +352,15 @@ pub fn dstsp(cfg: &AlrnnTrainConfig, truth: &[f64], gen: &[f64], n: usize, binni
 }
 
 /// Forced-prediction loss and gradient of one batch of sequences (each `(seq_len + 1) × N`),
-/// computed on up to `threads` threads; per-sequence gradients are summed in sequence order so
-/// the result does not depend on the thread count.
-pub fn batch_gradient(model: &Alrnn, seqs: &[Vec<f64>], forcing: Forcing, threads: usize, grad: &mut [f64]) -> f64 {
+/// computed in `F` on up to `threads` threads; per-sequence gradients are summed in sequence
+/// order so the result does not depend on the thread count.
+pub fn batch_gradient<F: Real>(model: &Alrnn<F>, seqs: &[Vec<F>], forcing: Forcing, threads: usize, grad: &mut [F]) -> f64 {
     let np = model.shape.n_params();
     let b = seqs.len();
     let steps = seqs.first().map_or(1, |s| s.len() / model.shape.n - 1);
-    let scale = 1.0 / (b * steps * model.shape.n) as f64;
-    let mut per = vec![0.0; b * np];
-    let mut losses = vec![0.0; b];
+    let scale = F::round_from(1.0 / (b * steps * model.shape.n) as f64);
+    let mut per = vec![F::ZERO; b * np];
+    let mut losses = vec![F::ZERO; b];
     let threads = threads.clamp(1, b.max(1));
     let chunk = b.div_ceil(threads);
     std::thread::scope(|scope| {
@@ -335,13 +373,13 @@ pub fn batch_gradient(model: &Alrnn, seqs: &[Vec<f64>], forcing: Forcing, thread
             });
         }
     });
-    grad.iter_mut().for_each(|v| *v = 0.0);
+    grad.iter_mut().for_each(|v| *v = F::ZERO);
     for g in per.chunks(np) {
-        for (a, b) in grad.iter_mut().zip(g) {
+        for (a, &b) in grad.iter_mut().zip(g) {
             *a += b;
         }
     }
-    losses.iter().sum()
+    losses.into_iter().sum::<F>().widen()
 }
 
 /// Summary of a training call.
@@ -357,13 +395,19 @@ pub struct AlrnnTrainSummary {
 pub fn train(data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
     cfg.validate()?;
     let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
-    let (series, standardizer) = prepare_series(data, cfg, cfg.data.train_sample, resumed.as_ref().map(|r| &r.2.standardizer))?;
-    train_series(&series, &standardizer, data, run, cfg, opts, progress)
+    let (clean, standardizer) = standardized_series(data, cfg, cfg.data.train_sample, resumed.as_ref().map(|r| &r.2.standardizer))?;
+    let mut series = clean.clone();
+    add_obs_noise(cfg, &mut series);
+    train_series(&series, Some(&clean), &standardizer, data, run, cfg, opts, progress)
 }
 
 /// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
+/// `clean` is the same series before the observation noise (`eval.select = "clean"` compares
+/// with it; `None`: `series` carries no observation noise).
+#[allow(clippy::too_many_arguments)]
 pub fn train_series(
     series: &Series,
+    clean: Option<&Series>,
     standardizer: &Standardizer,
     data: &Path,
     run: &RunDir,
@@ -373,6 +417,37 @@ pub fn train_series(
 ) -> crate::Result<AlrnnTrainSummary> {
     let cfg = &cfg.with_seq_len_for(series.len());
     cfg.validate()?;
+    if let Some(c) = clean {
+        if (c.n, c.len()) != (series.n, series.len()) {
+            return Err(OperatorError::invalid(
+                "clean series",
+                format!("{} × {}", c.len(), c.n),
+                format!("must match the training series' {} × {}", series.len(), series.n),
+            ));
+        }
+    }
+    let selection = match cfg.eval.select {
+        Selection::Clean => clean.unwrap_or(series),
+        Selection::Train | Selection::Last => series,
+    };
+    match cfg.alrnn.precision {
+        Precision::F64 => train_in::<f64>(series, selection, standardizer, data, run, cfg, opts, progress),
+        Precision::F32 => train_in::<f32>(series, selection, standardizer, data, run, cfg, opts, progress),
+    }
+}
+
+/// [`train_series`] computing in `F`; free runs are compared with `selection`.
+#[allow(clippy::too_many_arguments)]
+fn train_in<F: Real>(
+    series: &Series,
+    selection: &Series,
+    standardizer: &Standardizer,
+    data: &Path,
+    run: &RunDir,
+    cfg: &AlrnnTrainConfig,
+    opts: &AlrnnTrainOptions,
+    progress: &dyn Progress,
+) -> crate::Result<AlrnnTrainSummary> {
     let seq_len = cfg.seq_len.unwrap_or(REFERENCE_SEQ_LEN);
     let ck_path = run.file(files::CHECKPOINT);
     let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
@@ -388,15 +463,26 @@ pub fn train_series(
             if state.shape != shape {
                 return Err(run_err(&ck_path, format!("was written for {:?}; this configuration and data give {:?}", state.shape, shape)));
             }
+            let not_exact = || {
+                run_err(
+                    &ck_path,
+                    format!(
+                        "holds values that are not {} numbers, so it was not written with alrnn.precision = \"{}\"",
+                        cfg.alrnn.precision, cfg.alrnn.precision
+                    ),
+                )
+            };
+            let params = exact_in::<F>(&params).ok_or_else(not_exact)?;
+            let moments = Moments { m: exact_in::<F>(&moments.m).ok_or_else(not_exact)?, v: exact_in::<F>(&moments.v).ok_or_else(not_exact)? };
             // metrics.jsonl is a copy of the checkpoint's history, which holds the truth:
             // rewriting it now repairs a truncated or edited copy before the first new epoch.
             run.write_metrics(&state.history)?;
-            (Alrnn::from_params(shape, params)?, moments, state)
+            (Alrnn { shape, params }, moments, state)
         }
         None => {
             run.create()?;
             run.write_config(&cfg.to_toml())?;
-            let model = Alrnn::init(shape, cfg.seed)?;
+            let model = Alrnn::init(shape, cfg.seed)?.cast::<F>();
             let state = AlrnnRunState {
                 epochs_done: 0,
                 steps: 0,
@@ -420,13 +506,16 @@ pub fn train_series(
     let o = &cfg.optimizer;
     let gamma = (o.lr_end / o.lr_start).powf(1.0 / cfg.epochs as f64);
     let select_len = if cfg.eval.select_len == 0 { t_len } else { cfg.eval.select_len };
+    // The selection series as the model sees it (in `F`) for the free run's start and the
+    // prediction error; D_stsp and D_H compare with its f64 values.
+    let selection_f: Vec<F> = selection.values.iter().map(|&v| F::round_from(v)).collect();
     let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.batches_per_epoch as u64;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let np = shape.n_params();
-    let mut grad = vec![0.0; np];
+    let mut grad = vec![F::ZERO; np];
     let width = (seq_len + 1) * n;
-    let mut seqs: Vec<Vec<f64>> = vec![vec![0.0; width]; cfg.batch_size];
+    let mut seqs: Vec<Vec<F>> = vec![vec![F::ZERO; width]; cfg.batch_size];
     let mut call_start = Instant::now();
     // Checked before the call's first epoch and at the end of every epoch, where the
     // checkpoint of a stop between evaluations is written.
@@ -446,11 +535,11 @@ pub fn train_series(
         for _ in 0..cfg.batches_per_epoch {
             for s in seqs.iter_mut() {
                 let start = rng.random_range(0..t_len - seq_len);
-                s.copy_from_slice(&series.values[start * n..start * n + width]);
-                if cfg.noise > 0.0 {
-                    for v in s.iter_mut() {
-                        *v += cfg.noise * normal(&mut rng);
-                    }
+                // Series and batch noise are drawn in f64 and the batch enters the model
+                // rounded to `F`, so both precisions see the same batches.
+                for (dst, &v) in s.iter_mut().zip(&series.values[start * n..start * n + width]) {
+                    let noisy = if cfg.noise > 0.0 { v + cfg.noise * normal(&mut rng) } else { v };
+                    *dst = F::round_from(noisy);
                 }
             }
             let loss = batch_gradient(&model, &seqs, forcing, threads, &mut grad);
@@ -467,29 +556,33 @@ pub fn train_series(
         let evaluate_now = done % cfg.eval.every == 0 || done == cfg.epochs;
         let mut record = AlrnnEpoch { epoch: done, lr, loss: loss_sum / cfg.batches_per_epoch as f64, dstsp: None, dh: None, pe: None, seconds: 0.0 };
         if evaluate_now {
-            let gen = model.free_run(&series.values[..n], select_len);
-            record.dstsp = dstsp(cfg, &series.values, &gen, n, cfg.eval.binning);
-            record.dh = dh(&series.values, &gen, n, cfg.eval.psd_sigma);
-            record.pe = prediction_error(&model, &series.values, cfg.eval.pe_steps, cfg.eval.pe_stride);
+            let gen: Vec<f64> = model.free_run(&selection_f[..n], select_len).iter().map(|v| v.widen()).collect();
+            record.dstsp = dstsp(cfg, &selection.values, &gen, n, cfg.eval.binning);
+            record.dh = dh(&selection.values, &gen, n, cfg.eval.psd_sigma);
+            record.pe = prediction_error(&model, &selection_f, cfg.eval.pe_steps, cfg.eval.pe_stride);
             let improved = match (record.dstsp, state.best_dstsp) {
+                _ if cfg.eval.select == Selection::Last => false,
                 (Some(d), Some(b)) => d < b,
                 (Some(_), None) => true,
                 (None, _) => state.best_epoch == 0,
             };
             if improved {
-                state.best_dstsp = record.dstsp;
-                state.best_epoch = done;
-                let best = BestModel { epoch: done, dstsp: record.dstsp, standardizer: state.standardizer.clone(), model: model.clone() };
-                run.write_sealed_json(files::BEST, &best)?;
+                keep(run, &mut state, &model, done, record.dstsp)?;
             }
         }
         record.seconds = epoch_start.elapsed().as_secs_f64();
         let values = [("loss", Some(record.loss)), ("D_stsp", record.dstsp), ("D_H", record.dh), ("PE", record.pe)];
         epochs.end(&epoch_line(done, cfg.epochs, lr, &values, record.seconds));
+        let dstsp_now = record.dstsp;
         state.history.push(record);
         state.epochs_done = done;
         let stop = done < last && !next_fits(&state.history);
         if evaluate_now || done == last || stop {
+            if cfg.eval.select == Selection::Last {
+                // Without selection the kept model is the latest checkpointed one, so an
+                // interrupted run can be evaluated too; after the last epoch it is that epoch's.
+                keep(run, &mut state, &model, done, dstsp_now)?;
+            }
             state.train_seconds += call_start.elapsed().as_secs_f64();
             call_start = Instant::now();
             save(run, &model, &moments, &state)?;
@@ -502,9 +595,17 @@ pub fn train_series(
     Ok(AlrnnTrainSummary { state, run_dir: run.path().to_path_buf() })
 }
 
-fn save(run: &RunDir, model: &Alrnn, moments: &Moments, state: &AlrnnRunState) -> crate::Result<()> {
+/// Makes `model` (after epoch `epoch`) the kept model: `best_model.json` and the run state.
+fn keep<F: Real>(run: &RunDir, state: &mut AlrnnRunState, model: &Alrnn<F>, epoch: usize, dstsp: Option<f64>) -> crate::Result<()> {
+    state.best_dstsp = dstsp;
+    state.best_epoch = epoch;
+    let best = BestModel { epoch, dstsp, standardizer: state.standardizer.clone(), model: model.cast::<f64>() };
+    run.write_sealed_json(files::BEST, &best)
+}
+
+fn save<F: Real>(run: &RunDir, model: &Alrnn<F>, moments: &Moments<F>, state: &AlrnnRunState) -> crate::Result<()> {
     let s = serde_json::to_vec(state).map_err(|e| run_err(&run.file(files::CHECKPOINT), e.to_string()))?;
-    run.write_checkpoint(&[&f64s_to_bytes(&model.params), &f64s_to_bytes(&moments.m), &f64s_to_bytes(&moments.v), &s])?;
+    run.write_checkpoint(&[&reals_to_bytes(&model.params), &reals_to_bytes(&moments.m), &reals_to_bytes(&moments.v), &s])?;
     run.write_metrics(&state.history)?;
     super::plot::training_curves(&run.file(files::CURVE), &state.history)
 }
@@ -518,7 +619,7 @@ pub struct AlrnnEvalSummary {
     pub test_sample: usize,
     /// Its length after `skip`/`length`.
     pub test_steps: usize,
-    /// Epoch of the evaluated (lowest training-`D_stsp`) model.
+    /// Epoch of the evaluated (kept) model.
     pub best_epoch: usize,
     /// Free-run steps discarded before comparing.
     pub transient: usize,
@@ -549,7 +650,9 @@ pub struct AlrnnEvalSummary {
 }
 
 /// Evaluates the kept model of `run` on the test series of `data`: `D_stsp`, `D_H`,
-/// prediction error, symbolic coding; writes `eval.json` and three figures.
+/// prediction error, symbolic coding; writes `eval.json` and three figures. The free run and
+/// the prediction error compute in the run's `alrnn.precision`; metrics and the symbolic
+/// analysis of the (exactly stored) parameters in f64.
 pub fn evaluate(run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Result<AlrnnEvalSummary> {
     let cfg = read_config(run)?;
     let state = read_state(run)?;
@@ -564,7 +667,10 @@ pub fn evaluate(run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Re
     let e = &cfg.eval;
     let compared = if e.test_len == 0 { test.len() } else { e.test_len };
     let run_len = e.transient + compared.max(e.coding_len);
-    let latent = model.free_run_latent(&test.values[..n], run_len);
+    let (latent, pe) = match cfg.alrnn.precision {
+        Precision::F64 => free_run_in::<f64>(model, &test.values, run_len, e.pe_steps),
+        Precision::F32 => free_run_in::<f32>(model, &test.values, run_len, e.pe_steps),
+    };
     let m = model.shape.m;
     let observed: Vec<f64> = latent.chunks_exact(m).flat_map(|z| z[..n].iter().copied()).collect();
     let gen = &observed[e.transient * n..(e.transient + compared) * n];
@@ -578,7 +684,6 @@ pub fn evaluate(run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Re
     progress.advance(1);
     let d_h = dh(&test.values, gen, n, e.psd_sigma);
     progress.advance(1);
-    let pe = prediction_error(model, &test.values, e.pe_steps, 1);
     progress.advance(1);
     // The attractor's regions, not the path from the initial condition: coded after the transient.
     let coding = code(model, &latent[e.transient * m..(e.transient + e.coding_len) * m]);
@@ -613,9 +718,20 @@ pub fn evaluate(run: &RunDir, data: &Path, progress: &dyn Progress) -> crate::Re
     Ok(summary)
 }
 
+/// The evaluation's free run of `len` latent states from the series' first point (widened to
+/// f64) and its `pe_steps`-step prediction error from every point, computed in `F`, the
+/// precision the model was trained in.
+fn free_run_in<F: Real>(model: &Alrnn, series: &[f64], len: usize, pe_steps: usize) -> (Vec<f64>, Option<f64>) {
+    let model = model.cast::<F>();
+    let x: Vec<F> = series.iter().map(|&v| F::round_from(v)).collect();
+    let latent = model.free_run_latent(&x[..model.shape.n], len).into_iter().map(F::widen).collect();
+    (latent, prediction_error(&model, &x, pe_steps, 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamics::config::{AlrnnSection, EvalSection, SeriesSection};
 
     /// A sampled Lorenz-63 trajectory (RK4, Δt = 0.01, transient dropped), z-scored.
     fn lorenz(len: usize) -> Series {
@@ -693,8 +809,8 @@ mod tests {
             batches_per_epoch: 1,
             batch_size: 2,
             seq_len: Some(20),
-            alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 4, relu_units: 1 },
-            eval: crate::dynamics::config::EvalSection { every: 50_000, select_len: 500, ..Default::default() },
+            alrnn: AlrnnSection { latent_dim: 4, relu_units: 1, ..Default::default() },
+            eval: EvalSection { every: 50_000, select_len: 500, ..Default::default() },
             ..Default::default()
         };
         let dir = tempfile::tempdir().unwrap();
@@ -704,52 +820,135 @@ mod tests {
         // Stopped by the clock somewhere far from a model selection: the epochs it finished
         // are checkpointed however many they are.
         let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
-        let stopped = train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: None, deadline }, &silent).unwrap();
+        let stopped = train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: None, deadline }, &silent).unwrap();
         let k = stopped.state.epochs_done;
         assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
         assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
         let until = Some(k + 3);
-        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: until, deadline: None }, &silent).unwrap();
-        train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions { resume: false, stop_after: until, deadline: None }, &silent).unwrap();
+        train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: until, deadline: None }, &silent).unwrap();
+        train_series(&series, None, &st, data, &a, &cfg, &AlrnnTrainOptions { resume: false, stop_after: until, deadline: None }, &silent).unwrap();
         let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
         assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
     }
 
+    /// A straight run and one interrupted after epoch 3 and resumed end with the same bits,
+    /// in either precision and with or without selection.
     #[test]
     fn resume_from_a_checkpoint_continues_exactly() {
         let series = lorenz(3000);
         let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
-        let cfg = AlrnnTrainConfig {
-            epochs: 6,
-            batches_per_epoch: 4,
-            batch_size: 4,
-            seq_len: Some(30),
-            alrnn: crate::dynamics::config::AlrnnSection { latent_dim: 8, relu_units: 2 },
-            eval: crate::dynamics::config::EvalSection { every: 2, select_len: 2000, ..Default::default() },
-            ..Default::default()
-        };
         let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (RunDir::new(dir.path().join("straight")), RunDir::new(dir.path().join("resumed")));
         let data = Path::new("lorenz-in-memory");
         let silent = oplab_common::Silent;
-        train_series(&series, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
-        // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
-        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3), deadline: None }, &silent).unwrap();
-        assert_eq!(read_state(&b).unwrap().epochs_done, 3);
-        train_series(&series, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent).unwrap();
-        let (pa, ma, sa) = read_checkpoint(&a).unwrap();
-        let (pb, mb, sb) = read_checkpoint(&b).unwrap();
-        assert_eq!(pa, pb, "parameters");
-        assert_eq!(ma, mb, "optimiser moments");
-        assert_eq!((sa.steps, sa.best_epoch, sa.best_dstsp), (sb.steps, sb.best_epoch, sb.best_dstsp));
-        let strip =
-            |s: &AlrnnRunState| s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>();
-        assert_eq!(strip(&sa), strip(&sb));
-        assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap());
-        // Same seed, same bytes: a second straight run gives the identical model file.
-        let c = RunDir::new(dir.path().join("again"));
-        train_series(&series, &st, data, &c, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
-        assert_eq!(a.read_bytes(files::BEST).unwrap(), c.read_bytes(files::BEST).unwrap());
+        let mut f64_params = None;
+        for (precision, select) in [(Precision::F64, Selection::Train), (Precision::F32, Selection::Train), (Precision::F32, Selection::Last)] {
+            let cfg = AlrnnTrainConfig {
+                epochs: 6,
+                batches_per_epoch: 4,
+                batch_size: 4,
+                seq_len: Some(30),
+                alrnn: AlrnnSection { latent_dim: 8, relu_units: 2, precision },
+                eval: EvalSection { every: 2, select, select_len: 2000, ..Default::default() },
+                ..Default::default()
+            };
+            let name = format!("{precision:?}-{select:?}");
+            let (a, b) = (RunDir::new(dir.path().join(format!("straight-{name}"))), RunDir::new(dir.path().join(format!("resumed-{name}"))));
+            train_series(&series, None, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+            // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
+            train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3), deadline: None }, &silent).unwrap();
+            assert_eq!(read_state(&b).unwrap().epochs_done, 3);
+            train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent).unwrap();
+            let (pa, ma, sa) = read_checkpoint(&a).unwrap();
+            let (pb, mb, sb) = read_checkpoint(&b).unwrap();
+            assert_eq!(pa, pb, "{name}: parameters");
+            assert_eq!(ma, mb, "{name}: optimiser moments");
+            assert_eq!((sa.steps, sa.best_epoch, sa.best_dstsp), (sb.steps, sb.best_epoch, sb.best_dstsp), "{name}");
+            let strip = |s: &AlrnnRunState| {
+                s.history.iter().map(|e| (e.epoch, e.loss.to_bits(), e.dstsp.map(f64::to_bits), e.dh.map(f64::to_bits))).collect::<Vec<_>>()
+            };
+            assert_eq!(strip(&sa), strip(&sb), "{name}");
+            assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap(), "{name}");
+            // Same seed, same bytes: a second straight run gives the identical model file.
+            let c = RunDir::new(dir.path().join(format!("again-{name}")));
+            train_series(&series, None, &st, data, &c, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+            assert_eq!(a.read_bytes(files::BEST).unwrap(), c.read_bytes(files::BEST).unwrap(), "{name}");
+            match precision {
+                Precision::F64 => {
+                    // An f64 checkpoint is refused by an f32 continuation rather than rounded.
+                    let as_f32 = AlrnnTrainConfig { alrnn: AlrnnSection { precision: Precision::F32, ..cfg.alrnn.clone() }, epochs: 8, ..cfg.clone() };
+                    let e = train_series(&series, None, &st, data, &a, &as_f32, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent);
+                    let e = e.unwrap_err().to_string();
+                    assert!(e.contains(files::CHECKPOINT) && e.contains("f32"), "{e}");
+                    f64_params = Some(pa);
+                }
+                Precision::F32 => {
+                    assert!(pa.iter().chain(&ma.m).chain(&ma.v).all(|&v| (v as f32) as f64 == v), "{name}: stored values are f32 values");
+                    assert_ne!(f64_params.as_ref(), Some(&pa), "{name}: f32 training differs from f64");
+                }
+            }
+        }
+    }
+
+    /// Both precisions and every selection train a few epochs with finite metrics; selection
+    /// never feeds back into training, `clean` measures against the noise-free series, `last`
+    /// keeps the final model.
+    #[test]
+    fn every_precision_and_selection_trains_with_finite_metrics() {
+        let clean = lorenz(2000);
+        let base = AlrnnTrainConfig {
+            epochs: 4,
+            batches_per_epoch: 3,
+            batch_size: 4,
+            seq_len: Some(30),
+            alrnn: AlrnnSection { latent_dim: 8, relu_units: 2, ..Default::default() },
+            data: SeriesSection { obs_noise: 0.1, ..Default::default() },
+            eval: EvalSection { every: 2, select_len: 1500, ..Default::default() },
+            ..Default::default()
+        };
+        let mut noisy = clean.clone();
+        add_obs_noise(&base, &mut noisy);
+        assert_ne!(noisy, clean);
+        let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
+        let dir = tempfile::tempdir().unwrap();
+        let data = Path::new("lorenz-in-memory");
+        let mut runs = Vec::new();
+        for precision in [Precision::F64, Precision::F32] {
+            for select in [Selection::Train, Selection::Clean, Selection::Last] {
+                let cfg = AlrnnTrainConfig {
+                    alrnn: AlrnnSection { precision, ..base.alrnn.clone() },
+                    eval: EvalSection { select, ..base.eval.clone() },
+                    ..base.clone()
+                };
+                let run = RunDir::new(dir.path().join(format!("{precision:?}-{select:?}")));
+                train_series(&noisy, Some(&clean), &st, data, &run, &cfg, &AlrnnTrainOptions::default(), &oplab_common::Silent).unwrap();
+                assert_eq!(read_config(&run).unwrap(), cfg, "stored config");
+                let (params, _, state) = read_checkpoint(&run).unwrap();
+                let logged: Vec<&AlrnnEpoch> = state.history.iter().filter(|e| e.dstsp.is_some()).collect();
+                assert_eq!(logged.iter().map(|e| e.epoch).collect::<Vec<_>>(), [2, 4], "{precision:?} {select:?}");
+                for e in &logged {
+                    let finite = |v: Option<f64>| v.is_some_and(f64::is_finite);
+                    assert!(e.loss.is_finite() && finite(e.dstsp) && finite(e.dh) && finite(e.pe), "{precision:?} {select:?}: {e:?}");
+                }
+                let best = read_best(&run).unwrap();
+                if select == Selection::Last {
+                    assert_eq!((best.epoch, &best.model.params), (4, &params), "last keeps the final model");
+                } else {
+                    let lowest = logged.iter().min_by(|x, y| x.dstsp.partial_cmp(&y.dstsp).unwrap()).unwrap();
+                    assert_eq!((best.epoch, best.dstsp), (lowest.epoch, lowest.dstsp), "{precision:?} {select:?}");
+                }
+                runs.push((precision, select, params, state.history));
+            }
+        }
+        let dstsp_bits = |h: &[AlrnnEpoch]| h.iter().map(|e| e.dstsp.map(f64::to_bits)).collect::<Vec<_>>();
+        for group in runs.chunks(3) {
+            let [(_, _, p_train, h_train), (_, _, p_clean, h_clean), (_, _, p_last, h_last)] = group else { unreachable!() };
+            assert!(p_train == p_clean && p_train == p_last, "selection does not change training");
+            assert_eq!(dstsp_bits(h_train), dstsp_bits(h_last), "last logs against the training series");
+            assert_ne!(dstsp_bits(h_train), dstsp_bits(h_clean), "clean logs against the clean series");
+        }
+        let (h64, h32) = (&runs[0].3, &runs[3].3);
+        assert!((h64[0].loss - h32[0].loss).abs() <= 1e-4 * h64[0].loss, "first-epoch loss f64 {} vs f32 {}", h64[0].loss, h32[0].loss);
+        assert_ne!(runs[0].2, runs[3].2, "f32 computes differently");
     }
 
     /// The measurement behind writing the AL-RNN by hand: one forced forward + backward of a

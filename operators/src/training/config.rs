@@ -374,7 +374,7 @@ impl TrainConfig {
 
     /// Parses TOML, naming unknown or mistyped fields.
     pub fn from_toml(text: &str) -> crate::Result<Self> {
-        let cfg: TrainConfig = toml::from_str(text).map_err(|e| parse_error(text, &e))?;
+        let cfg: TrainConfig = toml::from_str(text).map_err(|e| parse_error(text, &e, "training"))?;
         Ok(cfg)
     }
 
@@ -437,8 +437,9 @@ impl TrainConfig {
 
 /// A TOML error as one line: `table.key = value is invalid: <toml's message>` where the error
 /// points at the value of a `key = value` line (a bad option name, a negative count), else the
-/// message with a pointer to the configuration's documentation.
-fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
+/// message with a pointer to the documentation of the `what` configuration (the AL-RNN's
+/// parser shares this).
+pub(crate) fn parse_error(text: &str, e: &toml::de::Error, what: &str) -> OperatorError {
     let message = e.message().replace('\n', " ");
     if let Some((field, value)) = e.span().and_then(|span| Some((key_at(text, span.start)?, text.get(span)?.trim()))) {
         return OperatorError::invalid(field, value, message);
@@ -455,7 +456,7 @@ fn parse_error(text: &str, e: &toml::de::Error) -> OperatorError {
     }) {
         return OperatorError::invalid(field, value, message);
     }
-    OperatorError::invalid("config", message, "must be a valid training configuration (see `oplab train --help`)")
+    OperatorError::invalid("config", message, format!("must be a valid {what} configuration (see `oplab train --help`)"))
 }
 
 /// The dotted key whose value starts at byte `at`: the `key` of the `key = value` line holding it,
