@@ -207,6 +207,9 @@ fn bad_training_data_runs_and_merges() {
     }
     let config = std::fs::read_to_string(d.join("run/config.toml")).unwrap().replace("model = \"mgno\"", "model = \"fno\"");
     write(d, "run_relabelled/config.toml", &config);
+    // As a run from before config checksums: the relabelled model, not the checksum, is what
+    // this case is about.
+    std::fs::remove_file(d.join("run_relabelled/config.toml.sha256")).unwrap();
     for f in ["eval.json", "index.html"] {
         let _ = std::fs::remove_file(d.join("run_relabelled").join(f));
     }
@@ -367,6 +370,31 @@ fn hostile_hdf5_files() {
     virtual_to("in/vds_out.h5", "../outside/src.h5");
     virtual_to("in/vds_missing.h5", "parts/gone.h5");
     virtual_to("in/vds_beside.h5", "parts/src.h5");
+    // Sources inside the directory that lead out again when HDF5 reads them: a source that is
+    // itself virtual (its own names resolve against its directory, in/parts/), one reached
+    // through an external link, and a source in the file itself behind an external link in a
+    // group the link check does not list.
+    edited(d, "in/ok.h5", "in/parts/vds_src_out.h5", |f| {
+        replace(f, "fields/field", |g, n| {
+            g.new_dataset::<f32>()
+                .shape(shape)
+                .virtual_map("../../outside/src.h5", "/fields/field", shape, hdf5::Selection::All, shape, hdf5::Selection::All)
+                .create(n)
+        })
+    });
+    edited(d, "in/ok.h5", "in/parts/link_src_out.h5", |f| {
+        let g = f.group("fields")?;
+        g.unlink("field")?;
+        g.link_external("../../outside/src.h5", "/fields/field", "field")
+    });
+    virtual_to("in/vds_nested.h5", "parts/vds_src_out.h5");
+    virtual_to("in/vds_to_link.h5", "parts/link_src_out.h5");
+    edited(d, "in/ok.h5", "in/vds_self_link.h5", |f| {
+        f.create_group("extra")?.link_external("../outside/src.h5", "/fields/field", "field")?;
+        replace(f, "fields/field", |g, n| {
+            g.new_dataset::<f32>().shape(shape).virtual_map(".", "/extra/field", shape, hdf5::Selection::All, shape, hdf5::Selection::All).create(n)
+        })
+    });
     std::fs::write(d.join("outside/raw.bin"), vec![0u8; 3 * 16 * 16 * 4]).unwrap();
     edited(d, "in/ok.h5", "in/external_raw.h5", |f| {
         replace(f, "fields/field", |g, n| g.new_dataset::<f32>().shape(shape).external("outside/raw.bin", 0, 3 * 16 * 16 * 4).create(n))
@@ -389,6 +417,9 @@ fn hostile_hdf5_files() {
         (vec!["inspect", "in/link_abs.h5"], "/fields/field is an external link to /etc/passwd, outside the file's directory"),
         (vec!["inspect", "in/vds_out.h5"], "field `field` is a virtual dataset mapped to"),
         (vec!["inspect", "in/vds_missing.h5"], "is a virtual dataset mapped to parts/gone.h5, which does not exist beside the file"),
+        (vec!["inspect", "in/vds_nested.h5"], "is itself a virtual dataset, whose sources HDF5 would follow further; pass --allow-external"),
+        (vec!["inspect", "in/vds_to_link.h5"], "parts/link_src_out.h5 is reached through an external link; pass --allow-external"),
+        (vec!["inspect", "in/vds_self_link.h5"], "its virtual source /extra/field in "),
         (vec!["inspect", "in/external_raw.h5"], "field `field` keeps its data in the external file outside/raw.bin; pass --allow-external to read it"),
         (vec!["train", "mgno", "--data", "in/huge_field.h5", "--out", "in/run"], "in/huge_field.h5"),
         (vec!["train", "mgno", "--data", "in/link_out.h5", "--out", "in/run"], "pass --allow-external"),
@@ -412,10 +443,43 @@ fn hostile_hdf5_files() {
     for name in ["in/link_beside.h5", "in/vds_beside.h5"] {
         assert_eq!(field_line(&["inspect", name]), expected, "{name}");
     }
-    for name in ["in/link_out.h5", "in/vds_out.h5"] {
+    // HDF5 does follow each of them out of the directory: allowed, they read the outside data.
+    for name in ["in/link_out.h5", "in/vds_out.h5", "in/vds_nested.h5", "in/vds_to_link.h5", "in/vds_self_link.h5"] {
         assert_eq!(field_line(&["inspect", name, "--allow-external"]), expected, "{name}");
     }
     ok(&["inspect", "in/external_raw.h5", "--allow-external"], d);
+
+    // HDF5_EXT_PREFIX (external links) and HDF5_VDS_PREFIX (virtual sources) make HDF5 look in
+    // their directories before the file's own: elsewhere/ holds other data under the names the
+    // files beside their sources use. Set, the variable makes a file that names another file
+    // refuse (it would not read what was checked), unless --allow-external, with which HDF5
+    // does read elsewhere's data; the other variable changes nothing. Set for the child only.
+    std::fs::create_dir_all(d.join("elsewhere/parts")).unwrap();
+    ok(&["generate", "grf", "--n", "3", "--resolution", "16", "--seed", "7", "--out", "elsewhere/src.h5", "-q"], d);
+    std::fs::copy(d.join("elsewhere/src.h5"), d.join("elsewhere/parts/src.h5")).unwrap();
+    let prefix = d.join("elsewhere");
+    let with_env = |var: &str, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_oplab")).args(args).current_dir(d).env(var, &prefix).output().expect("oplab runs")
+    };
+    let line_of = |out: &Output| String::from_utf8_lossy(&out.stdout).lines().find(|l| l.starts_with("/fields/field")).unwrap_or_default().to_string();
+    for (var, other, name) in [("HDF5_EXT_PREFIX", "HDF5_VDS_PREFIX", "in/link_beside.h5"), ("HDF5_VDS_PREFIX", "HDF5_EXT_PREFIX", "in/vds_beside.h5")] {
+        let refused = with_env(var, &["inspect", name]);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{var} {name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{var} {name}: {err}");
+        let says =
+            format!("{var} is set, so HDF5 would look for it under {} first, outside this check; unset {var}, or pass --allow-external", prefix.display());
+        assert!(err.starts_with(&format!("error: {name}: ")) && err.contains(&says), "{var} {name}: {err}");
+        let allowed = with_env(var, &["inspect", name, "--allow-external"]);
+        assert!(allowed.status.success(), "{var} {name}: {}", String::from_utf8_lossy(&allowed.stderr));
+        assert!(line_of(&allowed).contains("[3, 16, 16]") && line_of(&allowed) != expected, "{var} {name}: HDF5 reads elsewhere's data: {}", line_of(&allowed));
+        let unaffected = with_env(other, &["inspect", name]);
+        assert!(unaffected.status.success(), "{other} {name}: {}", String::from_utf8_lossy(&unaffected.stderr));
+        assert_eq!(line_of(&unaffected), expected, "{other} {name}");
+    }
+    // A file that names no other file reads as ever with both set.
+    assert_eq!(line_of(&with_env("HDF5_VDS_PREFIX", &["inspect", "in/ok.h5"])), expected);
+    assert_eq!(line_of(&with_env("HDF5_EXT_PREFIX", &["inspect", "in/ok.h5"])), expected);
     let help = String::from_utf8_lossy(&run(&["inspect", "--help"], d).stdout).to_string();
     assert!(help.contains("--allow-external"), "{help}");
 }

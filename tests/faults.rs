@@ -102,6 +102,24 @@ fn a_second_writer_of_the_same_output_is_refused_naming_the_first() {
     drop(held);
     assert_success(&run(&train, d));
     assert!(d.join("run/checkpoint.bin").exists() && !d.join("run/train.lock").exists());
+    // eval and export read a run only under its lock: while a training holds it they refuse,
+    // naming the holder, and change nothing.
+    let eval = ["eval", "--run", "run", "--data", "darcy.h5", "-q"];
+    let export = ["export", "--run", "run", "--out", "w.safetensors"];
+    let held = lock::acquire(&d.join("run/train.lock")).unwrap();
+    let before: Vec<(String, Vec<u8>)> = names(&d.join("run")).into_iter().map(|n| (n.clone(), fs::read(d.join("run").join(&n)).unwrap())).collect();
+    for args in [&eval[..], &export[..]] {
+        let refused = run(args, d);
+        assert_one_line_error(&refused, &format!("--run run: another process is writing it: pid {me}"));
+        assert!(stderr(&refused).trim_end().ends_with("; wait for it to end"), "{}", stderr(&refused));
+    }
+    let after: Vec<(String, Vec<u8>)> = names(&d.join("run")).into_iter().map(|n| (n.clone(), fs::read(d.join("run").join(&n)).unwrap())).collect();
+    assert!(before == after, "a refused eval or export leaves the run as it was");
+    assert!(!d.join("w.safetensors").exists());
+    drop(held);
+    assert_success(&run(&eval, d));
+    assert_success(&run(&export, d));
+    assert!(d.join("run/index.html").exists() && d.join("w.safetensors").exists() && !d.join("run/train.lock").exists());
     // A refused fresh run leaves no empty run directory behind.
     assert_one_line_error(&run(&["train", "mgno", "--data", "missing.h5", "--out", "runs/a/run2"], d), "missing.h5");
     assert!(!d.join("runs").exists());
@@ -157,11 +175,49 @@ fn a_stale_lock_of_a_dead_process_is_taken_over_with_a_notice() {
     assert_success(&run(&["generate", "darcy", "--n", "8", "--resolution", "9", "--out", "darcy.h5", "-q"], d));
     fs::write(d.join("tiny.toml"), "batch_size = 4\n[mgno]\nchannels = 2\nlayers = 1\nlevels = [[1, 0], [1, 0]]\n").unwrap();
     fs::create_dir(d.join("run")).unwrap();
-    fs::write(d.join("run/train.lock"), text).unwrap();
+    fs::write(d.join("run/train.lock"), &text).unwrap();
     let out = run(&["train", "mgno", "--data", "darcy.h5", "--config", "tiny.toml", "--epochs", "1", "--out", "run", "-q"], d);
     assert_success(&out);
     assert!(stderr(&out).contains("took over the stale lock"), "{}", stderr(&out));
     assert!(!d.join("run/train.lock").exists());
+    // eval and export likewise take a stale lock over.
+    for args in [&["eval", "--run", "run", "--data", "darcy.h5", "-q"][..], &["export", "--run", "run", "--out", "w.safetensors"]] {
+        fs::write(d.join("run/train.lock"), &text).unwrap();
+        let out = run(args, d);
+        assert_success(&out);
+        assert!(stderr(&out).starts_with("note: took over the stale lock") && stderr(&out).contains(&format!("pid {pid} on elsewhere")), "{}", stderr(&out));
+        assert!(!d.join("run/train.lock").exists());
+    }
+}
+
+#[test]
+fn eval_and_export_of_a_run_being_trained_refuse_naming_the_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_success(&run(&["generate", "darcy", "--n", "8", "--resolution", "9", "--out", "darcy.h5", "-q"], d));
+    fs::write(d.join("tiny.toml"), "batch_size = 4\n[mgno]\nchannels = 2\nlayers = 1\nlevels = [[1, 0], [1, 0]]\n").unwrap();
+    let train = ["train", "mgno", "--data", "darcy.h5", "--config", "tiny.toml", "--out", "run", "-q"];
+    assert_success(&run(&[&train[..], &["--epochs", "1"]].concat(), d));
+    // Extend the run, and freeze the training while it holds the lock, so eval and export meet
+    // it whatever the machine's speed.
+    let mut training = oplab().args(train).args(["--epochs", "400", "--resume"]).current_dir(d).spawn().unwrap();
+    let pid = training.id();
+    let running = wait_while_running(&mut training, || lock_pid(&d.join("run/train.lock")) == Some(pid));
+    if running {
+        signal(pid, "STOP");
+        let eval = run(&["eval", "--run", "run", "--data", "darcy.h5", "-q"], d);
+        let export = run(&["export", "--run", "run", "--out", "w.safetensors"], d);
+        signal(pid, "CONT");
+        for refused in [eval, export] {
+            assert_one_line_error(&refused, &format!("--run run: another process is writing it: pid {pid} on "));
+            assert!(stderr(&refused).contains("train mgno --data darcy.h5"), "the holder's command is named: {}", stderr(&refused));
+        }
+        assert!(!d.join("w.safetensors").exists());
+    } else {
+        eprintln!("the training finished before it could be frozen; nothing to check");
+    }
+    training.kill().unwrap();
+    training.wait().unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,13 +334,32 @@ fn corrupted_checkpoints_configs_and_models_are_refused_for_every_model_kind() {
             fs::write(d.join(&bad).join(file), &bytes).unwrap();
             assert_one_line_error(&eval(&bad), &format!("{bad}/{file}: is corrupt (checksum mismatch)"));
         }
-        // A config.toml that no longer parses, or no longer describes a run.
+        // A config.toml edited into another valid configuration (one value changed): its
+        // SHA-256 in config.toml.sha256 no longer matches, and resume and eval refuse.
+        let stored = fs::read_to_string(d.join(&good).join("config.toml")).unwrap();
+        let edited: String = stored.lines().map(|l| if l.starts_with("batch_size = ") { "batch_size = 3\n".to_string() } else { format!("{l}\n") }).collect();
+        assert!(edited != stored, "{m}: the stored config has a batch_size line:\n{stored}");
+        let bad = format!("{m}_config_edited");
+        copy_dir(&d.join(&good), &d.join(&bad));
+        fs::write(d.join(&bad).join("config.toml"), &edited).unwrap();
+        let mismatch = format!("{bad}/config.toml: differs from the SHA-256 in config.toml.sha256 beside it");
+        assert_one_line_error(&train(&bad, "2", true), &mismatch);
+        assert_one_line_error(&eval(&bad), &mismatch);
+        assert!(fs::read_to_string(d.join(&bad).join("config.toml")).unwrap() == edited, "{m}: a refused command changed the file");
+        // A config.toml that no longer parses, or no longer describes a run: refused by the
+        // checksum, and in a run from before checksums (no config.toml.sha256) by the parser.
         for (case, text) in [("toml", "model = \"".to_string() + m + "\"\nepochs = [1,\n"), ("value", format!("model = \"{m}\"\nepochs = \"many\"\n"))] {
-            let bad = format!("{m}_config_{case}");
-            copy_dir(&d.join(&good), &d.join(&bad));
-            fs::write(d.join(&bad).join("config.toml"), text).unwrap();
-            assert_one_line_error(&train(&bad, "2", true), &format!("{bad}/config.toml: "));
-            assert_one_line_error(&eval(&bad), &format!("{bad}/config.toml: "));
+            for unchecked in [false, true] {
+                let bad = format!("{m}_config_{case}_{unchecked}");
+                copy_dir(&d.join(&good), &d.join(&bad));
+                fs::write(d.join(&bad).join("config.toml"), &text).unwrap();
+                if unchecked {
+                    fs::remove_file(d.join(&bad).join("config.toml.sha256")).unwrap();
+                }
+                let why = if unchecked { "" } else { "differs from the SHA-256" };
+                assert_one_line_error(&train(&bad, "2", true), &format!("{bad}/config.toml: {why}"));
+                assert_one_line_error(&eval(&bad), &format!("{bad}/config.toml: {why}"));
+            }
         }
         // A truncated metrics.jsonl is a copy of the checkpoint's history: the resumed run
         // rewrites it from there, and eval never reads it.
@@ -300,6 +375,11 @@ fn corrupted_checkpoints_configs_and_models_are_refused_for_every_model_kind() {
         let rebuilt = fs::read_to_string(d.join(&bad).join("metrics.jsonl")).unwrap();
         assert_eq!(rebuilt.lines().count(), 2, "{m}: {rebuilt}");
         assert_eq!(rebuilt.lines().next(), metrics.lines().next(), "{m}: epoch 1 comes back from the checkpoint");
+        // That resume extended the run (--epochs 2) and so rewrote config.toml: its checksum
+        // moved with it, and eval reads the run.
+        let sum = fs::read_to_string(d.join(&bad).join("config.toml.sha256")).unwrap();
+        assert!(sum != fs::read_to_string(d.join(&good).join("config.toml.sha256")).unwrap() && sum.lines().count() == 1, "{m}: {sum}");
+        assert_success(&eval(&bad));
     }
 }
 

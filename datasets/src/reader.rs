@@ -356,6 +356,8 @@ fn deflate_level(ds: &hdf5::Dataset) -> u8 {
 /// What a file may refer to and how much data it may claim: the checks that run before the
 /// reader follows a link or reads a dataset.
 struct Guard {
+    /// The file itself, canonical.
+    path: PathBuf,
     /// The file's own directory, canonical (symbolic links resolved).
     dir: PathBuf,
     /// The file's size on disk.
@@ -367,24 +369,85 @@ struct Guard {
 impl Guard {
     fn new(path: &Path, allow_external: bool) -> std::io::Result<Self> {
         let file_len = std::fs::metadata(path)?.len();
-        let dir = std::fs::canonicalize(path)?.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(Guard { dir, file_len, allow_external })
+        let path = std::fs::canonicalize(path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Guard { path, dir, file_len, allow_external })
     }
 
     /// Where another file named inside this one lies, if it is within this file's directory
     /// (subdirectories included: `--mpi-finish virtual` keeps its parts in `OUT.parts/`). A
     /// relative name is resolved against the directory, as HDF5 does for links and virtual
-    /// sources; symbolic links are resolved, so a link in the directory cannot lead out of it.
-    fn resolve(&self, name: &str, what: &str, kind: &str) -> std::result::Result<PathBuf, String> {
-        let target = self.dir.join(name);
+    /// sources; symbolic links are resolved, so a link in the
+    /// directory cannot lead out of it.
+    ///
+    /// HDF5 searches the directories of an environment variable before that directory
+    /// (`HDF5_EXT_PREFIX` for external links, `HDF5_VDS_PREFIX` for virtual sources; for an
+    /// absolute name, once that name fails to open): while the variable is set, the file HDF5
+    /// reads may not be the one checked here, so a file that names another is refused unless
+    /// `--allow-external`.
+    fn resolve(&self, name: &str, what: &str, kind: Reference) -> std::result::Result<PathBuf, String> {
         let allow = "pass --allow-external to read it anyway";
+        let variable = kind.prefix_variable();
+        if let (false, Some(prefix)) = (self.allow_external, std::env::var_os(variable).filter(|v| !v.is_empty())) {
+            return Err(format!(
+                "{what} is {} {name}, and {variable} is set, so HDF5 would look for it under {} first, outside this check; unset {variable}, or {allow}",
+                kind.phrase(),
+                prefix.to_string_lossy()
+            ));
+        }
+        let target = self.dir.join(name);
         match std::fs::canonicalize(&target) {
             Ok(real) if real.starts_with(&self.dir) || self.allow_external => Ok(real),
-            Ok(real) => Err(format!("{what} is {kind} to {}, outside the file's directory {}; {allow}", real.display(), self.dir.display())),
+            Ok(real) => Err(format!("{what} is {} {}, outside the file's directory {}; {allow}", kind.phrase(), real.display(), self.dir.display())),
             // HDF5 would look for a missing file elsewhere (the working directory, search
             // paths) or read fill values for a missing virtual source: neither is this file's data.
-            Err(_) => Err(format!("{what} is {kind} to {name}, which does not exist beside the file")),
+            Err(_) => Err(format!("{what} is {} {name}, which does not exist beside the file", kind.phrase())),
         }
+    }
+
+    /// Refuse a virtual dataset's source that would make HDF5 read beyond what [`Guard::resolve`]
+    /// checked: a source dataset reached through a soft or external link, one that is itself a
+    /// virtual dataset, or one with external raw storage (each of which HDF5 follows when it
+    /// reads the source, resolved against the source file's directory and search paths). Such
+    /// sources are not followed and checked in turn (oplab writes none: its virtual files map
+    /// plain part files), only refused, unless `--allow-external`.
+    fn check_source(&self, file: &Path, dataset: &str, what: &str) -> std::result::Result<(), String> {
+        if self.allow_external {
+            return Ok(());
+        }
+        let source = format!("{what}: its virtual source {dataset} in {}", file.display());
+        let allow = "pass --allow-external to read it anyway";
+        let h5 = |e: hdf5::Error| format!("{source} cannot be read ({})", first_line(&e));
+        let f = hdf5::File::open(file).map_err(h5)?;
+        let mut group: hdf5::Group = (*f).clone();
+        let parts: Vec<&str> = dataset.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let Some((last, groups)) = parts.split_last() else {
+            return Err(format!("{source} names no dataset"));
+        };
+        for (k, part) in parts.iter().enumerate() {
+            let link =
+                group.find_link(hdf5::IndexType::Name, hdf5::IterationOrder::Native, |name, info| Ok((name == *part).then_some(info.link_type))).map_err(h5)?;
+            match link {
+                Some(hdf5::LinkType::Hard) => {}
+                Some(other) => {
+                    let kind = if other == hdf5::LinkType::Soft { "a soft" } else { "an external" };
+                    return Err(format!("{source} is reached through {kind} link; {allow}"));
+                }
+                None => return Err(format!("{source} does not exist")),
+            }
+            if k < groups.len() {
+                group = group.group(part).map_err(h5)?;
+            }
+        }
+        let ds = group.dataset(last).map_err(h5)?;
+        let dcpl = ds.dcpl().map_err(h5)?;
+        if dcpl.layout() == hdf5::dataset::Layout::Virtual {
+            return Err(format!("{source} is itself a virtual dataset, whose sources HDF5 would follow further; {allow}"));
+        }
+        if !dcpl.get_external().map_err(h5)?.is_empty() {
+            return Err(format!("{source} keeps its data in an external file; {allow}"));
+        }
+        Ok(())
     }
 
     /// Refuse external links of `group` whose target file lies outside the file's directory.
@@ -401,7 +464,7 @@ impl Guard {
         for name in links {
             let what = format!("/{prefix}{name}");
             let target = external_link_target(group, &name).ok_or_else(|| format!("{what} is an external link whose target cannot be read"))?;
-            self.resolve(&target, &what, "an external link")?;
+            self.resolve(&target, &what, Reference::ExternalLink)?;
         }
         Ok(())
     }
@@ -420,12 +483,15 @@ impl Guard {
         let claimed = ds.shape().iter().fold(element, |acc, &d| acc.saturating_mul(d as u128));
         let (limit, bound) = if dcpl.layout() == hdf5::dataset::Layout::Virtual {
             let mut sources = 0u128;
-            for name in virtual_source_files(&dcpl).ok_or_else(|| format!("{what}: its virtual dataset's source files cannot be read"))? {
+            for (name, dataset) in virtual_sources(&dcpl).ok_or_else(|| format!("{what}: its virtual dataset's source files cannot be read"))? {
                 if name == "." {
+                    // The file itself: HDF5 opens no other file and searches no path for it.
+                    self.check_source(&self.path, &dataset, what)?;
                     sources += self.file_len as u128;
                     continue;
                 }
-                let source = self.resolve(&name, what, "a virtual dataset mapped")?;
+                let source = self.resolve(&name, what, Reference::VirtualSource)?;
+                self.check_source(&source, &dataset, what)?;
                 sources += std::fs::metadata(&source).map(|m| m.len() as u128).unwrap_or(0);
             }
             (sources, "the size of its source files")
@@ -449,27 +515,59 @@ impl Guard {
     }
 }
 
-/// The source file names of a virtual dataset's mappings (`.`: the file itself), or `None` if
-/// they cannot be read. Read through hdf5-sys: the crate's `get_virtual_map` also converts each
-/// mapping's selection and fails on the strided hyperslabs of oplab's own virtual files.
-fn virtual_source_files(dcpl: &hdf5::plist::DatasetCreate) -> Option<Vec<String>> {
-    use hdf5_sys::h5p::{H5Pget_virtual_count, H5Pget_virtual_filename};
-    hdf5::sync::sync(|| unsafe {
+/// What a file names another file by, for [`Guard::resolve`].
+#[derive(Debug, Clone, Copy)]
+enum Reference {
+    ExternalLink,
+    VirtualSource,
+}
+
+impl Reference {
+    /// The words before the other file's name in an error.
+    fn phrase(self) -> &'static str {
+        match self {
+            Reference::ExternalLink => "an external link to",
+            Reference::VirtualSource => "a virtual dataset mapped to",
+        }
+    }
+
+    /// The environment variable whose directories HDF5 searches for such a file before the
+    /// referring file's own directory.
+    fn prefix_variable(self) -> &'static str {
+        match self {
+            Reference::ExternalLink => "HDF5_EXT_PREFIX",
+            Reference::VirtualSource => "HDF5_VDS_PREFIX",
+        }
+    }
+}
+
+/// The source (file name, dataset path) of each of a virtual dataset's mappings (file `.`: the
+/// file itself), or `None` if they cannot be read. Read through hdf5-sys: the crate's
+/// `get_virtual_map` also converts each mapping's selection and fails on the strided
+/// hyperslabs of oplab's own virtual files.
+fn virtual_sources(dcpl: &hdf5::plist::DatasetCreate) -> Option<Vec<(String, String)>> {
+    use hdf5_sys::h5p::{H5Pget_virtual_count, H5Pget_virtual_dsetname, H5Pget_virtual_filename};
+    type Getter = unsafe extern "C" fn(hdf5_sys::h5i::hid_t, usize, *mut std::ffi::c_char, usize) -> isize;
+    let read = |get: Getter, i: usize| -> Option<String> {
+        // SAFETY: the property list id is valid while `dcpl` lives; a null buffer of size 0
+        // asks for the length, and the second call writes at most `buf.len()` bytes.
+        unsafe {
+            let len = usize::try_from(get(dcpl.id(), i, std::ptr::null_mut(), 0)).ok()?;
+            let mut buf = vec![0u8; len + 1];
+            if get(dcpl.id(), i, buf.as_mut_ptr().cast(), buf.len()) < 0 {
+                return None;
+            }
+            buf.truncate(len);
+            String::from_utf8(buf).ok()
+        }
+    };
+    hdf5::sync::sync(|| {
         let mut count = 0;
-        if H5Pget_virtual_count(dcpl.id(), &mut count) < 0 {
+        // SAFETY: as above; `count` is a valid out-pointer.
+        if unsafe { H5Pget_virtual_count(dcpl.id(), &mut count) } < 0 {
             return None;
         }
-        (0..count)
-            .map(|i| {
-                let len = usize::try_from(H5Pget_virtual_filename(dcpl.id(), i, std::ptr::null_mut(), 0)).ok()?;
-                let mut buf = vec![0u8; len + 1];
-                if H5Pget_virtual_filename(dcpl.id(), i, buf.as_mut_ptr().cast(), buf.len()) < 0 {
-                    return None;
-                }
-                buf.truncate(len);
-                String::from_utf8(buf).ok()
-            })
-            .collect()
+        (0..count).map(|i| Some((read(H5Pget_virtual_filename, i)?, read(H5Pget_virtual_dsetname, i)?))).collect()
     })
 }
 

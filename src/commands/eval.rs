@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use oplab_common::html::{self, esc};
 use oplab_operators::registry::run_kind;
-use oplab_operators::run::{ConvertMode, EvalOptions, RunDir};
+use oplab_operators::run::{files, ConvertMode, EvalOptions, RunDir};
 use oplab_operators::{dynamics, training, DeviceKind};
 
 use crate::progress::Bar;
@@ -49,6 +49,9 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let run = RunDir::new(&args.run);
+    // The training's lock: a run being trained is not read half-updated (a checkpoint of one
+    // epoch, the kept model of the next), and eval's files are not written beside its writes.
+    let _lock = super::lock_output(&run.file(files::LOCK), "--run", &args.run)?;
     let kind = run_kind(&run.model()?)?;
     let device: DeviceKind = args.device.parse()?;
     let convert = args.convert.as_deref().map(str::parse::<ConvertMode>).transpose()?;
@@ -104,7 +107,7 @@ fn write_page(run: &RunDir, data: &Path, lines: &[String]) -> Result<()> {
     }
     page.push_str("</section>\n");
     if let Ok(config) = run.read_config() {
-        page.push_str(&format!("<section><h2>Configuration ({})</h2>\n<pre>{}</pre>\n</section>\n", oplab_operators::run::files::CONFIG, esc(&config)));
+        page.push_str(&format!("<section><h2>Configuration ({})</h2>\n<pre>{}</pre>\n</section>\n", files::CONFIG, esc(&config)));
     }
     page.push_str(html::tail());
     let path = run.file(PAGE);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use oplab_operators::export::export_run;
-use oplab_operators::run::RunDir;
+use oplab_operators::run::{files, RunDir};
 
 /// Arguments of `oplab export`.
 #[derive(Debug, Args)]
@@ -28,7 +28,12 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> Result<ExitCode> {
-    let s = export_run(&RunDir::new(&args.run), &args.out, args.probe.as_deref(), args.force)?;
+    let run = RunDir::new(&args.run);
+    // The training's lock: the weights, normalisers and configuration are read as one set,
+    // never while a training of the run replaces them.
+    let lock = super::lock_output(&run.file(files::LOCK), "--run", &args.run)?;
+    let s = export_run(&run, &args.out, args.probe.as_deref(), args.force)?;
+    drop(lock);
     println!(
         "wrote {}: {} weights of epoch {} ({} tensors, {} parameters; PyTorch names, normalisers and config in the metadata)",
         args.out.display(),

@@ -90,8 +90,9 @@ pub fn reports_error(err: &anyhow::Error) -> bool {
     !other_rank && reports_errors_before_mpi()
 }
 
-/// Take the lock file `path` that guards output `out` (given by `flag`) for this command: a
-/// second command on the same output is refused, naming the one that writes it. A stale lock of
+/// Take the lock file `path` that guards output `out` (given by `flag`; for `--run`, the run
+/// directory that `eval` and `export` read) for this command: a second command on the same
+/// output is refused, naming the one that writes it. A stale lock of
 /// an ended process is taken over with a one-line notice. Where nothing can be written (no such
 /// directory, no permission) there is nothing to guard and `None` comes back: the command's own
 /// checks name the problem. A file system without file locks gets a one-line warning and no lock.
@@ -103,7 +104,11 @@ pub fn lock_output(path: &Path, flag: &str, out: &Path) -> Result<Option<Lock>> 
             }
             Ok(Some(held))
         }
-        Err(err @ LockError::Held { .. }) => Err(anyhow!("{flag} {}: {err}; wait for it to end, or choose another {flag}", out.display())),
+        Err(err @ LockError::Held { .. }) => {
+            // An output can go elsewhere; a run that is read (eval, export) cannot.
+            let elsewhere = if flag == "--out" { format!(", or choose another {flag}") } else { String::new() };
+            Err(anyhow!("{flag} {}: {err}; wait for it to end{elsewhere}", out.display()))
+        }
         Err(LockError::Io { source, .. })
             if matches!(source.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotADirectory) =>
         {

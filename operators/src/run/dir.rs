@@ -8,6 +8,11 @@
 //! redoes and a truncated or edited copy is repaired, never read back), and whatever figures and records the family adds.
 //! Every write goes through [`oplab_common::atomic`]: a reader, or a rerun after `kill -9`, sees
 //! the old file or the complete new one, never a torn one.
+//!
+//! `config.toml` stays plain TOML, so a changed value would still parse; its SHA-256 is kept
+//! beside it in `config.toml.sha256` (the format `sha256sum -c` checks), and every read of the
+//! configuration (`--resume`, `eval`, `export`, every family) refuses a file that no longer
+//! matches. A run written before the checksum (no such file) is read unchecked.
 
 use std::path::{Path, PathBuf};
 
@@ -23,13 +28,17 @@ use crate::error::OperatorError;
 pub mod files {
     /// The fully resolved configuration; its `model` key names the run's family.
     pub const CONFIG: &str = "config.toml";
+    /// The SHA-256 of [`CONFIG`]'s bytes, one `sha256sum` line (two for a moment while the
+    /// configuration is replaced).
+    pub const CONFIG_SUM: &str = "config.toml.sha256";
     /// The state after the last finished epoch.
     pub const CHECKPOINT: &str = "checkpoint.bin";
     /// One JSON record per finished epoch.
     pub const METRICS: &str = "metrics.jsonl";
     /// The evaluation summary written by `eval`.
     pub const EVAL: &str = "eval.json";
-    /// Held by the `oplab train` that writes the run ([`oplab_common::lock`]); gone when it ends.
+    /// Held by the `oplab train` that writes the run ([`oplab_common::lock`]), and by `oplab
+    /// eval` and `oplab export` while they read it; gone when its holder ends.
     pub const LOCK: &str = "train.lock";
 }
 
@@ -78,14 +87,65 @@ impl RunDir {
         Ok(())
     }
 
-    /// The stored configuration's text.
+    /// The stored configuration's text, checked against its SHA-256 in [`files::CONFIG_SUM`]
+    /// (where the run has one): a file edited or damaged since the run wrote it is refused, even
+    /// where it still parses.
     pub fn read_config(&self) -> crate::Result<String> {
-        self.read_text(files::CONFIG)
+        let text = self.read_text(files::CONFIG)?;
+        if !self.config_matches(text.as_bytes())? {
+            return Err(run_err(
+                &self.file(files::CONFIG),
+                format!(
+                    "differs from the SHA-256 in {} beside it (edited or damaged since `oplab train` wrote it); restore the file as the run wrote it, or start a new run",
+                    files::CONFIG_SUM
+                ),
+            ));
+        }
+        Ok(text)
     }
 
-    /// Store the resolved configuration.
+    /// Store the resolved configuration, and its SHA-256 beside it.
+    ///
+    /// The two files cannot be replaced in one step, so the checksum file first accepts both the
+    /// stored configuration (where it checks) and the new one, then the configuration is
+    /// replaced, then only the new one is accepted: a process killed between any two steps
+    /// leaves a pair that checks.
     pub fn write_config(&self, toml: &str) -> crate::Result<()> {
-        self.write_bytes(files::CONFIG, toml.as_bytes())
+        let new = sha256_hex(toml.as_bytes());
+        let line = |sum: &str| format!("{sum}  {}\n", files::CONFIG);
+        if let Ok(old) = std::fs::read(self.file(files::CONFIG)) {
+            let old_sum = sha256_hex(&old);
+            if old_sum != new && self.config_matches(&old).unwrap_or(false) {
+                self.write_bytes(files::CONFIG_SUM, (line(&new) + &line(&old_sum)).as_bytes())?;
+            }
+        }
+        self.write_bytes(files::CONFIG, toml.as_bytes())?;
+        self.write_bytes(files::CONFIG_SUM, line(&new).as_bytes())
+    }
+
+    /// Whether `config` (the bytes of a `config.toml`) is what [`files::CONFIG_SUM`] accepts;
+    /// true where the run has no checksum file (written before it existed).
+    fn config_matches(&self, config: &[u8]) -> crate::Result<bool> {
+        let path = self.file(files::CONFIG_SUM);
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            Err(e) => return Err(OperatorError::io(&path, e)),
+        };
+        // `sha256sum` lines: 64 lower-case hex digits, two spaces, the file name.
+        let sums: Option<Vec<&[u8]>> = text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (sum, name) = (l.get(..64)?, l.get(64..)?);
+                let hex = sum.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+                (hex && name == format!("  {}", files::CONFIG).as_bytes()).then_some(sum)
+            })
+            .collect();
+        match sums {
+            Some(sums) if !sums.is_empty() => Ok(sums.contains(&sha256_hex(config).as_bytes())),
+            _ => Err(run_err(&path, format!("is corrupt (not the SHA-256 line of {}); restore it from a copy, or start a new run", files::CONFIG))),
+        }
     }
 
     /// The family named by the stored configuration's `model` key.
@@ -213,6 +273,12 @@ impl RunDir {
     }
 }
 
+/// The SHA-256 of `bytes`, as 64 lower-case hex digits.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The text before a sealed JSON file's checksum, and between it and the content.
 const SEALED_JSON_HEAD: &str = "{\"fnv1a64\":\"";
 const SEALED_JSON_MID: &str = "\",\"content\":";
@@ -243,6 +309,42 @@ mod tests {
         assert_eq!(std::fs::read_to_string(run.file(files::METRICS)).unwrap(), "{\"epoch\":1}\n{\"epoch\":2}\n");
         run.write_config("epochs = 3\n").unwrap();
         assert!(run.model().unwrap_err().to_string().contains("names no model"));
+    }
+
+    #[test]
+    fn the_config_is_checked_against_its_sha256_and_rewrites_keep_the_pair_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let text = "model = \"fno\"\nepochs = 3\n[optimizer]\nlr = 5e-4\n";
+        run.write_config(text).unwrap();
+        let sum = std::fs::read_to_string(run.file(files::CONFIG_SUM)).unwrap();
+        // sha256sum's own format (`printf 'model = "fno"\nepochs = 3\n[optimizer]\nlr = 5e-4\n' | sha256sum`).
+        assert_eq!(sum, format!("{}  config.toml\n", sha256_hex(text.as_bytes())));
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(run.read_config().unwrap(), text);
+        // Another valid configuration in its place: refused, naming the file.
+        std::fs::write(run.file(files::CONFIG), text.replace("5e-4", "6e-4")).unwrap();
+        let err = run.read_config().unwrap_err().to_string();
+        assert!(err.ends_with("config.toml: differs from the SHA-256 in config.toml.sha256 beside it (edited or damaged since `oplab train` wrote it); restore the file as the run wrote it, or start a new run"), "{err}");
+        assert!(run.model().is_err());
+        // A damaged checksum file is named.
+        std::fs::write(run.file(files::CONFIG), text).unwrap();
+        std::fs::write(run.file(files::CONFIG_SUM), sum.replacen(|c: char| c.is_ascii_hexdigit(), "g", 1)).unwrap();
+        assert!(run.read_config().unwrap_err().to_string().contains("config.toml.sha256: is corrupt"));
+        // A rewrite (--epochs extending a run) moves the checksum with the file; a kill between
+        // the steps leaves the old file accepted by the two-line checksum file.
+        std::fs::write(run.file(files::CONFIG_SUM), &sum).unwrap();
+        let longer = text.replace("epochs = 3", "epochs = 5");
+        run.write_config(&longer).unwrap();
+        assert_eq!(run.read_config().unwrap(), longer);
+        let two = format!("{}  config.toml\n{sum}", sha256_hex(longer.as_bytes()));
+        std::fs::write(run.file(files::CONFIG_SUM), two).unwrap();
+        std::fs::write(run.file(files::CONFIG), text).unwrap();
+        assert_eq!(run.read_config().unwrap(), text, "killed after the first step");
+        // A run from before the checksum is read unchecked.
+        std::fs::remove_file(run.file(files::CONFIG_SUM)).unwrap();
+        std::fs::write(run.file(files::CONFIG), &longer).unwrap();
+        assert_eq!(run.read_config().unwrap(), longer);
     }
 
     #[test]
