@@ -506,6 +506,9 @@ impl<'a> Session<'a> {
 
     /// Evaluate the kept model of `run` (when there is one) and gather what the report needs.
     fn evaluate(&self, run: &RunDir, seed: Option<u64>) -> Result<RunResult> {
+        // Under the run's lock, as `oplab eval` reads it: a training of the same directory
+        // started by hand would otherwise replace the checkpoint between the reads.
+        let _lock = if run.path().is_dir() { super::lock_output(&run.file(files::LOCK), "--out", run.path())? } else { None };
         let bar = Bar::new(self.args.quiet);
         let mut result = RunResult {
             seed,
