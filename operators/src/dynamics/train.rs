@@ -7,7 +7,7 @@
 //! free run as long as the training series is compared with it, and the model with the lowest
 //! `D_stsp` is kept (`best_model.json`); `eval.select` may compare with the training series
 //! before its observation noise instead, or keep the last epoch's model
-//! ([`Selection`](super::config::Selection)).
+//! ([`Selection`]).
 //!
 //! `alrnn.precision` chooses the float type of everything the model computes (training, the
 //! optimiser and the free runs): f64, or f32 as the reference's PyTorch code trains. The same
