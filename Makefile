@@ -32,14 +32,17 @@ quickstart: build
 
 # House rules first (formatting, lints as errors, API docs without warnings), then every test
 # (`cargo test` also builds every program in examples/), the three fuzz targets for 30 s each
-# (tests/fuzz; scripts/fuzz.sh runs them longer), then the examples fast enough to run.
+# (tests/fuzz; scripts/fuzz.sh runs them longer), the PROSE training tests that need burn's RNG to
+# themselves (with the workspace's features, so no dependency is rebuilt for them: `-p oplab-operators`
+# alone resolves other features and recompiled burn for 5 min on a cold build), then the examples fast
+# enough to run.
 test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features oplab/mpi -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --features oplab/mpi
 	$(CARGO) test --workspace --features oplab/mpi
 	$(CARGO) test --workspace --features oplab/mpi --test fuzz -- --ignored --nocapture --test-threads=1 fuzz_
-	$(CARGO) test -p oplab-operators --lib prose::train -- --ignored --test-threads=1
+	$(CARGO) test --workspace --features oplab/mpi --lib -- --ignored --test-threads=1 prose::train::
 	@$(MAKE) --no-print-directory examples
 
 # The Rust programs in examples/ (the README lists them), in the test build (about 2 min in all on

@@ -383,7 +383,7 @@ mod tests {
     // parallel draws from it in between; in the parallel suite they did, and the data error
     // moved with the scheduling. So it runs alone, with the determinism test below.
     #[test]
-    #[ignore = "needs burn's process-wide RNG to itself: cargo test -p oplab-operators --lib prose::train -- --ignored --test-threads=1"]
+    #[ignore = "needs burn's process-wide RNG to itself (make test runs it so): cargo test --workspace --features oplab/mpi --lib -- --ignored --test-threads=1 prose::train::"]
     fn tiny_model_overfits_one_sample_per_system() {
         let dir = tempfile::tempdir().unwrap();
         let path = generated_file(dir.path(), "twelve.h5", 12, 3, false);
@@ -485,7 +485,7 @@ mod tests {
     // (`make test` runs it with --ignored --test-threads=1). A `train` command is one process and
     // has the RNG to itself.
     #[test]
-    #[ignore = "needs burn's process-wide RNG to itself: cargo test -p oplab-operators --lib prose::train -- --ignored --test-threads=1"]
+    #[ignore = "needs burn's process-wide RNG to itself (make test runs it so): cargo test --workspace --features oplab/mpi --lib -- --ignored --test-threads=1 prose::train::"]
     fn training_is_deterministic_and_resumes_exactly() {
         let dir = tempfile::tempdir().unwrap();
         let data = generated_file(dir.path(), "train.h5", 24, 5, false);
