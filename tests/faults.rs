@@ -79,6 +79,15 @@ fn a_second_writer_of_the_same_output_is_refused_naming_the_first() {
     drop(held);
     assert_success(&run(&["generate", "grf", "--n", "4", "--resolution", "8", "--out", "g.h5", "-q"], d));
     assert_eq!(names(d), ["g.h5"], "the lock goes with its holder");
+    // A finished output is read without its lock: rerunning the finished command succeeds while
+    // another process holds the lock (two runs sharing one data file may check it at once), and
+    // a different command on it is still refused over the lock.
+    let held = lock::acquire(&d.join("g.h5.lock")).unwrap();
+    let again = run(&["generate", "grf", "--n", "4", "--resolution", "8", "--out", "g.h5"], d);
+    assert_success(&again);
+    assert!(stderr(&again).contains("already complete"), "{}", stderr(&again));
+    assert_one_line_error(&run(&["generate", "grf", "--n", "6", "--resolution", "8", "--out", "g.h5"], d), "--out g.h5: another process is writing it: pid ");
+    drop(held);
 
     // Merge: likewise, on its --out.
     for k in 1..=2 {

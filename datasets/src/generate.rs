@@ -273,6 +273,19 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
         .map_err(|e| DatasetError::invalid("threads", threads.unwrap_or(0), format!("thread pool could not start: {e}")))
 }
 
+/// Whether `opts.out` already is the finished output of generating `problem` with `settings`
+/// (same resolved configuration, seed, sample range and shard) and `opts.force` is not set. A
+/// finished file only ever appears whole (it is renamed into place), so this needs no lock: a
+/// command that finds its output finished can go on reading it while another process holds the
+/// output's lock, e.g. to make the same check.
+pub fn is_finished(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions) -> Result<bool> {
+    if opts.force || !opts.out.exists() {
+        return Ok(false);
+    }
+    let plan = Plan::new(problem, settings, opts)?;
+    Ok(matches!(existing_output(&plan, settings, opts, &opts.out), ExistingOutput::SameRun))
+}
+
 /// Generate `problem` for `settings` into `opts.out`.
 pub fn generate(problem: &dyn Problem, settings: &GenerationSettings, opts: &RunOptions, progress: &dyn Progress) -> Result<RunSummary> {
     let started = Instant::now();

@@ -32,7 +32,9 @@ pub mod settings;
 pub mod writer;
 
 pub use error::{DatasetError, InvalidParameter, Result};
-pub use generate::{existing_output, generate, generate_exported, resolved_config, thread_pool, ExistingOutput, Export, Plan, RunOptions, RunSummary};
+pub use generate::{
+    existing_output, generate, generate_exported, is_finished, resolved_config, thread_pool, ExistingOutput, Export, Plan, RunOptions, RunSummary,
+};
 pub use header::{oplab_version, OPLAB_VERSION};
 pub use inspect::{inspect, Inspection};
 pub use merge::merge;

@@ -178,7 +178,9 @@ pub fn generate_from_config(
             settings.validate()?;
             let problem = P::new(problem_config::<P, _>(Some(self.file), &toml::Table::new())?)?;
             let opts = RunOptions { out: self.out.to_path_buf(), shard: Shard::WHOLE, threads: self.threads, block_size: None, force: false };
-            let _lock = lock_output(self.out)?;
+            // A finished file is read without the lock, so that runs sharing one data file
+            // can start together.
+            let _lock = if oplab_datasets::is_finished(&problem, &settings, &opts)? { None } else { lock_output(self.out)? };
             Ok(oplab_datasets::generate(&problem, &settings, &opts, &Bar::new(self.quiet))?)
         }
     }
@@ -324,7 +326,13 @@ impl CommonArgs {
         if oplab_datasets::distributed::launched_under_mpi() {
             return self.run_mpi(problem, settings, &opts, export);
         }
-        let _lock = lock_output(export.map_or(&opts.out, |e| &e.out))?;
+        // A finished output needs no lock (it only ever appears whole): a rerun of a finished
+        // command succeeds while another process holds the lock, e.g. for the same check.
+        let finished = match export {
+            None => oplab_datasets::is_finished(problem, settings, &opts)?,
+            Some(export) => matches!(export.is_complete(problem, settings, &export.native_options(&opts)), Ok(true)),
+        };
+        let _lock = if finished { None } else { lock_output(export.map_or(&opts.out, |e| &e.out))? };
         let bar = Bar::new(self.quiet);
         let summary = match export {
             None => oplab_datasets::generate(problem, settings, &opts, &bar)?,
