@@ -21,7 +21,8 @@ use std::path::PathBuf;
 use oplab_datasets::problems::darcy::{DarcyProblem, DarcyProblemConfig};
 use oplab_datasets::{DatasetFile, GenerationSettings, ProblemModule, RunOptions, Shard, Silent};
 use oplab_operators::run::RunDir;
-use oplab_operators::training::{self, MgNoSection, TrainConfig, TrainOptions};
+use oplab_operators::run::TrainCall;
+use oplab_operators::training::{self, MgNoSection, TrainConfig};
 use oplab_operators::DeviceKind;
 use oplab_solvers::elliptic::DarcyConfig;
 
@@ -51,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.optimizer.lr = 3e-3;
     (config.data.n_train, config.data.n_val, config.data.n_test) = (Some(96), Some(12), Some(12));
     let run = RunDir::new(dir.join("mgno-run"));
-    let trained = training::train(&data, &run, &config, DeviceKind::Cpu, &TrainOptions::default(), &Silent)?;
+    let trained = training::train(&data, &run, &config, DeviceKind::Cpu, &TrainCall::default(), &Silent)?;
     println!("MgNO with {} parameters, {} epochs:", trained.state.params, trained.state.history.len());
     for e in &trained.state.history {
         println!("  epoch {:>3}: train H1 loss {:.4}, validation rel. L2 {:.4} ({:.2} s)", e.epoch, e.train_loss, e.val_l2, e.seconds);

@@ -25,8 +25,9 @@ use std::path::PathBuf;
 use oplab_datasets::problems::ode::{OdeConfig, OdeProblem};
 use oplab_datasets::{GenerationSettings, ProblemModule, RunOptions, Shard, Silent};
 use oplab_operators::dynamics::config::{AlrnnSection, EvalSection, SeriesSection};
-use oplab_operators::dynamics::{self, AlrnnTrainConfig, AlrnnTrainOptions};
+use oplab_operators::dynamics::{self, AlrnnTrainConfig};
 use oplab_operators::run::RunDir;
+use oplab_operators::run::TrainCall;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Arguments: [EPOCHS] [DIR]; without DIR, everything goes to a temporary directory.
@@ -54,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let run = RunDir::new(dir.join("alrnn-run"));
-    let trained = dynamics::train(&data, &run, &config, &AlrnnTrainOptions::default(), &Silent)?;
+    let trained = dynamics::train(&data, &run, &config, &TrainCall::default(), &Silent)?;
     let state = &trained.state;
     println!("trained {} epochs in {:.1} s; kept the model of epoch {}", state.epochs_done, state.train_seconds, state.best_epoch);
 

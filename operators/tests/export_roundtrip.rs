@@ -10,7 +10,8 @@ use oplab_operators::backend::Cpu;
 use oplab_operators::export::{collect, export_run, load_best, load_into, BestModel};
 use oplab_operators::models::{Fno2d, MgNo};
 use oplab_operators::run::RunDir;
-use oplab_operators::training::{self, ModelKind, TrainConfig, TrainOptions};
+use oplab_operators::run::TrainCall;
+use oplab_operators::training::{self, ModelKind, TrainConfig};
 use oplab_operators::DeviceKind;
 
 fn darcy(path: &std::path::Path) {
@@ -48,7 +49,7 @@ fn exported_weights_load_into_fresh_models_bit_for_bit_and_misfits_are_named() {
     for kind in [ModelKind::Mgno, ModelKind::Fno] {
         let run = RunDir::new(dir.path().join(kind.name()));
         let cfg = tiny(kind);
-        training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+        training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
         let file = dir.path().join(format!("{}.safetensors", kind.name()));
         let s = export_run(&run, &file, None, false).unwrap();
         assert_eq!((s.kind, s.best_epoch), (kind, 1));
@@ -125,14 +126,14 @@ fn a_run_started_from_exported_weights_records_the_file() {
     darcy(&data);
     let src = RunDir::new(dir.path().join("src"));
     let cfg = tiny(ModelKind::Mgno);
-    training::train(&data, &src, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+    training::train(&data, &src, &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
     let file = dir.path().join("w.safetensors");
     export_run(&src, &file, None, false).unwrap();
     let mut init = cfg.clone();
     init.init = Some(file.clone());
     init.optimizer.lr = 1e-12;
     let run = RunDir::new(dir.path().join("ft"));
-    training::train(&data, &run, &init, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+    training::train(&data, &run, &init, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
     assert!(run.read_config().unwrap().contains("init = "), "init is stored");
     // With a vanishing learning rate the new run's model stays the exported one to f32 rounding.
     let (a, b) = (load_best(&src).unwrap().params(), load_best(&run).unwrap().params());

@@ -5,7 +5,8 @@ mod common;
 
 use oplab_datasets::Silent;
 use oplab_operators::run::RunDir;
-use oplab_operators::training::{self, files, ModelKind, ScheduleKind, TrainConfig, TrainOptions};
+use oplab_operators::run::{TrainCall, TrainLimits};
+use oplab_operators::training::{self, files, ModelKind, ScheduleKind, TrainConfig};
 use oplab_operators::DeviceKind;
 
 fn tiny_config() -> TrainConfig {
@@ -41,7 +42,7 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
     // Uninterrupted run.
     let full_dir = dir.path().join("full");
     let full_run = RunDir::new(&full_dir);
-    let full = training::train(&data, &full_run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+    let full = training::train(&data, &full_run, &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
     let h = &full.state.history;
     assert_eq!(h.len(), 12);
     let factor = h[0].train_loss / h[11].train_loss;
@@ -59,9 +60,9 @@ fn mgno_trains_resumes_exactly_and_evaluates() {
 
     // Interrupted after 5 epochs, then resumed: the same numbers, bit for bit.
     let part_run = RunDir::new(dir.path().join("part"));
-    let stop = TrainOptions { stop_after: Some(5), ..Default::default() };
+    let stop = TrainCall { limits: TrainLimits { stop_after: Some(5), deadline: None }, ..Default::default() };
     training::train(&data, &part_run, &cfg, DeviceKind::Cpu, &stop, &Silent).unwrap();
-    let resume = TrainOptions { resume: true, ..Default::default() };
+    let resume = TrainCall { resume: true, ..Default::default() };
     let stored = training::read_run_config(&part_run).unwrap();
     let resumed = training::train(&data, &part_run, &stored, DeviceKind::Cpu, &resume, &Silent).unwrap();
     let r = &resumed.state.history;
@@ -95,7 +96,7 @@ fn fno_trains_on_the_same_data() {
     cfg.optimizer.kind = training::OptimizerKind::Adamw;
     cfg.optimizer.grad_clip_norm = 1.0;
     let run = RunDir::new(dir.path().join("fno"));
-    let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+    let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
     let h = &s.state.history;
     eprintln!("fno train loss {:.4e} -> {:.4e}", h[0].train_loss, h[3].train_loss);
     assert!(h[3].train_loss < h[0].train_loss);
@@ -118,7 +119,7 @@ fn unet_and_cnn_train_on_the_same_data() {
         cfg.cnn.width = 8;
         cfg.cnn.blocks = 2;
         let run = RunDir::new(dir.path().join(model.name()));
-        let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap();
+        let s = training::train(&data, &run, &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap();
         let h = &s.state.history;
         eprintln!("{} ({} parameters): train loss {:.4e} -> {:.4e}", model.name(), s.state.params, h[0].train_loss, h[2].train_loss);
         assert!(h[2].train_loss < h[0].train_loss, "{}", model.name());
@@ -132,12 +133,12 @@ fn bad_data_settings_name_the_field() {
     let (dir, data) = synthetic_data(8, 10);
     let mut cfg = tiny_config();
     cfg.data.n_train = Some(8);
-    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
+    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.n_train + n_val + n_test = 24 is invalid"), "{err}");
     cfg.data.n_train = Some(2);
     cfg.data.n_val = Some(1);
     cfg.data.n_test = Some(1);
     cfg.data.inputs = vec!["nope".into()];
-    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainOptions::default(), &Silent).unwrap_err().to_string();
+    let err = training::train(&data, &RunDir::new(dir.path().join("r")), &cfg, DeviceKind::Cpu, &TrainCall::default(), &Silent).unwrap_err().to_string();
     assert!(err.starts_with("data.inputs = nope is invalid: must name a field of the file: coeff, solution"), "{err}");
 }

@@ -20,7 +20,7 @@ pub mod train;
 pub use config::AlrnnTrainConfig;
 pub use model::{Alrnn, AlrnnShape, Forcing, Real};
 pub use run::AlrnnRuns;
-pub use train::{evaluate, train, AlrnnEvalSummary, AlrnnTrainOptions, AlrnnTrainSummary};
+pub use train::{evaluate, train, AlrnnEvalSummary, AlrnnTrainSummary};
 
 /// Exact f64 (de)serialisation for run files: numbers are written as strings in Rust's shortest
 /// round-trip form and parsed with `str::parse` (correctly rounded), because serde_json's default

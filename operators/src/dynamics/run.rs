@@ -5,7 +5,7 @@ use std::path::Path;
 use oplab_common::Progress;
 
 use super::config::{AlrnnTrainConfig, Precision, Selection};
-use super::train::{self, load_series, AlrnnTrainOptions};
+use super::train::{self, load_series};
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
@@ -77,8 +77,7 @@ impl RunFamily for AlrnnRuns {
     }
 
     fn train(&self, run: &RunDir, data: &Path, cfg: &AlrnnTrainConfig, call: TrainCall, _device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let opts = AlrnnTrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
-        let summary = train::train(data, run, cfg, &opts, progress)?;
+        let summary = train::train(data, run, cfg, &call, progress)?;
         let s = &summary.state;
         let best = s.best_dstsp.map_or("none (every free run diverged)".to_string(), |d| format!("{d:.4}"));
         let kept = match cfg.eval.select {

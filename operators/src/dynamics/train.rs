@@ -40,7 +40,7 @@ use super::metrics::{dh, dstsp_binned, dstsp_gmm, prediction_error, Binning};
 use super::model::{normal, Alrnn, AlrnnShape, Forcing, Real};
 use super::symbolic::{code, Subregion};
 use crate::error::OperatorError;
-use crate::run::{run_err, RunDir};
+use crate::run::{run_err, RunDir, TrainCall};
 
 /// File names inside an AL-RNN run directory (besides the shared [`crate::run::files`]).
 pub mod files {
@@ -231,18 +231,6 @@ pub struct BestModel {
     pub model: Alrnn,
 }
 
-/// Options of one training call that are not part of the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct AlrnnTrainOptions {
-    /// Continue the run in the directory.
-    pub resume: bool,
-    /// Stop after this many finished epochs (simulates an interruption; tests).
-    pub stop_after: Option<usize>,
-    /// Stop at the last epoch boundary before this wall-clock time
-    /// ([`crate::run::Deadline`]); the run resumes from there.
-    pub deadline: Option<Instant>,
-}
-
 /// Adam / RAdam moments on a flat parameter vector, kept in the training's float type `F`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Moments<F = f64> {
@@ -392,32 +380,51 @@ pub struct AlrnnTrainSummary {
 }
 
 /// Trains an AL-RNN on `cfg.data.train_sample` of `data`, writing the run to `run`.
-pub fn train(data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &AlrnnTrainOptions, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
+pub fn train(data: &Path, run: &RunDir, cfg: &AlrnnTrainConfig, opts: &TrainCall, progress: &dyn Progress) -> crate::Result<AlrnnTrainSummary> {
     cfg.validate()?;
     let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
     let (clean, standardizer) = standardized_series(data, cfg, cfg.data.train_sample, resumed.as_ref().map(|r| &r.2.standardizer))?;
     let mut series = clean.clone();
     add_obs_noise(cfg, &mut series);
-    train_series(&series, Some(&clean), &standardizer, data, run, cfg, opts, progress)
+    train_series(TrainingSeries { series: &series, clean: Some(&clean), standardizer: &standardizer, data }, run, cfg, opts, progress)
 }
 
-/// [`train`] on a series already loaded, standardised and noised (`data` is only recorded).
-/// `clean` is the same series before the observation noise (`eval.select = "clean"` compares
-/// with it; `None`: `series` carries no observation noise).
-#[allow(clippy::too_many_arguments)]
+/// A training series as [`train_series`] takes it: loaded, standardised and noised.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSeries<'a> {
+    /// The series the model is fitted to.
+    pub series: &'a Series,
+    /// The same series before the observation noise (`eval.select = "clean"` compares free runs
+    /// with it); `None`: `series` carries no observation noise.
+    pub clean: Option<&'a Series>,
+    /// The standardisation applied to both (stored with the run).
+    pub standardizer: &'a Standardizer,
+    /// The data file they came from (only recorded).
+    pub data: &'a Path,
+}
+
+impl TrainingSeries<'_> {
+    /// The series that free runs are compared with for model selection under `select`.
+    fn selection(&self, select: Selection) -> &Series {
+        match select {
+            Selection::Clean => self.clean.unwrap_or(self.series),
+            Selection::Train | Selection::Last => self.series,
+        }
+    }
+}
+
+/// [`train`] on a series already loaded, standardised and noised.
 pub fn train_series(
-    series: &Series,
-    clean: Option<&Series>,
-    standardizer: &Standardizer,
-    data: &Path,
+    input: TrainingSeries,
     run: &RunDir,
     cfg: &AlrnnTrainConfig,
-    opts: &AlrnnTrainOptions,
+    opts: &TrainCall,
     progress: &dyn Progress,
 ) -> crate::Result<AlrnnTrainSummary> {
+    let series = input.series;
     let cfg = &cfg.with_seq_len_for(series.len());
     cfg.validate()?;
-    if let Some(c) = clean {
+    if let Some(c) = input.clean {
         if (c.n, c.len()) != (series.n, series.len()) {
             return Err(OperatorError::invalid(
                 "clean series",
@@ -426,28 +433,22 @@ pub fn train_series(
             ));
         }
     }
-    let selection = match cfg.eval.select {
-        Selection::Clean => clean.unwrap_or(series),
-        Selection::Train | Selection::Last => series,
-    };
     match cfg.alrnn.precision {
-        Precision::F64 => train_in::<f64>(series, selection, standardizer, data, run, cfg, opts, progress),
-        Precision::F32 => train_in::<f32>(series, selection, standardizer, data, run, cfg, opts, progress),
+        Precision::F64 => train_in::<f64>(input, run, cfg, opts, progress),
+        Precision::F32 => train_in::<f32>(input, run, cfg, opts, progress),
     }
 }
 
-/// [`train_series`] computing in `F`; free runs are compared with `selection`.
-#[allow(clippy::too_many_arguments)]
+/// [`train_series`] computing in `F`.
 fn train_in<F: Real>(
-    series: &Series,
-    selection: &Series,
-    standardizer: &Standardizer,
-    data: &Path,
+    input: TrainingSeries,
     run: &RunDir,
     cfg: &AlrnnTrainConfig,
-    opts: &AlrnnTrainOptions,
+    opts: &TrainCall,
     progress: &dyn Progress,
 ) -> crate::Result<AlrnnTrainSummary> {
+    let TrainingSeries { series, standardizer, data, .. } = input;
+    let selection = input.selection(cfg.eval.select);
     let seq_len = cfg.seq_len.unwrap_or(REFERENCE_SEQ_LEN);
     let ck_path = run.file(files::CHECKPOINT);
     let resumed = if opts.resume { Some(read_checkpoint(run)?) } else { None };
@@ -509,7 +510,7 @@ fn train_in<F: Real>(
     // The selection series as the model sees it (in `F`) for the free run's start and the
     // prediction error; D_stsp and D_H compare with its f64 values.
     let selection_f: Vec<F> = selection.values.iter().map(|&v| F::round_from(v)).collect();
-    let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.batches_per_epoch as u64;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let np = shape.n_params();
@@ -519,7 +520,7 @@ fn train_in<F: Real>(
     let mut call_start = Instant::now();
     // Checked before the call's first epoch and at the end of every epoch, where the
     // checkpoint of a stop between evaluations is written.
-    let mut deadline = opts.deadline.map(crate::run::Deadline::at);
+    let mut deadline = opts.limits.deadline.map(crate::run::Deadline::at);
     let mut next_fits = |history: &[AlrnnEpoch]| deadline.as_mut().is_none_or(|d| d.next_epoch_fits(history.last().map(|e| e.seconds)));
     if state.epochs_done < last && !next_fits(&state.history) {
         epochs.finish();
@@ -732,6 +733,7 @@ fn free_run_in<F: Real>(model: &Alrnn, series: &[f64], len: usize, pe_steps: usi
 mod tests {
     use super::*;
     use crate::dynamics::config::{AlrnnSection, EvalSection, SeriesSection};
+    use crate::run::TrainLimits;
 
     /// A sampled Lorenz-63 trajectory (RK4, Δt = 0.01, transient dropped), z-scored.
     fn lorenz(len: usize) -> Series {
@@ -820,13 +822,34 @@ mod tests {
         // Stopped by the clock somewhere far from a model selection: the epochs it finished
         // are checkpointed however many they are.
         let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
-        let stopped = train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: None, deadline }, &silent).unwrap();
+        let stopped = train_series(
+            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+            &b,
+            &cfg,
+            &TrainCall { resume: false, limits: TrainLimits { stop_after: None, deadline } },
+            &silent,
+        )
+        .unwrap();
         let k = stopped.state.epochs_done;
         assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
         assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
         let until = Some(k + 3);
-        train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, stop_after: until, deadline: None }, &silent).unwrap();
-        train_series(&series, None, &st, data, &a, &cfg, &AlrnnTrainOptions { resume: false, stop_after: until, deadline: None }, &silent).unwrap();
+        train_series(
+            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+            &b,
+            &cfg,
+            &TrainCall { resume: true, limits: TrainLimits { stop_after: until, deadline: None } },
+            &silent,
+        )
+        .unwrap();
+        train_series(
+            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+            &a,
+            &cfg,
+            &TrainCall { resume: false, limits: TrainLimits { stop_after: until, deadline: None } },
+            &silent,
+        )
+        .unwrap();
         let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
         assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
     }
@@ -853,11 +876,25 @@ mod tests {
             };
             let name = format!("{precision:?}-{select:?}");
             let (a, b) = (RunDir::new(dir.path().join(format!("straight-{name}"))), RunDir::new(dir.path().join(format!("resumed-{name}"))));
-            train_series(&series, None, &st, data, &a, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+            train_series(TrainingSeries { series: &series, clean: None, standardizer: &st, data }, &a, &cfg, &TrainCall::default(), &silent).unwrap();
             // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
-            train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: false, stop_after: Some(3), deadline: None }, &silent).unwrap();
+            train_series(
+                TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+                &b,
+                &cfg,
+                &TrainCall { resume: false, limits: TrainLimits { stop_after: Some(3), deadline: None } },
+                &silent,
+            )
+            .unwrap();
             assert_eq!(read_state(&b).unwrap().epochs_done, 3);
-            train_series(&series, None, &st, data, &b, &cfg, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent).unwrap();
+            train_series(
+                TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+                &b,
+                &cfg,
+                &TrainCall { resume: true, ..TrainCall::default() },
+                &silent,
+            )
+            .unwrap();
             let (pa, ma, sa) = read_checkpoint(&a).unwrap();
             let (pb, mb, sb) = read_checkpoint(&b).unwrap();
             assert_eq!(pa, pb, "{name}: parameters");
@@ -870,13 +907,19 @@ mod tests {
             assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap(), "{name}");
             // Same seed, same bytes: a second straight run gives the identical model file.
             let c = RunDir::new(dir.path().join(format!("again-{name}")));
-            train_series(&series, None, &st, data, &c, &cfg, &AlrnnTrainOptions::default(), &silent).unwrap();
+            train_series(TrainingSeries { series: &series, clean: None, standardizer: &st, data }, &c, &cfg, &TrainCall::default(), &silent).unwrap();
             assert_eq!(a.read_bytes(files::BEST).unwrap(), c.read_bytes(files::BEST).unwrap(), "{name}");
             match precision {
                 Precision::F64 => {
                     // An f64 checkpoint is refused by an f32 continuation rather than rounded.
                     let as_f32 = AlrnnTrainConfig { alrnn: AlrnnSection { precision: Precision::F32, ..cfg.alrnn.clone() }, epochs: 8, ..cfg.clone() };
-                    let e = train_series(&series, None, &st, data, &a, &as_f32, &AlrnnTrainOptions { resume: true, ..AlrnnTrainOptions::default() }, &silent);
+                    let e = train_series(
+                        TrainingSeries { series: &series, clean: None, standardizer: &st, data },
+                        &a,
+                        &as_f32,
+                        &TrainCall { resume: true, ..TrainCall::default() },
+                        &silent,
+                    );
                     let e = e.unwrap_err().to_string();
                     assert!(e.contains(files::CHECKPOINT) && e.contains("f32"), "{e}");
                     f64_params = Some(pa);
@@ -920,7 +963,14 @@ mod tests {
                     ..base.clone()
                 };
                 let run = RunDir::new(dir.path().join(format!("{precision:?}-{select:?}")));
-                train_series(&noisy, Some(&clean), &st, data, &run, &cfg, &AlrnnTrainOptions::default(), &oplab_common::Silent).unwrap();
+                train_series(
+                    TrainingSeries { series: &noisy, clean: Some(&clean), standardizer: &st, data },
+                    &run,
+                    &cfg,
+                    &TrainCall::default(),
+                    &oplab_common::Silent,
+                )
+                .unwrap();
                 assert_eq!(read_config(&run).unwrap(), cfg, "stored config");
                 let (params, _, state) = read_checkpoint(&run).unwrap();
                 let logged: Vec<&AlrnnEpoch> = state.history.iter().filter(|e| e.dstsp.is_some()).collect();

@@ -10,7 +10,7 @@ use super::config::TextInput;
 use super::eval::evaluate;
 use super::run_config::{ProseConfig, MODEL};
 use super::state::read_state;
-use super::train::{train, ProseTrainOptions};
+use super::train::train;
 use crate::backend::DeviceKind;
 use crate::error::OperatorError;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
@@ -66,8 +66,7 @@ impl RunFamily for ProseRuns {
     }
 
     fn train(&self, run: &RunDir, data: &Path, cfg: &ProseConfig, call: TrainCall, device: DeviceKind, progress: &dyn Progress) -> crate::Result<Report> {
-        let opts = ProseTrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
-        let s = train(run, data, cfg, device, &opts, progress)?;
+        let s = train(run, data, cfg, device, &call, progress)?;
         let last = s.history.last();
         Ok(Report {
             lines: vec![format!(

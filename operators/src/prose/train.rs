@@ -36,21 +36,9 @@ use super::state::{files, ProseEpoch, ProseRunState};
 use crate::backend::{select, ActivationBackend, DeviceKind};
 use crate::data::epoch_order;
 use crate::error::OperatorError;
-use crate::run::{run_err, Deadline, RunDir};
+use crate::run::{run_err, Deadline, RunDir, TrainCall};
 use crate::training::clip;
 use crate::training::state::{from_bytes, to_bytes};
-
-/// Options of one training call outside the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct ProseTrainOptions {
-    /// Continue the run's checkpoint.
-    pub resume: bool,
-    /// Stop after this many finished epochs (an interruption, for tests).
-    pub stop_after: Option<usize>,
-    /// Stop at the last epoch boundary before this wall-clock time ([`Deadline`]); the run
-    /// resumes from there.
-    pub deadline: Option<Instant>,
-}
 
 /// The tensors of one batch.
 pub struct BatchTensors<B: Backend> {
@@ -96,14 +84,7 @@ fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
 }
 
 /// Trains (or resumes) a PROSE run; returns the final state.
-pub fn train(
-    run: &RunDir,
-    data: &Path,
-    cfg: &ProseConfig,
-    device: DeviceKind,
-    opts: &ProseTrainOptions,
-    progress: &dyn Progress,
-) -> crate::Result<ProseRunState> {
+pub fn train(run: &RunDir, data: &Path, cfg: &ProseConfig, device: DeviceKind, opts: &TrainCall, progress: &dyn Progress) -> crate::Result<ProseRunState> {
     cfg.validate()?;
     select::with_options(&cfg.backend, || match device {
         DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>(&Default::default(), run, data, cfg, opts, progress),
@@ -237,14 +218,7 @@ fn validate<B: ActivationBackend>(model: &Prose<B>, batches: &[HostBatch], data_
     (loss / n, rel / n, has_ce.then_some(ce / n))
 }
 
-fn train_on<B>(
-    device: &B::Device,
-    run: &RunDir,
-    data: &Path,
-    cfg: &ProseConfig,
-    opts: &ProseTrainOptions,
-    progress: &dyn Progress,
-) -> crate::Result<ProseRunState>
+fn train_on<B>(device: &B::Device, run: &RunDir, data: &Path, cfg: &ProseConfig, opts: &TrainCall, progress: &dyn Progress) -> crate::Result<ProseRunState>
 where
     B: AutodiffBackend + ActivationBackend,
     B::InnerBackend: ActivationBackend,
@@ -292,12 +266,12 @@ where
     }
     let val_batches = validation_batches(&val_set, cfg);
     let data_weight = cfg.data_weight();
-    let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let per_epoch = cfg.steps_per_epoch as u64;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let mut order: (u64, Vec<usize>) = (0, Vec::new());
     let mut call_start = Instant::now();
-    let mut deadline = opts.deadline.map(Deadline::at);
+    let mut deadline = opts.limits.deadline.map(Deadline::at);
     for epoch in state.epochs_done..last {
         if !deadline.as_mut().is_none_or(|d| d.next_epoch_fits(state.history.last().map(|e| e.seconds))) {
             break;
@@ -375,6 +349,7 @@ mod tests {
     use crate::prose::metrics::window_errors;
     use crate::prose::run_config::ModelSection;
     use crate::prose::state::read_state;
+    use crate::run::TrainLimits;
     use oplab_common::Silent;
 
     /// Issue test 3: the tiny model memorises one sample of each of the 12 systems (noise off)
@@ -451,7 +426,7 @@ mod tests {
         let data = generated_file(dir.path(), "train.h5", 24, 5, false);
         let run = RunDir::new(dir.path().join("run"));
         run.create().unwrap();
-        let opts = ProseTrainOptions { deadline: Some(Instant::now()), ..ProseTrainOptions::default() };
+        let opts = TrainCall { limits: TrainLimits { deadline: Some(Instant::now()), stop_after: None }, ..TrainCall::default() };
         let state = train(&run, &data, &short_config(), DeviceKind::Cpu, &opts, &Silent).unwrap();
         assert_eq!(state.epochs_done, 0);
         assert!(!run.has_checkpoint(), "no epoch, no checkpoint");
@@ -490,14 +465,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = generated_file(dir.path(), "train.h5", 24, 5, false);
         let cfg = short_config();
-        let run = |name: &str, opts: ProseTrainOptions| {
+        let run = |name: &str, opts: TrainCall| {
             let r = RunDir::new(dir.path().join(name));
             r.create().unwrap();
             let s = train(&r, &data, &cfg, DeviceKind::Cpu, &opts, &Silent).unwrap();
             (r, s)
         };
-        let (ra, a) = run("a", ProseTrainOptions::default());
-        let (rb, b) = run("b", ProseTrainOptions::default());
+        let (ra, a) = run("a", TrainCall::default());
+        let (rb, b) = run("b", TrainCall::default());
         assert_eq!(a.steps, 8);
         assert_eq!(losses(&a), losses(&b), "same seed, same losses");
         assert_ne!(a.history[0].train_loss, a.history[3].train_loss);
@@ -514,9 +489,9 @@ mod tests {
         let last = |r: &RunDir| outputs(r.read_checkpoint(3).unwrap().swap_remove(0));
         assert_eq!(best(&ra), best(&rb), "same predictions and decodings");
 
-        let (rc, _) = run("c", ProseTrainOptions { resume: false, stop_after: Some(2), deadline: None });
+        let (rc, _) = run("c", TrainCall { resume: false, limits: TrainLimits { stop_after: Some(2), deadline: None } });
         assert_eq!(read_state(&rc).unwrap().epochs_done, 2);
-        let c = train(&rc, &data, &cfg, DeviceKind::Cpu, &ProseTrainOptions { resume: true, stop_after: None, deadline: None }, &Silent).unwrap();
+        let c = train(&rc, &data, &cfg, DeviceKind::Cpu, &TrainCall { resume: true, ..TrainCall::default() }, &Silent).unwrap();
         // Epochs after the interruption are recomputed and must match bit for bit; the earlier
         // ones are records read back from the checkpoint's JSON (serde_json's float parser may
         // be an ulp off, which is why the kept model's loss is stored exactly).

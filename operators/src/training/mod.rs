@@ -23,7 +23,6 @@ pub mod trainer;
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -47,21 +46,9 @@ use crate::error::OperatorError;
 use crate::losses::{quadrature_weights, H1Spectral};
 use crate::models::{Cnn, Discretization, Fno2d, MgNo, Operator2d, Unet};
 use crate::normalizers::GaussianNormalizer;
-use crate::run::{run_err, Deadline, EvalOptions, RunDir};
+use crate::run::{run_err, Deadline, EvalOptions, RunDir, TrainCall};
 use fused_adam::FusedAdam;
 use state::{from_bytes, to_bytes};
-
-/// Options of one `train` call that are not part of the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct TrainOptions {
-    /// Continue the run in the directory.
-    pub resume: bool,
-    /// Stop after this many finished epochs (simulates an interruption; tests).
-    pub stop_after: Option<usize>,
-    /// Stop at the last epoch boundary before this wall-clock time ([`Deadline`]); the run
-    /// resumes from there.
-    pub deadline: Option<Instant>,
-}
 
 /// Summary of a training call.
 #[derive(Debug, Clone)]
@@ -74,7 +61,7 @@ pub struct TrainSummary {
 
 /// Trains `cfg.model` on `data` into `run`, with the paths the configuration's `[backend]`
 /// options select (`backend::select`).
-pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, opts: &TrainOptions, progress: &dyn Progress) -> crate::Result<TrainSummary> {
+pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, opts: &TrainCall, progress: &dyn Progress) -> crate::Result<TrainSummary> {
     let cfg = &cfg.with_split_of(data)?;
     select::with_options(&cfg.backend, || match device {
         DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>(&Default::default(), data, run, cfg, opts, progress),
@@ -131,7 +118,7 @@ struct RunSetup<'a> {
     data: &'a Path,
     run: &'a RunDir,
     cfg: &'a TrainConfig,
-    opts: &'a TrainOptions,
+    opts: &'a TrainCall,
     progress: &'a dyn Progress,
     train_set: FieldSet,
     val_set: FieldSet,
@@ -143,7 +130,7 @@ fn train_on<B: AutodiffBackend + ModelBackend>(
     data: &Path,
     run: &RunDir,
     cfg: &TrainConfig,
-    opts: &TrainOptions,
+    opts: &TrainCall,
     progress: &dyn Progress,
 ) -> crate::Result<TrainSummary>
 where
@@ -183,7 +170,7 @@ where
 
 /// `model` with the weights of the configuration's `init` file on a fresh run (a resumed run
 /// loads its checkpoint instead); the model as built otherwise.
-fn initial_weights<B: Backend, M: Module<B>>(model: M, cfg: &TrainConfig, opts: &TrainOptions) -> crate::Result<M> {
+fn initial_weights<B: Backend, M: Module<B>>(model: M, cfg: &TrainConfig, opts: &TrainCall) -> crate::Result<M> {
     match &cfg.init {
         Some(path) if !opts.resume => crate::export::load_into(model, cfg.model, path, "--init"),
         _ => Ok(model),
@@ -299,10 +286,10 @@ where
         device: device.clone(),
     };
     let per_epoch = train_set.n.div_ceil(cfg.batch_size);
-    let last = opts.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
     let first = state.epochs_done;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch as u64);
-    let deadline = opts.deadline.map(Deadline::at);
+    let deadline = opts.limits.deadline.map(Deadline::at);
     let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, deadline, backend: PhantomData };
     let fitted = trainer.fit(model, optim, first..last, &mut recorder, progress);
     epochs.finish();

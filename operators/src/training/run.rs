@@ -7,7 +7,7 @@ use oplab_common::Progress;
 
 use super::config::{ModelKind, TrainConfig};
 use super::state::{files, read_run_state};
-use super::{evaluate, resolution_sweep, train, TrainOptions};
+use super::{evaluate, resolution_sweep, train};
 use crate::backend::DeviceKind;
 use crate::run::{EvalOptions, Report, RunConfig, RunDir, RunFamily, RunRecord, TrainCall};
 
@@ -81,8 +81,7 @@ impl RunFamily for OperatorRuns {
                 progress.message(&notice);
             }
         }
-        let opts = TrainOptions { resume: call.resume, stop_after: call.limits.stop_after, deadline: call.limits.deadline };
-        let summary = train(data, run, cfg, device, &opts, progress)?;
+        let summary = train(data, run, cfg, device, &call, progress)?;
         let s = &summary.state;
         Ok(Report {
             lines: vec![format!(
