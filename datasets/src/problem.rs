@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::Result;
+pub use crate::error::SampleError;
 use crate::export::{ExportLayout, Exporter};
 
 /// The random-number generator every sample draws from.
@@ -141,16 +142,6 @@ pub struct Sample {
     pub scalars: Vec<Vec<f64>>,
     /// Strings, one per schema text.
     pub texts: Vec<String>,
-}
-
-/// A sample could not be produced (solver blow-up, rejection budget exhausted, ...).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("sample {index}: {message}")]
-pub struct SampleError {
-    /// Index of the failing sample.
-    pub index: u64,
-    /// What went wrong, naming the parameters involved.
-    pub message: String,
 }
 
 /// A dataset problem: a schema, a resolved configuration, and a pure per-sample generator.
