@@ -2,7 +2,7 @@
 //! merge exchange.
 
 use crate::error::{DatasetError, Result};
-use crate::problem::{Sample, Schema};
+use crate::schema::{Sample, Schema};
 use crate::settings::Precision;
 
 /// Values of one field (or scalar) for every sample of a batch, concatenated, in stored precision.

@@ -26,8 +26,8 @@ use oplab_common::atomic::{commit, temp_sibling};
 
 use crate::blocks::remove_stale_temporaries;
 use crate::error::{DatasetError, Result};
-use crate::problem::Role;
 use crate::reader::{DatasetFile, DatasetInfo};
+use crate::schema::Role;
 use crate::settings::Precision;
 
 /// Layouts a native file can be exported to.
