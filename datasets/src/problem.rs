@@ -47,7 +47,7 @@ pub trait Problem: Send + Sync {
 /// A dataset problem as one module declares it: its name and help, its configuration (the
 /// `[<name>]` table of a config file, which embeds the solver's configuration), its own
 /// command-line options, how it is built from a configuration, and the layouts it can be
-/// exported to. [`crate::problems::visit_all`] lists every problem; the command line builds
+/// exported to. `problems::visit_all` lists every problem; the command line builds
 /// `oplab generate <name>` from this and nothing else.
 ///
 /// This is a separate trait from [`Problem`] so that the driver can keep taking `&dyn Problem`
