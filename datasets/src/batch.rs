@@ -2,7 +2,7 @@
 //! merge exchange.
 
 use crate::error::{DatasetError, Result};
-use crate::problem::{Sample, Schema};
+use crate::schema::{Sample, Schema};
 use crate::settings::Precision;
 
 /// Values of one field (or scalar) for every sample of a batch, concatenated, in stored precision.
@@ -111,7 +111,7 @@ impl Batch {
 /// A generated sample must have exactly the schema's layout and only finite numbers: a NaN or Inf
 /// is a solver failure, never data.
 fn check_sample(schema: &Schema, index: u64, sample: &Sample) -> Result<()> {
-    let fail = |message: String| DatasetError::Sample(crate::problem::SampleError { index, message });
+    let fail = |message: String| DatasetError::Sample(crate::error::SampleError { index, message });
     if sample.fields.len() != schema.fields.len() || sample.scalars.len() != schema.scalars.len() || sample.texts.len() != schema.texts.len() {
         return Err(fail("generator returned a sample whose layout does not match its schema".into()));
     }

@@ -18,7 +18,7 @@ use oplab_common::checksum::fnv1a64;
 
 use crate::batch::{Batch, Values};
 use crate::error::{DatasetError, Result};
-use crate::problem::Schema;
+use crate::schema::Schema;
 use crate::settings::Precision;
 
 const MAGIC: &[u8; 8] = b"OPLBLK01";

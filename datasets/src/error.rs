@@ -9,7 +9,15 @@ use oplab_solvers::navier_stokes::NavierStokesError;
 use oplab_solvers::ode::OdeError;
 pub use oplab_solvers::InvalidParameter;
 
-use crate::problem::SampleError;
+/// A sample could not be produced (solver blow-up, rejection budget exhausted, ...).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("sample {index}: {message}")]
+pub struct SampleError {
+    /// Index of the failing sample.
+    pub index: u64,
+    /// What went wrong, naming the parameters involved.
+    pub message: String,
+}
 
 /// Anything that can go wrong generating, reading or merging a dataset.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! This module holds what every export shares: the layouts, the atomic write of the exported
 //! file, reading the native file ([`NativeFile`]) and the two writers ([`MatlabWriter`],
 //! [`PdebenchWriter`]). What a problem's export holds is decided by the problem itself
-//! ([`crate::ProblemModule::exporter`], next to its sampler), so adding a problem or a layout to a
+//! (`ProblemModule::exporter`, next to its sampler), so adding a problem or a layout to a
 //! problem touches only that problem's module.
 //!
 //! * [`ExportLayout::Fno`]: a MATLAB v7.3 file (HDF5 with MATLAB's 512-byte header in the user
@@ -26,8 +26,8 @@ use oplab_common::atomic::{commit, temp_sibling};
 
 use crate::blocks::remove_stale_temporaries;
 use crate::error::{DatasetError, Result};
-use crate::problem::Role;
 use crate::reader::{DatasetFile, DatasetInfo};
+use crate::schema::Role;
 use crate::settings::Precision;
 
 /// Layouts a native file can be exported to.
@@ -63,16 +63,6 @@ impl ExportLayout {
 /// Writes one layout of one problem: reads the finished native file and writes the new file
 /// (see [`ExportFile`]).
 pub type Exporter = fn(&NativeFile, &ExportFile) -> Result<()>;
-
-/// Write `out` in `layout` from the finished native file `native`, with the exporter the
-/// registered problem of `native` declares for `layout` (refused, naming the problems that have
-/// `layout`, when it declares none).
-pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
-    let problem = DatasetFile::open(native)?.info().problem.clone();
-    let exporter = crate::problems::find(&problem).and_then(|entry| (entry.exporter)(layout));
-    let exporter = exporter.ok_or_else(|| crate::problems::unsupported_layout(layout, &problem))?;
-    export_with(exporter, native, out)
-}
 
 /// Write `out` from the finished native file `native` with `exporter`. `out` appears only when
 /// complete (written under a temporary name, fsynced, renamed), so an existing export is a

@@ -1,6 +1,6 @@
 //! The self-description every native file carries in its root attributes (schema version 1).
 
-use crate::problem::Schema;
+use crate::schema::Schema;
 use crate::settings::Precision;
 
 /// Version of the native layout this crate writes and reads.

@@ -28,6 +28,7 @@ pub mod problem;
 pub mod problems;
 pub mod reader;
 mod scales;
+pub mod schema;
 pub mod settings;
 pub mod writer;
 

@@ -8,7 +8,7 @@ use hdf5::types::{FloatSize, TypeDescriptor, VarLenUnicode};
 use crate::batch::{Batch, Values};
 use crate::error::{DatasetError, Result};
 use crate::header::{ShardInfo, SCHEMA_VERSION};
-use crate::problem::{Dimension, FieldSpec, Role, ScalarSpec, Schema, TextSpec};
+use crate::schema::{Dimension, FieldSpec, Role, ScalarSpec, Schema, TextSpec};
 use crate::settings::Precision;
 
 const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";

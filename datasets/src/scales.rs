@@ -23,7 +23,7 @@
 use hdf5::types::{FixedAscii, TypeDescriptor, VarLenArray};
 use hdf5::{H5Type, ObjectReference1};
 
-use crate::problem::Schema;
+use crate::schema::Schema;
 
 /// What netCDF-4 writes in `NAME` for a dimension that has no coordinate variable (followed by
 /// the length in ten characters); netCDF readers list such a scale as a dimension only.
@@ -149,7 +149,7 @@ fn put_ascii(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::{Dimension, FieldSpec, Role, ScalarSpec, TextSpec};
+    use crate::schema::{Dimension, FieldSpec, Role, ScalarSpec, TextSpec};
 
     fn schema() -> Schema {
         let field = |name: &str, shape: Vec<usize>, axes: &[&str]| FieldSpec {

@@ -174,7 +174,7 @@ fn write_values(ds: &hdf5::Dataset, shape: &[usize], start: usize, count: usize,
 }
 
 /// The attributes every `/fields` dataset carries: role, description and axis names.
-fn put_field_attributes(ds: &hdf5::Dataset, f: &crate::problem::FieldSpec) -> hdf5::Result<()> {
+fn put_field_attributes(ds: &hdf5::Dataset, f: &crate::schema::FieldSpec) -> hdf5::Result<()> {
     put_str(ds, "role", f.role.as_str())?;
     put_str(ds, "description", &f.description)?;
     let axes: Vec<&str> = std::iter::once("sample").chain(f.axes.iter().map(String::as_str)).collect();

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use oplab_datasets::export::{export, ExportLayout};
+use oplab_datasets::export::ExportLayout;
 use oplab_datasets::problems::advection::{AdvectionProblem, AdvectionProblemConfig};
 use oplab_datasets::problems::burgers::{BurgersProblem, BurgersProblemConfig};
 use oplab_datasets::problems::darcy::{DarcyProblem, DarcyProblemConfig};
+use oplab_datasets::problems::export;
 use oplab_datasets::problems::helmholtz::{HelmholtzProblem, HelmholtzProblemConfig};
 use oplab_datasets::problems::navier_stokes::{NavierStokesProblem, NavierStokesProblemConfig};
 use oplab_datasets::problems::poisson::{PoissonProblem, PoissonProblemConfig};

@@ -1,4 +1,5 @@
-//! The dataset problems, and the registry that lists them.
+//! The dataset problems, the registry that lists them, and the export of a native file with
+//! the exporter its registered problem declares ([`export`]).
 //!
 //! Each problem is one module: its configuration (embedding the solver's), its command-line
 //! options, its sampler and its exports, declared through [`ProblemModule`]. The command line
@@ -21,9 +22,12 @@ pub mod reaction_diffusion;
 #[cfg(feature = "cli")]
 pub use pde_common::EvolutionArgs;
 
-use crate::error::DatasetError;
-use crate::export::{ExportLayout, Exporter};
+use std::path::Path;
+
+use crate::error::{DatasetError, Result};
+use crate::export::{export_with, ExportLayout, Exporter};
 use crate::problem::ProblemModule;
+use crate::reader::DatasetFile;
 
 /// Something done once per registered problem with the problem's type in hand: building the
 /// command line's subcommands, running the one chosen, checking every problem in a test.
@@ -97,6 +101,16 @@ pub fn unsupported_layout(layout: ExportLayout, problem: &str) -> DatasetError {
         layout.name(),
         format!("not available for {problem} (it can be written as {}); allowed for {}", alternatives.join(" or "), supporting.join(", ")),
     )
+}
+
+/// Write `out` in `layout` from the finished native file `native`, with the exporter the
+/// registered problem of `native` declares for `layout` (refused, naming the problems that have
+/// `layout`, when it declares none).
+pub fn export(native: &Path, out: &Path, layout: ExportLayout) -> Result<()> {
+    let problem = DatasetFile::open(native)?.info().problem.clone();
+    let exporter = find(&problem).and_then(|entry| (entry.exporter)(layout));
+    let exporter = exporter.ok_or_else(|| unsupported_layout(layout, &problem))?;
+    export_with(exporter, native, out)
 }
 
 #[cfg(test)]
