@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// Skeleton token standing for one constant: the text of [`Expr::Placeholder`].
+pub const PLACEHOLDER: &str = "<PLACEHOLDER>";
+
 /// One-argument operators (PROSE's `operators_real` unaries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
@@ -293,7 +296,7 @@ impl Expr {
     /// (decimal `%.{digits-1}e` formatting, then parse back).
     pub fn round_constants(&self, digits: usize) -> Expr {
         self.map_leaves(&mut |leaf| match leaf {
-            Expr::Const(x) => Expr::Const(super::tokens::round_significant(*x, digits)),
+            Expr::Const(x) => Expr::Const(round_significant(*x, digits)),
             other => other.clone(),
         })
     }
@@ -315,7 +318,7 @@ impl Expr {
             Expr::Var(i) => {
                 let _ = write!(s, "u_{i}");
             }
-            Expr::Placeholder => s.push_str(super::tokens::PLACEHOLDER),
+            Expr::Placeholder => s.push_str(PLACEHOLDER),
             Expr::Unary(UnaryOp::Pow2, a) => {
                 s.push('(');
                 a.write_infix(s, param_name);
@@ -350,4 +353,15 @@ impl fmt::Display for Expr {
 /// Infix form of a multi-component right-hand side, components joined by ` | `.
 pub fn infix_system(components: &[Expr], param_name: &dyn Fn(usize) -> String) -> String {
     components.iter().map(|e| e.infix_with(param_name)).collect::<Vec<_>>().join(" | ")
+}
+
+/// Round to `digits` significant decimal digits (Python `%.{digits-1}e` then parse), which for
+/// 3 digits is PROSE's `refine_floats` for every value whose exponent lies within ±10.
+/// Non-finite values are returned unchanged.
+pub fn round_significant(value: f64, digits: usize) -> f64 {
+    if !value.is_finite() || digits == 0 {
+        return value;
+    }
+    let text = format!("{:.*e}", digits - 1, value);
+    text.parse().unwrap_or(value)
 }

@@ -27,12 +27,13 @@
 //! assert_eq!(encode_system_skeleton(&components)[..4], ["add", "mul", "<PLACEHOLDER>", "u_1"]);
 //! ```
 
+// The placeholder's text and the rounding of constants belong to the expressions (which print
+// and round with them); they are re-exported here, where the token code uses them most.
+pub use super::expr::{round_significant, PLACEHOLDER};
 use super::expr::{BinaryOp, Expr, UnaryOp};
 
 /// Separator between components.
 pub const SEPARATOR: &str = "|";
-/// Skeleton token standing for one constant.
-pub const PLACEHOLDER: &str = "<PLACEHOLDER>";
 /// PROSE's special words, in vocabulary order.
 pub const SPECIAL_WORDS: [&str; 4] = ["<BOS>", "<EOS>", "<PAD>", PLACEHOLDER];
 /// Mantissa digits (PROSE `float_precision + 1`).
@@ -155,17 +156,6 @@ fn float_value(negative: bool, mantissa: u32, exponent: i32) -> f64 {
     } else {
         v
     }
-}
-
-/// Round to `digits` significant decimal digits (Python `%.{digits-1}e` then parse), which for
-/// 3 digits is PROSE's `refine_floats` for every value whose exponent lies within ±10.
-/// Non-finite values are returned unchanged.
-pub fn round_significant(value: f64, digits: usize) -> f64 {
-    if !value.is_finite() || digits == 0 {
-        return value;
-    }
-    let text = format!("{:.*e}", digits - 1, value);
-    text.parse().unwrap_or(value)
 }
 
 /// Prefix tokens of one component with constants written out.

@@ -2,6 +2,7 @@
 
 pub mod icl;
 pub mod operators;
+mod order;
 pub mod rmt;
 pub mod solvers;
 pub mod solvers_pde;

@@ -2,6 +2,7 @@
 //! the PDE/ODE solvers against exact or manufactured solutions (order of the fitted log-log
 //! slope, or exactness to round-off where the method is exact).
 
+use super::order::fitted_order;
 use super::{CheckSpec, Ctx};
 use crate::error::{Result, ValidationError};
 use crate::plot::{self, Figure, LegendCorner, Series};
@@ -90,16 +91,6 @@ fn grf(ctx: &Ctx) -> Result<CheckResult> {
     plot::render(&fig, ctx.out_dir)?;
     res.figures.push(fig.stem);
     Ok(res.finish())
-}
-
-/// Least-squares slope of log(err) against log(h).
-pub(crate) fn fitted_order(h: &[f64], err: &[f64]) -> f64 {
-    let pts: Vec<(f64, f64)> = h.iter().zip(err).filter(|(_, e)| **e > 0.0).map(|(h, e)| (h.ln(), e.ln())).collect();
-    let n = pts.len() as f64;
-    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
 }
 
 /// Refinement studies of the reference solvers on problems with exact solutions: the

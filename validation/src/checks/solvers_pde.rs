@@ -8,7 +8,7 @@
 //! (±10%, as for the Poisson and ODE studies in `solvers.rs`). Methods that are exact for a
 //! problem are held to round-off instead.
 
-use super::solvers::fitted_order;
+use super::order::fitted_order;
 use super::Ctx;
 use crate::error::{Result, ValidationError};
 use crate::plot::{self, Figure, LegendCorner, Series};
