@@ -818,38 +818,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (RunDir::new(dir.path().join("straight")), RunDir::new(dir.path().join("stopped")));
         let data = Path::new("lorenz-in-memory");
+        let input = TrainingSeries { series: &series, clean: None, standardizer: &st, data };
         let silent = oplab_common::Silent;
         // Stopped by the clock somewhere far from a model selection: the epochs it finished
         // are checkpointed however many they are.
         let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
-        let stopped = train_series(
-            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-            &b,
-            &cfg,
-            &TrainCall { resume: false, limits: TrainLimits { stop_after: None, deadline } },
-            &silent,
-        )
-        .unwrap();
+        let stopped = train_series(input, &b, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: None, deadline } }, &silent).unwrap();
         let k = stopped.state.epochs_done;
         assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
         assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
         let until = Some(k + 3);
-        train_series(
-            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-            &b,
-            &cfg,
-            &TrainCall { resume: true, limits: TrainLimits { stop_after: until, deadline: None } },
-            &silent,
-        )
-        .unwrap();
-        train_series(
-            TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-            &a,
-            &cfg,
-            &TrainCall { resume: false, limits: TrainLimits { stop_after: until, deadline: None } },
-            &silent,
-        )
-        .unwrap();
+        train_series(input, &b, &cfg, &TrainCall { resume: true, limits: TrainLimits { stop_after: until, deadline: None } }, &silent).unwrap();
+        train_series(input, &a, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: until, deadline: None } }, &silent).unwrap();
         let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
         assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
     }
@@ -862,6 +842,7 @@ mod tests {
         let st = Standardizer { mean: vec![0.0; 3], std: vec![1.0; 3] };
         let dir = tempfile::tempdir().unwrap();
         let data = Path::new("lorenz-in-memory");
+        let input = TrainingSeries { series: &series, clean: None, standardizer: &st, data };
         let silent = oplab_common::Silent;
         let mut f64_params = None;
         for (precision, select) in [(Precision::F64, Selection::Train), (Precision::F32, Selection::Train), (Precision::F32, Selection::Last)] {
@@ -876,25 +857,11 @@ mod tests {
             };
             let name = format!("{precision:?}-{select:?}");
             let (a, b) = (RunDir::new(dir.path().join(format!("straight-{name}"))), RunDir::new(dir.path().join(format!("resumed-{name}"))));
-            train_series(TrainingSeries { series: &series, clean: None, standardizer: &st, data }, &a, &cfg, &TrainCall::default(), &silent).unwrap();
+            train_series(input, &a, &cfg, &TrainCall::default(), &silent).unwrap();
             // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
-            train_series(
-                TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-                &b,
-                &cfg,
-                &TrainCall { resume: false, limits: TrainLimits { stop_after: Some(3), deadline: None } },
-                &silent,
-            )
-            .unwrap();
+            train_series(input, &b, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: Some(3), deadline: None } }, &silent).unwrap();
             assert_eq!(read_state(&b).unwrap().epochs_done, 3);
-            train_series(
-                TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-                &b,
-                &cfg,
-                &TrainCall { resume: true, ..TrainCall::default() },
-                &silent,
-            )
-            .unwrap();
+            train_series(input, &b, &cfg, &TrainCall { resume: true, ..TrainCall::default() }, &silent).unwrap();
             let (pa, ma, sa) = read_checkpoint(&a).unwrap();
             let (pb, mb, sb) = read_checkpoint(&b).unwrap();
             assert_eq!(pa, pb, "{name}: parameters");
@@ -907,19 +874,13 @@ mod tests {
             assert_eq!(a.read_bytes(files::BEST).unwrap(), b.read_bytes(files::BEST).unwrap(), "{name}");
             // Same seed, same bytes: a second straight run gives the identical model file.
             let c = RunDir::new(dir.path().join(format!("again-{name}")));
-            train_series(TrainingSeries { series: &series, clean: None, standardizer: &st, data }, &c, &cfg, &TrainCall::default(), &silent).unwrap();
+            train_series(input, &c, &cfg, &TrainCall::default(), &silent).unwrap();
             assert_eq!(a.read_bytes(files::BEST).unwrap(), c.read_bytes(files::BEST).unwrap(), "{name}");
             match precision {
                 Precision::F64 => {
                     // An f64 checkpoint is refused by an f32 continuation rather than rounded.
                     let as_f32 = AlrnnTrainConfig { alrnn: AlrnnSection { precision: Precision::F32, ..cfg.alrnn.clone() }, epochs: 8, ..cfg.clone() };
-                    let e = train_series(
-                        TrainingSeries { series: &series, clean: None, standardizer: &st, data },
-                        &a,
-                        &as_f32,
-                        &TrainCall { resume: true, ..TrainCall::default() },
-                        &silent,
-                    );
+                    let e = train_series(input, &a, &as_f32, &TrainCall { resume: true, ..TrainCall::default() }, &silent);
                     let e = e.unwrap_err().to_string();
                     assert!(e.contains(files::CHECKPOINT) && e.contains("f32"), "{e}");
                     f64_params = Some(pa);
