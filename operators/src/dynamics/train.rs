@@ -510,7 +510,7 @@ fn train_in<F: Real>(
     // The selection series as the model sees it (in `F`) for the free run's start and the
     // prediction error; D_stsp and D_H compare with its f64 values.
     let selection_f: Vec<F> = selection.values.iter().map(|&v| F::round_from(v)).collect();
-    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.last_epoch(cfg.epochs);
     let per_epoch = cfg.batches_per_epoch as u64;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let np = shape.n_params();
@@ -520,7 +520,7 @@ fn train_in<F: Real>(
     let mut call_start = Instant::now();
     // Checked before the call's first epoch and at the end of every epoch, where the
     // checkpoint of a stop between evaluations is written.
-    let mut deadline = opts.limits.deadline.map(crate::run::Deadline::at);
+    let mut deadline = opts.limits.epoch_deadline();
     let mut next_fits = |history: &[AlrnnEpoch]| deadline.as_mut().is_none_or(|d| d.next_epoch_fits(history.last().map(|e| e.seconds)));
     if state.epochs_done < last && !next_fits(&state.history) {
         epochs.finish();

@@ -14,7 +14,7 @@
 //! validation split (noise drawn once) gives the validation loss, data relative L2 and
 //! cross-entropy; the model with the lowest validation loss is kept (`best_model.mpk`), and the
 //! checkpoint, `metrics.jsonl` and `loss_curve.png` are rewritten atomically. A deadline stops
-//! the loop before an epoch that would not end in time ([`Deadline`], as for the other
+//! the loop before an epoch that would not end in time ([`crate::run::Deadline`], as for the other
 //! families), so the last checkpoint is an epoch boundary the next call resumes from.
 
 use std::path::Path;
@@ -36,7 +36,7 @@ use super::state::{files, ProseEpoch, ProseRunState};
 use crate::backend::{select, ActivationBackend, DeviceKind};
 use crate::data::epoch_order;
 use crate::error::OperatorError;
-use crate::run::{run_err, Deadline, RunDir, TrainCall};
+use crate::run::{run_err, RunDir, TrainCall};
 use crate::training::clip;
 use crate::training::state::{from_bytes, to_bytes};
 
@@ -266,12 +266,12 @@ where
     }
     let val_batches = validation_batches(&val_set, cfg);
     let data_weight = cfg.data_weight();
-    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.last_epoch(cfg.epochs);
     let per_epoch = cfg.steps_per_epoch as u64;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch);
     let mut order: (u64, Vec<usize>) = (0, Vec::new());
     let mut call_start = Instant::now();
-    let mut deadline = opts.limits.deadline.map(Deadline::at);
+    let mut deadline = opts.limits.epoch_deadline();
     for epoch in state.epochs_done..last {
         if !deadline.as_mut().is_none_or(|d| d.next_epoch_fits(state.history.last().map(|e| e.seconds))) {
             break;

@@ -113,6 +113,18 @@ pub struct TrainLimits {
     pub deadline: Option<Instant>,
 }
 
+impl TrainLimits {
+    /// The epoch this call trains up to, in a run of `epochs` epochs.
+    pub fn last_epoch(&self, epochs: usize) -> usize {
+        self.stop_after.map_or(epochs, |s| s.min(epochs))
+    }
+
+    /// The wall-clock limit as the epoch-boundary check every trainer makes.
+    pub fn epoch_deadline(&self) -> Option<Deadline> {
+        self.deadline.map(Deadline::at)
+    }
+}
+
 /// What one training call does with its run directory besides the configuration: start afresh
 /// or continue the checkpoint, and where to stop early.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

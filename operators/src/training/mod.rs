@@ -286,10 +286,10 @@ where
         device: device.clone(),
     };
     let per_epoch = train_set.n.div_ceil(cfg.batch_size);
-    let last = opts.limits.stop_after.map_or(cfg.epochs, |s| s.min(cfg.epochs));
+    let last = opts.limits.last_epoch(cfg.epochs);
     let first = state.epochs_done;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch as u64);
-    let deadline = opts.limits.deadline.map(Deadline::at);
+    let deadline = opts.limits.epoch_deadline();
     let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, deadline, backend: PhantomData };
     let fitted = trainer.fit(model, optim, first..last, &mut recorder, progress);
     epochs.finish();
