@@ -7,6 +7,8 @@
 mod commands;
 mod config;
 mod memory;
+#[cfg(feature = "mpi")]
+mod nodes;
 mod progress;
 
 use std::process::ExitCode;

@@ -175,3 +175,57 @@ fn a_rank_killed_inside_mpirun_fails_the_job_and_any_rank_count_finishes_it() {
         assert_eq!(field_bytes(&d.join("single.h5")), field_bytes(&d.join(&out)), "rerun with {rerun_ranks} rank(s)");
     }
 }
+
+/// The weights of the best model of the MgNO run in `dir`, by parameter name.
+fn mgno_weights(dir: &Path) -> oplab_operators::export::Params {
+    match oplab_operators::export::load_best(&oplab_operators::run::RunDir::new(dir)).unwrap() {
+        oplab_operators::export::BestModel::Mgno(m) => oplab_operators::export::collect(&*m),
+        other => panic!("not an MgNO run: {:?}", other.kind()),
+    }
+}
+
+/// Data-parallel training over processes (`training::parallel`): `mpirun -n 2` with one CPU
+/// replica per process trains the model of one process with two replica threads, bit for bit;
+/// two processes of two replicas each complete; a run split over two calls resumes exactly; a
+/// finished run reruns cleanly on every rank.
+#[test]
+fn two_processes_train_the_model_of_two_replica_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gen = Command::new(oplab()).args(["generate", "darcy", "--n", "24", "--resolution", "32", "--out", "d.h5", "-q"]).current_dir(d).output().unwrap();
+    assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
+    std::fs::write(
+        d.join("c.toml"),
+        "epochs = 2\nbatch_size = 4\n[data]\nn_train = 16\nn_val = 4\nn_test = 4\n[mgno]\nchannels = 6\nlayers = 2\nlevels = [[1, 0], [1, 0], [2, 0]]\n",
+    )
+    .unwrap();
+    let train = ["train", "mgno", "--data", "d.h5", "--config", "c.toml", "-q"];
+    let threads = Command::new(oplab()).args(train).args(["--devices", "cpu,cpu", "--out", "threads"]).current_dir(d).output().unwrap();
+    assert!(threads.status.success(), "{}", String::from_utf8_lossy(&threads.stderr));
+
+    let procs = mpirun(2, &[&train[..], &["--out", "procs"]].concat(), d);
+    assert!(procs.status.success(), "{}", String::from_utf8_lossy(&procs.stderr));
+    let stored = std::fs::read_to_string(d.join("procs/config.toml")).unwrap();
+    assert!(stored.contains("[parallel]\ndevices = 1\nnodes = 2\n"), "{stored}");
+    assert!(mgno_weights(&d.join("procs")) == mgno_weights(&d.join("threads")), "2 processes x 1 replica differ from 1 process x 2 replicas");
+
+    // The same command again: complete on node 0, and the other rank is told so.
+    let again = mpirun(2, &[&train[..], &["--out", "procs"]].concat(), d);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+
+    // One epoch, then the second in another job: the uninterrupted run's weights.
+    let first = mpirun(2, &[&train[..], &["--out", "split", "--epochs", "1"]].concat(), d);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let second = mpirun(2, &[&train[..], &["--out", "split", "--epochs", "2", "--resume"]].concat(), d);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(mgno_weights(&d.join("split")) == mgno_weights(&d.join("procs")), "the resumed multi-process run differs");
+
+    let four = mpirun(2, &[&train[..], &["--out", "four", "--devices", "cpu,cpu"]].concat(), d);
+    assert!(four.status.success(), "{}", String::from_utf8_lossy(&four.stderr));
+    assert!(std::fs::read_to_string(d.join("four/config.toml")).unwrap().contains("[parallel]\ndevices = 2\nnodes = 2\n"));
+
+    // A process count that is not the run's: one line, exit 2.
+    let wrong = mpirun(2, &[&train[..], &["--out", "wrong", "--nodes", "3"]].concat(), d);
+    assert_eq!(wrong.status.code(), Some(2), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--nodes = 3 is invalid"));
+}

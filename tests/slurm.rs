@@ -136,3 +136,98 @@ fn a_requeued_array_task_resumes_from_its_blocks() {
 
     assert_eq!(single_process_bytes(&gen, d), field_bytes(&out));
 }
+
+/// `oplab slurm train` writes one job of N nodes, one task each, that starts the processes with
+/// mpirun and sets --nodes and --devices; flags the job sets itself are refused.
+#[test]
+fn slurm_train_writes_a_multi_node_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_oplab"))
+            .args(["slurm", "train", "--nodes", "4", "--gpus-per-node", "2", "--time", "02:00:00", "--"])
+            .args(["mgno", "--data", "d.h5", "--out", "runs/mgno"])
+            .args(extra)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    std::fs::create_dir(d.join("runs")).unwrap();
+    let out = write(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = std::fs::read_to_string(d.join("runs/mgno.train.sbatch")).unwrap();
+    for line in ["#SBATCH --nodes=4", "#SBATCH --ntasks-per-node=1", "#SBATCH --gpus-per-task=2", "#SBATCH --time=02:00:00", "#SBATCH --requeue"] {
+        assert!(script.contains(line), "script lacks {line}:\n{script}");
+    }
+    assert!(script.contains("mpirun -n \"$SLURM_NNODES\" --map-by ppr:1:node"), "{script}");
+    assert!(script.contains("train mgno --data d.h5 --out runs/mgno --nodes 4 --devices cuda:0,cuda:1 $RESUME"), "{script}");
+    let refused = write(&["--devices", "cuda:0"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--devices is set by the job"));
+}
+
+/// The job `oplab slurm train` writes, run by Slurm on one CPU node: it trains the run to the end,
+/// and the job run again (a requeue) finds it complete.
+#[test]
+#[ignore = "needs a running Slurm cluster: run `make test-hpc`"]
+fn a_slurm_training_job_trains_and_a_rerun_finds_it_complete() {
+    let dir = job_directory("oplab-slurm-train");
+    let d = dir.path();
+    let oplab = env!("CARGO_BIN_EXE_oplab");
+    assert!(Command::new(oplab)
+        .args(["generate", "darcy", "--n", "16", "--resolution", "16", "--out", "d.h5", "-q"])
+        .current_dir(d)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(
+        d.join("c.toml"),
+        "epochs = 2\nbatch_size = 4\n[data]\nn_train = 8\nn_val = 4\nn_test = 4\n[mgno]\nchannels = 4\nlayers = 1\nlevels = [[1, 0], [1, 0]]\n",
+    )
+    .unwrap();
+    let write = Command::new(oplab)
+        .args([
+            "slurm",
+            "train",
+            "--nodes",
+            "1",
+            "--gpus-per-node",
+            "0",
+            "--cpus-per-task",
+            "1",
+            "--",
+            "mgno",
+            "--data",
+            "d.h5",
+            "--config",
+            "c.toml",
+            "--out",
+            "run",
+            "-q",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(write.status.success(), "{}", String::from_utf8_lossy(&write.stderr));
+    let submit = |log: &str| {
+        // The jobs run as root here; OpenMPI's mpirun refuses root unless told.
+        let status = Command::new("sbatch")
+            .args(["--wait", "--output"])
+            .arg(d.join(log))
+            .arg(d.join("run.train.sbatch"))
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .current_dir(d)
+            .status()
+            .unwrap();
+        let log = std::fs::read_to_string(d.join(log)).unwrap_or_default();
+        assert!(status.success(), "the training job failed:\n{log}");
+        log
+    };
+    submit("first.out");
+    let metrics = std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "{metrics}");
+    assert!(std::fs::read_to_string(d.join("run/config.toml")).unwrap().contains("[parallel]\ndevices = 1\nnodes = 1\n"));
+    submit("again.out");
+    assert_eq!(std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap(), metrics, "a rerun of the finished job changed the run");
+}

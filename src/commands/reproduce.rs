@@ -478,6 +478,7 @@ impl<'a> Session<'a> {
             init: None,
             settings: Vec::new(),
             limits: TrainLimits { stop_after: self.args.stop_after, deadline },
+            placement: Default::default(),
         };
         let outcome = match self.repro.family {
             Family::Operator => self.train_family(&OperatorRuns, run, &request)?,

@@ -1,5 +1,6 @@
 //! `oplab slurm generate`: write (and optionally submit) a Slurm job array that generates a dataset
-//! in shards, plus a merge job that runs after every shard succeeded.
+//! in shards, plus a merge job that runs after every shard succeeded. `oplab slurm train`: write
+//! (and optionally submit) a multi-node data-parallel training job.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -28,6 +29,55 @@ shard K/M into OUT.shard-K-of-M.h5; a requeued task resumes from its finished bl
 whose part is already complete exits at once. The merge job (afterok on the whole array) joins
 the parts into OUT with `oplab merge`.")]
     Generate(SlurmGenerateArgs),
+    /// Write an sbatch job that trains one model data-parallel over several nodes (one process
+    /// per node, one replica per GPU); `--submit` submits it.
+    #[command(after_help = "Examples:
+  oplab slurm train --nodes 4 --gpus-per-node 8 --time 04:00:00 -- mgno --data /scratch/darcy.h5 \\
+      --config mgno.toml --out /scratch/runs/mgno
+  oplab slurm train --nodes 2 --gpus-per-node 0 --cpus-per-task 32 --submit -- fno --data d.h5 --out runs/fno
+
+Everything after `--` is an `oplab train` command line without --nodes, --devices and --resume,
+which the job sets: it starts one process per node with mpirun (OpenMPI inside the allocation),
+each training one replica per GPU of its node (--devices cuda:0,...), or one on the CPU with
+--gpus-per-node 0. Node 0 keeps the run directory, which must be on a file system every node
+sees. A requeued job continues the run from its last checkpoint; a finished run exits at once.
+The global batch stays the config's batch_size (set [parallel] batch = \"per-device\" to scale it).")]
+    Train(SlurmTrainArgs),
+}
+
+/// Arguments of `oplab slurm train`.
+#[derive(Debug, Args)]
+pub struct SlurmTrainArgs {
+    /// Nodes of the job (processes; one per node).
+    #[arg(long)]
+    pub nodes: usize,
+    /// GPUs per node, one replica each (0: one replica on each node's CPU).
+    #[arg(long)]
+    pub gpus_per_node: usize,
+    /// CPUs per node's task.
+    #[arg(long, default_value_t = 8)]
+    pub cpus_per_task: u32,
+    /// Submit with sbatch.
+    #[arg(long)]
+    pub submit: bool,
+    /// Where to write the script [default: RUN.train.sbatch beside the run directory RUN].
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Wall-time limit, e.g. 04:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Directory for the job's log [default: the run directory's parent].
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
+    /// The `oplab train` command line: MODEL and its options.
+    #[arg(last = true, required = true, value_name = "TRAIN_ARGS")]
+    pub train: Vec<String>,
 }
 
 /// Arguments of `oplab slurm generate`.
@@ -65,7 +115,100 @@ pub struct SlurmGenerateArgs {
 pub fn run(args: SlurmArgs) -> Result<ExitCode> {
     match args.what {
         SlurmCommand::Generate(a) => generate(a),
+        SlurmCommand::Train(a) => train(a),
     }
+}
+
+fn train(a: SlurmTrainArgs) -> Result<ExitCode> {
+    if a.nodes == 0 || a.nodes > 4096 {
+        bail!("nodes = {} is invalid: must be between 1 and 4096", a.nodes);
+    }
+    if a.gpus_per_node > 64 {
+        bail!("gpus-per-node = {} is invalid: must be between 0 and 64", a.gpus_per_node);
+    }
+    if a.cpus_per_task == 0 {
+        bail!("cpus-per-task = 0 is invalid: must be >= 1");
+    }
+    let args = &a.train;
+    for flag in ["--nodes", "--devices", "--device", "--resume"] {
+        if args.iter().any(|t| t == flag || t.starts_with(&format!("{flag}="))) {
+            bail!("train arguments: {flag} is set by the job; remove it");
+        }
+    }
+    // Validate the train command line exactly as `oplab train` would parse it.
+    let argv = ["oplab", "train"].into_iter().map(String::from).chain(args.iter().cloned());
+    if let Err(e) = crate::Cli::try_parse_from(argv) {
+        let text = e.to_string();
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim_start_matches("error: ");
+        bail!("train arguments: {first}");
+    }
+    let run = absolute(&PathBuf::from(flag_value(args, "--out").context("train arguments: --out is required")?))?;
+    let run_parent = run.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    if !run_parent.is_dir() {
+        bail!("out = {} is invalid: its directory {} does not exist", run.display(), run_parent.display());
+    }
+    let oplab = std::env::current_exe().context("cannot locate the oplab binary")?;
+    let log_dir = absolute(&a.log_dir.clone().unwrap_or_else(|| run_parent.clone()))?;
+    let script = a.script.clone().map(|p| absolute(&p)).transpose()?.unwrap_or_else(|| with_suffix(&run, ".train.sbatch"));
+    let devices = if a.gpus_per_node == 0 { "cpu".to_string() } else { (0..a.gpus_per_node).map(|i| format!("cuda:{i}")).collect::<Vec<_>>().join(",") };
+    let model = quote(&args[0]);
+    let mut text = format!(
+        "#!/bin/bash\n# Written by `oplab slurm train` ({}).\n#SBATCH --job-name=oplab-train-{}\n#SBATCH --nodes={}\n#SBATCH --ntasks-per-node=1\n#SBATCH --cpus-per-task={}\n",
+        env!("CARGO_PKG_VERSION"),
+        args[0],
+        a.nodes,
+        a.cpus_per_task
+    );
+    if a.gpus_per_node > 0 {
+        text += &format!("#SBATCH --gpus-per-task={}\n", a.gpus_per_node);
+    }
+    text += &format!("#SBATCH --output={}/%x-%j.out\n#SBATCH --open-mode=append\n#SBATCH --requeue\n", log_dir.display());
+    if let Some(p) = &a.partition {
+        text += &format!("#SBATCH --partition={p}\n");
+    }
+    if let Some(t) = &a.time {
+        text += &format!("#SBATCH --time={t}\n");
+    }
+    if let Some(acc) = &a.account {
+        text += &format!("#SBATCH --account={acc}\n");
+    }
+    let rest: Vec<String> = args[1..].iter().map(|t| quote(t)).collect();
+    text += &format!(
+        "set -euo pipefail\n# The directory the job was written from: the command's relative paths start here.\ncd {}\n\
+# A requeued job continues the run from its last checkpoint; a finished run exits at once.\n\
+RESUME=\nif [ -f {}/checkpoint.bin ]; then RESUME=--resume; fi\n\
+# One process per node (OpenMPI's mpirun inside the allocation); each trains one replica per GPU\n\
+# of its node, and node 0 keeps the run directory.\n\
+exec mpirun -n \"$SLURM_NNODES\" --map-by ppr:1:node {} train {model} {} --nodes {} --devices {devices} $RESUME\n",
+        quote(&std::env::current_dir().context("cannot read the current directory")?.display().to_string()),
+        quote(&run.display().to_string()),
+        quote(&oplab.display().to_string()),
+        rest.join(" "),
+        a.nodes,
+    );
+    write_script(&script, &text)?;
+    println!("wrote {}", script.display());
+    if !a.submit {
+        println!("submit with:\n  sbatch {}", script.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = sbatch(&[script.to_str().unwrap_or_default()])?;
+    println!("submitted training job {id} ({} nodes)", a.nodes);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The value of `flag` in a command line, if any.
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+    let mut it = args.iter();
+    while let Some(t) = it.next() {
+        if t == flag {
+            return it.next().cloned();
+        }
+        if let Some(v) = t.strip_prefix(&format!("{flag}=")) {
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 fn generate(a: SlurmGenerateArgs) -> Result<ExitCode> {
@@ -176,16 +319,7 @@ if [ -f {out_q} ] && {oplab_q} inspect {out_q} >/dev/null 2>&1; then exit 0; fi\
 
 /// The value of `--out` in a generate command line, if any.
 fn out_arg(args: &[String]) -> Option<String> {
-    let mut it = args.iter();
-    while let Some(t) = it.next() {
-        if t == "--out" {
-            return it.next().cloned();
-        }
-        if let Some(v) = t.strip_prefix("--out=") {
-            return Some(v.to_string());
-        }
-    }
-    None
+    flag_value(args, "--out")
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

@@ -128,12 +128,57 @@ impl FromStr for DeviceKind {
     }
 }
 
+impl DeviceKind {
+    /// Parses a device list as `--devices` takes it: `cuda:0,cuda:1` (or `cpu,cpu`, `cpu:0,cpu:1`:
+    /// replicas as threads on the CPU). One kind, distinct indices; a bare `cuda` is `cuda:0`, a
+    /// bare `cpu` the next CPU replica.
+    pub fn parse_list(s: &str) -> Result<(DeviceKind, Vec<usize>), DeviceError> {
+        let bad = |why: String| DeviceError { value: s.into(), allowed: why };
+        let mut kind = None;
+        let mut indices: Vec<usize> = Vec::new();
+        for (position, item) in s.split(',').map(str::trim).enumerate() {
+            let (name, index) = match item.split_once(':') {
+                Some((name, index)) => {
+                    let index = index.parse::<usize>().ok().filter(|&i| i < 1024).ok_or_else(|| bad(format!("`{item}`: a device index must be 0 to 1023")))?;
+                    (name, index)
+                }
+                None => (item, if item == "cpu" { position } else { 0 }),
+            };
+            let this: DeviceKind = name.parse().map_err(|e: DeviceError| bad(format!("`{item}`: {}", e.allowed)))?;
+            if kind.is_some_and(|k| k != this) {
+                return Err(bad("all devices must be of one kind (cpu or cuda)".into()));
+            }
+            if indices.contains(&index) {
+                return Err(bad(format!("`{item}` is listed twice")));
+            }
+            kind = Some(this);
+            indices.push(index);
+        }
+        Ok((kind.unwrap_or_default(), indices))
+    }
+}
+
 impl fmt::Display for DeviceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             DeviceKind::Cpu => "cpu",
             DeviceKind::Cuda => "cuda",
         })
+    }
+}
+
+#[cfg(test)]
+mod device_list_tests {
+    use super::*;
+
+    #[test]
+    fn device_lists_parse_and_bad_ones_name_the_item() {
+        assert_eq!(DeviceKind::parse_list("cpu,cpu").unwrap(), (DeviceKind::Cpu, vec![0, 1]));
+        assert_eq!(DeviceKind::parse_list("cpu:0, cpu:3").unwrap(), (DeviceKind::Cpu, vec![0, 3]));
+        for (list, says) in [("cpu:0,cpu:0", "listed twice"), ("cpu:x", "index"), ("tpu:0", "must be one of"), ("", "must be one of")] {
+            let e = DeviceKind::parse_list(list).unwrap_err().to_string();
+            assert!(e.starts_with("device = ") && e.contains(says), "{list}: {e}");
+        }
     }
 }
 

@@ -823,13 +823,17 @@ mod tests {
         // Stopped by the clock somewhere far from a model selection: the epochs it finished
         // are checkpointed however many they are.
         let deadline = Some(Instant::now() + std::time::Duration::from_millis(100));
-        let stopped = train_series(input, &b, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: None, deadline } }, &silent).unwrap();
+        let stopped =
+            train_series(input, &b, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: None, deadline }, ..TrainCall::default() }, &silent)
+                .unwrap();
         let k = stopped.state.epochs_done;
         assert!((1..cfg.epochs).contains(&k), "{k} epochs before the deadline");
         assert_eq!(read_state(&b).unwrap().epochs_done, k, "the stop point is checkpointed");
         let until = Some(k + 3);
-        train_series(input, &b, &cfg, &TrainCall { resume: true, limits: TrainLimits { stop_after: until, deadline: None } }, &silent).unwrap();
-        train_series(input, &a, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: until, deadline: None } }, &silent).unwrap();
+        train_series(input, &b, &cfg, &TrainCall { resume: true, limits: TrainLimits { stop_after: until, deadline: None }, ..TrainCall::default() }, &silent)
+            .unwrap();
+        train_series(input, &a, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: until, deadline: None }, ..TrainCall::default() }, &silent)
+            .unwrap();
         let ((pa, ma, _), (pb, mb, _)) = (read_checkpoint(&a).unwrap(), read_checkpoint(&b).unwrap());
         assert_eq!((pa, ma), (pb, mb), "parameters and moments after epoch {}", k + 3);
     }
@@ -859,7 +863,14 @@ mod tests {
             let (a, b) = (RunDir::new(dir.path().join(format!("straight-{name}"))), RunDir::new(dir.path().join(format!("resumed-{name}"))));
             train_series(input, &a, &cfg, &TrainCall::default(), &silent).unwrap();
             // Interrupted after epoch 3 (between evaluations: the checkpoint is the stop point).
-            train_series(input, &b, &cfg, &TrainCall { resume: false, limits: TrainLimits { stop_after: Some(3), deadline: None } }, &silent).unwrap();
+            train_series(
+                input,
+                &b,
+                &cfg,
+                &TrainCall { resume: false, limits: TrainLimits { stop_after: Some(3), deadline: None }, ..TrainCall::default() },
+                &silent,
+            )
+            .unwrap();
             assert_eq!(read_state(&b).unwrap().epochs_done, 3);
             train_series(input, &b, &cfg, &TrainCall { resume: true, ..TrainCall::default() }, &silent).unwrap();
             let (pa, ma, sa) = read_checkpoint(&a).unwrap();

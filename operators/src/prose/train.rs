@@ -489,7 +489,7 @@ mod tests {
         let last = |r: &RunDir| outputs(r.read_checkpoint(3).unwrap().swap_remove(0));
         assert_eq!(best(&ra), best(&rb), "same predictions and decodings");
 
-        let (rc, _) = run("c", TrainCall { resume: false, limits: TrainLimits { stop_after: Some(2), deadline: None } });
+        let (rc, _) = run("c", TrainCall { resume: false, limits: TrainLimits { stop_after: Some(2), deadline: None }, ..TrainCall::default() });
         assert_eq!(read_state(&rc).unwrap().epochs_done, 2);
         let c = train(&rc, &data, &cfg, DeviceKind::Cpu, &TrainCall { resume: true, ..TrainCall::default() }, &Silent).unwrap();
         // Epochs after the interruption are recomputed and must match bit for bit; the earlier

@@ -11,6 +11,7 @@ mod checkpoint;
 mod deadline;
 mod dir;
 mod eval_options;
+mod placement;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,6 +23,7 @@ pub use checkpoint::{pack, seal, unpack, unseal, write_atomic};
 pub use deadline::Deadline;
 pub use dir::{files, run_err, RunDir};
 pub use eval_options::{ConvertMode, EvalOptions};
+pub use placement::{NodeGroup, NodeStart, Placement};
 
 use crate::backend::options::setting_value;
 use crate::backend::DeviceKind;
@@ -126,13 +128,15 @@ impl TrainLimits {
 }
 
 /// What one training call does with its run directory besides the configuration: start afresh
-/// or continue the checkpoint, and where to stop early.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// or continue the checkpoint, where to stop early, and where its replicas run.
+#[derive(Debug, Clone, Default)]
 pub struct TrainCall {
     /// Continue the stored checkpoint.
     pub resume: bool,
     /// Where the call may stop early.
     pub limits: TrainLimits,
+    /// Devices and node of a data-parallel run (the default: one device, one node).
+    pub placement: Placement,
 }
 
 /// What a `train` call does in its run directory.
@@ -176,6 +180,8 @@ pub struct TrainRequest<'a> {
     pub settings: Vec<Setting>,
     /// Where this call may stop before the run's last epoch (none for `oplab train`).
     pub limits: TrainLimits,
+    /// Devices and node of a data-parallel run.
+    pub placement: Placement,
 }
 
 /// One configuration value given by a flag.
@@ -268,6 +274,8 @@ pub fn plan<F: RunFamily>(family: &F, run: &RunDir, req: &TrainRequest) -> crate
             let mut given = parse_given(path, text)?;
             given.set_model(req.model)?;
             given.set_epochs(stored.epochs());
+            // With the command's flags, as when the run started (`--devices` sets [parallel]).
+            let given = with_settings(&given, req.model, &req.settings)?;
             let (given, _) = given.resolve(req.data)?;
             if let Some(field) = oplab_datasets::config_diff::first_difference(&given.to_toml(), &stored.to_toml()) {
                 return Err(OperatorError::Request(format!(
@@ -354,7 +362,21 @@ pub enum TrainOutcome {
 
 impl<F: RunFamily> RunKind for F {
     fn train(&self, run: &RunDir, req: &TrainRequest, device: DeviceKind, progress: &dyn Progress) -> crate::Result<TrainOutcome> {
+        let family = self;
         self.check_device(device)?;
+        if let Some(nodes) = req.placement.nodes.as_ref().filter(|n| n.rank() > 0) {
+            // Another node's process: node 0 plans and writes the run; this one waits for node 0's
+            // word that the run directory holds the configuration and normalisers, and trains its
+            // replicas from there.
+            match nodes.start(NodeStart::Failed)? {
+                NodeStart::Train => {}
+                NodeStart::Complete => return Ok(TrainOutcome::AlreadyComplete { epochs: family.record(run)?.epochs_done }),
+                NodeStart::Failed => return Err(OperatorError::Request(format!("node {}: node 0 did not start the run (its messages say why)", nodes.rank()))),
+            }
+            let config = stored_config::<F::Config>(run)?;
+            let call = TrainCall { resume: run.has_checkpoint(), limits: req.limits, placement: req.placement.clone() };
+            return Ok(TrainOutcome::Trained(RunFamily::train(self, run, req.data, &config, call, device, progress)?));
+        }
         match plan(self, run, req)? {
             Plan::AlreadyComplete { epochs } => Ok(TrainOutcome::AlreadyComplete { epochs }),
             Plan::Train { config, resume, notes } => {
@@ -362,7 +384,15 @@ impl<F: RunFamily> RunKind for F {
                 // Stored before the first epoch (and again when --epochs extends a run), so the
                 // directory always says what it is training.
                 run.write_config(&config.to_toml())?;
-                let mut report = RunFamily::train(self, run, req.data, &config, TrainCall { resume, limits: req.limits }, device, progress)?;
+                let mut report = RunFamily::train(
+                    self,
+                    run,
+                    req.data,
+                    &config,
+                    TrainCall { resume, limits: req.limits, placement: req.placement.clone() },
+                    device,
+                    progress,
+                )?;
                 // The defaults resolved against the data come with the summary (they are in
                 // config.toml too): printed before training, a data error found later would
                 // follow them and no longer be the command's one line.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::parallel::ParallelSection;
 use crate::backend::BackendOptions;
 use crate::data::{DataConfig, GridLayout};
 use crate::error::OperatorError;
@@ -324,6 +325,9 @@ pub struct TrainConfig {
     pub cnn: CnnSection,
     /// Which implementation runs each part of the step (`backend::options`; stored with the run).
     pub backend: BackendOptions,
+    /// Data-parallel replicas (`training::parallel`): devices per node, nodes, and what
+    /// `batch_size` counts.
+    pub parallel: ParallelSection,
 }
 
 impl Default for TrainConfig {
@@ -350,6 +354,7 @@ impl Default for TrainConfig {
             unet: UnetSection::default(),
             cnn: CnnSection::default(),
             backend: BackendOptions::default(),
+            parallel: ParallelSection::default(),
         }
     }
 }
@@ -411,6 +416,7 @@ impl TrainConfig {
         self.schedule.validate()?;
         self.data.validate()?;
         self.backend.validate()?;
+        self.parallel.validate()?;
         match self.model {
             ModelKind::Mgno => self.mgno.model(1, 1).validate(),
             ModelKind::Fno => self.fno.model(1, 1).validate(),

@@ -15,6 +15,8 @@
 pub mod clip;
 pub mod config;
 pub mod fused_adam;
+pub mod parallel;
+mod replicas;
 mod run;
 pub mod schedule;
 pub mod state;
@@ -63,14 +65,26 @@ pub struct TrainSummary {
 /// options select (`backend::select`).
 pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, opts: &TrainCall, progress: &dyn Progress) -> crate::Result<TrainSummary> {
     let cfg = &cfg.with_split_of(data)?;
+    cfg.parallel.validate()?;
+    let indices = opts.placement.device_indices(cfg.parallel.devices)?;
     select::with_options(&cfg.backend, || match device {
-        DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>(&Default::default(), data, run, cfg, opts, progress),
+        // The CPU is one device: its replicas are threads on it.
+        DeviceKind::Cpu => train_on::<crate::backend::CpuTrain>((&vec![Default::default(); indices.len()], true), data, run, cfg, opts, progress),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 match cuda_setup(&cfg.backend, cfg.model) {
-                    CudaFlavor::Fusion => train_on::<crate::backend::CudaTrain>(&Default::default(), data, run, cfg, opts, progress),
-                    CudaFlavor::Direct => train_on::<crate::backend::CudaDirectTrain>(&Default::default(), data, run, cfg, opts, progress),
+                    CudaFlavor::Fusion => {
+                        train_on::<crate::backend::CudaTrain>((&devices_at::<crate::backend::CudaTrain>(&indices), false), data, run, cfg, opts, progress)
+                    }
+                    CudaFlavor::Direct => train_on::<crate::backend::CudaDirectTrain>(
+                        (&devices_at::<crate::backend::CudaDirectTrain>(&indices), false),
+                        data,
+                        run,
+                        cfg,
+                        opts,
+                        progress,
+                    ),
                 }
             }
             #[cfg(not(feature = "cuda"))]
@@ -79,6 +93,14 @@ pub fn train(data: &Path, run: &RunDir, cfg: &TrainConfig, device: DeviceKind, o
             }
         }
     })
+}
+
+/// The devices of `B`'s kind with these indices (`cuda:2` is index 2).
+#[cfg(feature = "cuda")]
+fn devices_at<B: Backend>(indices: &[usize]) -> Vec<B::Device> {
+    use burn::tensor::backend::{Device as _, DeviceId, DeviceOps};
+    let kind = B::Device::default().id().type_id;
+    indices.iter().map(|&i| B::Device::from_id(DeviceId { type_id: kind, index_id: i as u16 })).collect()
 }
 
 /// Prepares a CUDA run of `model` with `options` (cubecl's memory pool) and returns the CUDA
@@ -114,7 +136,12 @@ pub fn cuda_setup_notice(model: ModelKind, options: &BackendOptions) -> Option<S
 }
 
 /// Everything a run's training needs besides the model and optimiser.
-struct RunSetup<'a> {
+struct RunSetup<'a, D> {
+    /// This node's replica devices (one for a single-device run), the local root's first.
+    devices: &'a [D],
+    /// The replicas share one device (the CPU): gradient sums in rank order
+    /// (`parallel::Peer::exact_order`).
+    exact_order: bool,
     data: &'a Path,
     run: &'a RunDir,
     cfg: &'a TrainConfig,
@@ -126,7 +153,7 @@ struct RunSetup<'a> {
 }
 
 fn train_on<B: AutodiffBackend + ModelBackend>(
-    device: &B::Device,
+    (devices, exact_order): (&[B::Device], bool),
     data: &Path,
     run: &RunDir,
     cfg: &TrainConfig,
@@ -144,8 +171,9 @@ where
     let (val_set, _) = cfg.data.load(data, Split::Val)?;
     let (c_in, c_out) = (train_set.c_in, train_set.c_out);
     let grid = (train_set.h, train_set.w);
+    let device = &devices[0];
     B::seed(device, cfg.seed);
-    let setup = RunSetup { data, run, cfg, opts, progress, train_set, val_set, names };
+    let setup = RunSetup { devices, exact_order, data, run, cfg, opts, progress, train_set, val_set, names };
     match cfg.model {
         ModelKind::Mgno => {
             let model: MgNo<B> = cfg.mgno.model(c_in, c_out).init(device)?;
@@ -177,11 +205,11 @@ fn initial_weights<B: Backend, M: Module<B>>(model: M, cfg: &TrainConfig, opts: 
     }
 }
 
-fn with_optimizer<B, M>(model: M, device: &B::Device, setup: RunSetup) -> crate::Result<TrainSummary>
+fn with_optimizer<B, M>(model: M, device: &B::Device, setup: RunSetup<B::Device>) -> crate::Result<TrainSummary>
 where
     B: AutodiffBackend,
     B::InnerBackend: OptimBackend,
-    M: AutodiffModule<B> + Operator2d<B> + 'static,
+    M: AutodiffModule<B> + Operator2d<B> + Send + 'static,
     M::InnerModule: Operator2d<B::InnerBackend>,
 {
     let o = &setup.cfg.optimizer;
@@ -206,19 +234,21 @@ where
 
 /// Fit normalisers (or restore them and the checkpoint on resume), then run the [`Trainer`] with
 /// the run directory as its observer.
-fn fit<B, M, O>(mut model: M, mut optim: O, device: &B::Device, setup: RunSetup) -> crate::Result<TrainSummary>
+fn fit<B, M, O>(mut model: M, mut optim: O, device: &B::Device, setup: RunSetup<B::Device>) -> crate::Result<TrainSummary>
 where
     B: AutodiffBackend,
-    M: AutodiffModule<B> + Operator2d<B> + 'static,
+    M: AutodiffModule<B> + Operator2d<B> + Send + 'static,
     M::InnerModule: Operator2d<B::InnerBackend>,
     O: Optimizer<M, B>,
 {
-    let RunSetup { data, run, cfg, opts, progress, mut train_set, mut val_set, names } = setup;
+    let RunSetup { devices, exact_order, data, run, cfg, opts, progress, mut train_set, mut val_set, names } = setup;
     let ck_path = run.file(files::CHECKPOINT);
     let (li, lo) = train_set.sample_len();
+    // Nodes other than node 0 follow its run directory and write nothing.
+    let follower = opts.placement.node_rank() > 0;
     // Normalisers: fitted on the raw training split (or restored on resume, so that a resumed
     // run sees exactly the same encoded data).
-    let norms = if opts.resume {
+    let norms = if opts.resume || follower {
         run.read_sealed_json::<Normalizers>(files::NORMALIZERS)?
     } else {
         Normalizers {
@@ -244,6 +274,8 @@ where
         params,
         data: data.to_path_buf(),
     };
+    let blank_optim = optim.clone();
+    let mut optim_record: Option<Vec<u8>> = None;
     if opts.resume {
         let mut parts = run.read_checkpoint(3)?.into_iter();
         let (m, o, s) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
@@ -258,13 +290,16 @@ where
             ));
         }
         model = model.load_record(from_bytes::<B, M::Record>(m, device, &ck_path)?);
-        optim = optim.load_record(from_bytes::<B, O::Record>(o, device, &ck_path)?);
+        optim = optim.load_record(from_bytes::<B, O::Record>(o.clone(), device, &ck_path)?);
+        optim_record = Some(o);
         state = saved;
         // metrics.jsonl is a copy of the checkpoint's history, which holds the truth: rewriting it
         // now repairs a truncated or edited copy before the first new epoch, and makes a resumed
         // run's file equal to an uninterrupted run's.
-        run.write_metrics(&state.history)?;
-    } else {
+        if !follower {
+            run.write_metrics(&state.history)?;
+        }
+    } else if !follower {
         run.create()?;
         run.write_config(&cfg.to_toml())?;
         run.write_sealed_json(files::NORMALIZERS, &norms)?;
@@ -278,20 +313,32 @@ where
         loss: cfg.loss,
         quadrature: cfg.quadrature,
         h1_k_max: cfg.h1_k_max,
-        batch_size: cfg.batch_size,
+        batch_size: cfg.parallel.global_batch(cfg.batch_size),
         eval_batch_size: cfg.eval_batch_size,
         seed: cfg.seed,
         schedule: &schedule,
         grad_clip_norm: cfg.optimizer.grad_clip_norm,
         device: device.clone(),
+        peer: None,
     };
-    let per_epoch = train_set.n.div_ceil(cfg.batch_size);
+    let per_epoch = train_set.n.div_ceil(cfg.parallel.global_batch(cfg.batch_size));
     let last = opts.limits.last_epoch(cfg.epochs);
     let first = state.epochs_done;
     let epochs = Epochs::new(progress, cfg.epochs, per_epoch as u64);
     let deadline = opts.limits.epoch_deadline();
     let mut recorder = RunRecorder::<B> { run, epochs: &epochs, state, deadline, backend: PhantomData };
-    let fitted = trainer.fit(model, optim, first..last, &mut recorder, progress);
+    let fitted = if cfg.parallel.replicas() == 1 {
+        trainer.fit(model, optim, first..last, &mut recorder, progress).map(|_| ())
+    } else {
+        let replication = replicas::Replication::<B> { parallel: &cfg.parallel, devices: devices.to_vec(), placement: &opts.placement, exact_order };
+        // Every replica's optimiser: no state on a fresh run, the checkpoint's decoded on its
+        // own device on resume.
+        let replica_optim = |d: &B::Device| match &optim_record {
+            Some(bytes) => Ok(blank_optim.clone().load_record(from_bytes::<B, O::Record>(bytes.clone(), d, &ck_path)?)),
+            None => Ok(blank_optim.clone()),
+        };
+        replication.fit(&trainer, model, optim, &replica_optim, first..last, &mut recorder, progress)
+    };
     epochs.finish();
     fitted?;
     Ok(TrainSummary { state: recorder.state, run_dir: run.path().to_path_buf() })

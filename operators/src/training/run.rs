@@ -82,6 +82,12 @@ impl RunFamily for OperatorRuns {
             }
         }
         let summary = train(data, run, cfg, device, &call, progress)?;
+        let node = call.placement.node_rank();
+        if node > 0 {
+            return Ok(Report {
+                lines: vec![format!("node {node}: trained {} replica(s) with node 0, which keeps the run in {}", cfg.parallel.devices, run.path().display())],
+            });
+        }
         let s = &summary.state;
         Ok(Report {
             lines: vec![format!(

@@ -16,6 +16,7 @@ use burn::tensor::{ElementConversion, Tensor};
 use oplab_common::Progress;
 
 use super::clip;
+use super::parallel::Peer;
 use super::schedule::ScheduleConfig;
 use crate::data::{batches, epoch_order, FieldSet};
 use crate::error::OperatorError;
@@ -24,7 +25,7 @@ use crate::models::{Discretization, Operator2d};
 use crate::normalizers::GaussianNormalizer;
 
 /// The learning rate of each epoch (0-based).
-pub trait LrSchedule {
+pub trait LrSchedule: Sync {
     /// The rate of `epoch`.
     fn lr(&self, epoch: usize) -> f64;
 }
@@ -113,6 +114,31 @@ pub struct Trainer<'a, B: Backend> {
     pub grad_clip_norm: f64,
     /// Where the tensors live.
     pub device: B::Device,
+    /// This replica's place in a data-parallel run (none: the only one). Only the root replica
+    /// should be given a validation set and an observer that keeps files.
+    pub peer: Option<Peer>,
+}
+
+impl<'a, B: Backend> Trainer<'a, B> {
+    /// This fitting problem for a data-parallel replica on `device`: validation only where
+    /// `validates` (the root replica).
+    pub fn replica(&self, device: B::Device, peer: Peer, validates: bool) -> Trainer<'a, B> {
+        Trainer {
+            train: self.train,
+            validation: if validates { self.validation } else { None },
+            target: self.target,
+            loss: self.loss,
+            quadrature: self.quadrature,
+            h1_k_max: self.h1_k_max,
+            batch_size: self.batch_size,
+            eval_batch_size: self.eval_batch_size,
+            seed: self.seed,
+            schedule: self.schedule,
+            grad_clip_norm: self.grad_clip_norm,
+            device,
+            peer: Some(peer),
+        }
+    }
 }
 
 impl<B: AutodiffBackend> Trainer<'_, B> {
@@ -139,7 +165,8 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
         let h1_val = H1Spectral::<B::InnerBackend>::new(h, w, self.h1_k_max, &inner_device);
         let quad_val = quadrature_weights::<B::InnerBackend>(self.quadrature, h, w, &inner_device);
         for epoch in epochs {
-            if !observer.proceed(epoch + 1) {
+            let go = observer.proceed(epoch + 1);
+            if !self.root_decides(go)? {
                 break;
             }
             observer.epoch_start(epoch + 1);
@@ -148,18 +175,41 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
             let order = epoch_order(self.train.n, self.seed, epoch);
             let (mut loss_sum, mut max_norm, mut count) = (0.0, 0.0f64, 0usize);
             for idx in batches(&order, self.batch_size) {
-                let (x, y) = self.train.batch::<B>(idx, &self.device);
-                let pred = self.target.decode(model.forward(x));
-                let per_sample = match self.loss {
-                    LossKind::L2 => relative_l2(pred, y, quad.as_ref()),
-                    LossKind::H1 => h1.relative(pred, y),
+                let per_sample = |samples: &[usize]| {
+                    let (x, y) = self.train.batch::<B>(samples, &self.device);
+                    let pred = self.target.decode(model.forward(x));
+                    match self.loss {
+                        LossKind::L2 => relative_l2(pred, y, quad.as_ref()),
+                        LossKind::H1 => h1.relative(pred, y),
+                    }
                 };
-                let loss = per_sample.mean();
-                let value: f64 = loss.clone().into_scalar().elem();
-                if !value.is_finite() {
-                    return Err(OperatorError::Diverged { epoch: epoch + 1, loss: value });
-                }
-                let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+                let (value, mut grads) = match &self.peer {
+                    None => {
+                        let loss = per_sample(idx).mean();
+                        let value: f64 = loss.clone().into_scalar().elem();
+                        if !value.is_finite() {
+                            return Err(OperatorError::Diverged { epoch: epoch + 1, loss: value });
+                        }
+                        (value, GradientsParams::from_grads(loss.backward(), &model))
+                    }
+                    Some(peer) => {
+                        // Each replica's part of the global batch's mean loss; the all-reduce
+                        // adds the parts and their gradients.
+                        let mine = peer.slice(idx);
+                        let (part, grads) = if mine.is_empty() {
+                            (0.0, GradientsParams::new())
+                        } else {
+                            let loss = per_sample(mine).sum().div_scalar(idx.len() as f64);
+                            let part: f64 = loss.clone().into_scalar().elem();
+                            (part, GradientsParams::from_grads(loss.backward(), &model))
+                        };
+                        let (grads, value) = peer.sum_gradients::<B, M>(&model, grads, part, &self.device)?;
+                        if !value.is_finite() {
+                            return Err(OperatorError::Diverged { epoch: epoch + 1, loss: value });
+                        }
+                        (value, grads)
+                    }
+                };
                 if self.grad_clip_norm > 0.0 {
                     let norm = clip::clip_global_norm::<B, M>(&model, &mut grads, self.grad_clip_norm);
                     if norm.is_finite() {
@@ -183,9 +233,21 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
                 max_grad_norm: (self.grad_clip_norm > 0.0).then_some(max_norm),
                 seconds: started.elapsed().as_secs_f64(),
             };
-            observer.epoch_end(&end, &model, &optim)?;
+            let kept = observer.epoch_end(&end, &model, &optim);
+            // The other replicas stop with the root when it could not keep the epoch.
+            if !self.root_decides(kept.is_ok())? {
+                return Err(kept.err().unwrap_or_else(|| OperatorError::Request("data-parallel training: the root replica stopped the run".into())));
+            }
         }
         Ok((model, optim))
+    }
+
+    /// The root replica's `decision` on every replica; `decision` itself without replicas.
+    fn root_decides(&self, decision: bool) -> crate::Result<bool> {
+        match &self.peer {
+            Some(peer) => peer.root_decides::<B::InnerBackend>(decision, &self.device),
+            None => Ok(decision),
+        }
     }
 }
 

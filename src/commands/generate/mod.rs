@@ -196,6 +196,12 @@ fn lock_output(out: &std::path::Path) -> Result<Option<oplab_common::lock::Lock>
 #[cfg(feature = "mpi")]
 static MPI_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Records that this process initialised MPI.
+#[cfg(feature = "mpi")]
+pub fn note_mpi_started() {
+    MPI_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether this process has initialised MPI.
 #[cfg(feature = "mpi")]
 pub fn mpi_started() -> bool {
@@ -366,7 +372,7 @@ impl CommonArgs {
             }
         };
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
-        MPI_STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        note_mpi_started();
         let world = universe.world();
         // Rank 0 owns the output path and holds its lock; the other ranks of the job write into
         // its partial run and must not be locked out by their own job.

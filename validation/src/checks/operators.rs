@@ -260,6 +260,7 @@ where
         schedule: &schedule,
         grad_clip_norm: 0.0,
         device: Default::default(),
+        peer: None,
     };
     let mut curve = Vec::with_capacity(sz.epochs);
     let mut record = |end: &EpochEnd, _: &M, _: &_| {
