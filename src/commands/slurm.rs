@@ -45,6 +45,42 @@ The global batch stays the config's batch_size (set [parallel] batch = \"per-dev
     Train(SlurmTrainArgs),
 }
 
+/// The Slurm options of every job oplab writes.
+#[derive(Debug, Args)]
+pub struct JobOptions {
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Wall-time limit of each job (array task), e.g. 01:30:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    pub account: Option<String>,
+}
+
+impl JobOptions {
+    /// The `#SBATCH` lines of the options given.
+    fn sbatch_lines(&self) -> String {
+        [("partition", &self.partition), ("time", &self.time), ("account", &self.account)]
+            .into_iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| format!("#SBATCH --{key}={v}\n")))
+            .collect()
+    }
+}
+
+/// Checks an `oplab SUBCOMMAND` command line given after `--` exactly as oplab would parse it;
+/// the error is clap's first line.
+fn check_command(subcommand: &str, args: &[String]) -> Result<()> {
+    let argv = ["oplab", subcommand].into_iter().map(String::from).chain(args.iter().cloned());
+    if let Err(e) = crate::Cli::try_parse_from(argv) {
+        let text = e.to_string();
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim_start_matches("error: ");
+        bail!("{subcommand} arguments: {first}");
+    }
+    Ok(())
+}
+
 /// Arguments of `oplab slurm train`.
 #[derive(Debug, Args)]
 pub struct SlurmTrainArgs {
@@ -63,15 +99,9 @@ pub struct SlurmTrainArgs {
     /// Where to write the script [default: RUN.train.sbatch beside the run directory RUN].
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// Slurm partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// Wall-time limit, e.g. 04:00:00.
-    #[arg(long)]
-    pub time: Option<String>,
-    /// Slurm account.
-    #[arg(long)]
-    pub account: Option<String>,
+    /// Partition, wall time and account.
+    #[command(flatten)]
+    pub job: JobOptions,
     /// Directory for the job's log [default: the run directory's parent].
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
@@ -95,15 +125,9 @@ pub struct SlurmGenerateArgs {
     /// CPUs per array task (passed to oplab as --threads).
     #[arg(long, default_value_t = 1)]
     pub cpus_per_task: u32,
-    /// Slurm partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// Wall-time limit per task, e.g. 01:30:00.
-    #[arg(long)]
-    pub time: Option<String>,
-    /// Slurm account.
-    #[arg(long)]
-    pub account: Option<String>,
+    /// Partition, wall time and account.
+    #[command(flatten)]
+    pub job: JobOptions,
     /// Directory for the jobs' logs [default: the output's directory].
     #[arg(long)]
     pub log_dir: Option<PathBuf>,
@@ -135,13 +159,7 @@ fn train(a: SlurmTrainArgs) -> Result<ExitCode> {
             bail!("train arguments: {flag} is set by the job; remove it");
         }
     }
-    // Validate the train command line exactly as `oplab train` would parse it.
-    let argv = ["oplab", "train"].into_iter().map(String::from).chain(args.iter().cloned());
-    if let Err(e) = crate::Cli::try_parse_from(argv) {
-        let text = e.to_string();
-        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim_start_matches("error: ");
-        bail!("train arguments: {first}");
-    }
+    check_command("train", args)?;
     let run = absolute(&PathBuf::from(flag_value(args, "--out").context("train arguments: --out is required")?))?;
     let run_parent = run.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     if !run_parent.is_dir() {
@@ -163,15 +181,7 @@ fn train(a: SlurmTrainArgs) -> Result<ExitCode> {
         text += &format!("#SBATCH --gpus-per-task={}\n", a.gpus_per_node);
     }
     text += &format!("#SBATCH --output={}/%x-%j.out\n#SBATCH --open-mode=append\n#SBATCH --requeue\n", log_dir.display());
-    if let Some(p) = &a.partition {
-        text += &format!("#SBATCH --partition={p}\n");
-    }
-    if let Some(t) = &a.time {
-        text += &format!("#SBATCH --time={t}\n");
-    }
-    if let Some(acc) = &a.account {
-        text += &format!("#SBATCH --account={acc}\n");
-    }
+    text += &a.job.sbatch_lines();
     let rest: Vec<String> = args[1..].iter().map(|t| quote(t)).collect();
     text += &format!(
         "set -euo pipefail\n# The directory the job was written from: the command's relative paths start here.\ncd {}\n\
@@ -225,13 +235,7 @@ fn generate(a: SlurmGenerateArgs) -> Result<ExitCode> {
     if gen.iter().any(|t| t == "--out" || t.starts_with("--out=")) && out_arg(gen).is_none() {
         bail!("generate arguments: --out needs a value");
     }
-    // Validate the generate command line exactly as `oplab generate` would parse it.
-    let argv = ["oplab", "generate"].into_iter().map(String::from).chain(gen.iter().cloned());
-    if let Err(e) = crate::Cli::try_parse_from(argv) {
-        let text = e.to_string();
-        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").trim_start_matches("error: ");
-        bail!("generate arguments: {first}");
-    }
+    check_command("generate", gen)?;
     let problem = gen[0].clone();
     let out = absolute(&PathBuf::from(out_arg(gen).unwrap_or_else(|| format!("{problem}.h5"))))?;
     let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
@@ -270,15 +274,7 @@ fn generate(a: SlurmGenerateArgs) -> Result<ExitCode> {
             if name.ends_with("-merge") { 1 } else { a.cpus_per_task },
             log_dir.display()
         );
-        if let Some(p) = &a.partition {
-            h += &format!("#SBATCH --partition={p}\n");
-        }
-        if let Some(t) = &a.time {
-            h += &format!("#SBATCH --time={t}\n");
-        }
-        if let Some(acc) = &a.account {
-            h += &format!("#SBATCH --account={acc}\n");
-        }
+        h += &a.job.sbatch_lines();
         h + "set -euo pipefail\n"
     };
     let array = format!(
