@@ -35,7 +35,6 @@ unsafe impl Sync for MpiNodes {}
 impl MpiNodes {
     /// Initialises MPI on this thread.
     pub fn start() -> Result<MpiNodes> {
-        crate::commands::note_mpi_started();
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
         let world = universe.world();
         Ok(MpiNodes { _universe: universe, world, owner: std::thread::current().id(), started: OnceLock::new() })

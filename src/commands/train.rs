@@ -167,7 +167,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 fn launched_nodes() -> Result<Option<std::sync::Arc<dyn oplab_operators::run::NodeGroup>>> {
     #[cfg(feature = "mpi")]
     if oplab_datasets::distributed::launched_under_mpi() {
-        return Ok(Some(std::sync::Arc::new(crate::nodes::MpiNodes::start()?)));
+        let nodes = crate::nodes::MpiNodes::start()?;
+        // From here each rank reports its own errors.
+        super::note_mpi_started();
+        return Ok(Some(std::sync::Arc::new(nodes)));
     }
     Ok(None)
 }
