@@ -12,6 +12,10 @@ use oplab_operators::training::parallel::{BatchMeaning, ParallelSection};
 use oplab_operators::training::{self, ModelKind, ScheduleKind, TrainConfig, TrainSummary};
 use oplab_operators::DeviceKind;
 
+/// burn seeds the CPU backend's initialisation through one process-wide generator: two trainings
+/// started at once in one test process would draw each other's numbers, so these tests take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn tiny_mgno(replicas: usize) -> TrainConfig {
     let mut c = TrainConfig { model: ModelKind::Mgno, epochs: 3, batch_size: 4, ..TrainConfig::default() };
     c.data.n_train = Some(30);
@@ -53,6 +57,7 @@ fn relative_gap(a: &Params, b: &Params) -> f64 {
 
 #[test]
 fn replicas_train_like_one_device_and_repeat_bit_for_bit() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("synthetic.h5");
     // 30 training samples in batches of 4: the last batch has 2, fewer than some replica counts.
@@ -92,6 +97,7 @@ fn replicas_train_like_one_device_and_repeat_bit_for_bit() {
 
 #[test]
 fn a_replicated_run_resumes_exactly_and_refuses_another_device_count() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("synthetic.h5");
     common::write_dataset(&data, 16, 40);
