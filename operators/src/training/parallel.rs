@@ -202,20 +202,20 @@ impl Peer {
         Ok(v > 0.5)
     }
 
-    /// Sums the replicas' gradients of `model` (and their parts `local_loss` of the step's loss)
-    /// in one all-reduce; every replica gets the same gradients and total. A replica whose slice
-    /// was empty passes no gradients and contributes zeros.
+    /// Sums the replicas' gradients of `model` (and their parts `local_loss`, one element, of the
+    /// step's loss) in one all-reduce; every replica gets the same gradients and total. A replica
+    /// whose slice was empty passes no gradients and contributes zeros.
     pub fn sum_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
         &self,
         model: &M,
         mut grads: GradientsParams,
-        local_loss: f64,
+        local_loss: Tensor<B::InnerBackend, 1>,
         device: &B::Device,
     ) -> crate::Result<(GradientsParams, f64)> {
         let mut flatten = Flatten::<B> { grads: &mut grads, parts: Vec::new(), device: device.clone() };
         model.visit(&mut flatten);
         let mut parts = flatten.parts;
-        parts.push(Tensor::from_floats([local_loss as f32], device));
+        parts.push(local_loss);
         let total = self.all_reduce(Tensor::cat(parts, 0))?;
         let n = total.dims()[0];
         let loss: f32 = total.clone().narrow(0, n - 1, 1).into_scalar().elem();

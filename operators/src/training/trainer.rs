@@ -196,12 +196,12 @@ impl<B: AutodiffBackend> Trainer<'_, B> {
                         // Each replica's part of the global batch's mean loss; the all-reduce
                         // adds the parts and their gradients.
                         let mine = peer.slice(idx);
+                        // The part stays on the device: the all-reduce's one read brings back the total.
                         let (part, grads) = if mine.is_empty() {
-                            (0.0, GradientsParams::new())
+                            (Tensor::zeros([1], &self.device), GradientsParams::new())
                         } else {
                             let loss = per_sample(mine).sum().div_scalar(idx.len() as f64);
-                            let part: f64 = loss.clone().into_scalar().elem();
-                            (part, GradientsParams::from_grads(loss.backward(), &model))
+                            (loss.clone().inner(), GradientsParams::from_grads(loss.backward(), &model))
                         };
                         let (grads, value) = peer.sum_gradients::<B, M>(&model, grads, part, &self.device)?;
                         if !value.is_finite() {
