@@ -16,13 +16,16 @@ use oplab_operators::run::{NodeGroup, NodeStart};
 pub struct MpiNodes {
     _universe: mpi::environment::Universe,
     world: mpi::topology::SimpleCommunicator,
+    // Read once at start, so that asking for them never reaches MPI from another thread.
+    rank: usize,
+    size: usize,
     owner: ThreadId,
     started: OnceLock<NodeStart>,
 }
 
 impl std::fmt::Debug for MpiNodes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MpiNodes {{ rank: {}, size: {} }}", self.world.rank(), self.world.size())
+        write!(f, "MpiNodes {{ rank: {}, size: {} }}", self.rank, self.size)
     }
 }
 
@@ -37,7 +40,8 @@ impl MpiNodes {
     pub fn start() -> Result<MpiNodes> {
         let universe = mpi::initialize().ok_or_else(|| anyhow::anyhow!("MPI could not be initialised"))?;
         let world = universe.world();
-        Ok(MpiNodes { _universe: universe, world, owner: std::thread::current().id(), started: OnceLock::new() })
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        Ok(MpiNodes { _universe: universe, world, rank, size, owner: std::thread::current().id(), started: OnceLock::new() })
     }
 
     fn on_owner(&self) -> oplab_operators::Result<()> {
@@ -50,11 +54,11 @@ impl MpiNodes {
 
 impl NodeGroup for MpiNodes {
     fn rank(&self) -> usize {
-        self.world.rank() as usize
+        self.rank
     }
 
     fn size(&self) -> usize {
-        self.world.size() as usize
+        self.size
     }
 
     fn sum(&self, values: &mut [f32]) -> oplab_operators::Result<()> {
@@ -70,7 +74,7 @@ impl NodeGroup for MpiNodes {
         if let Some(&decided) = self.started.get() {
             return Ok(decided);
         }
-        let mut code: i32 = if self.world.rank() == 0 { word.code() } else { NodeStart::Failed.code() };
+        let mut code: i32 = if self.rank == 0 { word.code() } else { NodeStart::Failed.code() };
         self.world.process_at_rank(0).broadcast_into(&mut code);
         Ok(*self.started.get_or_init(|| NodeStart::from_code(code)))
     }

@@ -232,12 +232,12 @@ fn generate(a: SlurmGenerateArgs) -> Result<ExitCode> {
     if gen.iter().any(|t| t == "--shard" || t.starts_with("--shard=")) {
         bail!("generate arguments: --shard is set by the job array; remove it");
     }
-    if gen.iter().any(|t| t == "--out" || t.starts_with("--out=")) && out_arg(gen).is_none() {
+    if gen.iter().any(|t| t == "--out" || t.starts_with("--out=")) && flag_value(gen, "--out").is_none() {
         bail!("generate arguments: --out needs a value");
     }
     check_command("generate", gen)?;
     let problem = gen[0].clone();
-    let out = absolute(&PathBuf::from(out_arg(gen).unwrap_or_else(|| format!("{problem}.h5"))))?;
+    let out = absolute(&PathBuf::from(flag_value(gen, "--out").unwrap_or_else(|| format!("{problem}.h5"))))?;
     let out_dir = out.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     if !out_dir.is_dir() {
         bail!("out = {} is invalid: its directory {} does not exist", out.display(), out_dir.display());
@@ -311,11 +311,6 @@ if [ -f {out_q} ] && {oplab_q} inspect {out_q} >/dev/null 2>&1; then exit 0; fi\
     let merge_id = sbatch(&[&format!("--dependency=afterok:{array_id}"), merge_script.to_str().unwrap_or_default()])?;
     println!("submitted array job {array_id} ({m} tasks) and merge job {merge_id} (afterok:{array_id})");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The value of `--out` in a generate command line, if any.
-fn out_arg(args: &[String]) -> Option<String> {
-    flag_value(args, "--out")
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
